@@ -1,0 +1,66 @@
+// config/config.h — lwmi's configuration file (TOML), shared by lwmid and the embedded engine.
+//
+// Default location /etc/lwmi/lwmid.conf. Every key is documented in docs/config.md and in
+// etc/lwmid.conf with its default. Unknown tables or keys, and values of the wrong type or out of
+// range, are errors that name the file, the line and the key; nothing is silently ignored.
+// Thread safety: Config is a plain value; load once and share read-only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lwmi/result.h"
+
+namespace lwmi::config {
+
+inline constexpr std::string_view kDefaultPath = "/etc/lwmi/lwmid.conf";
+
+struct ServerConfig {
+  std::string socket = "/run/lwmi/lwmid.sock";  ///< [server] socket; "" disables
+  std::string http = "127.0.0.1:5985";          ///< [server] http; "" disables
+  std::string https = "0.0.0.0:5986";           ///< [server] https; "" disables
+  std::string state_dir = "/var/lib/lwmi";      ///< [server] state_dir
+  std::string certificate;                      ///< [server] certificate (PEM); "" = generated
+  std::string private_key;                      ///< [server] private_key (PEM)
+  bool allow_basic_over_http = false;  ///< [server] Basic on non-loopback plain HTTP (not advised)
+};
+
+struct SecurityConfig {
+  std::string remote_group = "lwmi";       ///< [security] remote_group: may connect remotely
+  std::string admin_group = "lwmi-admins"; ///< [security] admin_group: holds SeDebugPrivilege
+  std::string pam_service = "lwmi";        ///< [security] pam_service
+  /// [security] protected_processes: process names (Name property) that Terminate refuses with 3
+  /// for every caller, besides PID 1, kernel threads and lwmi itself.
+  std::vector<std::string> protected_processes;
+  bool remote_create = false;  ///< [security] remote_create: may remote callers use Create
+};
+
+struct MethodsConfig {
+  /// [methods] debugger_command: AttachDebugger's command, "%pid%" replaced; "" = not supported.
+  std::string debugger_command;
+  /// [methods] terminate_wait_ms: how long Terminate waits to see the process exit.
+  uint32_t terminate_wait_ms = 2000;
+};
+
+struct AuditConfig {
+  std::string file;      ///< [audit] file: also append audit lines here; "" = journal only
+  bool journal = true;   ///< [audit] journal: send audit lines to the systemd journal
+};
+
+struct Config {
+  ServerConfig server;
+  SecurityConfig security;
+  MethodsConfig methods;
+  AuditConfig audit;
+  std::string source;  ///< the file it came from, or "" for built-in defaults
+};
+
+/// Parses TOML text; `source_name` is used in error messages ("lwmid.conf:12: …").
+Result<Config> parse(std::string_view text, std::string_view source_name);
+/// Loads a file. A missing file is an error, except at kDefaultPath when `default_path_optional`
+/// is true, in which case the defaults are returned.
+Result<Config> load(const std::string& path, bool default_path_optional = true);
+
+}  // namespace lwmi::config
