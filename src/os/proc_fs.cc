@@ -1,0 +1,141 @@
+#include "os/proc_fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lwmi::os {
+
+ProcFs::ProcFs(std::string root) : root_(std::move(root)) {}
+
+std::string ProcFs::path(int32_t pid, const char* name) const {
+  std::string p;
+  p.reserve(root_.size() + 24);
+  p += root_;
+  p += '/';
+  p += std::to_string(pid);
+  if (name && *name) {
+    p += '/';
+    p += name;
+  }
+  return p;
+}
+
+ProcFs::PidScanner::PidScanner(const std::string& root) {
+  dir_ = ::opendir(root.c_str());
+  if (!dir_) error_ = errno;
+}
+
+ProcFs::PidScanner::~PidScanner() {
+  if (dir_) ::closedir(dir_);
+}
+
+ProcFs::PidScanner::PidScanner(PidScanner&& other) noexcept
+    : dir_(other.dir_), error_(other.error_) {
+  other.dir_ = nullptr;
+}
+
+bool ProcFs::PidScanner::next(int32_t* pid) {
+  if (!dir_) return false;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(dir_);
+    if (!e) {
+      error_ = errno;
+      return false;
+    }
+    const char* n = e->d_name;
+    if (*n < '1' || *n > '9') continue;
+    int64_t v = 0;
+    bool numeric = true;
+    for (const char* c = n; *c; ++c) {
+      if (*c < '0' || *c > '9' || v > INT32_MAX / 10) {
+        numeric = false;
+        break;
+      }
+      v = v * 10 + (*c - '0');
+    }
+    if (!numeric || v > INT32_MAX) continue;
+    *pid = static_cast<int32_t>(v);
+    return true;
+  }
+}
+
+int ProcFs::read(int32_t pid, const char* name, std::string* out) const {
+  int fd = ::open(path(pid, name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  out->clear();
+  size_t cap = 4096;
+  for (;;) {
+    size_t used = out->size();
+    out->resize(used + cap);
+    ssize_t n = ::read(fd, out->data() + used, cap);
+    if (n < 0) {
+      int e = errno;
+      if (e == EINTR) {
+        out->resize(used);
+        continue;
+      }
+      ::close(fd);
+      out->clear();
+      return e;
+    }
+    out->resize(used + static_cast<size_t>(n));
+    if (n == 0) break;
+    // /proc files give their content in one read when the buffer is large enough; keep
+    // reading until EOF for the long ones (cmdline, status on many-group processes).
+  }
+  ::close(fd);
+  return 0;
+}
+
+int ProcFs::readlink(int32_t pid, const char* name, std::string* out) const {
+  char buf[4096];
+  ssize_t n = ::readlink(path(pid, name).c_str(), buf, sizeof buf);
+  if (n < 0) return errno;
+  out->assign(buf, static_cast<size_t>(n));
+  return 0;
+}
+
+int ProcFs::count_entries(int32_t pid, const char* name, uint32_t* n) const {
+  DIR* d = ::opendir(path(pid, name).c_str());
+  if (!d) return errno;
+  uint32_t count = 0;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.' &&
+        (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
+      continue;
+    ++count;
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err) return err;
+  *n = count;
+  return 0;
+}
+
+int ProcFs::list_tasks(int32_t pid, std::vector<int32_t>* tids) const {
+  DIR* d = ::opendir(path(pid, "task").c_str());
+  if (!d) return errno;
+  tids->clear();
+  while (struct dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long v = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == 0 && v > 0) tids->push_back(static_cast<int32_t>(v));
+  }
+  ::closedir(d);
+  return 0;
+}
+
+int ProcFs::owner(int32_t pid, uid_t* uid) const {
+  struct stat st;
+  if (::stat(path(pid, nullptr).c_str(), &st) != 0) return errno;
+  *uid = st.st_uid;
+  return 0;
+}
+
+}  // namespace lwmi::os
