@@ -1,0 +1,131 @@
+#include "provider/process/process_provider.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "base/strings.h"
+#include "cim/schema.h"
+#include "lwmi/datetime.h"
+
+namespace lwmi::provider::process {
+namespace {
+
+class ProcessStream : public InstanceStream {
+ public:
+  ProcessStream(ProcessProvider* provider, const security::Caller& caller, Request request)
+      : caller_(caller), request_(std::move(request)), scanner_(provider->fs().scan()) {
+    ctx_.fs = &provider->fs();
+    ctx_.sys = &provider->system();
+    ctx_.caller = &caller_;
+    ctx_.cls = provider->class_decl();
+    ctx_.ids = &provider->ids();
+    ctx_.peaks = &provider->peaks();
+    if (scanner_.error())
+      error_ = Error{WbemStatus::kProviderFailure,
+                     "cannot read " + provider->fs().root() + ": " + std::strerror(scanner_.error())};
+  }
+
+  bool next(Instance* out) override {
+    if (error_) return false;
+    if (request_.only_pid) {
+      if (done_) return false;
+      done_ = true;
+      ProcessRow row(ctx_, static_cast<int32_t>(*request_.only_pid));
+      if (!row.is_thread_group_leader()) return false;
+      auto inst = row.materialize(request_.properties);
+      if (!inst) return false;
+      *out = std::move(*inst);
+      return true;
+    }
+    int32_t pid;
+    while (scanner_.next(&pid)) {
+      ProcessRow row(ctx_, pid);
+      auto inst = row.materialize(request_.properties);
+      if (!inst) continue;  // vanished or a zombie: not an instance
+      *out = std::move(*inst);
+      return true;
+    }
+    if (scanner_.error())
+      error_ = Error{WbemStatus::kProviderFailure,
+                     std::string("reading the process list failed: ") +
+                         std::strerror(scanner_.error())};
+    return false;
+  }
+
+ private:
+  security::Caller caller_;
+  Request request_;
+  os::ProcFs::PidScanner scanner_;
+  RowContext ctx_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+ProcessProvider::ProcessProvider(os::ProcFs fs, os::SystemInfo sys)
+    : fs_(std::move(fs)),
+      sys_(std::move(sys)),
+      cls_(cim::Schema::builtin().find("Win32_Process")),
+      ids_(*cls_) {}
+
+std::unique_ptr<InstanceStream> ProcessProvider::enumerate(const security::Caller& caller,
+                                                           const Request& request) {
+  return std::make_unique<ProcessStream>(this, caller, request);
+}
+
+Result<int32_t> ProcessProvider::pid_of(const ObjectPath& path) {
+  for (const auto& k : path.keys) {
+    if (!k.name.empty() && !base::iequals(k.name, "Handle") &&
+        !base::iequals(k.name, "CreationDate"))
+      return Error{WbemStatus::kInvalidObjectPath,
+                   "'" + k.name + "' is not a key of Win32_Process (its key is Handle)"};
+  }
+  const KeyBinding* h = path.key("Handle");
+  if (!h || (h->name.empty() && path.keys.size() != 1))
+    return Error{WbemStatus::kInvalidObjectPath, "Win32_Process path has no Handle key"};
+  std::string text = h->value.to_text();
+  auto v = base::parse_u64(text);
+  if (!v || *v == 0 || *v > INT32_MAX)
+    return Error{WbemStatus::kNotFound, "no process with Handle \"" + text + "\""};
+  return static_cast<int32_t>(*v);
+}
+
+bool ProcessProvider::creation_date_matches(const ObjectPath& path, uint64_t start_ticks) const {
+  const KeyBinding* cd = nullptr;
+  for (const auto& k : path.keys)
+    if (base::iequals(k.name, "CreationDate")) cd = &k;
+  if (!cd) return true;
+  auto dt = DateTime::parse(cd->value.to_text());
+  if (!dt.ok() || !dt->unix_micros()) return false;
+  // Compare at clock-tick resolution: the path's instant as ticks since boot, rounded.
+  double ticks = static_cast<double>(*dt->unix_micros() - sys_.boot_epoch_us) *
+                 static_cast<double>(sys_.clk_tck) / 1e6;
+  return std::llround(ticks) == static_cast<long long>(start_ticks);
+}
+
+Result<Instance> ProcessProvider::get(const security::Caller& caller, const ObjectPath& path,
+                                      const Request& request) {
+  auto pid = pid_of(path);
+  if (!pid.ok()) return pid.take_error();
+  RowContext ctx;
+  ctx.fs = &fs_;
+  ctx.sys = &sys_;
+  ctx.caller = &caller;
+  ctx.cls = cls_;
+  ctx.ids = &ids_;
+  ctx.peaks = &peaks_;
+  ProcessRow row(ctx, *pid);
+  auto not_found = [&] {
+    return Error{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(*pid) + "\""};
+  };
+  if (!row.exists() || !row.is_thread_group_leader()) return not_found();
+  if (!creation_date_matches(path, *row.start_ticks()))
+    return Error{WbemStatus::kNotFound, "process " + std::to_string(*pid) +
+                                            " has another CreationDate: the pid was reused or "
+                                            "the path is stale"};
+  auto inst = row.materialize(request.properties);
+  if (!inst) return not_found();
+  return std::move(*inst);
+}
+
+}  // namespace lwmi::provider::process

@@ -1,0 +1,48 @@
+// provider/process/process_provider.h — Win32_Process over /proc.
+//
+// Enumerates thread-group leaders (kernel threads included, zombies not), one at a time; gets a
+// process by Handle (a thread id that is not a leader, a zombie or a gone pid is not found; a
+// CreationDate in the path must match the process's start, compared in clock ticks).
+// Thread safety: safe to call concurrently; each call has its own rows.
+#pragma once
+
+#include <memory>
+
+#include "os/proc_fs.h"
+#include "os/system_info.h"
+#include "provider/process/process_row.h"
+#include "provider/process/property_ids.h"
+#include "provider/provider.h"
+
+namespace lwmi::provider::process {
+
+class ProcessProvider : public InstanceProvider {
+ public:
+  /// `fs` and `sys` describe the system to read: the live one, or a captured tree in tests.
+  ProcessProvider(os::ProcFs fs, os::SystemInfo sys);
+
+  std::shared_ptr<const ClassDecl> class_decl() const override { return cls_; }
+  std::unique_ptr<InstanceStream> enumerate(const security::Caller& caller,
+                                            const Request& request) override;
+  Result<Instance> get(const security::Caller& caller, const ObjectPath& path,
+                       const Request& request) override;
+
+  /// The pid named by a Win32_Process path (Handle key, string or number); errors as get().
+  static Result<int32_t> pid_of(const ObjectPath& path);
+  /// Checks a path's optional CreationDate against a start time in clock ticks since boot.
+  bool creation_date_matches(const ObjectPath& path, uint64_t start_ticks) const;
+
+  const os::ProcFs& fs() const { return fs_; }
+  const os::SystemInfo& system() const { return sys_; }
+  const PropertyIds& ids() const { return ids_; }
+  PeakTracker& peaks() { return peaks_; }
+
+ private:
+  os::ProcFs fs_;
+  os::SystemInfo sys_;
+  std::shared_ptr<const ClassDecl> cls_;
+  PropertyIds ids_;
+  PeakTracker peaks_;
+};
+
+}  // namespace lwmi::provider::process

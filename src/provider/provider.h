@@ -1,0 +1,60 @@
+// provider/provider.h — the interface every class provider implements.
+//
+// A provider serves one class (and answers for its superclasses): enumerate, get by path, and
+// methods. Every call takes the Caller; the provider masks what the caller may not see and
+// checks what the caller may do. `properties` says which properties the caller needs (a SELECT
+// list plus WHERE), so the provider reads only the sources they need; empty means all.
+// Thread safety: implementations are safe to call from several threads at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "lwmi/class_decl.h"
+#include "lwmi/instance.h"
+#include "lwmi/instance_stream.h"
+#include "lwmi/object_path.h"
+#include "lwmi/result.h"
+#include "security/caller.h"
+
+namespace lwmi::provider {
+
+/// Which properties of a class a request needs, by index; empty() means every property.
+class PropertySet {
+ public:
+  PropertySet() = default;
+  static PropertySet all() { return PropertySet(); }
+  /// Resolves names against `cls`; WBEM_E_INVALID_PROPERTY naming the first unknown one.
+  static Result<PropertySet> of(const ClassDecl& cls, const std::vector<std::string>& names);
+  void add(size_t index);
+  bool is_all() const { return bits_.empty(); }
+  bool contains(size_t index) const {
+    return bits_.empty() || (index < bits_.size() && bits_[index]);
+  }
+
+ private:
+  std::vector<bool> bits_;
+};
+
+/// Hints a query gives the provider; the provider may use them to read less, and the caller
+/// still re-checks its WHERE clause on every result.
+struct Request {
+  PropertySet properties;
+  std::optional<uint32_t> only_pid;  ///< a WHERE that pins Handle / ProcessId
+};
+
+class InstanceProvider {
+ public:
+  virtual ~InstanceProvider() = default;
+  virtual std::shared_ptr<const ClassDecl> class_decl() const = 0;
+  /// Streams every instance visible to the caller.
+  virtual std::unique_ptr<InstanceStream> enumerate(const security::Caller& caller,
+                                                    const Request& request) = 0;
+  /// One instance by path; WBEM_E_NOT_FOUND when there is none (or its identity is stale).
+  virtual Result<Instance> get(const security::Caller& caller, const ObjectPath& path,
+                               const Request& request) = 0;
+};
+
+}  // namespace lwmi::provider

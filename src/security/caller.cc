@@ -1,0 +1,69 @@
+#include "security/caller.h"
+
+#include <linux/capability.h>
+#include <pwd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/strings.h"
+
+namespace lwmi::security {
+namespace {
+
+bool has_effective_cap(int cap) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+}  // namespace
+
+std::string_view privilege_name(Privilege p) {
+  switch (p) {
+    case Privilege::kDebug: return "SeDebugPrivilege";
+    case Privilege::kIncreaseBasePriority: return "SeIncreaseBasePriorityPrivilege";
+  }
+  return "";
+}
+
+std::optional<Privilege> parse_privilege(std::string_view name) {
+  if (base::iequals(name, "SeDebugPrivilege") || base::iequals(name, "Debug"))
+    return Privilege::kDebug;
+  if (base::iequals(name, "SeIncreaseBasePriorityPrivilege") ||
+      base::iequals(name, "IncreaseBasePriority"))
+    return Privilege::kIncreaseBasePriority;
+  return std::nullopt;
+}
+
+bool Caller::enable(Privilege p) {
+  if (!held.has(p)) return false;
+  enabled.add(p);
+  return true;
+}
+
+Caller Caller::current_process() {
+  Caller c;
+  uid_t r, e, s;
+  ::getresuid(&r, &e, &s);
+  c.uid = r;
+  c.euid = e;
+  c.gid = ::getgid();
+  int n = ::getgroups(0, nullptr);
+  if (n > 0) {
+    c.groups.resize(static_cast<size_t>(n));
+    n = ::getgroups(n, c.groups.data());
+    c.groups.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  c.pid = ::getpid();
+  struct passwd pw, *res = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(r, &pw, buf, sizeof buf, &res) == 0 && res) c.user = res->pw_name;
+  c.peer = "local";
+  c.embedded = true;
+  if (has_effective_cap(CAP_KILL)) c.held.add(Privilege::kDebug);
+  if (has_effective_cap(CAP_SYS_NICE)) c.held.add(Privilege::kIncreaseBasePriority);
+  return c;
+}
+
+}  // namespace lwmi::security

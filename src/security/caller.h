@@ -1,0 +1,66 @@
+// security/caller.h — who is asking: identity, peer, and WMI-style privileges (held / enabled).
+//
+// Every provider call receives the Caller. In embedded mode it is the current process's own
+// credentials; in lwmid it comes from the transport (SO_PEERCRED, or the PAM-checked user).
+// A privilege must be held AND enabled to count, as in WMI: enabling one not held changes nothing.
+// Thread safety: plain value.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lwmi::security {
+
+/// The Windows privileges lwmi maps to Linux rights.
+enum class Privilege : uint8_t {
+  kDebug,                  ///< SeDebugPrivilege: act on / read other users' processes
+  kIncreaseBasePriority,   ///< SeIncreaseBasePriorityPrivilege: raise priority (CAP_SYS_NICE)
+};
+
+/// "SeDebugPrivilege"…
+std::string_view privilege_name(Privilege p);
+/// Accepts "SeDebugPrivilege", "Debug", case-insensitive; nullopt when unknown.
+std::optional<Privilege> parse_privilege(std::string_view name);
+
+/// A small set of privileges.
+class PrivilegeSet {
+ public:
+  void add(Privilege p) { bits_ |= bit(p); }
+  void remove(Privilege p) { bits_ &= ~bit(p); }
+  bool has(Privilege p) const { return (bits_ & bit(p)) != 0; }
+  bool empty() const { return bits_ == 0; }
+
+ private:
+  static uint32_t bit(Privilege p) { return 1u << static_cast<unsigned>(p); }
+  uint32_t bits_ = 0;
+};
+
+struct Caller {
+  uid_t uid = 0;                ///< real uid (the identity kill(2)'s rule compares)
+  uid_t euid = 0;               ///< effective uid
+  gid_t gid = 0;
+  std::vector<gid_t> groups;    ///< supplementary groups
+  pid_t pid = 0;                ///< the client process, when local
+  std::string user;             ///< account name ("" when the uid has none)
+  std::string peer = "local";   ///< "local", "unix:pid=123", "https:[::1]:5000"…
+  bool embedded = true;         ///< running the engine in the client's own process
+  bool remote = false;
+  PrivilegeSet held;
+  PrivilegeSet enabled;         ///< requested; counts only where also held
+
+  /// True when `p` is held and enabled.
+  bool can(Privilege p) const { return held.has(p) && enabled.has(p); }
+  /// Requests `p`; returns false (and changes nothing) when it is not held.
+  bool enable(Privilege p);
+
+  /// The current process: real/effective ids, groups, and privileges held by its capabilities
+  /// (CAP_KILL → SeDebugPrivilege, CAP_SYS_NICE → SeIncreaseBasePriorityPrivilege), none enabled.
+  static Caller current_process();
+};
+
+}  // namespace lwmi::security
