@@ -1,0 +1,82 @@
+// lwmi/services.h — the client API: connect to a host's CIM service and use it.
+//
+// Shaped after WMI's COM API, made idiomatic C++:
+//   auto services = lwmi::Locator::connect();            // the local host
+//   services.value()->privileges().enable("SeDebugPrivilege");
+//   auto p = services.value()->get_object("Win32_Process.Handle=\"1234\"");
+//   auto s = services.value()->enumerate_instances("Win32_Process", {"Name", "ProcessId"});
+//   lwmi::Instance i; while (s.value()->next(&i)) { ... }
+// With no daemon reachable on the local host, the engine runs in the caller's own process with
+// the caller's own rights ("embedded mode").
+// Thread safety: a Services object may be used from one thread at a time; streams it returns
+// are independent of each other.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lwmi/instance.h"
+#include "lwmi/instance_stream.h"
+#include "lwmi/result.h"
+
+namespace lwmi {
+
+struct ConnectOptions {
+  std::string node = ".";                   ///< "." (or empty) for the local host
+  std::string namespace_path = "root\\cimv2";
+  std::string config_path;                  ///< "" = /etc/lwmi/lwmid.conf when it exists
+  std::string user;                         ///< remote connections only
+  std::string password;
+};
+
+class Services;
+
+/// The privileges of a connection (WMI's SWbemPrivilegeSet): enable one the account holds.
+class Privileges {
+ public:
+  explicit Privileges(Services* services) : services_(services) {}
+  /// Enables "SeDebugPrivilege" (or "Debug")… WBEM_E_PRIVILEGE_NOT_HELD, changing nothing, when
+  /// the account does not hold it; WBEM_E_INVALID_PARAMETER for an unknown name.
+  Result<void> enable(std::string_view name);
+
+ private:
+  Services* services_;
+};
+
+class Services {
+ public:
+  virtual ~Services() = default;
+
+  /// An instance by object path; `properties` limits what is read (empty = all).
+  virtual Result<Instance> get_object(std::string_view path,
+                                      const std::vector<std::string>& properties = {}) = 0;
+  /// Every instance of a class (and its subclasses), streamed.
+  virtual Result<std::unique_ptr<InstanceStream>> enumerate_instances(
+      std::string_view class_name, const std::vector<std::string>& properties = {}) = 0;
+  /// A class declaration.
+  virtual Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) = 0;
+
+  /// The connection's privilege set.
+  Privileges& privileges() { return privileges_; }
+  /// True when the engine runs in this process (no daemon).
+  virtual bool embedded() const = 0;
+  /// The host this connection reaches ("." style names resolved to the host name).
+  virtual std::string host() const = 0;
+
+ protected:
+  friend class Privileges;
+  virtual Result<void> enable_privilege(std::string_view name) = 0;
+
+ private:
+  Privileges privileges_{this};
+};
+
+class Locator {
+ public:
+  /// Connects to `options.node`: the local host runs embedded until a daemon is reachable.
+  static Result<std::unique_ptr<Services>> connect(const ConnectOptions& options = {});
+};
+
+}  // namespace lwmi

@@ -1,0 +1,71 @@
+#include "client/embedded_services.h"
+
+#include "base/strings.h"
+
+namespace lwmi {
+
+Result<void> Privileges::enable(std::string_view name) { return services_->enable_privilege(name); }
+
+Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options) {
+  bool local = options.node.empty() || options.node == "." ||
+               base::iequals(options.node, "localhost") || options.node == "127.0.0.1" ||
+               options.node == "::1";
+  if (!local)
+    return Error{WbemStatus::kNotSupported,
+                 "cannot reach '" + options.node +
+                     "': remote connections need lwmid and WS-Management, not in this build yet"};
+  if (!options.user.empty() || !options.password.empty())
+    return Error{WbemStatus::kLocalCredentials,
+                 "user credentials cannot be used for local connections"};
+  std::string ns = options.namespace_path;
+  for (char& c : ns)
+    if (c == '/') c = '\\';
+  if (!base::iequals(ns, "root\\cimv2"))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + options.namespace_path + "' does not exist (lwmi serves root\\cimv2)"};
+  auto cfg = options.config_path.empty()
+                 ? config::load(std::string(config::kDefaultPath), /*default_path_optional=*/true)
+                 : config::load(options.config_path, /*default_path_optional=*/false);
+  if (!cfg.ok()) return cfg.take_error();
+  auto svc = std::make_unique<service::CimService>(std::move(*cfg), os::ProcFs("/proc"),
+                                                   os::SystemInfo::live());
+  return std::unique_ptr<Services>(std::make_unique<client::EmbeddedServices>(
+      std::move(svc), security::Caller::current_process()));
+}
+
+namespace client {
+
+EmbeddedServices::EmbeddedServices(std::unique_ptr<service::CimService> service,
+                                   security::Caller caller)
+    : service_(std::move(service)), caller_(std::move(caller)) {}
+
+Result<Instance> EmbeddedServices::get_object(std::string_view path,
+                                              const std::vector<std::string>& properties) {
+  return service_->get_object(caller_, path, properties);
+}
+
+Result<std::unique_ptr<InstanceStream>> EmbeddedServices::enumerate_instances(
+    std::string_view class_name, const std::vector<std::string>& properties) {
+  return service_->enumerate(caller_, class_name, properties);
+}
+
+Result<std::shared_ptr<const ClassDecl>> EmbeddedServices::get_class(std::string_view name) {
+  return service_->get_class(name);
+}
+
+Result<void> EmbeddedServices::enable_privilege(std::string_view name) {
+  auto p = security::parse_privilege(name);
+  if (!p)
+    return Error{WbemStatus::kInvalidParameter, "unknown privilege '" + std::string(name) +
+                                                    "' (lwmi knows SeDebugPrivilege and "
+                                                    "SeIncreaseBasePriorityPrivilege)"};
+  if (!caller_.enable(*p))
+    return Error{WbemStatus::kPrivilegeNotHeld,
+                 std::string(security::privilege_name(*p)) + " is not held by " +
+                     (caller_.user.empty() ? "uid " + std::to_string(caller_.uid) : caller_.user) +
+                     ": enabling it changes nothing"};
+  return {};
+}
+
+}  // namespace client
+}  // namespace lwmi

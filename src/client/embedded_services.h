@@ -1,0 +1,35 @@
+// client/embedded_services.h — Services backed by the in-process engine (embedded mode).
+// Thread safety: as Services.
+#pragma once
+
+#include <memory>
+
+#include "lwmi/services.h"
+#include "service/cim_service.h"
+
+namespace lwmi::client {
+
+class EmbeddedServices : public Services {
+ public:
+  EmbeddedServices(std::unique_ptr<service::CimService> service, security::Caller caller);
+
+  Result<Instance> get_object(std::string_view path,
+                              const std::vector<std::string>& properties) override;
+  Result<std::unique_ptr<InstanceStream>> enumerate_instances(
+      std::string_view class_name, const std::vector<std::string>& properties) override;
+  Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) override;
+  bool embedded() const override { return true; }
+  std::string host() const override { return service_->system().host; }
+
+  const security::Caller& caller() const { return caller_; }
+  service::CimService& service() { return *service_; }
+
+ protected:
+  Result<void> enable_privilege(std::string_view name) override;
+
+ private:
+  std::unique_ptr<service::CimService> service_;
+  security::Caller caller_;
+};
+
+}  // namespace lwmi::client

@@ -1,0 +1,54 @@
+// service/cim_service.h — the CIM service: namespace and class dispatch to providers.
+//
+// One engine serves every front end: embedded mode in lwmic / liblwmi, and (later) lwmid. It
+// validates object paths and class names, maps a superclass request to the concrete classes
+// beneath it, and hands each call, with its Caller, to the provider of the class.
+// Thread safety: safe to call concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "lwmi/instance.h"
+#include "lwmi/instance_stream.h"
+#include "lwmi/result.h"
+#include "os/proc_fs.h"
+#include "os/system_info.h"
+#include "provider/process/process_provider.h"
+#include "security/caller.h"
+
+namespace lwmi::service {
+
+class CimService {
+ public:
+  CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys);
+
+  /// An instance by path text. Errors: WBEM_E_INVALID_OBJECT_PATH, WBEM_E_INVALID_NAMESPACE,
+  /// WBEM_E_INVALID_CLASS, WBEM_E_NOT_FOUND, WBEM_E_INVALID_PROPERTY.
+  Result<Instance> get_object(const security::Caller& caller, std::string_view path,
+                              const std::vector<std::string>& properties);
+  /// Every instance of `class_name` and its subclasses.
+  Result<std::unique_ptr<InstanceStream>> enumerate(const security::Caller& caller,
+                                                    std::string_view class_name,
+                                                    const std::vector<std::string>& properties);
+  /// A class declaration; WBEM_E_INVALID_CLASS when unknown.
+  Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) const;
+  /// Checks a path's server and namespace name this host's root\cimv2.
+  Result<void> check_location(const ObjectPath& path) const;
+
+  const config::Config& config() const { return config_; }
+  const os::SystemInfo& system() const { return processes_.system(); }
+  provider::process::ProcessProvider& processes() { return processes_; }
+
+ private:
+  Result<provider::Request> request_for(const ClassDecl& requested,
+                                        const std::vector<std::string>& properties) const;
+
+  config::Config config_;
+  provider::process::ProcessProvider processes_;
+};
+
+}  // namespace lwmi::service
