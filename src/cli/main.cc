@@ -1,0 +1,177 @@
+// lwmic — the lwmi command-line client.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/exit_status.h"
+#include "cli/output.h"
+#include "cli/wmic_args.h"
+#include "lwmi/services.h"
+
+namespace {
+
+using namespace lwmi;
+using namespace lwmi::cli;
+
+struct Globals {
+  std::string format = "table";
+  std::string node;
+  std::string user;
+  std::string password;
+  std::string password_file;
+  std::string ca;
+  std::string socket;
+  std::string config;
+  bool embedded = false;
+  bool dry_run = false;
+  bool system_properties = false;
+  std::vector<std::string> privileges;
+};
+
+// Prints `lwmic: error: NAME (0x…): message`, and the input with a caret under the position.
+void print_error(const Error& e, std::string_view input = {}) {
+  std::cerr << "lwmic: error: " << e.to_string() << '\n';
+  if (e.position && !input.empty() && *e.position <= input.size()) {
+    std::cerr << "  " << input << '\n' << "  " << std::string(*e.position, ' ') << "^\n";
+  }
+}
+
+int status_for(const Error& e) {
+  if (e.code == WbemStatus::kNotSupported && e.message.rfind("cannot reach", 0) == 0)
+    return kExitConnection;
+  return kExitWbemError;
+}
+
+Result<std::unique_ptr<Services>> open(const Globals& g) {
+  ConnectOptions o;
+  o.node = g.node.empty() ? "." : g.node;
+  o.user = g.user;
+  o.password = g.password;
+  o.config_path = g.config;
+  auto s = Locator::connect(o);
+  if (!s.ok()) return s;
+  for (const auto& name : g.privileges) {
+    auto r = (*s)->privileges().enable(name);
+    if (!r.ok()) {
+      if (r.error().code == WbemStatus::kPrivilegeNotHeld) {
+        std::cerr << "lwmic: warning: " << r.error().message << '\n';
+      } else {
+        return r.take_error();
+      }
+    }
+  }
+  if ((*s)->embedded() && ::geteuid() != 0)
+    std::cerr << "lwmic: note: no lwmid reachable; running embedded with your own rights, so "
+                 "other users' processes show less\n";
+  return s;
+}
+
+int emit_stream(InstanceStream& stream, const Globals& g, const std::vector<std::string>& cols) {
+  OutputOptions oo;
+  oo.format = *parse_format(g.format);
+  oo.system_properties = g.system_properties;
+  auto f = make_formatter(oo, std::cout);
+  f->begin(cols);
+  Instance inst;
+  size_t n = 0;
+  while (stream.next(&inst)) {
+    f->add(inst);
+    ++n;
+  }
+  f->end();
+  if (stream.error()) {
+    print_error(*stream.error());
+    return kExitWbemError;
+  }
+  if (n == 0) std::cerr << "No instance(s) available.\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> raw(argv + 1, argv + argc);
+  auto args = translate_wmic_switches(raw);
+
+  CLI::App app{"lwmic: query and manage processes the WMI way (Win32_Process) on Linux"};
+  app.set_version_flag("--version", "lwmic 0.1.0");
+  app.fallthrough();
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--format", g.format, "Output format: table, csv, list, json")
+      ->check(CLI::IsMember({"table", "csv", "list", "json"}, CLI::ignore_case));
+  app.add_option("--node", g.node, "Host to manage (default: this host)");
+  app.add_option("--user", g.user, "User name for a remote host");
+  app.add_option("--password", g.password, "Password (prefer --password-file or LWMI_PASSWORD)");
+  app.add_option("--password-file", g.password_file, "File holding the password");
+  app.add_option("--ca", g.ca, "CA certificate to trust for remote hosts");
+  app.add_option("--socket", g.socket, "lwmid's Unix socket");
+  app.add_option("--config", g.config, "Configuration file (default /etc/lwmi/lwmid.conf)");
+  app.add_flag("--embedded", g.embedded, "Run the engine in this process, even if lwmid runs");
+  app.add_flag("--dry-run", g.dry_run, "Show what a state-changing call would do, do nothing");
+  app.add_flag("--system-properties", g.system_properties,
+               "Show every system property (__GENUS, __DERIVATION…) in JSON");
+  app.add_option("--enable-privilege", g.privileges,
+                 "Enable a privilege the account holds (e.g. SeDebugPrivilege)");
+
+  std::string path, cls, props;
+  auto* get = app.add_subcommand("get", "Show one instance by object path");
+  get->add_option("path", path, "Object path, e.g. Win32_Process.Handle=\"1234\"")->required();
+  get->add_option("--properties", props, "Comma-separated properties to show");
+  auto* list = app.add_subcommand("list", "Show every instance of a class");
+  list->add_option("class", cls, "Class name, e.g. Win32_Process")->required();
+  list->add_option("--properties", props, "Comma-separated properties to show");
+
+  try {
+    std::vector<std::string> rev(args.rbegin(), args.rend());
+    app.parse(rev);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "lwmic: error: " << e.what() << "\nRun 'lwmic --help' for usage.\n";
+    return kExitUsage;
+  }
+  if (const char* env = std::getenv("LWMI_PASSWORD"); env && g.password.empty()) g.password = env;
+  auto props_list = split_list(props);
+
+  auto services = open(g);
+  if (!services.ok()) {
+    print_error(services.error());
+    return services.error().code == WbemStatus::kInvalidParameter &&
+                   services.error().message.find("privilege") != std::string::npos
+               ? kExitUsage
+               : status_for(services.error());
+  }
+  Services& svc = **services;
+
+  if (get->parsed()) {
+    auto inst = svc.get_object(path, props_list);
+    if (!inst.ok()) {
+      print_error(inst.error(), path);
+      return kExitWbemError;
+    }
+    OutputOptions oo;
+    oo.format = *parse_format(g.format);
+    oo.system_properties = g.system_properties;
+    auto f = make_formatter(oo, std::cout);
+    f->begin(props_list);
+    f->add(*inst);
+    f->end();
+    return kExitOk;
+  }
+  if (list->parsed()) {
+    auto stream = svc.enumerate_instances(cls, props_list);
+    if (!stream.ok()) {
+      print_error(stream.error());
+      return kExitWbemError;
+    }
+    return emit_stream(**stream, g, props_list);
+  }
+  return kExitUsage;
+}

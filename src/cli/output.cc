@@ -1,0 +1,183 @@
+#include "cli/output.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+
+namespace lwmi::cli {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::vector<std::string> columns_for(const Instance& inst, const std::vector<std::string>& cols) {
+  if (!cols.empty()) return cols;
+  std::vector<std::string> out;
+  for (auto& [name, v] : inst.properties()) out.push_back(name);
+  return out;
+}
+
+std::string cell(const Instance& inst, const std::string& name) {
+  auto v = inst.get(name);
+  return v ? v->to_text() : std::string();
+}
+
+ordered_json to_json(const Value& v);
+
+ordered_json instance_json(const Instance& inst, bool all_system) {
+  ordered_json o = ordered_json::object();
+  for (auto& [name, v] : inst.system_properties()) {
+    bool always = name == "__CLASS" || name == "__PATH" || name == "__SERVER";
+    if (always || all_system) o[name] = to_json(v);
+  }
+  for (auto& [name, v] : inst.properties()) o[name] = to_json(v);
+  return o;
+}
+
+ordered_json to_json(const Value& v) {
+  if (v.is_null()) return nullptr;
+  if (v.is_array()) {
+    ordered_json a = ordered_json::array();
+    for (const auto& e : v.elements()) a.push_back(to_json(e));
+    return a;
+  }
+  CimType t = v.type();
+  if (t == CimType::kBoolean) return v.as_bool();
+  if (is_unsigned_integer(t)) return v.as_u64();
+  if (is_signed_integer(t)) return v.as_i64();
+  if (is_real(t)) return v.as_real();
+  if (t == CimType::kObject) return instance_json(*v.as_object(), false);
+  return v.as_string();
+}
+
+class TableFormatter : public Formatter {
+ public:
+  TableFormatter(std::ostream& out, bool node) : out_(out), node_(node) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override {
+    if (!started_) {
+      columns_ = columns_for(inst, columns_);
+      if (node_) columns_.insert(columns_.begin(), "Node");
+      started_ = true;
+    }
+    std::vector<std::string> row;
+    for (const auto& c : columns_)
+      row.push_back(node_ && c == "Node" ? inst.server() : cell(inst, c));
+    rows_.push_back(std::move(row));
+  }
+  void end() override {
+    if (rows_.empty()) return;
+    std::vector<size_t> width(columns_.size());
+    for (size_t i = 0; i < columns_.size(); ++i) width[i] = columns_[i].size();
+    for (const auto& r : rows_)
+      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    auto line = [&](const std::vector<std::string>& r) {
+      std::string s;
+      for (size_t i = 0; i < r.size(); ++i) {
+        s += r[i];
+        if (i + 1 < r.size()) s.append(width[i] - r[i].size() + 2, ' ');
+      }
+      out_ << s << '\n';
+    };
+    line(columns_);
+    for (const auto& r : rows_) line(r);
+    out_.flush();
+  }
+
+ private:
+  std::ostream& out_;
+  bool node_;
+  bool started_ = false;
+  std::vector<std::string> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+class CsvFormatter : public Formatter {
+ public:
+  explicit CsvFormatter(std::ostream& out) : out_(out) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override {
+    if (!started_) {
+      columns_ = columns_for(inst, columns_);
+      out_ << "Node";
+      for (const auto& c : columns_) out_ << ',' << csv_field(c);
+      out_ << "\r\n";
+      started_ = true;
+    }
+    out_ << csv_field(inst.server());
+    for (const auto& c : columns_) out_ << ',' << csv_field(cell(inst, c));
+    out_ << "\r\n";
+  }
+  void end() override { out_.flush(); }
+
+ private:
+  std::ostream& out_;
+  bool started_ = false;
+  std::vector<std::string> columns_;
+};
+
+class ListFormatter : public Formatter {
+ public:
+  explicit ListFormatter(std::ostream& out) : out_(out) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override {
+    out_ << "\n\n";
+    for (const auto& c : columns_for(inst, columns_)) out_ << c << '=' << cell(inst, c) << '\n';
+  }
+  void end() override {
+    out_ << "\n\n";
+    out_.flush();
+  }
+
+ private:
+  std::ostream& out_;
+  std::vector<std::string> columns_;
+};
+
+class JsonFormatter : public Formatter {
+ public:
+  JsonFormatter(std::ostream& out, bool all_system) : out_(out), all_system_(all_system) {}
+  void begin(const std::vector<std::string>&) override {}
+  void add(const Instance& inst) override {
+    out_ << instance_json(inst, all_system_).dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace)
+         << '\n';
+  }
+  void end() override { out_.flush(); }
+
+ private:
+  std::ostream& out_;
+  bool all_system_;
+};
+
+}  // namespace
+
+std::optional<Format> parse_format(std::string_view name) {
+  if (base::iequals(name, "table")) return Format::kTable;
+  if (base::iequals(name, "csv")) return Format::kCsv;
+  if (base::iequals(name, "list")) return Format::kList;
+  if (base::iequals(name, "json")) return Format::kJson;
+  return std::nullopt;
+}
+
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::unique_ptr<Formatter> make_formatter(const OutputOptions& o, std::ostream& out) {
+  switch (o.format) {
+    case Format::kTable: return std::make_unique<TableFormatter>(out, o.node_column);
+    case Format::kCsv: return std::make_unique<CsvFormatter>(out);
+    case Format::kList: return std::make_unique<ListFormatter>(out);
+    case Format::kJson: return std::make_unique<JsonFormatter>(out, o.system_properties);
+  }
+  return nullptr;
+}
+
+}  // namespace lwmi::cli

@@ -1,0 +1,27 @@
+#include "cli/wmic_args.h"
+
+#include <gtest/gtest.h>
+
+namespace lwmi::cli {
+
+TEST(WmicArgs, TranslatesGlobalSwitches) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(translate_wmic_switches({"/format:csv", "list", "Win32_Process"}),
+            (V{"--format=csv", "list", "Win32_Process"}));
+  EXPECT_EQ(translate_wmic_switches({"/NODE:h1,h2", "/User:admin", "/password:x"}),
+            (V{"--node=h1,h2", "--user=admin", "--password=x"}));
+}
+
+TEST(WmicArgs, LeavesPathsAlone) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(translate_wmic_switches({"get", "//host/root/cimv2:Win32_Process=1"}),
+            (V{"get", "//host/root/cimv2:Win32_Process=1"}));
+}
+
+TEST(WmicArgs, SplitsPropertyLists) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_list("Name, ProcessId,,x"), (V{"Name", "ProcessId", "x"}));
+  EXPECT_EQ(split_list(""), V{});
+}
+
+}  // namespace lwmi::cli
