@@ -1,0 +1,91 @@
+#include "security/audit.h"
+
+#include <fcntl.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lwmi::security {
+namespace {
+
+// logfmt value: bare when safe, else double-quoted with \ and " escaped; control chars as \xHH.
+std::string q(const std::string& v) {
+  bool bare = !v.empty();
+  for (unsigned char c : v)
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) bare = false;
+  if (bare) return v;
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < ' ' || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string AuditLog::format(const Caller& c, const AuditRecord& r, int64_t unix_us) {
+  time_t secs = static_cast<time_t>(unix_us / 1000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(unix_us % 1000000));
+  std::string line = std::string("time=") + ts + " action=" + q(r.action) + " result=" +
+                     q(r.result) + " caller.uid=" + std::to_string(c.uid) +
+                     " caller.user=" + q(c.user.empty() ? std::to_string(c.uid) : c.user) +
+                     " peer=" + q(c.peer) + " mode=" + (c.embedded ? "embedded" : "daemon") +
+                     " privileges=" + (c.can(Privilege::kDebug) ? "SeDebugPrivilege" : "none");
+  if (r.target) {
+    line += " target.pid=" + std::to_string(r.target->pid) + " target.start=" + q(r.target->start) +
+            " target.name=" + q(r.target->name) + " target.uid=" +
+            (r.target->uid ? std::to_string(*r.target->uid) : std::string("-"));
+  }
+  line += " params=" + q(r.params);
+  if (!r.detail.empty()) line += " detail=" + q(r.detail);
+  return line;
+}
+
+std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::string line = format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
+  std::string problem;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (config_.journal) {
+    // No journald (e.g. in a container) is not a lost line when a file is configured; without
+    // a file, the caller is told.
+    int e = sd_journal_send("MESSAGE=%s", line.c_str(), "SYSLOG_IDENTIFIER=lwmi-audit",
+                            "PRIORITY=5", "LWMI_ACTION=%s", r.action.c_str(),
+                            "LWMI_RESULT=%s", r.result.c_str(), nullptr);
+    if (e < 0 && config_.file.empty())
+      problem = std::string("audit line not written to the journal: ") + std::strerror(-e);
+  }
+  if (!config_.file.empty()) {
+    int fd = ::open(config_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      problem = "audit line not written to " + config_.file + ": " + std::strerror(errno);
+    } else {
+      std::string l = line + "\n";
+      ssize_t n = ::write(fd, l.data(), l.size());  // O_APPEND: one write keeps the line whole
+      if (n != static_cast<ssize_t>(l.size()))
+        problem = "audit line not written whole to " + config_.file;
+      ::close(fd);
+    }
+  }
+  return problem;
+}
+
+}  // namespace lwmi::security
