@@ -19,6 +19,7 @@
 
 #include "lwmi/instance.h"
 #include "lwmi/instance_stream.h"
+#include "lwmi/method.h"
 #include "lwmi/result.h"
 
 namespace lwmi {
@@ -57,6 +58,18 @@ class Services {
       std::string_view class_name, const std::vector<std::string>& properties = {}) = 0;
   /// A class declaration.
   virtual Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) = 0;
+  /// Calls `method` on the instance `path` names (for a static method such as Create, on the
+  /// class). The ReturnValue is in the result; an Error only when the call could not be made.
+  virtual Result<MethodResult> exec_method(std::string_view path, std::string_view method,
+                                           const Parameters& in = {}) = 0;
+  /// Calls `method` on an instance this connection returned: its identity (Handle and
+  /// CreationDate) is checked, so a pid reused since the instance was read is never touched.
+  Result<MethodResult> exec_method(const Instance& target, std::string_view method,
+                                   const Parameters& in = {}) {
+    return exec_method(target.identity().to_string(), method, in);
+  }
+  /// Deletes an instance: for a process, Terminate. WBEM_E_ACCESS_DENIED when refused.
+  virtual Result<MethodResult> delete_instance(std::string_view path) = 0;
 
   /// The connection's privilege set.
   Privileges& privileges() { return privileges_; }

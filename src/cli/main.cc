@@ -89,6 +89,37 @@ int emit_stream(InstanceStream& stream, const Globals& g, const std::vector<std:
   return kExitOk;
 }
 
+// Prints the out-parameters (an instance of __PARAMETERS, as WMI returns them).
+int print_method_result(const MethodResult& r, const Globals& g) {
+  auto cls = std::make_shared<ClassDecl>();
+  cls->name = "__PARAMETERS";
+  PropertyDecl rvp;
+  rvp.name = "ReturnValue";
+  rvp.type = CimType::kUint32;
+  cls->properties.push_back(rvp);
+  for (const auto& [n, v] : r.out) {
+    PropertyDecl p;
+    p.name = n;
+    p.type = v.type();
+    p.is_array = v.is_array();
+    cls->properties.push_back(p);
+  }
+  Instance out(cls);
+  out.set(0, Value::uint32(r.return_value));
+  for (size_t i = 0; i < r.out.size(); ++i) out.set(i + 1, r.out[i].second);
+  OutputOptions oo;
+  oo.format = *parse_format(g.format);
+  if (oo.format == Format::kTable) oo.format = Format::kList;  // one instance reads best as a list
+  auto f = make_formatter(oo, std::cout);
+  f->begin({});
+  f->add(out);
+  f->end();
+  if (r.return_value != 0)
+    std::cerr << "lwmic: method returned " << r.return_value << " ("
+              << return_value_text(r.return_value) << ")\n";
+  return r.return_value == 0 ? kExitOk : kExitMethodFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +151,16 @@ int main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "Show one instance by object path");
   get->add_option("path", path, "Object path, e.g. Win32_Process.Handle=\"1234\"")->required();
   get->add_option("--properties", props, "Comma-separated properties to show");
+  std::string method;
+  std::vector<std::string> call_args;
+  auto* call = app.add_subcommand("call", "Call a method: call PATH METHOD [Name=Value...]");
+  call->add_option("path", path, "Object path (the class for a static method such as Create)")
+      ->required();
+  call->add_option("method", method, "Method name, e.g. Terminate")->required();
+  call->add_option("params", call_args,
+                   "In-parameters as Name=Value (Param.Prop=Value for embedded objects)");
+  auto* del = app.add_subcommand("delete", "Delete an instance (for a process: Terminate)");
+  del->add_option("path", path, "Object path")->required();
   auto* list = app.add_subcommand("list", "Show every instance of a class");
   list->add_option("class", cls, "Class name, e.g. Win32_Process")->required();
   list->add_option("--properties", props, "Comma-separated properties to show");
@@ -164,6 +205,42 @@ int main(int argc, char** argv) {
     f->add(*inst);
     f->end();
     return kExitOk;
+  }
+  if (call->parsed() || del->parsed()) {
+    Parameters in;
+    for (const auto& a : call_args) {
+      auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "lwmic: error: parameter '" << a << "' is not Name=Value\n";
+        return kExitUsage;
+      }
+      in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
+    }
+    std::string m = del->parsed() ? "Terminate" : method;
+    if (g.dry_run) {
+      auto target = svc.get_object(path, {"ProcessId", "Name"});
+      if (!target.ok() && !(call->parsed() && target.error().code == WbemStatus::kInvalidObjectPath)) {
+        print_error(target.error(), path);
+        return kExitWbemError;
+      }
+      std::cout << "would call " << m << " on " << path;
+      if (target.ok())
+        std::cout << " (" << target->get("Name")->to_text() << ", pid "
+                  << target->get("ProcessId")->to_text() << ")";
+      std::cout << "; nothing was done\n";
+      return kExitOk;
+    }
+    auto r = del->parsed() ? svc.delete_instance(path) : svc.exec_method(path, method, in);
+    if (!r.ok()) {
+      print_error(r.error(), path);
+      return kExitWbemError;
+    }
+    for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
+    if (del->parsed()) {
+      std::cerr << "Instance deletion successful.\n";
+      return kExitOk;
+    }
+    return print_method_result(*r, g);
   }
   if (list->parsed()) {
     auto stream = svc.enumerate_instances(cls, props_list);

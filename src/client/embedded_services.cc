@@ -53,6 +53,15 @@ Result<std::shared_ptr<const ClassDecl>> EmbeddedServices::get_class(std::string
   return service_->get_class(name);
 }
 
+Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::string_view method,
+                                                   const Parameters& in) {
+  return service_->exec_method(caller_, path, method, in);
+}
+
+Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
+  return service_->delete_instance(caller_, path);
+}
+
 Result<void> EmbeddedServices::enable_privilege(std::string_view name) {
   auto p = security::parse_privilege(name);
   if (!p)

@@ -18,6 +18,10 @@ class EmbeddedServices : public Services {
   Result<std::unique_ptr<InstanceStream>> enumerate_instances(
       std::string_view class_name, const std::vector<std::string>& properties) override;
   Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) override;
+  using Services::exec_method;
+  Result<MethodResult> exec_method(std::string_view path, std::string_view method,
+                                   const Parameters& in) override;
+  Result<MethodResult> delete_instance(std::string_view path) override;
   bool embedded() const override { return true; }
   std::string host() const override { return service_->system().host; }
 

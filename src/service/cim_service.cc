@@ -17,7 +17,13 @@ bool is_cimv2(std::string_view ns) {
 }  // namespace
 
 CimService::CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys)
-    : config_(std::move(config)), processes_(std::move(fs), std::move(sys)) {}
+    : config_(std::move(config)), processes_(std::move(fs), std::move(sys)), audit_(config_.audit) {
+  provider::process::MethodPolicy policy;
+  policy.protected_names = config_.security.protected_processes;
+  policy.terminate_wait_ms = config_.methods.terminate_wait_ms;
+  policy.debugger_command = config_.methods.debugger_command;
+  processes_.set_policy(std::move(policy));
+}
 
 Result<void> CimService::check_location(const ObjectPath& path) const {
   if (!path.server.empty() && path.server != "." && !base::iequals(path.server, "localhost") &&
@@ -97,6 +103,171 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
   if (!processes_.class_decl()->is_a((*cls)->name))
     return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
   return processes_.enumerate(caller, *req);
+}
+
+namespace {
+
+bool changes_state(std::string_view method) {
+  return !(base::iequals(method, "GetOwner") || base::iequals(method, "GetOwnerSid") ||
+           base::iequals(method, "GetAvailableVirtualSize"));
+}
+
+std::string params_text(const Parameters& in) {
+  std::string s;
+  for (const auto& [n, v] : in) {
+    if (!s.empty()) s += ' ';
+    s += n + "=" + (v.type() == CimType::kObject && !v.is_null() ? "{object}" : v.to_text());
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<MethodResult> CimService::exec_method(const security::Caller& caller,
+                                             std::string_view text, std::string_view method_name,
+                                             const Parameters& in) {
+  auto path = ObjectPath::parse(text);
+  if (!path.ok()) return path.take_error();
+  if (auto loc = check_location(*path); !loc.ok()) return loc.take_error();
+  if (path->is_namespace_path())
+    return Error{WbemStatus::kInvalidObjectPath,
+                 "'" + std::string(text) + "' names a namespace, not a class or an instance"};
+  auto cls = get_class(path->class_name);
+  if (!cls.ok()) return cls.take_error();
+  const MethodDecl* method = (*cls)->method(method_name);
+  if (!method)
+    return Error{WbemStatus::kInvalidMethod,
+                 (*cls)->name + " has no method '" + std::string(method_name) + "'"};
+  if (!processes_.class_decl()->is_a((*cls)->name) &&
+      !processes_.class_decl()->method(method->name))
+    return Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name};
+  if (method->is_static && path->is_instance_path())
+    return Error{WbemStatus::kInvalidMethodParameters,
+                 method->name + " is a static method: call it on the class, e.g. " +
+                     (*cls)->name + "." + method->name};
+  if (!method->is_static && !path->is_instance_path())
+    return Error{WbemStatus::kInvalidObjectPath,
+                 method->name + " needs an instance path, e.g. " + (*cls)->name +
+                     ".Handle=\"1234\""};
+
+  // In-parameters: check names, convert values to the declared types.
+  Parameters typed;
+  std::optional<MethodResult> invalid;  // ReturnValue 21, still audited
+  auto fail = [&](std::string note) {
+    if (!invalid) {
+      invalid = MethodResult{};
+      invalid->return_value = 21;
+      invalid->notes.push_back(std::move(note));
+    }
+  };
+  auto convert = [&](const std::string& what, CimType type, bool is_array, const Value& v,
+                     std::optional<Value>* slot) {
+    Value elem = v;
+    if (v.type() == CimType::kString && !v.is_null() && type != CimType::kString) {
+      auto c = Value::from_text(type, v.as_string());
+      if (!c) return fail(what + ": '" + v.as_string() + "' is not a " +
+                          std::string(cim_type_name(type)));
+      elem = *c;
+    } else if (!v.is_null() && v.type() != type && !(is_integer(type) && is_integer(v.type()))) {
+      return fail(what + ": expected " + std::string(cim_type_name(type)));
+    } else if (!v.is_null() && is_integer(type) && v.type() != type) {
+      auto c = is_signed_integer(v.type()) ? Value::integer(type, v.as_i64())
+                                           : Value::integer_unsigned(type, v.as_u64());
+      if (!c) return fail(what + ": " + v.to_text() + " is out of range for " +
+                          std::string(cim_type_name(type)));
+      elem = *c;
+    }
+    if (is_array) {
+      std::vector<Value> els;
+      if (*slot && !(*slot)->is_null()) els = (*slot)->elements();
+      if (elem.is_array()) {
+        for (const auto& e : elem.elements()) els.push_back(e);
+      } else {
+        els.push_back(elem);
+      }
+      *slot = Value::array(type, std::move(els));
+    } else {
+      *slot = elem;
+    }
+  };
+  std::vector<std::pair<const ParameterDecl*, std::optional<Value>>> slots;
+  for (const auto& p : method->parameters)
+    if (p.in) slots.push_back({&p, std::nullopt});
+  std::vector<std::shared_ptr<Instance>> embedded(slots.size());
+  for (const auto& [name, value] : in) {
+    std::string head = name, tail;
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+      head = name.substr(0, dot);
+      tail = name.substr(dot + 1);
+    }
+    size_t i = 0;
+    while (i < slots.size() && !base::iequals(slots[i].first->name, head)) ++i;
+    if (i == slots.size())
+      return Error{WbemStatus::kInvalidMethodParameters,
+                   method->name + " has no in-parameter '" + head + "'"};
+    const ParameterDecl& decl = *slots[i].first;
+    if (tail.empty()) {
+      convert(decl.name, decl.type, decl.is_array, value, &slots[i].second);
+      continue;
+    }
+    // Param.Prop: a property of an embedded-object parameter.
+    auto ecls = decl.type == CimType::kObject ? cim::Schema::builtin().find(decl.embedded_class)
+                                              : nullptr;
+    if (!ecls)
+      return Error{WbemStatus::kInvalidMethodParameters,
+                   "in-parameter '" + decl.name + "' is not an object: '" + name + "' is invalid"};
+    const PropertyDecl* prop = ecls->property(tail);
+    if (!prop)
+      return Error{WbemStatus::kInvalidMethodParameters,
+                   ecls->name + " has no property '" + tail + "'"};
+    if (!embedded[i]) embedded[i] = std::make_shared<Instance>(ecls);
+    std::optional<Value> cur;
+    if (auto existing = embedded[i]->get(prop->name)) cur = *existing;
+    convert(name, prop->type, prop->is_array, value, &cur);
+    if (cur) embedded[i]->set(prop->name, *cur);
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (embedded[i]) slots[i].second = Value::object(embedded[i]);
+    if (slots[i].second) typed.push_back({slots[i].first->name, *slots[i].second});
+  }
+
+  security::AuditTarget target;
+  Result<MethodResult> result = invalid ? Result<MethodResult>(*invalid)
+                                        : processes_.invoke(caller, *method,
+                                                            method->is_static ? nullptr : &*path,
+                                                            typed, &target);
+  if (changes_state(method->name)) {
+    security::AuditRecord rec;
+    rec.action = method->name;
+    rec.params = params_text(in);
+    if (target.pid != 0) rec.target = target;
+    if (result.ok()) {
+      rec.result = std::to_string(result->return_value);
+      for (const auto& n : result->notes) rec.detail += (rec.detail.empty() ? "" : "; ") + n;
+    } else {
+      rec.result = std::string(wbem_status_name(result.error().code));
+      rec.detail = result.error().message;
+    }
+    if (!rec.target && path->is_instance_path()) rec.detail += " path=" + path->relative();
+    std::string problem = audit_.record(caller, rec);
+    if (!problem.empty() && result.ok()) result->notes.push_back(problem);
+  }
+  return result;
+}
+
+Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
+                                                 std::string_view path) {
+  auto parsed = ObjectPath::parse(path);
+  if (!parsed.ok()) return parsed.take_error();
+  auto cls = get_class(parsed->class_name);
+  if (!cls.ok()) return cls.take_error();
+  if (!(*cls)->is_a("CIM_Process") || !parsed->is_instance_path())
+    return Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"};
+  auto r = exec_method(caller, path, "Terminate", {});
+  if (r.ok() && (r->return_value == 2 || r->return_value == 3))
+    return Error{WbemStatus::kAccessDenied,
+                 r->notes.empty() ? std::string("access denied") : r->notes.front()};
+  return r;
 }
 
 }  // namespace lwmi::service

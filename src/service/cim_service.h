@@ -14,10 +14,12 @@
 #include "config/config.h"
 #include "lwmi/instance.h"
 #include "lwmi/instance_stream.h"
+#include "lwmi/method.h"
 #include "lwmi/result.h"
 #include "os/proc_fs.h"
 #include "os/system_info.h"
 #include "provider/process/process_provider.h"
+#include "security/audit.h"
 #include "security/caller.h"
 
 namespace lwmi::service {
@@ -34,6 +36,14 @@ class CimService {
   Result<std::unique_ptr<InstanceStream>> enumerate(const security::Caller& caller,
                                                     std::string_view class_name,
                                                     const std::vector<std::string>& properties);
+  /// Calls a method on the instance (or, for a static method, the class) `path` names.
+  /// WBEM_E_INVALID_METHOD for an unknown method, WBEM_E_INVALID_METHOD_PARAMETERS for an
+  /// unknown in-parameter; a value that does not convert to its parameter's type is
+  /// ReturnValue 21. Every state-changing call is audited, whatever its outcome.
+  Result<MethodResult> exec_method(const security::Caller& caller, std::string_view path,
+                                   std::string_view method, const Parameters& in);
+  /// DeleteInstance: for Win32_Process, Terminate. ReturnValue 2/3 become WBEM_E_ACCESS_DENIED.
+  Result<MethodResult> delete_instance(const security::Caller& caller, std::string_view path);
   /// A class declaration; WBEM_E_INVALID_CLASS when unknown.
   Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) const;
   /// Checks a path's server and namespace name this host's root\cimv2.
@@ -49,6 +59,7 @@ class CimService {
 
   config::Config config_;
   provider::process::ProcessProvider processes_;
+  security::AuditLog audit_;
 };
 
 }  // namespace lwmi::service

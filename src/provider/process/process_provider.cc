@@ -66,7 +66,8 @@ ProcessProvider::ProcessProvider(os::ProcFs fs, os::SystemInfo sys)
     : fs_(std::move(fs)),
       sys_(std::move(sys)),
       cls_(cim::Schema::builtin().find("Win32_Process")),
-      ids_(*cls_) {}
+      ids_(*cls_),
+      control_(std::make_shared<os::LiveProcessControl>()) {}
 
 std::unique_ptr<InstanceStream> ProcessProvider::enumerate(const security::Caller& caller,
                                                            const Request& request) {

@@ -7,14 +7,26 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "lwmi/method.h"
 #include "os/proc_fs.h"
+#include "os/process_control.h"
 #include "os/system_info.h"
 #include "provider/process/process_row.h"
 #include "provider/process/property_ids.h"
 #include "provider/provider.h"
+#include "security/audit.h"
 
 namespace lwmi::provider::process {
+
+/// What the configuration says about methods.
+struct MethodPolicy {
+  std::vector<std::string> protected_names;  ///< Terminate returns 3 for these (and PID 1…)
+  uint32_t terminate_wait_ms = 2000;         ///< bound on waiting for a killed process to exit
+  std::string debugger_command;              ///< AttachDebugger; "%pid%" replaced; "" = none
+};
 
 class ProcessProvider : public InstanceProvider {
  public:
@@ -26,6 +38,14 @@ class ProcessProvider : public InstanceProvider {
                                             const Request& request) override;
   Result<Instance> get(const security::Caller& caller, const ObjectPath& path,
                        const Request& request) override;
+
+  /// Runs a method. `target` is the instance path (nullptr for the static Create). `in` holds
+  /// typed in-parameters by their declared names. `audit` receives the target's description.
+  Result<MethodResult> invoke(const security::Caller& caller, const MethodDecl& method,
+                              const ObjectPath* target, const Parameters& in,
+                              security::AuditTarget* audit);
+  void set_policy(MethodPolicy policy) { policy_ = std::move(policy); }
+  void set_control(std::shared_ptr<os::ProcessControl> control) { control_ = std::move(control); }
 
   /// The pid named by a Win32_Process path (Handle key, string or number); errors as get().
   static Result<int32_t> pid_of(const ObjectPath& path);
@@ -43,6 +63,8 @@ class ProcessProvider : public InstanceProvider {
   std::shared_ptr<const ClassDecl> cls_;
   PropertyIds ids_;
   PeakTracker peaks_;
+  MethodPolicy policy_;
+  std::shared_ptr<os::ProcessControl> control_;
 };
 
 }  // namespace lwmi::provider::process
