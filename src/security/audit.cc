@@ -64,7 +64,12 @@ std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
   std::string line = format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
   std::string problem;
   std::lock_guard<std::mutex> lock(mu_);
-  if (config_.journal) {
+  // sd_journal_send() succeeds silently when no journald listens: look for its socket first.
+  const bool journal_up = ::access("/run/systemd/journal/socket", F_OK) == 0;
+  if (config_.journal && !journal_up && config_.file.empty())
+    problem = "no systemd journal is running and no [audit] file is configured; audit line: " +
+              line;
+  if (config_.journal && journal_up) {
     // No journald (e.g. in a container) is not a lost line when a file is configured; without
     // a file, the caller is told.
     int e = sd_journal_send("MESSAGE=%s", line.c_str(), "SYSLOG_IDENTIFIER=lwmi-audit",
