@@ -1,0 +1,58 @@
+// os/process_control.h — the seam for acting on processes: pidfds, signals, waits, nice, spawn.
+//
+// The live implementation makes the system calls; tests substitute a fake to make happen what
+// cannot be made to happen on demand (a pid reused between the identity check and the signal).
+// Every call returns 0 or an errno value.
+// Thread safety: LiveProcessControl is stateless and safe to share.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace lwmi::os {
+
+/// What a new process needs (Win32_Process.Create on Linux).
+struct SpawnRequest {
+  std::vector<std::string> argv;       ///< argv[0] is looked up on PATH when it has no '/'
+  std::string directory;               ///< "" = inherit
+  bool replace_environment = false;    ///< use `environment` instead of the current one
+  std::vector<std::string> environment;  ///< NAME=value
+  bool set_nice = false;
+  int nice = 0;
+  bool suspended = false;              ///< stopped with SIGSTOP before its first instruction
+  bool change_identity = false;        ///< run as uid/gid/groups below (the caller)
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
+class ProcessControl {
+ public:
+  virtual ~ProcessControl() = default;
+  /// pidfd_open(pid): ESRCH when there is no such process.
+  virtual int pidfd_open(pid_t pid, int* fd) = 0;
+  /// pidfd_send_signal(fd, SIGKILL) with the calling thread's credentials.
+  virtual int kill(int pidfd) = 0;
+  /// Waits up to timeout_ms for the process behind pidfd to exit; *exited says whether it did.
+  virtual int wait_exit(int pidfd, int timeout_ms, bool* exited) = 0;
+  virtual void close(int fd) = 0;
+  /// setpriority(PRIO_PROCESS, tid, nice) for one thread.
+  virtual int set_nice(pid_t tid, int nice) = 0;
+  /// Starts a process in its own session, detached (re-parented, so it is never left a zombie
+  /// of ours); *pid is its pid. Errors from the exec itself (ENOENT, EACCES…) are returned.
+  virtual int spawn(const SpawnRequest& request, pid_t* pid) = 0;
+};
+
+class LiveProcessControl : public ProcessControl {
+ public:
+  int pidfd_open(pid_t pid, int* fd) override;
+  int kill(int pidfd) override;
+  int wait_exit(int pidfd, int timeout_ms, bool* exited) override;
+  void close(int fd) override;
+  int set_nice(pid_t tid, int nice) override;
+  int spawn(const SpawnRequest& request, pid_t* pid) override;
+};
+
+}  // namespace lwmi::os
