@@ -26,8 +26,8 @@ struct PropertyDecl {
   CimType type = CimType::kString;
   bool is_array = false;
   bool key = false;
-  std::string embedded_class;   ///< for object / reference types: the class it holds, if fixed
-  std::string units;            ///< e.g. "bytes", "kilobytes", "100 nanoseconds"
+  std::string embedded_class;  ///< for object / reference types: the class it holds, if fixed
+  std::string units;           ///< e.g. "bytes", "kilobytes", "100 nanoseconds"
   std::optional<uint32_t> max_len;
   std::vector<std::string> privileges;  ///< Privileges("SeDebugPrivilege")
   std::string description;

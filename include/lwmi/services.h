@@ -25,10 +25,10 @@
 namespace lwmi {
 
 struct ConnectOptions {
-  std::string node = ".";                   ///< "." (or empty) for the local host
+  std::string node = ".";  ///< "." (or empty) for the local host
   std::string namespace_path = "root\\cimv2";
-  std::string config_path;                  ///< "" = /etc/lwmi/lwmid.conf when it exists
-  std::string user;                         ///< remote connections only
+  std::string config_path;  ///< "" = /etc/lwmi/lwmid.conf when it exists
+  std::string user;         ///< remote connections only
   std::string password;
 };
 

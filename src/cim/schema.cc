@@ -23,7 +23,8 @@ Result<Value> qualifier_value(const json& j) {
   if (j.is_number_unsigned()) return Value::uint32(static_cast<uint32_t>(j.get<uint64_t>()));
   if (j.is_number_integer()) return Value::sint32(static_cast<int32_t>(j.get<int64_t>()));
   if (j.is_string()) return Value::string(j.get<std::string>());
-  return Error{WbemStatus::kInvalidParameter, "qualifier value must be a boolean, integer or string"};
+  return Error{WbemStatus::kInvalidParameter,
+               "qualifier value must be a boolean, integer or string"};
 }
 
 std::vector<Qualifier> parse_qualifiers(const json& obj, std::string* err) {

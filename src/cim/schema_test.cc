@@ -20,9 +20,8 @@ TEST(Schema, AncestryForIsaAndSystemProperties) {
   auto cls = Schema::builtin().find("Win32_Process");
   ASSERT_NE(cls, nullptr);
   EXPECT_EQ(cls->superclass, "CIM_Process");
-  EXPECT_EQ(cls->derivation,
-            (std::vector<std::string>{"CIM_Process", "CIM_LogicalElement",
-                                      "CIM_ManagedSystemElement"}));
+  EXPECT_EQ(cls->derivation, (std::vector<std::string>{"CIM_Process", "CIM_LogicalElement",
+                                                       "CIM_ManagedSystemElement"}));
   EXPECT_EQ(cls->dynasty(), "CIM_ManagedSystemElement");
   EXPECT_TRUE(cls->is_a("cim_process"));
   EXPECT_TRUE(cls->is_a("CIM_ManagedSystemElement"));
@@ -75,8 +74,8 @@ TEST(Schema, MethodSignatures) {
   EXPECT_FALSE(term->is_static);
   ASSERT_NE(term->parameter("reason"), nullptr);
   EXPECT_EQ(term->parameter("Reason")->type, CimType::kUint32);
-  for (const char* m : {"GetOwner", "GetOwnerSid", "SetPriority", "AttachDebugger",
-                        "GetAvailableVirtualSize"})
+  for (const char* m :
+       {"GetOwner", "GetOwnerSid", "SetPriority", "AttachDebugger", "GetAvailableVirtualSize"})
     EXPECT_NE(cls->method(m), nullptr) << m;
   EXPECT_EQ(cls->method("SetPriority")->parameters[0].type, CimType::kSint32);
   auto startup = Schema::builtin().find("Win32_ProcessStartup");

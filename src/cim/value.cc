@@ -16,28 +16,36 @@ struct TypeName {
   std::string_view name;
 };
 constexpr TypeName kTypeNames[] = {
-    {CimType::kBoolean, "boolean"},   {CimType::kUint8, "uint8"},     {CimType::kSint8, "sint8"},
-    {CimType::kUint16, "uint16"},     {CimType::kSint16, "sint16"},   {CimType::kUint32, "uint32"},
-    {CimType::kSint32, "sint32"},     {CimType::kUint64, "uint64"},   {CimType::kSint64, "sint64"},
-    {CimType::kReal32, "real32"},     {CimType::kReal64, "real64"},   {CimType::kChar16, "char16"},
-    {CimType::kString, "string"},     {CimType::kDatetime, "datetime"},
-    {CimType::kReference, "ref"},     {CimType::kObject, "object"},
+    {CimType::kBoolean, "boolean"}, {CimType::kUint8, "uint8"},       {CimType::kSint8, "sint8"},
+    {CimType::kUint16, "uint16"},   {CimType::kSint16, "sint16"},     {CimType::kUint32, "uint32"},
+    {CimType::kSint32, "sint32"},   {CimType::kUint64, "uint64"},     {CimType::kSint64, "sint64"},
+    {CimType::kReal32, "real32"},   {CimType::kReal64, "real64"},     {CimType::kChar16, "char16"},
+    {CimType::kString, "string"},   {CimType::kDatetime, "datetime"}, {CimType::kReference, "ref"},
+    {CimType::kObject, "object"},
 };
 
 uint64_t unsigned_max(CimType t) {
   switch (t) {
-    case CimType::kUint8: return UINT8_MAX;
-    case CimType::kUint16: return UINT16_MAX;
-    case CimType::kUint32: return UINT32_MAX;
-    default: return UINT64_MAX;
+    case CimType::kUint8:
+      return UINT8_MAX;
+    case CimType::kUint16:
+      return UINT16_MAX;
+    case CimType::kUint32:
+      return UINT32_MAX;
+    default:
+      return UINT64_MAX;
   }
 }
 std::pair<int64_t, int64_t> signed_range(CimType t) {
   switch (t) {
-    case CimType::kSint8: return {INT8_MIN, INT8_MAX};
-    case CimType::kSint16: return {INT16_MIN, INT16_MAX};
-    case CimType::kSint32: return {INT32_MIN, INT32_MAX};
-    default: return {INT64_MIN, INT64_MAX};
+    case CimType::kSint8:
+      return {INT8_MIN, INT8_MAX};
+    case CimType::kSint16:
+      return {INT16_MIN, INT16_MAX};
+    case CimType::kSint32:
+      return {INT32_MIN, INT32_MAX};
+    default:
+      return {INT64_MIN, INT64_MAX};
   }
 }
 
@@ -64,8 +72,12 @@ bool is_signed_integer(CimType t) {
   return t == CimType::kSint8 || t == CimType::kSint16 || t == CimType::kSint32 ||
          t == CimType::kSint64;
 }
-bool is_integer(CimType t) { return is_unsigned_integer(t) || is_signed_integer(t); }
-bool is_real(CimType t) { return t == CimType::kReal32 || t == CimType::kReal64; }
+bool is_integer(CimType t) {
+  return is_unsigned_integer(t) || is_signed_integer(t);
+}
+bool is_real(CimType t) {
+  return t == CimType::kReal32 || t == CimType::kReal64;
+}
 bool is_textual(CimType t) {
   return t == CimType::kString || t == CimType::kChar16 || t == CimType::kDatetime ||
          t == CimType::kReference;
@@ -196,10 +208,14 @@ std::optional<Value> Value::from_text(CimType type, std::string_view text) {
         v.type_ = CimType::kChar16;
         return v;
       }();
-    case CimType::kString: return string(std::string(text));
-    case CimType::kDatetime: return datetime(std::string(text));
-    case CimType::kReference: return reference(std::string(text));
-    default: return std::nullopt;
+    case CimType::kString:
+      return string(std::string(text));
+    case CimType::kDatetime:
+      return datetime(std::string(text));
+    case CimType::kReference:
+      return reference(std::string(text));
+    default:
+      return std::nullopt;
   }
 }
 

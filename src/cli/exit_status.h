@@ -4,11 +4,11 @@
 namespace lwmi::cli {
 
 enum ExitStatus : int {
-  kExitOk = 0,             ///< done (zero matches included)
-  kExitMethodFailed = 1,   ///< some method returned a non-zero ReturnValue
-  kExitUsage = 2,          ///< usage error
-  kExitWbemError = 3,      ///< a WBEM error
-  kExitConnection = 4,     ///< connection or authentication failure
+  kExitOk = 0,            ///< done (zero matches included)
+  kExitMethodFailed = 1,  ///< some method returned a non-zero ReturnValue
+  kExitUsage = 2,         ///< usage error
+  kExitWbemError = 3,     ///< a WBEM error
+  kExitConnection = 4,    ///< connection or authentication failure
 };
 
 }  // namespace lwmi::cli

@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
     std::string m = del->parsed() ? "Terminate" : method;
     if (g.dry_run) {
       auto target = svc.get_object(path, {"ProcessId", "Name"});
-      if (!target.ok() && !(call->parsed() && target.error().code == WbemStatus::kInvalidObjectPath)) {
+      if (!target.ok() &&
+          !(call->parsed() && target.error().code == WbemStatus::kInvalidObjectPath)) {
         print_error(target.error(), path);
         return kExitWbemError;
       }

@@ -138,8 +138,8 @@ class JsonFormatter : public Formatter {
   JsonFormatter(std::ostream& out, bool all_system) : out_(out), all_system_(all_system) {}
   void begin(const std::vector<std::string>&) override {}
   void add(const Instance& inst) override {
-    out_ << instance_json(inst, all_system_).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)
+    out_ << instance_json(inst, all_system_)
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
          << '\n';
   }
   void end() override { out_.flush(); }
@@ -172,10 +172,14 @@ std::string csv_field(std::string_view s) {
 
 std::unique_ptr<Formatter> make_formatter(const OutputOptions& o, std::ostream& out) {
   switch (o.format) {
-    case Format::kTable: return std::make_unique<TableFormatter>(out, o.node_column);
-    case Format::kCsv: return std::make_unique<CsvFormatter>(out);
-    case Format::kList: return std::make_unique<ListFormatter>(out);
-    case Format::kJson: return std::make_unique<JsonFormatter>(out, o.system_properties);
+    case Format::kTable:
+      return std::make_unique<TableFormatter>(out, o.node_column);
+    case Format::kCsv:
+      return std::make_unique<CsvFormatter>(out);
+    case Format::kList:
+      return std::make_unique<ListFormatter>(out);
+    case Format::kJson:
+      return std::make_unique<JsonFormatter>(out, o.system_properties);
   }
   return nullptr;
 }

@@ -54,8 +54,9 @@ TEST(Output, JsonLinesWithTypesAndNull) {
   std::string s = render(Format::kJson, {});
   auto nl = s.find('\n');
   ASSERT_NE(nl, std::string::npos);
-  EXPECT_EQ(s.substr(0, nl),
-            R"({"__CLASS":"Win32_Process","__SERVER":"h1","__PATH":"\\\\h1\\root\\cimv2:Win32_Process.Handle=\"1\"","CommandLine":null,"Handle":"1","Name":"init","WorkingSetSize":4096})");
+  EXPECT_EQ(
+      s.substr(0, nl),
+      R"({"__CLASS":"Win32_Process","__SERVER":"h1","__PATH":"\\\\h1\\root\\cimv2:Win32_Process.Handle=\"1\"","CommandLine":null,"Handle":"1","Name":"init","WorkingSetSize":4096})");
   EXPECT_NE(s.find("\"WorkingSetSize\":18446744073709551615"), std::string::npos)
       << "uint64 stays a JSON number";
 }
@@ -63,8 +64,9 @@ TEST(Output, JsonLinesWithTypesAndNull) {
 TEST(Output, JsonSystemPropertiesOnRequest) {
   std::string s = render(Format::kJson, {}, true);
   EXPECT_NE(s.find("\"__GENUS\":2"), std::string::npos);
-  EXPECT_NE(s.find(R"("__DERIVATION":["CIM_Process","CIM_LogicalElement","CIM_ManagedSystemElement"])"),
-            std::string::npos);
+  EXPECT_NE(
+      s.find(R"("__DERIVATION":["CIM_Process","CIM_LogicalElement","CIM_ManagedSystemElement"])"),
+      std::string::npos);
 }
 
 TEST(Output, FormatNames) {

@@ -17,7 +17,8 @@ std::vector<std::string> translate_wmic_switches(const std::vector<std::string>&
     std::string rewritten = a;
     for (const auto& s : kSwitches) {
       std::string_view prefix = s[0];
-      if (a.size() >= prefix.size() && base::iequals(std::string_view(a).substr(0, prefix.size()), prefix)) {
+      if (a.size() >= prefix.size() &&
+          base::iequals(std::string_view(a).substr(0, prefix.size()), prefix)) {
         rewritten = std::string(s[1]) + a.substr(prefix.size());
         break;
       }

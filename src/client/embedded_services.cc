@@ -4,7 +4,9 @@
 
 namespace lwmi {
 
-Result<void> Privileges::enable(std::string_view name) { return services_->enable_privilege(name); }
+Result<void> Privileges::enable(std::string_view name) {
+  return services_->enable_privilege(name);
+}
 
 Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options) {
   bool local = options.node.empty() || options.node == "." ||
@@ -21,8 +23,8 @@ Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options
   for (char& c : ns)
     if (c == '/') c = '\\';
   if (!base::iequals(ns, "root\\cimv2"))
-    return Error{WbemStatus::kInvalidNamespace,
-                 "namespace '" + options.namespace_path + "' does not exist (lwmi serves root\\cimv2)"};
+    return Error{WbemStatus::kInvalidNamespace, "namespace '" + options.namespace_path +
+                                                    "' does not exist (lwmi serves root\\cimv2)"};
   auto cfg = options.config_path.empty()
                  ? config::load(std::string(config::kDefaultPath), /*default_path_optional=*/true)
                  : config::load(options.config_path, /*default_path_optional=*/false);

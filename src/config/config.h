@@ -28,9 +28,9 @@ struct ServerConfig {
 };
 
 struct SecurityConfig {
-  std::string remote_group = "lwmi";       ///< [security] remote_group: may connect remotely
-  std::string admin_group = "lwmi-admins"; ///< [security] admin_group: holds SeDebugPrivilege
-  std::string pam_service = "lwmi";        ///< [security] pam_service
+  std::string remote_group = "lwmi";        ///< [security] remote_group: may connect remotely
+  std::string admin_group = "lwmi-admins";  ///< [security] admin_group: holds SeDebugPrivilege
+  std::string pam_service = "lwmi";         ///< [security] pam_service
   /// [security] protected_processes: process names (Name property) that Terminate refuses with 3
   /// for every caller, besides PID 1, kernel threads and lwmi itself.
   std::vector<std::string> protected_processes;
@@ -45,8 +45,8 @@ struct MethodsConfig {
 };
 
 struct AuditConfig {
-  std::string file;      ///< [audit] file: also append audit lines here; "" = journal only
-  bool journal = true;   ///< [audit] journal: send audit lines to the systemd journal
+  std::string file;     ///< [audit] file: also append audit lines here; "" = journal only
+  bool journal = true;  ///< [audit] journal: send audit lines to the systemd journal
 };
 
 struct Config {

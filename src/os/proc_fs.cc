@@ -106,8 +106,7 @@ int ProcFs::count_entries(int32_t pid, const char* name, uint32_t* n) const {
   uint32_t count = 0;
   errno = 0;
   while (struct dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.' &&
-        (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
+    if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0)))
       continue;
     ++count;
   }

@@ -15,14 +15,14 @@ namespace lwmi::os {
 
 /// What a new process needs (Win32_Process.Create on Linux).
 struct SpawnRequest {
-  std::vector<std::string> argv;       ///< argv[0] is looked up on PATH when it has no '/'
-  std::string directory;               ///< "" = inherit
-  bool replace_environment = false;    ///< use `environment` instead of the current one
+  std::vector<std::string> argv;         ///< argv[0] is looked up on PATH when it has no '/'
+  std::string directory;                 ///< "" = inherit
+  bool replace_environment = false;      ///< use `environment` instead of the current one
   std::vector<std::string> environment;  ///< NAME=value
   bool set_nice = false;
   int nice = 0;
-  bool suspended = false;              ///< stopped with SIGSTOP before its first instruction
-  bool change_identity = false;        ///< run as uid/gid/groups below (the caller)
+  bool suspended = false;        ///< stopped with SIGSTOP before its first instruction
+  bool change_identity = false;  ///< run as uid/gid/groups below (the caller)
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;

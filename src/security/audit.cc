@@ -43,15 +43,15 @@ std::string AuditLog::format(const Caller& c, const AuditRecord& r, int64_t unix
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(unix_us % 1000000));
-  std::string line = std::string("time=") + ts + " action=" + q(r.action) + " result=" +
-                     q(r.result) + " caller.uid=" + std::to_string(c.uid) +
+  std::string line = std::string("time=") + ts + " action=" + q(r.action) +
+                     " result=" + q(r.result) + " caller.uid=" + std::to_string(c.uid) +
                      " caller.user=" + q(c.user.empty() ? std::to_string(c.uid) : c.user) +
                      " peer=" + q(c.peer) + " mode=" + (c.embedded ? "embedded" : "daemon") +
                      " privileges=" + (c.can(Privilege::kDebug) ? "SeDebugPrivilege" : "none");
   if (r.target) {
     line += " target.pid=" + std::to_string(r.target->pid) + " target.start=" + q(r.target->start) +
-            " target.name=" + q(r.target->name) + " target.uid=" +
-            (r.target->uid ? std::to_string(*r.target->uid) : std::string("-"));
+            " target.name=" + q(r.target->name) +
+            " target.uid=" + (r.target->uid ? std::to_string(*r.target->uid) : std::string("-"));
   }
   line += " params=" + q(r.params);
   if (!r.detail.empty()) line += " detail=" + q(r.detail);
@@ -61,20 +61,21 @@ std::string AuditLog::format(const Caller& c, const AuditRecord& r, int64_t unix
 std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  std::string line = format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
+  std::string line =
+      format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
   std::string problem;
   std::lock_guard<std::mutex> lock(mu_);
   // sd_journal_send() succeeds silently when no journald listens: look for its socket first.
   const bool journal_up = ::access("/run/systemd/journal/socket", F_OK) == 0;
   if (config_.journal && !journal_up && config_.file.empty())
-    problem = "no systemd journal is running and no [audit] file is configured; audit line: " +
-              line;
+    problem =
+        "no systemd journal is running and no [audit] file is configured; audit line: " + line;
   if (config_.journal && journal_up) {
     // No journald (e.g. in a container) is not a lost line when a file is configured; without
     // a file, the caller is told.
     int e = sd_journal_send("MESSAGE=%s", line.c_str(), "SYSLOG_IDENTIFIER=lwmi-audit",
-                            "PRIORITY=5", "LWMI_ACTION=%s", r.action.c_str(),
-                            "LWMI_RESULT=%s", r.result.c_str(), nullptr);
+                            "PRIORITY=5", "LWMI_ACTION=%s", r.action.c_str(), "LWMI_RESULT=%s",
+                            r.result.c_str(), nullptr);
     if (e < 0 && config_.file.empty())
       problem = std::string("audit line not written to the journal: ") + std::strerror(-e);
   }

@@ -32,8 +32,7 @@ TEST(Audit, EscapesHostileValues) {
   r.target = AuditTarget{1, "", "x\" injected=1\nnext", std::nullopt};
   std::string line = AuditLog::format(c, r, 0);
   EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_NE(line.find("target.name=\"x\\\" injected=1\\x0anext\""), std::string::npos)
-      << line;
+  EXPECT_NE(line.find("target.name=\"x\\\" injected=1\\x0anext\""), std::string::npos) << line;
 }
 
 TEST(Audit, AppendsToTheConfiguredFile) {

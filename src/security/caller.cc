@@ -21,8 +21,10 @@ bool has_effective_cap(int cap) {
 
 std::string_view privilege_name(Privilege p) {
   switch (p) {
-    case Privilege::kDebug: return "SeDebugPrivilege";
-    case Privilege::kIncreaseBasePriority: return "SeIncreaseBasePriorityPrivilege";
+    case Privilege::kDebug:
+      return "SeDebugPrivilege";
+    case Privilege::kIncreaseBasePriority:
+      return "SeIncreaseBasePriorityPrivilege";
   }
   return "";
 }

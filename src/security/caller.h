@@ -18,8 +18,8 @@ namespace lwmi::security {
 
 /// The Windows privileges lwmi maps to Linux rights.
 enum class Privilege : uint8_t {
-  kDebug,                  ///< SeDebugPrivilege: act on / read other users' processes
-  kIncreaseBasePriority,   ///< SeIncreaseBasePriorityPrivilege: raise priority (CAP_SYS_NICE)
+  kDebug,                 ///< SeDebugPrivilege: act on / read other users' processes
+  kIncreaseBasePriority,  ///< SeIncreaseBasePriorityPrivilege: raise priority (CAP_SYS_NICE)
 };
 
 /// "SeDebugPrivilege"…
@@ -41,17 +41,17 @@ class PrivilegeSet {
 };
 
 struct Caller {
-  uid_t uid = 0;                ///< real uid (the identity kill(2)'s rule compares)
-  uid_t euid = 0;               ///< effective uid
+  uid_t uid = 0;   ///< real uid (the identity kill(2)'s rule compares)
+  uid_t euid = 0;  ///< effective uid
   gid_t gid = 0;
-  std::vector<gid_t> groups;    ///< supplementary groups
-  pid_t pid = 0;                ///< the client process, when local
-  std::string user;             ///< account name ("" when the uid has none)
-  std::string peer = "local";   ///< "local", "unix:pid=123", "https:[::1]:5000"…
-  bool embedded = true;         ///< running the engine in the client's own process
+  std::vector<gid_t> groups;   ///< supplementary groups
+  pid_t pid = 0;               ///< the client process, when local
+  std::string user;            ///< account name ("" when the uid has none)
+  std::string peer = "local";  ///< "local", "unix:pid=123", "https:[::1]:5000"…
+  bool embedded = true;        ///< running the engine in the client's own process
   bool remote = false;
   PrivilegeSet held;
-  PrivilegeSet enabled;         ///< requested; counts only where also held
+  PrivilegeSet enabled;  ///< requested; counts only where also held
 
   /// True when `p` is held and enabled.
   bool can(Privilege p) const { return held.has(p) && enabled.has(p); }

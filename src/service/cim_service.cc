@@ -28,12 +28,11 @@ CimService::CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys)
 Result<void> CimService::check_location(const ObjectPath& path) const {
   if (!path.server.empty() && path.server != "." && !base::iequals(path.server, "localhost") &&
       !base::iequals(path.server, system().host))
-    return Error{WbemStatus::kInvalidParameter,
-                 "the path names host '" + path.server + "': connect to it with --node " +
-                     path.server};
+    return Error{WbemStatus::kInvalidParameter, "the path names host '" + path.server +
+                                                    "': connect to it with --node " + path.server};
   if (!path.namespace_path.empty() && !is_cimv2(path.namespace_path))
-    return Error{WbemStatus::kInvalidNamespace,
-                 "namespace '" + path.namespace_path + "' does not exist (lwmi serves root\\cimv2)"};
+    return Error{WbemStatus::kInvalidNamespace, "namespace '" + path.namespace_path +
+                                                    "' does not exist (lwmi serves root\\cimv2)"};
   return {};
 }
 
@@ -47,8 +46,8 @@ Result<std::shared_ptr<const ClassDecl>> CimService::get_class(std::string_view 
   return cls;
 }
 
-Result<provider::Request> CimService::request_for(const ClassDecl& requested,
-                                                  const std::vector<std::string>& properties) const {
+Result<provider::Request> CimService::request_for(
+    const ClassDecl& requested, const std::vector<std::string>& properties) const {
   provider::Request req;
   if (properties.empty()) return req;
   // Names are checked against the class asked for, then mapped to Win32_Process indices.
@@ -77,8 +76,8 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
                  "'" + std::string(text) + "' names the class " + (*cls)->name +
                      ", not an instance: add its key, e.g. " + (*cls)->name + ".Handle=\"1\""};
   if (!processes_.class_decl()->is_a((*cls)->name))
-    return Error{WbemStatus::kNotFound, "no instance of " + (*cls)->name + " matches '" +
-                                            std::string(text) + "'"};
+    return Error{WbemStatus::kNotFound,
+                 "no instance of " + (*cls)->name + " matches '" + std::string(text) + "'"};
   auto req = request_for(**cls, properties);
   if (!req.ok()) return req.take_error();
   return processes_.get(caller, *path, *req);
@@ -123,9 +122,8 @@ std::string params_text(const Parameters& in) {
 
 }  // namespace
 
-Result<MethodResult> CimService::exec_method(const security::Caller& caller,
-                                             std::string_view text, std::string_view method_name,
-                                             const Parameters& in) {
+Result<MethodResult> CimService::exec_method(const security::Caller& caller, std::string_view text,
+                                             std::string_view method_name, const Parameters& in) {
   auto path = ObjectPath::parse(text);
   if (!path.ok()) return path.take_error();
   if (auto loc = check_location(*path); !loc.ok()) return loc.take_error();
@@ -143,12 +141,11 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller,
     return Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name};
   if (method->is_static && path->is_instance_path())
     return Error{WbemStatus::kInvalidMethodParameters,
-                 method->name + " is a static method: call it on the class, e.g. " +
-                     (*cls)->name + "." + method->name};
+                 method->name + " is a static method: call it on the class, e.g. " + (*cls)->name +
+                     "." + method->name};
   if (!method->is_static && !path->is_instance_path())
-    return Error{WbemStatus::kInvalidObjectPath,
-                 method->name + " needs an instance path, e.g. " + (*cls)->name +
-                     ".Handle=\"1234\""};
+    return Error{WbemStatus::kInvalidObjectPath, method->name + " needs an instance path, e.g. " +
+                                                     (*cls)->name + ".Handle=\"1234\""};
 
   // In-parameters: check names, convert values to the declared types.
   Parameters typed;
@@ -165,16 +162,18 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller,
     Value elem = v;
     if (v.type() == CimType::kString && !v.is_null() && type != CimType::kString) {
       auto c = Value::from_text(type, v.as_string());
-      if (!c) return fail(what + ": '" + v.as_string() + "' is not a " +
-                          std::string(cim_type_name(type)));
+      if (!c)
+        return fail(what + ": '" + v.as_string() + "' is not a " +
+                    std::string(cim_type_name(type)));
       elem = *c;
     } else if (!v.is_null() && v.type() != type && !(is_integer(type) && is_integer(v.type()))) {
       return fail(what + ": expected " + std::string(cim_type_name(type)));
     } else if (!v.is_null() && is_integer(type) && v.type() != type) {
       auto c = is_signed_integer(v.type()) ? Value::integer(type, v.as_i64())
                                            : Value::integer_unsigned(type, v.as_u64());
-      if (!c) return fail(what + ": " + v.to_text() + " is out of range for " +
-                          std::string(cim_type_name(type)));
+      if (!c)
+        return fail(what + ": " + v.to_text() + " is out of range for " +
+                    std::string(cim_type_name(type)));
       elem = *c;
     }
     if (is_array) {
@@ -211,8 +210,8 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller,
       continue;
     }
     // Param.Prop: a property of an embedded-object parameter.
-    auto ecls = decl.type == CimType::kObject ? cim::Schema::builtin().find(decl.embedded_class)
-                                              : nullptr;
+    auto ecls =
+        decl.type == CimType::kObject ? cim::Schema::builtin().find(decl.embedded_class) : nullptr;
     if (!ecls)
       return Error{WbemStatus::kInvalidMethodParameters,
                    "in-parameter '" + decl.name + "' is not an object: '" + name + "' is invalid"};
@@ -232,10 +231,10 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller,
   }
 
   security::AuditTarget target;
-  Result<MethodResult> result = invalid ? Result<MethodResult>(*invalid)
-                                        : processes_.invoke(caller, *method,
-                                                            method->is_static ? nullptr : &*path,
-                                                            typed, &target);
+  Result<MethodResult> result =
+      invalid ? Result<MethodResult>(*invalid)
+              : processes_.invoke(caller, *method, method->is_static ? nullptr : &*path, typed,
+                                  &target);
   if (changes_state(method->name)) {
     security::AuditRecord rec;
     rec.action = method->name;

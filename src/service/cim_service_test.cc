@@ -13,10 +13,11 @@ class LiveService : public ::testing::Test {
 };
 
 TEST_F(LiveService, GetsItselfByEveryPathForm) {
-  for (std::string p : {"Win32_Process.Handle=\"" + self_ + "\"", "Win32_Process='" + self_ + "'",
-                        "win32_process.handle=" + self_, "\\\\.\\root\\cimv2:Win32_Process=" + self_,
-                        "//localhost/root/cimv2:Win32_Process.Handle=\"" + self_ + "\"",
-                        "CIM_Process.Handle=\"" + self_ + "\""}) {
+  for (std::string p :
+       {"Win32_Process.Handle=\"" + self_ + "\"", "Win32_Process='" + self_ + "'",
+        "win32_process.handle=" + self_, "\\\\.\\root\\cimv2:Win32_Process=" + self_,
+        "//localhost/root/cimv2:Win32_Process.Handle=\"" + self_ + "\"",
+        "CIM_Process.Handle=\"" + self_ + "\""}) {
     auto r = svc_.get_object(me_, p, {});
     ASSERT_TRUE(r.ok()) << p << ": " << r.error().to_string();
     EXPECT_EQ(r->class_name(), "Win32_Process");

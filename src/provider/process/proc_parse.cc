@@ -108,10 +108,14 @@ ProcIo parse_io(std::string_view text) {
     if (colon == std::string_view::npos) continue;
     auto key = line.substr(0, colon);
     auto v = base::parse_u64(base::trim(line.substr(colon + 1)));
-    if (key == "rchar") io.rchar = v;
-    else if (key == "wchar") io.wchar = v;
-    else if (key == "syscr") io.syscr = v;
-    else if (key == "syscw") io.syscw = v;
+    if (key == "rchar")
+      io.rchar = v;
+    else if (key == "wchar")
+      io.wchar = v;
+    else if (key == "syscr")
+      io.syscr = v;
+    else if (key == "syscw")
+      io.syscw = v;
   }
   return io;
 }

@@ -90,7 +90,10 @@ TEST(ParseIo, Counters) {
 
 TEST(CommandLine, SplitsNulSeparatedArgv) {
   using V = std::vector<std::string>;
-  EXPECT_EQ(split_cmdline(std::string("sleep\0" "100\0", 10)), (V{"sleep", "100"}));
+  EXPECT_EQ(split_cmdline(std::string("sleep\0"
+                                      "100\0",
+                                      10)),
+            (V{"sleep", "100"}));
   EXPECT_EQ(split_cmdline(std::string("a\0\0b\0", 5)), (V{"a", "", "b"}));
   EXPECT_EQ(split_cmdline(""), V{});
   EXPECT_EQ(split_cmdline("sshd: root@pts/0"), V{"sshd: root@pts/0"});

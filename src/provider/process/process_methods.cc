@@ -33,13 +33,20 @@ MethodResult rv(uint32_t code, std::string note = {}) {
 // Priority class -> nice (spec 2.5); nullopt for a value that is not a class.
 std::optional<int> nice_for_class(int64_t cls) {
   switch (cls) {
-    case 64: return 19;      // Idle
-    case 16384: return 10;   // Below Normal
-    case 32: return 0;       // Normal
-    case 32768: return -6;   // Above Normal
-    case 128: return -11;    // High
-    case 256: return -19;    // Realtime
-    default: return std::nullopt;
+    case 64:
+      return 19;  // Idle
+    case 16384:
+      return 10;  // Below Normal
+    case 32:
+      return 0;  // Normal
+    case 32768:
+      return -6;  // Above Normal
+    case 128:
+      return -11;  // High
+    case 256:
+      return -19;  // Realtime
+    default:
+      return std::nullopt;
   }
 }
 
@@ -71,7 +78,8 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
         return rv(kPathNotFound, "CurrentDirectory " + dir->as_string() + " is not a directory");
       req.directory = dir->as_string();
     }
-    if (const Value* su = param(in, "ProcessStartupInformation"); su && su->type() == CimType::kObject) {
+    if (const Value* su = param(in, "ProcessStartupInformation");
+        su && su->type() == CimType::kObject) {
       const Instance& startup = *su->as_object();
       if (auto pc = startup.get("PriorityClass"); pc && !pc->is_null()) {
         auto n = nice_for_class(static_cast<int64_t>(pc->as_u64()));
@@ -86,8 +94,8 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
         req.replace_environment = true;
         for (const auto& e : env->elements()) {
           if (e.as_string().find('=') == std::string::npos)
-            return rv(kInvalidParameter, "EnvironmentVariables entry '" + e.as_string() +
-                                             "' is not NAME=value");
+            return rv(kInvalidParameter,
+                      "EnvironmentVariables entry '" + e.as_string() + "' is not NAME=value");
           req.environment.push_back(e.as_string());
         }
       }
@@ -208,7 +216,8 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     const Value* p = param(in, "Priority");
     if (!p) return rv(kInvalidParameter, "Priority is required");
     auto nice = nice_for_class(p->as_i64());
-    if (!nice) return rv(kInvalidParameter, "Priority " + p->to_text() + " is not a priority class");
+    if (!nice)
+      return rv(kInvalidParameter, "Priority " + p->to_text() + " is not a priority class");
     if (p->as_i64() == 256 && !caller.can(Privilege::kIncreaseBasePriority))
       return rv(kInsufficientPrivilege,
                 "Realtime needs SeIncreaseBasePriorityPrivilege, held and enabled");
@@ -220,7 +229,8 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       if (err == ESRCH) continue;  // that thread ended meanwhile
       if (err == EACCES)
         return rv(kInsufficientPrivilege, "raising the priority needs CAP_SYS_NICE");
-      if (err == EPERM) return rv(kAccessDenied, "the kernel refused: " + std::string(std::strerror(err)));
+      if (err == EPERM)
+        return rv(kAccessDenied, "the kernel refused: " + std::string(std::strerror(err)));
       if (err) return rv(kUnknownFailure, std::strerror(err));
       ++done;
     }
@@ -236,8 +246,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
                                             ") is protected: the system must not lose it");
     for (const auto& p : policy_.protected_names)
       if (base::iequals(p, name))
-        return rv(kInsufficientPrivilege,
-                  name + " is listed in [security] protected_processes");
+        return rv(kInsufficientPrivilege, name + " is listed in [security] protected_processes");
     int fd = -1;
     int err = control_->pidfd_open(*pid, &fd);
     if (err == ESRCH) return not_found;

@@ -127,8 +127,8 @@ TEST_F(Methods, PidReusedBetweenCheckAndSignalIsNeverSignalled) {
 TEST_F(Methods, StaleCreationDateIsNotFound) {
   add(100, 1000, 5000);
   auto old = "20200101000000.000000+000";
-  auto r = call(std::string("Win32_Process.Handle=\"100\",CreationDate=\"") + old + "\"",
-                "Terminate");
+  auto r =
+      call(std::string("Win32_Process.Handle=\"100\",CreationDate=\"") + old + "\"", "Terminate");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, WbemStatus::kNotFound);
   EXPECT_EQ(control_->kills, 0);
@@ -157,8 +157,8 @@ TEST_F(Methods, ProtectedProcessesReturn3ForEveryone) {
   add(2, 0, 11, 0x00208040, "kthreadd");
   add(77, 0, 12);  // lwmi itself
   add(300, 0, 13, 0x400100, "sshd");
-  for (const char* p : {"Win32_Process=1", "Win32_Process=2", "Win32_Process=77",
-                        "Win32_Process=300"}) {
+  for (const char* p :
+       {"Win32_Process=1", "Win32_Process=2", "Win32_Process=77", "Win32_Process=300"}) {
     auto r = call(p, "Terminate");
     ASSERT_TRUE(r.ok()) << p;
     EXPECT_EQ(r->return_value, 3u) << p;
@@ -203,12 +203,12 @@ TEST_F(Methods, SetPriorityEveryThreadAndBadValues) {
   EXPECT_EQ(r->return_value, 0u);
   ASSERT_EQ(control_->nices.size(), 2u) << "every thread of the process";
   EXPECT_EQ(control_->nices[0].second, 19);
-  EXPECT_EQ(call("Win32_Process=100", "SetPriority", {{"Priority", Value::sint32(7)}})
-                ->return_value,
-            21u);
-  EXPECT_EQ(call("Win32_Process=100", "SetPriority", {{"Priority", Value::sint32(256)}})
-                ->return_value,
-            3u)
+  EXPECT_EQ(
+      call("Win32_Process=100", "SetPriority", {{"Priority", Value::sint32(7)}})->return_value,
+      21u);
+  EXPECT_EQ(
+      call("Win32_Process=100", "SetPriority", {{"Priority", Value::sint32(256)}})->return_value,
+      3u)
       << "Realtime without SeIncreaseBasePriorityPrivilege";
 }
 
@@ -228,9 +228,9 @@ TEST_F(Methods, AttachDebuggerNeedsAConfiguredCommand) {
 
 TEST_F(Methods, CreateValidatesItsParameters) {
   EXPECT_EQ(call("Win32_Process", "Create", {})->return_value, 21u);
-  EXPECT_EQ(call("Win32_Process", "Create", {{"CommandLine", Value::string("x \"open")}})
-                ->return_value,
-            21u);
+  EXPECT_EQ(
+      call("Win32_Process", "Create", {{"CommandLine", Value::string("x \"open")}})->return_value,
+      21u);
   EXPECT_EQ(call("Win32_Process", "Create",
                  {{"CommandLine", Value::string("sleep 1")},
                   {"CurrentDirectory", Value::string("/nonexistent")}})

@@ -21,8 +21,8 @@ class ProcessStream : public InstanceStream {
     ctx_.ids = &provider->ids();
     ctx_.peaks = &provider->peaks();
     if (scanner_.error())
-      error_ = Error{WbemStatus::kProviderFailure,
-                     "cannot read " + provider->fs().root() + ": " + std::strerror(scanner_.error())};
+      error_ = Error{WbemStatus::kProviderFailure, "cannot read " + provider->fs().root() + ": " +
+                                                       std::strerror(scanner_.error())};
   }
 
   bool next(Instance* out) override {
@@ -46,9 +46,9 @@ class ProcessStream : public InstanceStream {
       return true;
     }
     if (scanner_.error())
-      error_ = Error{WbemStatus::kProviderFailure,
-                     std::string("reading the process list failed: ") +
-                         std::strerror(scanner_.error())};
+      error_ =
+          Error{WbemStatus::kProviderFailure,
+                std::string("reading the process list failed: ") + std::strerror(scanner_.error())};
     return false;
   }
 

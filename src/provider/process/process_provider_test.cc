@@ -29,7 +29,10 @@ struct FakeProcess {
   int tgid = -1;  // defaults to pid
   uint32_t uid = 1000;
   std::string exe = "/usr/bin/sleep";
-  std::string cmdline = std::string("sleep\0" "1000\0", 11);
+  std::string cmdline = std::string(
+      "sleep\0"
+      "1000\0",
+      11);
   bool with_status_memory = true;
   int fds = 4;
   std::string sessionid = "3";
@@ -38,8 +41,9 @@ struct FakeProcess {
 class CapturedTree : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("lwmi-tree-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ = fs::temp_directory_path() /
+            ("lwmi-tree-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     fs::create_directories(root_);
     sys_.clk_tck = 100;
@@ -56,16 +60,16 @@ class CapturedTree : public ::testing::Test {
   void add(const FakeProcess& p) {
     fs::path d = root_ / std::to_string(p.pid);
     fs::create_directories(d / "fd");
-    std::ofstream(d / "stat") << p.pid << " (" << p.comm << ") " << p.state << " " << p.ppid
-                              << " " << p.pid << " " << p.pid << " 0 -1 " << p.flags << " "
-                              << p.minflt << " 0 " << p.majflt << " 0 " << p.utime << " "
-                              << p.stime << " 0 0 20 " << p.nice << " " << p.threads << " 0 "
-                              << p.starttime << " " << p.vsize << " " << p.rss
-                              << " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 "
-                              << p.policy << " 0 0 0 0 0 0 0 0 0 0 0\n";
+    std::ofstream(d / "stat") << p.pid << " (" << p.comm << ") " << p.state << " " << p.ppid << " "
+                              << p.pid << " " << p.pid << " 0 -1 " << p.flags << " " << p.minflt
+                              << " 0 " << p.majflt << " 0 " << p.utime << " " << p.stime
+                              << " 0 0 20 " << p.nice << " " << p.threads << " 0 " << p.starttime
+                              << " " << p.vsize << " " << p.rss
+                              << " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 " << p.policy
+                              << " 0 0 0 0 0 0 0 0 0 0 0\n";
     std::ofstream st(d / "status");
-    st << "Name:\t" << p.comm << "\nTgid:\t" << (p.tgid < 0 ? p.pid : p.tgid) << "\nPid:\t"
-       << p.pid << "\nUid:\t" << p.uid << "\t" << p.uid << "\t" << p.uid << "\t" << p.uid
+    st << "Name:\t" << p.comm << "\nTgid:\t" << (p.tgid < 0 ? p.pid : p.tgid) << "\nPid:\t" << p.pid
+       << "\nUid:\t" << p.uid << "\t" << p.uid << "\t" << p.uid << "\t" << p.uid
        << "\nGid:\t100\t100\t100\t100\n";
     if (p.with_status_memory)
       st << "VmPeak:\t    9000 kB\nVmSize:\t    8000 kB\nVmHWM:\t    1500 kB\n"
@@ -121,9 +125,9 @@ TEST_F(CapturedTree, EveryPropertyFromItsSourceInSpecUnits) {
   EXPECT_EQ(v("WorkingSetSize").as_u64(), 321u * 4096u);  // bytes
   EXPECT_EQ(v("VirtualSize").as_u64(), 12345678u);
   EXPECT_EQ(v("PeakVirtualSize").as_u64(), 9000u * 1024u);
-  EXPECT_EQ(v("PeakWorkingSetSize").as_u64(), 1500u);        // KB
-  EXPECT_EQ(v("PageFileUsage").as_u64(), 432u);              // KB: VmData + VmStk
-  EXPECT_EQ(v("PrivatePageCount").as_u64(), 432u * 1024u);   // bytes
+  EXPECT_EQ(v("PeakWorkingSetSize").as_u64(), 1500u);       // KB
+  EXPECT_EQ(v("PageFileUsage").as_u64(), 432u);             // KB: VmData + VmStk
+  EXPECT_EQ(v("PrivatePageCount").as_u64(), 432u * 1024u);  // bytes
   EXPECT_EQ(v("PeakPageFileUsage").as_u64(), 432u);
   EXPECT_EQ(v("ThreadCount").as_u64(), 1u);
   EXPECT_EQ(v("HandleCount").as_u64(), 4u);
@@ -139,11 +143,11 @@ TEST_F(CapturedTree, EveryPropertyFromItsSourceInSpecUnits) {
   EXPECT_EQ(v("CreationClassName").as_string(), "Win32_Process");
   EXPECT_EQ(v("CSCreationClassName").as_string(), "Win32_ComputerSystem");
   EXPECT_EQ(v("OSCreationClassName").as_string(), "Win32_OperatingSystem");
-  for (const char* n : {"ExecutionState", "InstallDate", "Status", "TerminationDate",
-                        "OtherOperationCount", "OtherTransferCount", "QuotaPagedPoolUsage",
-                        "QuotaNonPagedPoolUsage", "QuotaPeakPagedPoolUsage",
-                        "QuotaPeakNonPagedPoolUsage", "MaximumWorkingSetSize",
-                        "MinimumWorkingSetSize"})
+  for (const char* n :
+       {"ExecutionState", "InstallDate", "Status", "TerminationDate", "OtherOperationCount",
+        "OtherTransferCount", "QuotaPagedPoolUsage", "QuotaNonPagedPoolUsage",
+        "QuotaPeakPagedPoolUsage", "QuotaPeakNonPagedPoolUsage", "MaximumWorkingSetSize",
+        "MinimumWorkingSetSize"})
     EXPECT_TRUE(v(n).is_null()) << n;
   // CreationDate: boot epoch + 5000 ticks (50 s), as local DATETIME.
   auto cd = DateTime::parse(v("CreationDate").as_string());

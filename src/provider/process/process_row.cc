@@ -10,7 +10,9 @@ namespace {
 
 constexpr uint32_t kNoSession = 4294967295u;
 
-uint32_t saturate32(uint64_t v) { return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v); }
+uint32_t saturate32(uint64_t v) {
+  return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
+}
 
 std::string basename_of(std::string_view path) {
   auto slash = path.rfind('/');
@@ -151,25 +153,30 @@ Value ProcessRow::property(size_t index) {
   switch (ctx_.ids->at(index)) {
     case Prop::kCaption:
     case Prop::kDescription:
-    case Prop::kName: return Value::string(name());
+    case Prop::kName:
+      return Value::string(name());
     case Prop::kCommandLine: {
       const auto* a = argv();
       if (!a || a->empty()) return null;
       return Value::string(join_windows_command_line(*a));
     }
-    case Prop::kCreationClassName: return Value::string("Win32_Process");
+    case Prop::kCreationClassName:
+      return Value::string("Win32_Process");
     case Prop::kCreationDate: {
       auto d = creation_date();
       return d ? Value::datetime(*d) : null;
     }
-    case Prop::kCSCreationClassName: return Value::string("Win32_ComputerSystem");
-    case Prop::kCSName: return Value::string(ctx_.sys->host);
+    case Prop::kCSCreationClassName:
+      return Value::string("Win32_ComputerSystem");
+    case Prop::kCSName:
+      return Value::string(ctx_.sys->host);
     case Prop::kExecutablePath: {
       if (masked()) return null;
       const std::string* e = exe();
       return e ? Value::string(*e) : null;
     }
-    case Prop::kHandle: return Value::string(std::to_string(pid_));
+    case Prop::kHandle:
+      return Value::string(std::to_string(pid_));
     case Prop::kHandleCount: {
       if (masked()) return null;
       uint32_t n = 0;
@@ -184,8 +191,10 @@ Value ProcessRow::property(size_t index) {
       const ProcStat* s = stat();
       return s ? Value::uint64(s->utime * tick_100ns / clk) : null;
     }
-    case Prop::kOSCreationClassName: return Value::string("Win32_OperatingSystem");
-    case Prop::kOSName: return Value::string(ctx_.sys->os_name);
+    case Prop::kOSCreationClassName:
+      return Value::string("Win32_OperatingSystem");
+    case Prop::kOSName:
+      return Value::string(ctx_.sys->os_name);
     case Prop::kPageFaults: {
       const ProcStat* s = stat();
       return s ? Value::uint32(saturate32(s->minflt + s->majflt)) : null;
@@ -219,7 +228,8 @@ Value ProcessRow::property(size_t index) {
       const ProcStat* s = stat();
       return s ? Value::uint32(base_priority(s->nice, s->policy)) : null;
     }
-    case Prop::kProcessId: return Value::uint32(static_cast<uint32_t>(pid_));
+    case Prop::kProcessId:
+      return Value::uint32(static_cast<uint32_t>(pid_));
     case Prop::kReadOperationCount:
     case Prop::kReadTransferCount:
     case Prop::kWriteOperationCount:
@@ -229,10 +239,18 @@ Value ProcessRow::property(size_t index) {
       if (!o) return null;
       std::optional<uint64_t> v;
       switch (ctx_.ids->at(index)) {
-        case Prop::kReadOperationCount: v = o->syscr; break;
-        case Prop::kReadTransferCount: v = o->rchar; break;
-        case Prop::kWriteOperationCount: v = o->syscw; break;
-        default: v = o->wchar; break;
+        case Prop::kReadOperationCount:
+          v = o->syscr;
+          break;
+        case Prop::kReadTransferCount:
+          v = o->rchar;
+          break;
+        case Prop::kWriteOperationCount:
+          v = o->syscw;
+          break;
+        default:
+          v = o->wchar;
+          break;
       }
       return v ? Value::uint64(*v) : null;
     }
@@ -250,7 +268,8 @@ Value ProcessRow::property(size_t index) {
       const ProcStat* s = stat();
       return s ? Value::uint64(s->vsize) : null;
     }
-    case Prop::kWindowsVersion: return Value::string(ctx_.sys->kernel_release);
+    case Prop::kWindowsVersion:
+      return Value::string(ctx_.sys->kernel_release);
     case Prop::kWorkingSetSize: {
       const ProcStat* s = stat();
       if (!s || s->rss < 0) return null;
@@ -270,7 +289,8 @@ Value ProcessRow::property(size_t index) {
     case Prop::kQuotaPeakPagedPoolUsage:
     case Prop::kStatus:
     case Prop::kTerminationDate:
-    case Prop::kUnknown: return null;
+    case Prop::kUnknown:
+      return null;
   }
   return null;
 }
