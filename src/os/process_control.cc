@@ -161,6 +161,13 @@ int prepare(const SpawnRequest& request, Prepared* p) {
 // The new process, after the double fork. Never returns.
 [[noreturn]] void run_grandchild(const SpawnRequest& request, const Prepared& p, int error_fd) {
   if (::setsid() < 0) fail_child(error_fd, errno);
+  // Detached, as WMI's Create: no console of the caller's. Holding the caller's stdout would
+  // keep `x=$(lwmic call … Create …)` waiting until the new process exits.
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) fail_child(error_fd, errno);
+  for (int target = 0; target <= 2; ++target)
+    if (::dup2(null_fd, target) < 0) fail_child(error_fd, errno);
+  if (null_fd > 2) ::close(null_fd);
 
   if (request.change_identity) {
     if (raw_setgroups(request.groups.size(), request.groups.data()) != 0)

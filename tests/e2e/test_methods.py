@@ -408,11 +408,8 @@ class MethodsTest(unittest.TestCase):
         except FileNotFoundError:
             pass
 
-    # BUG (lwmi): Create's child inherits the caller's stdin/stdout/stderr (os/process_control.cc
-    # spawns with setsid but no redirection), so `x=$(lwmic call Win32_Process Create
-    # "CommandLine=sleep 1000")` hangs until the child ends. Expected: a detached child gets
-    # /dev/null (as WMI's Create gives no console of the caller's); got: the caller's pipe.
-    @unittest.expectedFailure
+    # Regression: Create's child once inherited the caller's stdout, so
+    # `x=$(lwmic call Win32_Process Create "CommandLine=sleep 1000")` hung until it ended.
     def test_create_does_not_hold_callers_output(self):
         p = subprocess.Popen([LWMIC, "--format", "json", "call", "Win32_Process", "Create",
                               "CommandLine=sleep 1000"], stdin=subprocess.DEVNULL,
