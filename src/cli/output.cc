@@ -76,6 +76,7 @@ class TableFormatter : public Formatter {
         s += r[i];
         if (i + 1 < r.size()) s.append(width[i] - r[i].size() + 2, ' ');
       }
+      while (!s.empty() && s.back() == ' ') s.pop_back();
       out_ << s << '\n';
     };
     line(columns_);

@@ -61,7 +61,11 @@ SystemInfo SystemInfo::live() {
   if (s.clk_tck <= 0) s.clk_tck = 100;
   s.page_size = ::sysconf(_SC_PAGESIZE);
   if (s.page_size <= 0) s.page_size = 4096;
-  s.boot_epoch_us = boot_epoch_now_us();
+  // Rounded to the clock tick: start times have that precision, and two readings of the clocks
+  // differ by a microsecond or so, which would make CreationDate change from run to run.
+  int64_t tick_us = 1000000 / s.clk_tck;
+  int64_t raw = boot_epoch_now_us();
+  s.boot_epoch_us = (raw + tick_us / 2) / tick_us * tick_us;
   struct utsname u;
   if (::uname(&u) == 0) {
     s.host = u.nodename;

@@ -389,16 +389,8 @@ class WorkingSetSizeTest(LwmiTestCase):
     """WorkingSetSize must be the process's resident set exactly: status VmRSS * 1024, which is
     also what ps and statm report."""
 
-    # LWMI BUG (WorkingSetSize inexact): WorkingSetSize is computed from /proc/PID/stat field 24
-    # (rss). On kernels with per-CPU RSS counters (Linux 6.2+; this host runs 6.18) that field is
-    # percpu_counter_read(), an approximation leaving out each CPU's unflushed delta, while
-    # /proc/PID/status VmRSS and /proc/PID/statm (and so ps) sum the counters. For a plain
-    # `sleep` lwmi reported e.g. 1679360 bytes (410 pages) where VmRSS/ps said 1855488 (453); for a
-    # 64 MiB process it is ~100 KiB off. Expected: WorkingSetSize == VmRSS * 1024 (spec 1.3's
-    # first source), and then WorkingSetSize <= PeakWorkingSetSize * 1024 holds too. On older
-    # kernels both files agree and the test is skipped.
-    @unittest.expectedFailure
-    @e2e.unless_reproduced
+    # Regression: WorkingSetSize once came from stat field 24 (rss), an approximate per-CPU
+    # counter on Linux 6.2+, ~100 KiB off; it now comes from statm, as VmRSS and ps do.
     def test_working_set_size_is_exact_resident_set(self):
         procs = [start_process(self, ["sleep", "1000"], exe=SLEEP),
                  start_process(self, [PYTHON, "-c", THREADS], ready_line=True),
@@ -414,15 +406,8 @@ class CreationDateStabilityTest(LwmiTestCase):
     """CreationDate is qualified Fixed: one process must show the same value in every query
     (WQL compares DATETIME strings character by character; event polling compares instances)."""
 
-    # LWMI BUG (CreationDate not stable): every lwmic run recomputes the boot epoch as
-    # CLOCK_REALTIME - CLOCK_BOOTTIME from two clock reads (SystemInfo::live()), to the
-    # microsecond, so the same process's CreationDate differs by 1 us from run to run whenever
-    # that offset sits near a microsecond boundary: e.g. 20261127065252.447370+000 in one run and
-    # 20261127065252.447369+000 in the next (about half the runs on this VM). Expected: the same
-    # string every time, e.g. a boot epoch rounded to a stable resolution (starttime has only
-    # 1/CLK_TCK precision anyway). Skipped on hosts where 100 runs do not show it.
-    @unittest.expectedFailure
-    @e2e.unless_reproduced
+    # Regression: the boot epoch was recomputed to the microsecond by every run, so
+    # CreationDate could differ by 1 us between runs; it is now rounded to the clock tick.
     def test_creation_date_is_the_same_in_every_run(self):
         p = start_process(self, ["sleep", "1000"], exe=SLEEP)
         seen = set()

@@ -271,10 +271,14 @@ Value ProcessRow::property(size_t index) {
     case Prop::kWindowsVersion:
       return Value::string(ctx_.sys->kernel_release);
     case Prop::kWorkingSetSize: {
-      const ProcStat* s = stat();
-      if (!s || s->rss < 0) return null;
-      return Value::uint64(static_cast<uint64_t>(s->rss) *
-                           static_cast<uint64_t>(ctx_.sys->page_size));
+      // statm's resident count is exact; stat's rss (field 24) is an approximate per-CPU
+      // counter on Linux 6.2 and later, off by hundreds of KiB.
+      if (!note(ctx_.fs->read(pid_, "statm", &buf_))) return null;
+      auto f = base::split(base::trim(buf_), ' ');
+      if (f.size() < 2) return null;
+      auto pages = base::parse_u64(f[1]);
+      if (!pages) return null;
+      return Value::uint64(*pages * static_cast<uint64_t>(ctx_.sys->page_size));
     }
     // No Linux source (spec 1.3): NULL, as Windows itself often reports.
     case Prop::kExecutionState:
