@@ -56,6 +56,10 @@ class Services {
   /// Every instance of a class (and its subclasses), streamed.
   virtual Result<std::unique_ptr<InstanceStream>> enumerate_instances(
       std::string_view class_name, const std::vector<std::string>& properties = {}) = 0;
+  /// Runs a WQL data query (SELECT … FROM … WHERE …); results stream, and each keeps its
+  /// identity so it can be the target of exec_method. Errors carry the position in `wql`.
+  virtual Result<std::unique_ptr<InstanceStream>> exec_query(std::string_view wql,
+                                                             std::string_view language = "WQL") = 0;
   /// A class declaration.
   virtual Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) = 0;
   /// Calls `method` on the instance `path` names (for a static method such as Create, on the

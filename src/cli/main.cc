@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -9,6 +10,7 @@
 #include "cli/output.h"
 #include "cli/wmic_args.h"
 #include "lwmi/services.h"
+#include "wql/parser.h"
 
 namespace {
 
@@ -120,6 +122,211 @@ int print_method_result(const MethodResult& r, const Globals& g) {
   return r.return_value == 0 ? kExitOk : kExitMethodFailed;
 }
 
+// Calls `method` on every instance of `stream`, printing one row per target and a summary.
+int call_each(Services& svc, InstanceStream& stream, const std::string& method,
+              const std::vector<std::string>& args, const Globals& g, bool dry_run) {
+  auto cls = svc.get_class("Win32_Process");
+  const MethodDecl* decl = cls.ok() ? (*cls)->method(method) : nullptr;
+  if (!decl) {
+    print_error(Error{WbemStatus::kInvalidMethod, "Win32_Process has no method '" + method + "'"});
+    return kExitWbemError;
+  }
+  // In-parameters: Name=Value, or positional in declaration order (wmic style).
+  Parameters in;
+  size_t next = 0;
+  std::vector<const ParameterDecl*> ins;
+  for (const auto& p : decl->parameters)
+    if (p.in) ins.push_back(&p);
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    bool named = eq != std::string::npos && eq > 0 &&
+                 decl->parameter(a.substr(0, a.find('.') < eq ? a.find('.') : eq));
+    if (named) {
+      in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
+    } else {
+      if (next >= ins.size()) {
+        std::cerr << "lwmic: error: " << decl->name << " takes " << ins.size()
+                  << " in-parameter(s); '" << a << "' is one too many\n";
+        return kExitUsage;
+      }
+      in.push_back({ins[next++]->name, Value::string(a)});
+    }
+  }
+  auto rcls = std::make_shared<ClassDecl>();
+  rcls->name = "__PARAMETERS";
+  auto add = [&](const std::string& n, CimType t) {
+    PropertyDecl p;
+    p.name = n;
+    p.type = t;
+    rcls->properties.push_back(p);
+  };
+  add("Handle", CimType::kString);
+  add("Name", CimType::kString);
+  if (dry_run) {
+    add("CommandLine", CimType::kString);
+  } else {
+    add("ReturnValue", CimType::kUint32);
+    for (const auto& p : decl->parameters)
+      if (p.out) add(p.name, p.type);
+  }
+  OutputOptions oo;
+  oo.format = *parse_format(g.format);
+  auto f = make_formatter(oo, std::cout);
+  f->begin({});
+  size_t n = 0, ok = 0, failed = 0, gone = 0, errors = 0;
+  Instance target;
+  while (stream.next(&target)) {
+    ++n;
+    Instance row(rcls);
+    row.set(0, Value::string(target.identity().key("Handle")->value.to_text()));
+    auto name = target.get("Name");
+    row.set(1, name ? *name : Value::null(CimType::kString));
+    row.set_server(target.server());
+    if (dry_run) {
+      auto cl = target.get("CommandLine");
+      row.set(2, cl ? *cl : Value::null(CimType::kString));
+      f->add(row);
+      continue;
+    }
+    auto r = svc.exec_method(target, method, in);
+    if (!r.ok()) {
+      if (r.error().code == WbemStatus::kNotFound) {
+        ++gone;
+        std::cerr << "lwmic: note: process " << row.at(0).to_text()
+                  << " was gone before the call (its pid is not touched if reused)\n";
+      } else {
+        ++errors;
+        print_error(r.error());
+      }
+      continue;
+    }
+    for (const auto& note : r->notes)
+      std::cerr << "lwmic: note: process " << row.at(0).to_text() << ": " << note << '\n';
+    row.set(2, Value::uint32(r->return_value));
+    for (const auto& [pn, pv] : r->out) row.set(pn, pv);
+    (r->return_value == 0 ? ok : failed)++;
+    f->add(row);
+  }
+  f->end();
+  if (stream.error()) {
+    print_error(*stream.error());
+    return kExitWbemError;
+  }
+  if (n == 0) {
+    std::cerr << "No instance(s) available.\n";
+    return kExitOk;
+  }
+  if (dry_run) {
+    std::cerr << "lwmic: --dry-run: would call " << decl->name << " on " << n
+              << " process(es); nothing was done\n";
+    return kExitOk;
+  }
+  std::cerr << "lwmic: " << decl->name << ": " << n << " matched, " << ok << " returned 0, "
+            << failed << " returned non-zero, " << gone << " gone before the call";
+  if (errors) std::cerr << ", " << errors << " failed with an error";
+  std::cerr << '\n';
+  if (errors) return kExitWbemError;
+  return failed ? kExitMethodFailed : kExitOk;
+}
+
+// wmic's alias form: process [where COND] [get PROPS | list [brief|full] | call M [args] | delete]
+int run_alias(Services& svc, const std::vector<std::string>& words, const Globals& g) {
+  size_t i = 0;
+  std::string where;
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  if (i < words.size() && lower(words[i]) == "where") {
+    if (i + 1 >= words.size()) {
+      std::cerr << "lwmic: error: 'where' needs a condition, e.g. where \"name='sleep'\"\n";
+      return kExitUsage;
+    }
+    where = words[i + 1];
+    i += 2;
+  }
+  std::string verb = i < words.size() ? lower(words[i++]) : "list";
+  std::vector<std::string> rest(words.begin() + static_cast<long>(i), words.end());
+  auto query = [&](const std::string& props) {
+    std::string q = "SELECT " + props + " FROM Win32_Process";
+    if (!where.empty()) q += " WHERE " + where;
+    return q;
+  };
+  auto open_query = [&](const std::string& q) -> Result<std::unique_ptr<InstanceStream>> {
+    auto s = svc.exec_query(q);
+    if (!s.ok()) {
+      Error e = s.error();
+      // Positions refer to the generated query: show it with the caret.
+      print_error(e, q);
+    }
+    return s;
+  };
+  if (verb == "get") {
+    std::vector<std::string> props;
+    for (const auto& r : rest)
+      for (const auto& p : split_list(r)) props.push_back(p);
+    std::string list;
+    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
+    auto s = open_query(query(list.empty() ? "*" : list));
+    if (!s.ok()) return kExitWbemError;
+    return emit_stream(**s, g, props);
+  }
+  if (verb == "list") {
+    std::string mode = rest.empty() ? "full" : lower(rest[0]);
+    std::vector<std::string> props;
+    if (mode == "brief")
+      props = {"HandleCount", "Name", "Priority", "ProcessId", "ThreadCount", "WorkingSetSize"};
+    else if (mode != "full") {
+      std::cerr << "lwmic: error: list takes brief or full, not '" << rest[0] << "'\n";
+      return kExitUsage;
+    }
+    std::string list;
+    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
+    auto s = open_query(query(list.empty() ? "*" : list));
+    if (!s.ok()) return kExitWbemError;
+    return emit_stream(**s, g, props);
+  }
+  if (verb == "call") {
+    if (rest.empty()) {
+      std::cerr << "lwmic: error: call needs a method name, e.g. call terminate\n";
+      return kExitUsage;
+    }
+    std::string method = rest[0];
+    std::vector<std::string> args(rest.begin() + 1, rest.end());
+    if (lower(method) == "create") {
+      // Static: no where clause; called once on the class.
+      Parameters in;
+      const char* names[] = {"CommandLine", "CurrentDirectory"};
+      for (size_t k = 0; k < args.size(); ++k) {
+        auto eq = args[k].find('=');
+        if (eq != std::string::npos && eq > 0 && args[k].compare(0, 11, "CommandLine") != 0 &&
+            args[k].find(' ') > eq)
+          in.push_back({args[k].substr(0, eq), Value::string(args[k].substr(eq + 1))});
+        else if (k < 2)
+          in.push_back({names[k], Value::string(args[k])});
+      }
+      auto r = svc.exec_method("Win32_Process", "Create", in);
+      if (!r.ok()) {
+        print_error(r.error());
+        return kExitWbemError;
+      }
+      for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
+      return print_method_result(*r, g);
+    }
+    auto s = open_query(query("Handle,Name,CommandLine"));
+    if (!s.ok()) return kExitWbemError;
+    return call_each(svc, **s, method, args, g, g.dry_run);
+  }
+  if (verb == "delete") {
+    auto s = open_query(query("Handle,Name,CommandLine"));
+    if (!s.ok()) return kExitWbemError;
+    return call_each(svc, **s, "Terminate", {}, g, g.dry_run);
+  }
+  std::cerr << "lwmic: error: unknown verb '" << verb
+            << "' after process (use get, list, call or delete)\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,6 +368,16 @@ int main(int argc, char** argv) {
                    "In-parameters as Name=Value (Param.Prop=Value for embedded objects)");
   auto* del = app.add_subcommand("delete", "Delete an instance (for a process: Terminate)");
   del->add_option("path", path, "Object path")->required();
+  std::string wql;
+  auto* query = app.add_subcommand("query", "Run a WQL query: query \"SELECT … FROM … WHERE …\"");
+  query->add_option("wql", wql, "The query")->required();
+  std::vector<std::string> alias_words;
+  auto* process = app.add_subcommand(
+      "process", "wmic's alias for Win32_Process: process [where COND] get|list|call|delete …");
+  process->add_option("words", alias_words,
+                      "where \"COND\" get a,b | list [brief|full] | "
+                      "call METHOD [ARGS] | delete");
+  process->allow_extras();
   auto* list = app.add_subcommand("list", "Show every instance of a class");
   list->add_option("class", cls, "Class name, e.g. Win32_Process")->required();
   list->add_option("--properties", props, "Comma-separated properties to show");
@@ -242,6 +459,22 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     return print_method_result(*r, g);
+  }
+  if (query->parsed()) {
+    auto stream = svc.exec_query(wql);
+    if (!stream.ok()) {
+      print_error(stream.error(), wql);
+      return stream.error().code == WbemStatus::kNotSupported ? kExitWbemError : kExitWbemError;
+    }
+    std::vector<std::string> cols;  // the SELECT list's order, when there is one
+    if (auto parsed = wql::parse(wql); parsed.ok() && !parsed->select.select_all)
+      for (const auto& p : parsed->select.properties)
+        if (p.path[0].rfind("__", 0) != 0) cols.push_back(p.text());
+    return emit_stream(**stream, g, cols);
+  }
+  if (process->parsed()) {
+    for (const auto& x : process->remaining()) alias_words.push_back(x);
+    return run_alias(svc, alias_words, g);
   }
   if (list->parsed()) {
     auto stream = svc.enumerate_instances(cls, props_list);

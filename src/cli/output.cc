@@ -10,7 +10,15 @@ namespace {
 using nlohmann::ordered_json;
 
 std::vector<std::string> columns_for(const Instance& inst, const std::vector<std::string>& cols) {
-  if (!cols.empty()) return cols;
+  if (!cols.empty()) {
+    // Column headers as the schema spells the names (a query may say "processid").
+    std::vector<std::string> out;
+    for (const auto& c : cols) {
+      const PropertyDecl* p = inst.cls().property(c);
+      out.push_back(p ? p->name : c);
+    }
+    return out;
+  }
   std::vector<std::string> out;
   for (auto& [name, v] : inst.properties()) out.push_back(name);
   return out;

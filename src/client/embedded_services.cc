@@ -55,6 +55,11 @@ Result<std::shared_ptr<const ClassDecl>> EmbeddedServices::get_class(std::string
   return service_->get_class(name);
 }
 
+Result<std::unique_ptr<InstanceStream>> EmbeddedServices::exec_query(std::string_view wql,
+                                                                     std::string_view language) {
+  return service_->exec_query(caller_, wql, language);
+}
+
 Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::string_view method,
                                                    const Parameters& in) {
   return service_->exec_method(caller_, path, method, in);

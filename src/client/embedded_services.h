@@ -18,6 +18,8 @@ class EmbeddedServices : public Services {
   Result<std::unique_ptr<InstanceStream>> enumerate_instances(
       std::string_view class_name, const std::vector<std::string>& properties) override;
   Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) override;
+  Result<std::unique_ptr<InstanceStream>> exec_query(std::string_view wql,
+                                                     std::string_view language) override;
   using Services::exec_method;
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in) override;

@@ -7,6 +7,7 @@
 // Thread safety: implementations are safe to call from several threads at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -41,8 +42,12 @@ class PropertySet {
 /// Hints a query gives the provider; the provider may use them to read less, and the caller
 /// still re-checks its WHERE clause on every result.
 struct Request {
-  PropertySet properties;
-  std::optional<uint32_t> only_pid;  ///< a WHERE that pins Handle / ProcessId
+  PropertySet properties;            ///< what each returned instance carries
+  std::optional<uint32_t> only_pid;  ///< a WHERE that pins Handle / ProcessId (0: none match)
+  /// A WHERE clause, evaluated on each row before it is materialised. It reads properties
+  /// through `read` (by class index), so only the sources it needs are read, on the caller's
+  /// masked view. Empty: every row.
+  std::function<bool(const std::function<Value(size_t)>& read)> filter;
 };
 
 class InstanceProvider {

@@ -2,6 +2,8 @@
 
 #include "base/strings.h"
 #include "cim/schema.h"
+#include "wql/compiler.h"
+#include "wql/parser.h"
 
 namespace lwmi::service {
 namespace {
@@ -102,6 +104,52 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
   if (!processes_.class_decl()->is_a((*cls)->name))
     return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
   return processes_.enumerate(caller, *req);
+}
+
+Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::Caller& caller,
+                                                               std::string_view wql,
+                                                               std::string_view language) {
+  if (auto l = wql::check_language(language); !l.ok()) return l.take_error();
+  auto parsed = wql::parse(wql);
+  if (!parsed.ok()) return parsed.take_error();
+  if (parsed->kind != wql::Query::Kind::kSelect)
+    return Error{WbemStatus::kNotSupported,
+                 std::string(parsed->kind == wql::Query::Kind::kAssociators ? "ASSOCIATORS OF"
+                                                                            : "REFERENCES OF") +
+                     " is not supported: lwmi has no association classes yet",
+                 0};
+  const auto& sel = parsed->select;
+  auto queried = get_class(sel.class_name);
+  if (!queried.ok()) {
+    Error e = queried.take_error();
+    e.position = sel.class_loc.offset;
+    return e;
+  }
+  auto concrete = processes_.class_decl();
+  const bool served = concrete->is_a((*queried)->name);
+  auto compiled = wql::compile(*parsed, *queried, served ? concrete : *queried);
+  if (!compiled.ok()) return compiled.take_error();
+  if (!served) return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
+
+  // The compiled query is shared by the filter, which lives as long as the stream.
+  auto q = std::make_shared<wql::CompiledQuery>(std::move(*compiled));
+  provider::Request req;
+  if (!q->select_all) {
+    std::vector<std::string> names = q->select;
+    if (names.empty()) names.push_back("Handle");  // only system properties were asked for
+    auto set = provider::PropertySet::of(*concrete, names);
+    if (!set.ok()) return set.take_error();
+    req.properties = std::move(*set);
+  }
+  req.only_pid = q->only_pid;
+  if (q->where) {
+    std::string cls = concrete->name;
+    req.filter = [q, cls](const std::function<Value(size_t)>& read) {
+      return wql::matches(
+          *q, [&](size_t i) { return i == wql::kClassProperty ? Value::string(cls) : read(i); });
+    };
+  }
+  return processes_.enumerate(caller, req);
 }
 
 namespace {

@@ -36,6 +36,11 @@ class CimService {
   Result<std::unique_ptr<InstanceStream>> enumerate(const security::Caller& caller,
                                                     std::string_view class_name,
                                                     const std::vector<std::string>& properties);
+  /// Runs a WQL data query: results stream, each keeping its identity for a later method call.
+  /// The WHERE clause is evaluated on each process before its other properties are read.
+  Result<std::unique_ptr<InstanceStream>> exec_query(const security::Caller& caller,
+                                                     std::string_view wql,
+                                                     std::string_view language = "WQL");
   /// Calls a method on the instance (or, for a static method, the class) `path` names.
   /// WBEM_E_INVALID_METHOD for an unknown method, WBEM_E_INVALID_METHOD_PARAMETERS for an
   /// unknown in-parameter; a value that does not convert to its parameter's type is

@@ -30,8 +30,9 @@ class ProcessStream : public InstanceStream {
     if (request_.only_pid) {
       if (done_) return false;
       done_ = true;
+      if (*request_.only_pid == 0 || *request_.only_pid > INT32_MAX) return false;
       ProcessRow row(ctx_, static_cast<int32_t>(*request_.only_pid));
-      if (!row.is_thread_group_leader()) return false;
+      if (!row.is_thread_group_leader() || !passes(row)) return false;
       auto inst = row.materialize(request_.properties);
       if (!inst) return false;
       *out = std::move(*inst);
@@ -40,6 +41,7 @@ class ProcessStream : public InstanceStream {
     int32_t pid;
     while (scanner_.next(&pid)) {
       ProcessRow row(ctx_, pid);
+      if (!passes(row)) continue;
       auto inst = row.materialize(request_.properties);
       if (!inst) continue;  // vanished or a zombie: not an instance
       *out = std::move(*inst);
@@ -53,6 +55,11 @@ class ProcessStream : public InstanceStream {
   }
 
  private:
+  bool passes(ProcessRow& row) {
+    if (!request_.filter) return true;
+    return request_.filter([&row](size_t i) { return row.property(i); });
+  }
+
   security::Caller caller_;
   Request request_;
   os::ProcFs::PidScanner scanner_;
