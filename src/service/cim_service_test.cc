@@ -76,3 +76,50 @@ TEST_F(LiveService, EnumeratesSuperclassAndRejectsItsMissingProperties) {
 }
 
 }  // namespace lwmi::service
+
+namespace lwmi::service {
+
+TEST_F(LiveService, QueriesStreamAndKeepIdentity) {
+  auto s = svc_.exec_query(me_, "SELECT Name FROM Win32_Process WHERE ProcessId = " + self_);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  Instance i;
+  ASSERT_TRUE((*s)->next(&i));
+  EXPECT_EQ(i.get("Name")->as_string(), "service_test");
+  EXPECT_TRUE(i.get("__PATH")->is_null()) << "the key was not selected";
+  EXPECT_EQ(i.identity().key("Handle")->value.as_string(), self_);
+  EXPECT_TRUE(i.identity().key("CreationDate")) << "a result can still be a method's target";
+  EXPECT_FALSE((*s)->next(&i));
+}
+
+TEST_F(LiveService, QueryErrorsCarryPositions) {
+  struct Case {
+    std::string wql;
+    WbemStatus code;
+    size_t position;
+  } cases[] = {
+      {"SELECT * FROM Win32_Nothing", WbemStatus::kInvalidClass, 14},
+      {"SELECT * FORM Win32_Process", WbemStatus::kInvalidQuery, 9},
+      {"ASSOCIATORS OF {Win32_Process='1'}", WbemStatus::kNotSupported, 0},
+      {"SELECT * FROM Win32_Process WHERE Nope = 1", WbemStatus::kInvalidQuery, 34},
+  };
+  for (const auto& c : cases) {
+    auto r = svc_.exec_query(me_, c.wql);
+    ASSERT_FALSE(r.ok()) << c.wql;
+    EXPECT_EQ(r.error().code, c.code) << c.wql;
+    ASSERT_TRUE(r.error().position.has_value()) << c.wql;
+    EXPECT_EQ(*r.error().position, c.position) << c.wql;
+  }
+  auto lang = svc_.exec_query(me_, "SELECT * FROM Win32_Process", "SQL");
+  ASSERT_FALSE(lang.ok());
+  EXPECT_EQ(lang.error().code, WbemStatus::kInvalidQueryType);
+}
+
+TEST_F(LiveService, QueryOnAClassWithoutInstancesIsEmptyNotAnError) {
+  auto s = svc_.exec_query(me_, "SELECT * FROM Win32_ProcessStartup");
+  ASSERT_TRUE(s.ok());
+  Instance i;
+  EXPECT_FALSE((*s)->next(&i));
+  EXPECT_FALSE((*s)->error().has_value());
+}
+
+}  // namespace lwmi::service
