@@ -1,0 +1,88 @@
+// net/http_server.h — lwmid's HTTP/1.1 server: plain TCP, TLS and a Unix socket (Boost.Beast).
+//
+// I/O runs on a small set of threads; every request's handler runs on a bounded worker pool
+// (handlers may block: PAM), never on an I/O thread. A response may ask to be delayed (failed
+// logins): the delay runs on a timer, holding no worker. Keep-alive, request size and header
+// limits, idle timeouts. On the Unix socket the peer's credentials come from SO_PEERCRED.
+// Thread safety: start() and stop() from one thread; the handler is called concurrently.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lwmi/result.h"
+
+namespace lwmi::net {
+
+struct Peer {
+  enum class Transport { kUnix, kHttp, kHttps };
+  Transport transport = Transport::kHttp;
+  std::string address;  ///< "127.0.0.1", "::1", "" for unix
+  uint16_t port = 0;
+  bool loopback = false;         ///< the TCP peer is on 127.0.0.0/8 or ::1
+  std::optional<uid_t> uid;      ///< unix: SO_PEERCRED
+  std::optional<gid_t> gid;
+  std::optional<pid_t> pid;
+  uint64_t connection_id = 0;    ///< stable for one connection (keep-alive)
+  /// "unix:pid=123,uid=1000", "https:[::1]:5000", "http:127.0.0.1:4242"
+  std::string describe() const;
+};
+
+struct HttpRequest {
+  std::string method;  ///< "POST"
+  std::string target;  ///< "/wsman"
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  int delay_ms = 0;  ///< send after this delay (failed authentication), on a timer
+  bool close = false;  ///< close the connection after sending
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&, const Peer&)>;
+
+struct ServerOptions {
+  size_t io_threads = 1;
+  size_t workers = 4;                ///< bounded pool for handlers
+  size_t max_body_bytes = 512 * 1024;
+  int idle_timeout_s = 120;
+  std::string certificate_file;      ///< PEM, for HTTPS
+  std::string private_key_file;      ///< PEM
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds a listener. "unix:/run/lwmi/lwmid.sock" (mode 0666, parent dir created 0755),
+  /// "http://ADDR:PORT", "https://ADDR:PORT" (port 0 = any). Errors name the address and errno.
+  Result<void> listen(const std::string& endpoint);
+  /// The bound endpoints as URLs with their real ports: "https://127.0.0.1:40123/wsman",
+  /// "http://[::1]:5985/wsman", "unix:/run/lwmi/lwmid.sock".
+  std::vector<std::string> endpoints() const;
+  /// Starts the I/O threads and the workers; returns at once.
+  void start();
+  /// Stops accepting, finishes or cancels in-flight requests, joins every thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lwmi::net
