@@ -84,9 +84,10 @@ int ProcFs::read(int32_t pid, const char* name, std::string* out) const {
       return e;
     }
     out->resize(used + static_cast<size_t>(n));
-    if (n == 0) break;
-    // /proc files give their content in one read when the buffer is large enough; keep
-    // reading until EOF for the long ones (cmdline, status on many-group processes).
+    // The /proc files lwmi reads (stat, status, statm, io, cmdline, limits…) return their whole
+    // content in one read when the buffer is large enough, so a short read is the end: this
+    // saves a system call per file. A full buffer means there may be more.
+    if (n == 0 || static_cast<size_t>(n) < cap) break;
   }
   ::close(fd);
   return 0;
