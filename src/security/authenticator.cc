@@ -1,0 +1,452 @@
+// security/authenticator.cc — see authenticator.h.
+#include "security/authenticator.h"
+
+#include <grp.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <shadow.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace lwmi::security {
+
+// ---------------------------------------------------------------------------------------------
+// parse_basic
+
+namespace {
+
+int b64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+// Strict RFC 4648 base64: padded to a multiple of 4, '=' only at the end, unused bits zero.
+std::optional<std::string> b64_decode_strict(std::string_view in) {
+  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
+  size_t pad = 0;
+  if (in.back() == '=') pad = (in[in.size() - 2] == '=') ? 2 : 1;
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    const size_t data = last ? 4 - pad : 4;
+    uint32_t v = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      int d = 0;
+      if (j < data) {
+        d = b64_value(in[i + j]);
+        if (d < 0) return std::nullopt;
+      } else if (in[i + j] != '=') {
+        return std::nullopt;
+      }
+      v = (v << 6) | static_cast<uint32_t>(d);
+    }
+    out.push_back(static_cast<char>((v >> 16) & 0xff));
+    if (data >= 3) out.push_back(static_cast<char>((v >> 8) & 0xff));
+    if (data == 4) out.push_back(static_cast<char>(v & 0xff));
+    // Non-canonical encodings (bits set past the last byte) are refused.
+    if (data == 2 && (v & 0xffff) != 0) return std::nullopt;
+    if (data == 3 && (v & 0xff) != 0) return std::nullopt;
+  }
+  return out;
+}
+
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> parse_basic(std::string_view h) {
+  while (!h.empty() && is_ows(h.front())) h.remove_prefix(1);
+  while (!h.empty() && is_ows(h.back())) h.remove_suffix(1);
+  constexpr std::string_view kScheme = "basic";
+  if (h.size() <= kScheme.size()) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    char c = h[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kScheme[i]) return std::nullopt;
+  }
+  h.remove_prefix(kScheme.size());
+  if (!is_ows(h.front())) return std::nullopt;  // "Basicx…"
+  while (!h.empty() && is_ows(h.front())) h.remove_prefix(1);
+  auto decoded = b64_decode_strict(h);
+  if (!decoded) return std::nullopt;
+  if (decoded->find('\0') != std::string::npos) return std::nullopt;
+  const size_t colon = decoded->find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account helpers
+
+namespace {
+
+struct Account {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+
+std::optional<Account> lookup_user(const std::string& user) {
+  std::vector<char> buf(4096);
+  for (;;) {
+    struct passwd pw {};
+    struct passwd* res = nullptr;
+    const int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc != 0 || res == nullptr) return std::nullopt;
+    return Account{pw.pw_uid, pw.pw_gid, pw.pw_name};
+  }
+}
+
+std::optional<gid_t> lookup_group(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  std::vector<char> buf(4096);
+  for (;;) {
+    struct group gr {};
+    struct group* res = nullptr;
+    const int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &res);
+    if (rc == ERANGE && buf.size() < (1u << 22)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc != 0 || res == nullptr) return std::nullopt;
+    return gr.gr_gid;
+  }
+}
+
+// All groups of the account, the primary one included.
+std::vector<gid_t> groups_of(const Account& a) {
+  int n = 32;
+  std::vector<gid_t> g;
+  for (int tries = 0; tries < 8; ++tries) {
+    g.resize(static_cast<size_t>(n));
+    int count = n;
+    if (::getgrouplist(a.name.c_str(), a.gid, g.data(), &count) >= 0) {
+      g.resize(static_cast<size_t>(count));
+      return g;
+    }
+    n = std::max(count, n * 2);
+  }
+  return {a.gid};
+}
+
+// True when the shadow entry's hash is locked ("!…"); false when unknown.
+bool shadow_locked(const std::string& user) {
+  std::vector<char> buf(4096);
+  struct spwd sp {};
+  struct spwd* res = nullptr;
+  if (::getspnam_r(user.c_str(), &sp, buf.data(), buf.size(), &res) != 0 || res == nullptr) {
+    return false;
+  }
+  return sp.sp_pwdp != nullptr && sp.sp_pwdp[0] == '!';
+}
+
+Authenticator::DbStamp db_stamp() {
+  static constexpr const char* kFiles[] = {"/etc/passwd", "/etc/shadow", "/etc/group"};
+  Authenticator::DbStamp s{};
+  for (size_t i = 0; i < 3; ++i) {
+    struct stat st {};
+    if (::stat(kFiles[i], &st) != 0) continue;
+    s[i].exists = true;
+    s[i].ino = static_cast<uint64_t>(st.st_ino);
+    s[i].size = static_cast<uint64_t>(st.st_size);
+    s[i].mtime_sec = st.st_mtim.tv_sec;
+    s[i].mtime_nsec = st.st_mtim.tv_nsec;
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PAM
+
+struct ConvData {
+  const std::string* user;
+  const std::string* password;
+};
+
+extern "C" int lwmi_pam_conv(int num_msg, const struct pam_message** msg,
+                             struct pam_response** resp, void* appdata) {
+  if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || resp == nullptr) return PAM_CONV_ERR;
+  auto* data = static_cast<ConvData*>(appdata);
+  auto* r = static_cast<pam_response*>(std::calloc(static_cast<size_t>(num_msg), sizeof **resp));
+  if (r == nullptr) return PAM_BUF_ERR;
+  auto fail = [&](int code) {
+    for (int j = 0; j < num_msg; ++j) {
+      if (r[j].resp != nullptr) {
+        std::memset(r[j].resp, 0, std::strlen(r[j].resp));
+        std::free(r[j].resp);
+      }
+    }
+    std::free(r);
+    return code;
+  };
+  for (int i = 0; i < num_msg; ++i) {
+    switch (msg[i]->msg_style) {
+      case PAM_PROMPT_ECHO_OFF:
+        r[i].resp = ::strdup(data->password->c_str());
+        if (r[i].resp == nullptr) return fail(PAM_BUF_ERR);
+        break;
+      case PAM_PROMPT_ECHO_ON:  // a module asking for the user name again
+        r[i].resp = ::strdup(data->user->c_str());
+        if (r[i].resp == nullptr) return fail(PAM_BUF_ERR);
+        break;
+      case PAM_ERROR_MSG:
+      case PAM_TEXT_INFO:
+        break;
+      default:
+        return fail(PAM_CONV_ERR);
+    }
+  }
+  *resp = r;
+  return PAM_SUCCESS;
+}
+
+// Replaces pam_unix's ~2 s sleep after a failure: lwmi delays the 401 on its own timer.
+extern "C" void lwmi_pam_no_delay(int, unsigned, void*) {}
+
+struct PamResult {
+  int stage = 0;  // 0 start, 1 authenticate, 2 acct_mgmt, 3 done
+  int rc = PAM_SUCCESS;
+  std::string error;
+};
+
+PamResult run_pam(const std::string& service, const std::string& user, const std::string& password,
+                  const std::string& rhost) {
+  ConvData data{&user, &password};
+  const struct pam_conv conv { lwmi_pam_conv, &data };
+  pam_handle_t* pamh = nullptr;
+  PamResult out;
+  int rc = ::pam_start(service.c_str(), user.c_str(), &conv, &pamh);
+  if (rc != PAM_SUCCESS || pamh == nullptr) {
+    out.rc = rc;
+    out.error = "pam_start failed";
+    if (pamh != nullptr) ::pam_end(pamh, rc);
+    return out;
+  }
+  void (*delay_fn)(int, unsigned, void*) = lwmi_pam_no_delay;
+  ::pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(delay_fn));
+  if (!rhost.empty()) ::pam_set_item(pamh, PAM_RHOST, rhost.c_str());
+  out.stage = 1;
+  rc = ::pam_authenticate(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+  if (rc == PAM_SUCCESS) {
+    out.stage = 2;
+    rc = ::pam_acct_mgmt(pamh, PAM_SILENT);
+    if (rc == PAM_SUCCESS) out.stage = 3;
+  }
+  out.rc = rc;
+  if (rc != PAM_SUCCESS) out.error = ::pam_strerror(pamh, rc);
+  ::pam_end(pamh, rc);
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Authenticator
+
+Authenticator::Authenticator(config::SecurityConfig cfg, Clock clock)
+    : cfg_(std::move(cfg)), clock_(std::move(clock)) {
+  if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
+  size_t got = 0;
+  while (got < salt_.size()) {
+    const ssize_t n = ::getrandom(salt_.data() + got, salt_.size() - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed: " + std::string(std::strerror(errno)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  cache_stamp_ = db_stamp();
+}
+
+size_t Authenticator::cache_size() const {
+  std::lock_guard lock(mu_);
+  return cache_.size();
+}
+
+Authenticator::Hash Authenticator::hash_credential(const std::string& user,
+                                                   const std::string& password) const {
+  Hash h{};
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const unsigned char nul = 0;
+  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, salt_.data(), salt_.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, user.data(), user.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, &nul, 1) == 1 &&
+                  EVP_DigestUpdate(ctx, password.data(), password.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, h.data(), &len) == 1 && len == h.size();
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw std::runtime_error("SHA-256 failed");
+  return h;
+}
+
+Authenticator::Outcome Authenticator::refuse(std::string reason, const std::string& peer) {
+  Outcome o;
+  o.ok = false;
+  o.reason = std::move(reason);
+  const TimePoint now = clock_();
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(peer);
+  if (it != failures_.end() && now - it->second.last > kFailureTtl) {
+    it->second.count = 0;
+  }
+  if (it == failures_.end()) {
+    if (failures_.size() >= kPeersMax) {
+      std::erase_if(failures_, [&](const auto& kv) { return now - kv.second.last > kFailureTtl; });
+    }
+    while (failures_.size() >= kPeersMax) {
+      auto oldest = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
+        return a.second.last < b.second.last;
+      });
+      failures_.erase(oldest);
+    }
+    it = failures_.emplace(peer, PeerFailures{}).first;
+  }
+  PeerFailures& f = it->second;
+  if (f.count < 1000) ++f.count;
+  f.last = now;
+  // 100, 200, 400, … ms, capped at 8 s (the shift is bounded before it can overflow).
+  const uint32_t shift = std::min<uint32_t>(f.count - 1, 16);
+  o.delay_ms = static_cast<int>(std::min<int64_t>(int64_t{kBaseDelayMs} << shift, kMaxDelayMs));
+  return o;
+}
+
+Authenticator::Outcome Authenticator::check_with_pam(const std::string& user,
+                                                     const std::string& password,
+                                                     const std::string& peer) {
+  PamResult pam;
+  {
+    pam_slots_.acquire();
+    struct Release {
+      std::counting_semaphore<kMaxConcurrentPam>& s;
+      ~Release() { s.release(); }
+    } release{pam_slots_};
+    ++pam_calls_;
+    pam = run_pam(cfg_.pam_service, user, password, peer);
+  }
+  Outcome o;
+  if (pam.stage < 3) {
+    o.ok = false;
+    if (pam.stage == 0) {
+      o.reason = "PAM error (pam_start for service " + cfg_.pam_service + ": " + pam.error + ")";
+    } else if (pam.stage == 2) {
+      o.reason = "account expired/locked (pam_acct_mgmt: " + pam.error + ")";
+    } else if (!lookup_user(user)) {
+      o.reason = "unknown user";
+    } else if (shadow_locked(user)) {
+      o.reason = "account locked (pam_authenticate: " + pam.error + ")";
+    } else if (pam.rc == PAM_AUTH_ERR || pam.rc == PAM_USER_UNKNOWN) {
+      o.reason = "wrong password";
+    } else {
+      o.reason = "wrong password or account unusable (pam_authenticate: " + pam.error + ")";
+    }
+    return o;
+  }
+  auto account = lookup_user(user);
+  if (!account) {
+    o.reason = "unknown user (PAM accepted it but it has no passwd entry)";
+    return o;
+  }
+  std::vector<gid_t> groups = groups_of(*account);
+  auto in = [&](const std::optional<gid_t>& g) {
+    return g && std::find(groups.begin(), groups.end(), *g) != groups.end();
+  };
+  if (!in(lookup_group(cfg_.remote_group))) {
+    o.reason = "not in group " + cfg_.remote_group;
+    return o;
+  }
+  const bool admin = account->uid == 0 || in(lookup_group(cfg_.admin_group));
+  Caller& c = o.caller;
+  c.uid = account->uid;
+  c.euid = account->uid;
+  c.gid = account->gid;
+  c.groups = std::move(groups);
+  c.pid = 0;
+  c.user = account->name;
+  c.peer = peer;
+  c.remote = true;
+  c.embedded = false;
+  if (admin) {
+    c.held.add(Privilege::kDebug);
+    c.held.add(Privilege::kIncreaseBasePriority);
+  }
+  c.enabled = c.held;  // a remote caller gets every held privilege enabled, as in WMI
+  o.ok = true;
+  return o;
+}
+
+Authenticator::Outcome Authenticator::authenticate(const std::string& user,
+                                                   const std::string& password,
+                                                   const std::string& peer) {
+  if (user.empty()) return refuse("unknown user (empty user name)", peer);
+  if (password.empty()) return refuse("wrong password (empty)", peer);
+
+  // The stamp is taken before PAM runs: a change made while PAM runs leaves the new entry tied to
+  // the old stamp, so the next lookup drops it.
+  const DbStamp stamp = db_stamp();
+  const Hash hash = hash_credential(user, password);
+  {
+    const TimePoint now = clock_();
+    std::lock_guard lock(mu_);
+    if (stamp != cache_stamp_) {
+      cache_.clear();
+      cache_stamp_ = stamp;
+    }
+    auto it = cache_.find(user);
+    if (it != cache_.end()) {
+      if (now - it->second.stored > kCacheTtl) {
+        cache_.erase(it);
+      } else if (CRYPTO_memcmp(it->second.hash.data(), hash.data(), hash.size()) == 0) {
+        Outcome o;
+        o.ok = true;
+        o.caller = it->second.caller;
+        o.caller.peer = peer;
+        failures_.erase(peer);
+        return o;
+      }
+    }
+  }
+
+  Outcome o = check_with_pam(user, password, peer);
+  if (!o.ok) return refuse(std::move(o.reason), peer);
+
+  const TimePoint now = clock_();
+  std::lock_guard lock(mu_);
+  failures_.erase(peer);
+  if (stamp == cache_stamp_) {
+    if (cache_.size() >= kCacheMax && !cache_.contains(user)) {
+      std::erase_if(cache_, [&](const auto& kv) { return now - kv.second.stored > kCacheTtl; });
+      while (cache_.size() >= kCacheMax) {
+        auto oldest = std::min_element(cache_.begin(), cache_.end(), [](auto& a, auto& b) {
+          return a.second.stored < b.second.stored;
+        });
+        cache_.erase(oldest);
+      }
+    }
+    cache_[user] = CacheEntry{hash, o.caller, now};
+  }
+  return o;
+}
+
+}  // namespace lwmi::security

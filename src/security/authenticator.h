@@ -1,0 +1,126 @@
+// security/authenticator.h — remote authentication: HTTP Basic credentials checked by PAM.
+//
+// DESIGN.md decisions 2 and 3. A remote request needs an identity: the user and password of a
+// "Basic" Authorization header are checked with pam_authenticate + pam_acct_mgmt (service name
+// from [security] pam_service), then the account must be a member of [security] remote_group.
+// The result is a Caller with remote = true and every held privilege enabled (as WMI does for a
+// remote caller); SeDebugPrivilege and SeIncreaseBasePriorityPrivilege are held by uid 0 and by
+// members of [security] admin_group.
+//
+// authenticate() blocks (a yescrypt check costs ~24 ms): call it from a worker, never from an I/O
+// thread. At most kMaxConcurrentPam PAM transactions run at once, whatever the number of callers.
+//
+// Cache: a success is remembered for kCacheTtl as (user, SHA-256(per-process random salt ‖ user ‖
+// NUL ‖ password)) → Caller, so keep-alive requests don't pay the hash check each time. An entry is
+// used only when the hash matches (constant-time compare) and /etc/passwd, /etc/shadow and
+// /etc/group are unchanged (inode, size, mtime) since it was stored; any change drops the whole
+// cache. A failure is never stored. At most kCacheMax entries.
+//
+// Failure delay: every refusal (wrong password, unknown user, locked account, not in the group)
+// counts as a failure of the peer address. The n-th consecutive failure of one address returns
+// delay_ms = min(100 · 2^(n-1), 8000); the server delays the 401 by that much on its own timer
+// (pam_unix's own ~2 s sleep is switched off with a PAM_FAIL_DELAY callback). A success from the
+// address resets its count; a count is forgotten kFailureTtl after the address's last failure. At
+// most kPeersMax addresses are tracked (expired ones first, then the oldest are dropped).
+//
+// Thread safety: authenticate() may be called from any number of threads at once.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "config/config.h"
+#include "security/caller.h"
+
+namespace lwmi::security {
+
+/// Parses an Authorization header value "Basic <base64(user:password)>": the scheme is
+/// case-insensitive, the base64 strict (standard alphabet, padded, canonical), the user non-empty;
+/// the password is everything after the first ':' (it may contain ':'). nullopt when anything is
+/// malformed, or when the decoded text contains a NUL byte.
+std::optional<std::pair<std::string, std::string>> parse_basic(
+    std::string_view authorization_header);
+
+class Authenticator {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  static constexpr int kMaxConcurrentPam = 2;
+  static constexpr std::chrono::seconds kCacheTtl{60};
+  static constexpr size_t kCacheMax = 1024;
+  static constexpr int kBaseDelayMs = 100;
+  static constexpr int kMaxDelayMs = 8000;
+  static constexpr std::chrono::minutes kFailureTtl{10};
+  static constexpr size_t kPeersMax = 4096;
+
+  /// `clock` defaults to std::chrono::steady_clock::now (tests pass their own).
+  explicit Authenticator(config::SecurityConfig cfg, Clock clock = {});
+
+  struct Outcome {
+    bool ok = false;
+    Caller caller;       ///< meaningful when ok
+    std::string reason;  ///< for the log: "unknown user", "wrong password", "not in group lwmi"…
+    int delay_ms = 0;    ///< when !ok: how long to delay the 401 for this peer
+  };
+
+  /// Checks `user`/`password` for a request from `peer_address` (also the Caller's peer and PAM's
+  /// PAM_RHOST). Blocking: call from a worker.
+  Outcome authenticate(const std::string& user, const std::string& password,
+                       const std::string& peer_address);
+
+  /// Test hooks: how many times PAM was run (pam_authenticate), and the cache size.
+  uint64_t pam_calls() const { return pam_calls_.load(); }
+  size_t cache_size() const;
+
+  /// (inode, size, mtime) of the password database files; public for the implementation's helpers.
+  struct FileStamp {
+    uint64_t ino = 0, size = 0;
+    int64_t mtime_sec = 0, mtime_nsec = 0;
+    bool exists = false;
+    bool operator==(const FileStamp&) const = default;
+  };
+  using DbStamp = std::array<FileStamp, 3>;
+
+ private:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Hash = std::array<unsigned char, 32>;
+
+  struct CacheEntry {
+    Hash hash{};
+    Caller caller;
+    TimePoint stored;
+  };
+  struct PeerFailures {
+    uint32_t count = 0;
+    TimePoint last;
+  };
+
+  Hash hash_credential(const std::string& user, const std::string& password) const;
+  // Runs PAM and the account/group checks; no locks held.
+  Outcome check_with_pam(const std::string& user, const std::string& password,
+                         const std::string& peer_address);
+  Outcome refuse(std::string reason, const std::string& peer_address);
+
+  config::SecurityConfig cfg_;
+  Clock clock_;
+  std::array<unsigned char, 32> salt_{};
+  std::counting_semaphore<kMaxConcurrentPam> pam_slots_{kMaxConcurrentPam};
+  std::atomic<uint64_t> pam_calls_{0};
+
+  mutable std::mutex mu_;  // guards everything below
+  DbStamp cache_stamp_{};
+  std::unordered_map<std::string, CacheEntry> cache_;
+  std::unordered_map<std::string, PeerFailures> failures_;
+};
+
+}  // namespace lwmi::security

@@ -1,0 +1,378 @@
+#include "security/authenticator.h"
+
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lwmi::security {
+namespace {
+
+std::string b64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
+  }
+  if (in.size() - i == 1) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (in.size() - i == 2) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+TEST(Authenticator, ParseBasicValid) {
+  auto p = parse_basic("Basic " + b64("alice:secret"));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->first, "alice");
+  EXPECT_EQ(p->second, "secret");
+  p = parse_basic("bAsIc   " + b64("bob:x") + "  ");
+  ASSERT_TRUE(p) << "scheme is case-insensitive, whitespace tolerated";
+  EXPECT_EQ(p->first, "bob");
+  EXPECT_EQ(p->second, "x");
+  p = parse_basic("Basic " + b64("carol:a:b:c"));
+  ASSERT_TRUE(p) << "password may contain ':'";
+  EXPECT_EQ(p->first, "carol");
+  EXPECT_EQ(p->second, "a:b:c");
+  p = parse_basic("Basic " + b64("dave:"));
+  ASSERT_TRUE(p) << "an empty password parses (PAM refuses it)";
+  EXPECT_EQ(p->second, "");
+}
+
+TEST(Authenticator, ParseBasicMalformed) {
+  EXPECT_FALSE(parse_basic(""));
+  EXPECT_FALSE(parse_basic("Basic"));
+  EXPECT_FALSE(parse_basic("Basic "));
+  EXPECT_FALSE(parse_basic("Bearer " + b64("alice:secret"))) << "wrong scheme";
+  EXPECT_FALSE(parse_basic("Basicx " + b64("alice:secret")));
+  EXPECT_FALSE(parse_basic("Basic" + b64("alice:secret"))) << "no space after the scheme";
+  EXPECT_FALSE(parse_basic("Basic " + b64("alicesecret"))) << "no colon";
+  EXPECT_FALSE(parse_basic("Basic " + b64(":secret"))) << "empty user";
+  EXPECT_FALSE(parse_basic("Basic " + b64(std::string("al\0ice:pw", 9)))) << "NUL byte";
+  EXPECT_FALSE(parse_basic("Basic YWxpY2U6c2VjcmV0!")) << "bad character";
+  EXPECT_FALSE(parse_basic("Basic YWxpY2U6c2VjcmU")) << "unpadded";
+  EXPECT_FALSE(parse_basic("Basic YWxp=2U6c2VjcmV0")) << "'=' in the middle";
+  EXPECT_FALSE(parse_basic("Basic YWxpY2U6c2VjcmU=="));
+  EXPECT_TRUE(parse_basic("Basic YWxpY2U6c2VjcmU=")) << "the padded form of the above";
+  EXPECT_FALSE(parse_basic("Basic YR==")) << "non-canonical trailing bits";
+  EXPECT_FALSE(parse_basic("Basic YWxp Y2U6c2VjcmV0"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real users, groups and a PAM service, created for the test and removed afterwards (root only).
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  if (::getrandom(b.data(), b.size(), 0) != static_cast<ssize_t>(b.size())) std::abort();
+  std::string s;
+  for (unsigned char c : b) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    s += kHex[c >> 4];
+    s += kHex[c & 15];
+  }
+  return s;
+}
+
+// Runs a shell command, retrying while another process holds the password database's lock.
+bool run(const std::string& cmd) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (std::system((cmd + " >/dev/null 2>&1").c_str()) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "command failed: " << cmd;
+  return false;
+}
+
+class TestEnv {
+ public:
+  TestEnv() : id_(random_hex(3)) {
+    service_ = "lwmi-test-" + id_;
+    std::ifstream in(std::string(LWMI_SOURCE_DIR) + "/etc/pam.d/lwmi");
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_FALSE(text.str().empty()) << "etc/pam.d/lwmi missing";
+    std::ofstream(service_path()) << text.str();
+    remote_group_ = "lwmi-r-" + id_;
+    admin_group_ = "lwmi-d-" + id_;
+    ok_ = run("groupadd " + remote_group_) && run("groupadd " + admin_group_);
+  }
+  ~TestEnv() {
+    for (const auto& u : users_) run("userdel " + u);
+    run("groupdel " + remote_group_);
+    run("groupdel " + admin_group_);
+    std::filesystem::remove(service_path());
+  }
+  TestEnv(const TestEnv&) = delete;
+  TestEnv& operator=(const TestEnv&) = delete;
+
+  bool ok() const { return ok_; }
+  std::string service_path() const { return "/etc/pam.d/" + service_; }
+
+  config::SecurityConfig config() const {
+    config::SecurityConfig c;
+    c.remote_group = remote_group_;
+    c.admin_group = admin_group_;
+    c.pam_service = service_;
+    return c;
+  }
+
+  // Creates "lwmi-<tag>-<id>" with `password`, member of the given groups.
+  std::string add_user(const std::string& tag, const std::string& password, bool remote,
+                       bool admin) {
+    std::string name = "lwmi-" + tag + "-" + id_;
+    if (!run("useradd -M -s /usr/sbin/nologin " + name)) return name;
+    users_.push_back(name);
+    set_password(name, password);
+    if (remote) run("usermod -aG " + remote_group_ + " " + name);
+    if (admin) run("usermod -aG " + admin_group_ + " " + name);
+    return name;
+  }
+  void set_password(const std::string& user, const std::string& password) {
+    run("echo '" + user + ":" + password + "' | chpasswd");
+  }
+
+  const std::string& remote_group() const { return remote_group_; }
+  const std::string& admin_group() const { return admin_group_; }
+
+ private:
+  std::string id_, service_, remote_group_, admin_group_;
+  std::vector<std::string> users_;
+  bool ok_ = false;
+};
+
+gid_t gid_of(const std::string& group) {
+  struct group* g = ::getgrnam(group.c_str());
+  return g ? g->gr_gid : static_cast<gid_t>(-1);
+}
+
+#define REQUIRE_ROOT() \
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates users, groups and a PAM service)"
+
+TEST(Authenticator, RightPasswordInRemoteGroup) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  const std::string admin = env.add_user("b", "Admin-pw-1", true, true);
+  Authenticator auth(env.config());
+
+  auto o = auth.authenticate(alice, "Alice-pw-1", "https:192.0.2.1:5000");
+  ASSERT_TRUE(o.ok) << o.reason;
+  struct passwd* pw = ::getpwnam(alice.c_str());
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(o.caller.uid, pw->pw_uid);
+  EXPECT_EQ(o.caller.euid, pw->pw_uid);
+  EXPECT_EQ(o.caller.gid, pw->pw_gid);
+  EXPECT_EQ(o.caller.user, alice);
+  EXPECT_EQ(o.caller.peer, "https:192.0.2.1:5000");
+  EXPECT_TRUE(o.caller.remote);
+  EXPECT_FALSE(o.caller.embedded);
+  auto has = [&](gid_t g) {
+    return std::find(o.caller.groups.begin(), o.caller.groups.end(), g) != o.caller.groups.end();
+  };
+  EXPECT_TRUE(has(gid_of(env.remote_group())));
+  EXPECT_TRUE(has(pw->pw_gid)) << "primary group included";
+  EXPECT_FALSE(has(gid_of(env.admin_group())));
+  EXPECT_TRUE(o.caller.held.empty());
+  EXPECT_FALSE(o.caller.can(Privilege::kDebug));
+  EXPECT_FALSE(o.caller.can(Privilege::kIncreaseBasePriority));
+
+  o = auth.authenticate(admin, "Admin-pw-1", "https:192.0.2.2:5000");
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_TRUE(o.caller.held.has(Privilege::kDebug));
+  EXPECT_TRUE(o.caller.held.has(Privilege::kIncreaseBasePriority));
+  EXPECT_TRUE(o.caller.can(Privilege::kDebug)) << "remote callers get held privileges enabled";
+  EXPECT_TRUE(o.caller.can(Privilege::kIncreaseBasePriority));
+}
+
+TEST(Authenticator, WrongPasswordDelayGrowsPerPeer) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  auto offset = std::make_shared<std::chrono::steady_clock::duration>();
+  Authenticator auth(env.config(), [offset] { return std::chrono::steady_clock::now() + *offset; });
+
+  const std::string p1 = "https:192.0.2.1:1", p2 = "https:192.0.2.2:1";
+  auto o = auth.authenticate(alice, "nope", p1);
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("wrong password"), std::string::npos) << o.reason;
+  EXPECT_EQ(o.delay_ms, 100);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 200);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 400);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 100) << "another peer is unaffected";
+  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 800);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 200);
+
+  // A success from p1 resets p1 only.
+  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", p1).ok);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 100);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 400);
+
+  // The count is forgotten 10 min after the last failure.
+  *offset += std::chrono::minutes(11);
+  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 100);
+  EXPECT_EQ(auth.pam_calls(), 10u) << "failures are never served from the cache";
+}
+
+TEST(Authenticator, DelayIsCapped) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  Authenticator auth(env.config());
+  int last = 0;
+  for (int i = 0; i < 9; ++i) last = auth.authenticate("lwmi-nobody-zz", "x", "p").delay_ms;
+  EXPECT_EQ(last, 8000);
+}
+
+TEST(Authenticator, UnknownUserRefused) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  Authenticator auth(env.config());
+  auto o = auth.authenticate("lwmi-nosuchuser-" + random_hex(3), "whatever", "p");
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("unknown user"), std::string::npos) << o.reason;
+  EXPECT_EQ(o.delay_ms, 100);
+}
+
+TEST(Authenticator, NotInRemoteGroupRefused) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string out = env.add_user("o", "Outsider-pw-1", false, true);
+  Authenticator auth(env.config());
+  auto o = auth.authenticate(out, "Outsider-pw-1", "p");
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason, "not in group " + env.remote_group());
+  EXPECT_EQ(o.delay_ms, 100);
+
+  // A remote group that does not exist has no members.
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  auto cfg = env.config();
+  cfg.remote_group = "lwmi-nosuchgroup-zz";
+  Authenticator auth2(cfg);
+  o = auth2.authenticate(alice, "Alice-pw-1", "p");
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason, "not in group lwmi-nosuchgroup-zz");
+}
+
+TEST(Authenticator, LockedAccountRefused) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("l", "Locked-pw-1", true, false);
+  ASSERT_TRUE(run("usermod -L " + alice));
+  Authenticator auth(env.config());
+  auto o = auth.authenticate(alice, "Locked-pw-1", "p");
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("locked"), std::string::npos) << o.reason;
+
+  // An expired account passes pam_authenticate but not pam_acct_mgmt.
+  const std::string bob = env.add_user("e", "Expired-pw-1", true, false);
+  ASSERT_TRUE(run("usermod -e 1 " + bob));
+  o = auth.authenticate(bob, "Expired-pw-1", "p");
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("pam_acct_mgmt"), std::string::npos) << o.reason;
+}
+
+TEST(Authenticator, CacheServesRepeatsButNotWrongPasswords) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  auto offset = std::make_shared<std::chrono::steady_clock::duration>();
+  Authenticator auth(env.config(), [offset] { return std::chrono::steady_clock::now() + *offset; });
+
+  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  EXPECT_EQ(auth.pam_calls(), 1u);
+  auto o = auth.authenticate(alice, "Alice-pw-1", "p2");
+  ASSERT_TRUE(o.ok);
+  EXPECT_EQ(auth.pam_calls(), 1u) << "served from the cache";
+  EXPECT_EQ(o.caller.peer, "p2") << "the cached Caller gets this request's peer";
+
+  o = auth.authenticate(alice, "Alice-pw-2", "p1");
+  EXPECT_FALSE(o.ok) << "a wrong password after a cached success";
+  EXPECT_EQ(auth.pam_calls(), 2u) << "checked by PAM, not served from the cache";
+  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  EXPECT_EQ(auth.pam_calls(), 2u) << "the right one is still cached";
+
+  // Entries expire after 60 s.
+  *offset += std::chrono::seconds(61);
+  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  EXPECT_EQ(auth.pam_calls(), 3u);
+}
+
+TEST(Authenticator, PasswordChangeDropsCache) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  Authenticator auth(env.config());
+  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
+  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
+  EXPECT_EQ(auth.pam_calls(), 1u);
+  EXPECT_EQ(auth.cache_size(), 1u);
+
+  env.set_password(alice, "Alice-pw-new");
+  auto o = auth.authenticate(alice, "Alice-pw-1", "p");
+  EXPECT_FALSE(o.ok) << "the old password is refused at once";
+  EXPECT_EQ(auth.pam_calls(), 2u);
+  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-new", "p").ok);
+  EXPECT_EQ(auth.pam_calls(), 3u);
+}
+
+TEST(Authenticator, GroupChangeDropsCache) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  Authenticator auth(env.config());
+  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
+  ASSERT_TRUE(run("gpasswd -d " + alice + " " + env.remote_group()));
+  auto o = auth.authenticate(alice, "Alice-pw-1", "p");
+  EXPECT_FALSE(o.ok) << "removed from the remote group";
+  EXPECT_EQ(o.reason, "not in group " + env.remote_group());
+}
+
+TEST(Authenticator, ConcurrentCallers) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  Authenticator auth(env.config());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, refused{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 4; ++i) {
+        auto o = auth.authenticate(alice, (t % 2) ? "Alice-pw-1" : "bad", "p" + std::to_string(t));
+        (o.ok ? ok : refused)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 16);
+  EXPECT_EQ(refused.load(), 16);
+}
+
+}  // namespace
+}  // namespace lwmi::security
