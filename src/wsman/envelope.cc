@@ -1,0 +1,941 @@
+// wsman/envelope.cc — SOAP 1.2 envelope codec for WS-Management (libxml2 for decoding, a small
+// escaping writer for encoding).
+#include "wsman/envelope.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <random>
+
+#include "base/strings.h"
+#include "lwmi/datetime.h"
+
+namespace lwmi::wsman {
+
+namespace {
+
+using base::iequals;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+std::string trimmed(std::string_view s) {
+  return std::string(base::trim(s));
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+Fault make_fault(std::string subcode, std::string reason, std::string code = "s:Sender",
+                 WbemStatus wbem = WbemStatus::kInvalidParameter) {
+  Fault f;
+  f.code = std::move(code);
+  f.subcode = std::move(subcode);
+  f.reason = std::move(reason);
+  f.wbem = wbem;
+  f.http_status = 400;
+  return f;
+}
+
+/// xs:duration ("PT60.000S", "P0DT0H1M", "-PT1S" is refused) as seconds; years count 365 days
+/// and months 30 days.
+std::optional<double> parse_duration(std::string_view text) {
+  std::string_view s = base::trim(text);
+  if (s.size() < 2 || s[0] != 'P') return std::nullopt;
+  size_t i = 1;
+  bool in_time = false;
+  bool any = false;
+  double total = 0;
+  // Designators must appear in order: Y M D, then T H M S.
+  int last_rank = -1;
+  while (i < s.size()) {
+    if (s[i] == 'T') {
+      if (in_time) return std::nullopt;
+      in_time = true;
+      ++i;
+      if (i >= s.size()) return std::nullopt;  // "P1DT" is invalid
+      continue;
+    }
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == start || i >= s.size()) return std::nullopt;
+    std::string num(s.substr(start, i - start));
+    if (num.find('.') != std::string::npos &&
+        (num.find('.') != num.rfind('.') || num.front() == '.' || num.back() == '.'))
+      return std::nullopt;
+    char unit = s[i++];
+    double v = std::strtod(num.c_str(), nullptr);
+    int rank;
+    double factor;
+    if (!in_time) {
+      if (unit == 'Y')
+        rank = 0, factor = 365.0 * 86400;
+      else if (unit == 'M')
+        rank = 1, factor = 30.0 * 86400;
+      else if (unit == 'D')
+        rank = 2, factor = 86400;
+      else
+        return std::nullopt;
+    } else {
+      if (unit == 'H')
+        rank = 3, factor = 3600;
+      else if (unit == 'M')
+        rank = 4, factor = 60;
+      else if (unit == 'S')
+        rank = 5, factor = 1;
+      else
+        return std::nullopt;
+    }
+    if (rank <= last_rank) return std::nullopt;
+    if (num.find('.') != std::string::npos && unit != 'S') return std::nullopt;
+    last_rank = rank;
+    total += v * factor;
+    any = true;
+  }
+  if (!any || !std::isfinite(total)) return std::nullopt;
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libxml2 access
+
+void init_libxml() {
+  static std::once_flag once;
+  std::call_once(once, [] { xmlInitParser(); });
+}
+
+struct DocFree {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+struct CtxtFree {
+  void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
+};
+
+struct ParseGuard {
+  bool dtd = false;
+  bool too_deep = false;
+};
+
+void on_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
+  static_cast<ParseGuard*>(ctxt->_private)->dtd = true;
+  xmlStopParser(ctxt);
+}
+
+void on_entity(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
+  static_cast<ParseGuard*>(ctxt->_private)->dtd = true;
+  xmlStopParser(ctxt);
+}
+
+void on_start_element(void* ctx, const xmlChar* localname, const xmlChar* prefix,
+                      const xmlChar* uri, int nb_namespaces, const xmlChar** namespaces,
+                      int nb_attributes, int nb_defaulted, const xmlChar** attributes) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(ctx);
+  // nameNr counts the open ancestors of this element.
+  if (ctxt->nameNr + 1 > kMaxXmlDepth) {
+    static_cast<ParseGuard*>(ctxt->_private)->too_deep = true;
+    xmlStopParser(ctxt);
+    return;
+  }
+  xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                        nb_defaulted, attributes);
+}
+
+void ignore_structured_error(void*, xmlErrorPtr) {}
+
+const char* href(const xmlNode* n) {
+  return n && n->ns && n->ns->href ? reinterpret_cast<const char*>(n->ns->href) : "";
+}
+const char* local(const xmlNode* n) {
+  return reinterpret_cast<const char*>(n->name);
+}
+
+bool is(const xmlNode* n, const char* ns, const char* name) {
+  return n && n->type == XML_ELEMENT_NODE && std::strcmp(href(n), ns) == 0 &&
+         std::strcmp(local(n), name) == 0;
+}
+
+/// The element children of `n`.
+std::vector<xmlNode*> elements(const xmlNode* n) {
+  std::vector<xmlNode*> out;
+  if (!n) return out;
+  for (xmlNode* c = n->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE) out.push_back(c);
+  return out;
+}
+
+xmlNode* child(const xmlNode* n, const char* ns, const char* name) {
+  if (!n) return nullptr;
+  for (xmlNode* c = n->children; c; c = c->next)
+    if (is(c, ns, name)) return c;
+  return nullptr;
+}
+
+std::string raw_text(const xmlNode* n) {
+  xmlChar* c = xmlNodeGetContent(n);
+  if (!c) return {};
+  std::string s(reinterpret_cast<const char*>(c));
+  xmlFree(c);
+  return s;
+}
+
+std::string text(const xmlNode* n) {
+  return trimmed(raw_text(n));
+}
+
+std::optional<std::string> attr(const xmlNode* n, const char* name, const char* ns = nullptr) {
+  xmlChar* v = ns ? xmlGetNsProp(n, BAD_CAST name, BAD_CAST ns) : xmlGetNoNsProp(n, BAD_CAST name);
+  if (!v) return std::nullopt;
+  std::string s(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return s;
+}
+
+bool truthy(const std::optional<std::string>& v) {
+  if (!v) return false;
+  std::string_view t = base::trim(*v);
+  return t == "true" || t == "1";
+}
+
+std::string qname(const xmlNode* n) {
+  return std::string("{") + href(n) + "}" + local(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+struct ActionEntry {
+  const char* ns;
+  const char* name;
+  Operation op;
+};
+
+const ActionEntry kActions[] = {
+    {ns::kTransfer, "Get", Operation::kGet},
+    {ns::kTransfer, "Put", Operation::kPut},
+    {ns::kTransfer, "Delete", Operation::kDelete},
+    {ns::kTransfer, "Create", Operation::kCreate},
+    {ns::kEnumeration, "Enumerate", Operation::kEnumerate},
+    {ns::kEnumeration, "Pull", Operation::kPull},
+    {ns::kEnumeration, "Release", Operation::kRelease},
+    {ns::kEventing, "Subscribe", Operation::kSubscribe},
+    {ns::kEventing, "Unsubscribe", Operation::kUnsubscribe},
+    {ns::kEventing, "Renew", Operation::kRenew},
+    {"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity", "Identify",
+     Operation::kIdentify},
+};
+
+/// Resource-URI families an Invoke action may be rooted in (besides the ResourceURI itself).
+const char* const kInvokeRoots[] = {
+    ns::kWmiPrefix,
+    "http://schemas.dmtf.org/wbem/wscim/1/",
+    "http://schemas.microsoft.com/wbem/wscim/1/",
+};
+
+bool is_method_name(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return !std::isdigit(static_cast<unsigned char>(s[0]));
+}
+
+void classify_action(Request& r) {
+  const std::string& a = r.action;
+  for (const auto& e : kActions) {
+    size_t n = std::strlen(e.ns);
+    if (a.size() == n + 1 + std::strlen(e.name) && a.compare(0, n, e.ns) == 0 && a[n] == '/' &&
+        a.compare(n + 1, std::string::npos, e.name) == 0) {
+      r.operation = e.op;
+      return;
+    }
+  }
+  r.operation = Operation::kUnknown;
+  size_t slash = a.rfind('/');
+  if (slash == std::string::npos) return;
+  std::string_view prefix(a.data(), slash);
+  std::string_view method(a.data() + slash + 1, a.size() - slash - 1);
+  if (!is_method_name(method)) return;
+  bool rooted = !r.resource_uri.empty() && iequals(prefix, r.resource_uri);
+  for (const char* root : kInvokeRoots)
+    if (starts_with_ci(prefix, root) && prefix.size() > std::strlen(root)) rooted = true;
+  if (!rooted) return;
+  r.operation = Operation::kInvoke;
+  r.method = std::string(method);
+}
+
+bool handled_header(const xmlNode* h) {
+  const char* ns = href(h);
+  const char* name = local(h);
+  auto one_of = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (std::strcmp(name, n) == 0) return true;
+    return false;
+  };
+  if (std::strcmp(ns, ns::kMsWsman) == 0) return true;
+  if (std::strcmp(ns, ns::kAddressing) == 0)
+    return one_of({"Action", "To", "MessageID", "ReplyTo"});
+  if (std::strcmp(ns, ns::kWsman) == 0)
+    return one_of({"ResourceURI", "SelectorSet", "OptionSet", "OperationTimeout", "MaxEnvelopeSize",
+                   "Locale", "DataLocale", "SessionId", "OperationID", "SequenceId"});
+  if (std::strcmp(ns, ns::kEventing) == 0) return one_of({"Identifier"});
+  return false;
+}
+
+std::optional<Fault> decode_header(const xmlNode* header, Request& r) {
+  for (xmlNode* h : elements(header)) {
+    const char* ns = href(h);
+    if (std::strcmp(ns, ns::kAddressing) == 0) {
+      if (is(h, ns::kAddressing, "Action"))
+        r.action = text(h);
+      else if (is(h, ns::kAddressing, "To"))
+        r.to = text(h);
+      else if (is(h, ns::kAddressing, "MessageID"))
+        r.message_id = text(h);
+      else if (is(h, ns::kAddressing, "ReplyTo")) {
+        if (xmlNode* a = child(h, ns::kAddressing, "Address")) r.reply_to = text(a);
+      }
+    } else if (std::strcmp(ns, ns::kWsman) == 0) {
+      if (is(h, ns::kWsman, "ResourceURI")) {
+        r.resource_uri = text(h);
+      } else if (is(h, ns::kWsman, "SelectorSet")) {
+        for (xmlNode* s : elements(h)) {
+          if (!is(s, ns::kWsman, "Selector")) continue;
+          r.selectors.push_back({trimmed(attr(s, "Name").value_or("")), text(s)});
+        }
+      } else if (is(h, ns::kWsman, "OptionSet")) {
+        for (xmlNode* o : elements(h)) {
+          if (!is(o, ns::kWsman, "Option")) continue;
+          r.options.emplace_back(trimmed(attr(o, "Name").value_or("")), text(o));
+        }
+      } else if (is(h, ns::kWsman, "OperationTimeout")) {
+        auto d = parse_duration(text(h));
+        if (!d)
+          return make_fault("w:InvalidMessageInformationHeader",
+                            "wsman:OperationTimeout is not an xs:duration: '" + text(h) + "'");
+        r.operation_timeout_s = *d;
+      } else if (is(h, ns::kWsman, "MaxEnvelopeSize")) {
+        auto v = base::parse_u64(text(h));
+        if (!v)
+          return make_fault("w:InvalidMessageInformationHeader",
+                            "wsman:MaxEnvelopeSize is not an unsigned integer: '" + text(h) + "'");
+        r.max_envelope_size = *v;
+      } else if (is(h, ns::kWsman, "Locale")) {
+        r.locale =
+            trimmed(attr(h, "lang", reinterpret_cast<const char*>(XML_XML_NAMESPACE)).value_or(""));
+      }
+    } else if (is(h, ns::kEventing, "Identifier")) {
+      r.identifier = text(h);
+    }
+    if (!handled_header(h) && truthy(attr(h, "mustUnderstand", ns::kSoap)))
+      r.not_understood.push_back(qname(h));
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> parse_u32(std::string_view s) {
+  auto v = base::parse_u64(base::trim(s));
+  if (!v || *v > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(*v);
+}
+
+Fault body_fault(std::string reason) {
+  return make_fault("w:SchemaValidationError", std::move(reason));
+}
+
+/// The property elements of an instance or <Method>_INPUT element, flattened into (name, text):
+/// nil elements go to `nils`, an embedded object's properties become "Param.Prop".
+void collect_parameters(const xmlNode* element, Request& r) {
+  for (xmlNode* p : elements(element)) {
+    std::string name = local(p);
+    if (truthy(attr(p, "nil", ns::kXsi))) {
+      r.nil_parameters.push_back(name);
+      continue;
+    }
+    auto kids = elements(p);
+    if (kids.empty()) {
+      r.parameters.emplace_back(name, text(p));
+      continue;
+    }
+    for (xmlNode* k : kids) {
+      std::string sub = name + "." + local(k);
+      if (truthy(attr(k, "nil", ns::kXsi)))
+        r.nil_parameters.push_back(sub);
+      else
+        r.parameters.emplace_back(sub, text(k));
+    }
+  }
+}
+
+std::optional<Fault> decode_body(const xmlNode* body, Request& r) {
+  auto kids = elements(body);
+  xmlNode* first = kids.empty() ? nullptr : kids.front();
+  switch (r.operation) {
+    case Operation::kEnumerate: {
+      if (!first) break;
+      if (!is(first, ns::kEnumeration, "Enumerate"))
+        return body_fault(std::string("the Enumerate body is <") + local(first) +
+                          ">, expected wsen:Enumerate");
+      for (xmlNode* e : elements(first)) {
+        if (is(e, ns::kWsman, "Filter") || is(e, ns::kEnumeration, "Filter")) {
+          r.filter = text(e);
+          r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
+        } else if (is(e, ns::kWsman, "OptimizeEnumeration")) {
+          r.optimize = true;
+        } else if (is(e, ns::kWsman, "MaxElements")) {
+          auto v = parse_u32(text(e));
+          if (!v)
+            return body_fault("wsman:MaxElements is not an unsigned integer: '" + text(e) + "'");
+          r.max_elements = *v;
+        } else if (is(e, ns::kWsman, "EnumerationMode")) {
+          std::string mode = text(e);
+          if (mode == "EnumerateObjectAndEPR")
+            r.object_and_epr = true;
+          else if (mode == "EnumerateEPR")
+            r.epr_only = true;
+          else
+            return body_fault("unknown wsman:EnumerationMode '" + mode + "'");
+        }
+      }
+      break;
+    }
+    case Operation::kPull:
+    case Operation::kRelease: {
+      const char* want = r.operation == Operation::kPull ? "Pull" : "Release";
+      if (!first || !is(first, ns::kEnumeration, want))
+        return body_fault(std::string("the body has no wsen:") + want + " element");
+      for (xmlNode* e : elements(first)) {
+        if (is(e, ns::kEnumeration, "EnumerationContext")) {
+          r.context = text(e);
+        } else if (is(e, ns::kEnumeration, "MaxElements") || is(e, ns::kWsman, "MaxElements")) {
+          auto v = parse_u32(text(e));
+          if (!v)
+            return body_fault("wsen:MaxElements is not an unsigned integer: '" + text(e) + "'");
+          r.max_elements = *v;
+        }
+      }
+      break;
+    }
+    case Operation::kInvoke: {
+      if (!first) break;
+      if (kids.size() > 1) return body_fault("the Invoke body has more than one element");
+      std::string want = r.method + "_INPUT";
+      if (!iequals(local(first), want))
+        return body_fault(std::string("the Invoke body is <") + local(first) + ">, expected <" +
+                          want + ">");
+      collect_parameters(first, r);
+      break;
+    }
+    case Operation::kPut:
+    case Operation::kCreate:
+      if (first) collect_parameters(first, r);
+      break;
+    case Operation::kSubscribe: {
+      if (!first || !is(first, ns::kEventing, "Subscribe"))
+        return body_fault("the body has no wse:Subscribe element");
+      for (xmlNode* e : elements(first)) {
+        if (is(e, ns::kEventing, "Delivery")) {
+          r.delivery_mode = trimmed(attr(e, "Mode").value_or(""));
+          if (xmlNode* hb = child(e, ns::kWsman, "Heartbeats")) {
+            auto d = parse_duration(text(hb));
+            if (!d) return body_fault("wsman:Heartbeats is not an xs:duration: '" + text(hb) + "'");
+            r.heartbeats_s = *d;
+          }
+        } else if (is(e, ns::kEventing, "Expires")) {
+          auto d = parse_duration(text(e));
+          if (!d) {
+            Fault f = body_fault("wse:Expires is not an xs:duration: '" + text(e) + "'");
+            f.subcode = "e:InvalidExpirationTime";
+            return f;
+          }
+          r.expires_s = *d;
+        } else if (is(e, ns::kWsman, "Filter") || is(e, ns::kEventing, "Filter")) {
+          r.filter = text(e);
+          r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
+        } else if (is(e, ns::kWsman, "Heartbeats")) {
+          auto d = parse_duration(text(e));
+          if (!d) return body_fault("wsman:Heartbeats is not an xs:duration: '" + text(e) + "'");
+          r.heartbeats_s = *d;
+        }
+      }
+      break;
+    }
+    case Operation::kRenew: {
+      if (first && is(first, ns::kEventing, "Renew"))
+        if (xmlNode* e = child(first, ns::kEventing, "Expires")) {
+          auto d = parse_duration(text(e));
+          if (!d) {
+            Fault f = body_fault("wse:Expires is not an xs:duration: '" + text(e) + "'");
+            f.subcode = "e:InvalidExpirationTime";
+            return f;
+          }
+          r.expires_s = *d;
+        }
+      break;
+    }
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/// Appends `s` escaped for XML text or a double-quoted attribute. Invalid UTF-8 and characters
+/// XML 1.0 cannot carry (C0 controls other than tab/LF/CR) become U+FFFD.
+void escape(std::string& out, std::string_view s) {
+  static constexpr const char kReplacement[] = "\xEF\xBF\xBD";
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\r':
+          out += "&#13;";
+          break;
+        case '\n':
+          out += "&#10;";
+          break;
+        case '\t':
+          out += "&#9;";
+          break;
+        default:
+          if (c < 0x20)
+            out += kReplacement;
+          else
+            out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (c > 0xF4 || len == 0 || i + len > s.size()) {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    bool ok = true;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) {
+      if ((len == 3 &&
+           (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)) ||
+          (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        ok = false;
+    }
+    if (!ok) {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    out.append(s.data() + i, len);
+    i += len;
+  }
+}
+
+std::string esc(std::string_view s) {
+  std::string out;
+  escape(out, s);
+  return out;
+}
+
+std::string new_message_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                         // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "uuid:%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+std::string duration_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "PT%.3fS", seconds);
+  return buf;
+}
+
+/// CIM DATETIME text as <cim:Datetime> (xs:dateTime) or <cim:Interval> (xs:duration); text that
+/// cannot be converted (wildcards) is sent as it is inside cim:Datetime.
+std::string datetime_element(const std::string& cim) {
+  auto parsed = DateTime::parse(cim);
+  if (parsed.ok() && !parsed->has_wildcards() && cim.size() == 25) {
+    const std::string& t = cim;
+    if (parsed->is_interval()) {
+      unsigned long long days = std::strtoull(t.substr(0, 8).c_str(), nullptr, 10);
+      std::string out = "<cim:Interval>P" + std::to_string(days) + "DT" + t.substr(8, 2) + "H" +
+                        t.substr(10, 2) + "M" + t.substr(12, 2) + "." + t.substr(15, 6) +
+                        "S</cim:Interval>";
+      return out;
+    }
+    int off = parsed->offset_minutes();
+    char sign = off < 0 ? '-' : '+';
+    int a = off < 0 ? -off : off;
+    char zone[16];
+    std::snprintf(zone, sizeof zone, "%c%02d:%02d", sign, a / 60, a % 60);
+    return "<cim:Datetime>" + t.substr(0, 4) + "-" + t.substr(4, 2) + "-" + t.substr(6, 2) + "T" +
+           t.substr(8, 2) + ":" + t.substr(10, 2) + ":" + t.substr(12, 2) + "." + t.substr(15, 6) +
+           zone + "</cim:Datetime>";
+  }
+  return "<cim:Datetime>" + esc(cim) + "</cim:Datetime>";
+}
+
+std::string scalar_text(const Value& v) {
+  switch (v.type()) {
+    case CimType::kBoolean:
+      return v.as_bool() ? "true" : "false";
+    case CimType::kReal32:
+    case CimType::kReal64: {
+      double d = v.as_real();
+      if (std::isnan(d)) return "NaN";
+      if (std::isinf(d)) return d > 0 ? "INF" : "-INF";
+      return v.to_text();
+    }
+    default:
+      return v.to_text();
+  }
+}
+
+/// The namespace URI naming class `cls` in the resource-URI family of `resource_uri`.
+std::string class_namespace(const std::string& resource_uri, const Instance& inst) {
+  if (starts_with_ci(resource_uri, ns::kWmiPrefix)) {
+    std::string nsp = inst.namespace_path();
+    for (char& c : nsp)
+      if (c == '\\') c = '/';
+    if (nsp.empty()) nsp = "root/cimv2";
+    return std::string(ns::kWmiPrefix) + nsp + "/" + inst.class_name();
+  }
+  return std::string(ns::kDmtfPrefix) + inst.class_name();
+}
+
+class Writer {
+ public:
+  explicit Writer(const std::string& resource_uri) : resource_uri_(resource_uri) {}
+  std::string out;
+
+  /// <prefix:Class xmlns:prefix=… xsi:type=…> with one child per present property.
+  void instance(const Instance& inst, const std::string& element, const std::string& nsuri,
+                bool return_value_first, int depth = 0) {
+    std::string p = depth == 0 ? "p" : "p" + std::to_string(depth);
+    out += "<" + p + ":" + element + " xmlns:" + p + "=\"" + esc(nsuri) + "\"";
+    if (!return_value_first) out += " xsi:type=\"" + p + ":" + esc(element) + "_Type\"";
+    out += ">";
+    auto props = inst.properties();
+    if (return_value_first) {
+      for (const auto& [name, value] : props)
+        if (iequals(name, "ReturnValue")) property(p, name, value, depth);
+      for (const auto& [name, value] : props)
+        if (!iequals(name, "ReturnValue")) property(p, name, value, depth);
+    } else {
+      for (const auto& [name, value] : props) property(p, name, value, depth);
+    }
+    out += "</" + p + ":" + element + ">";
+  }
+
+  void property(const std::string& p, const std::string& name, const Value& v, int depth) {
+    std::string tag = p + ":" + esc(name);
+    if (v.is_null()) {
+      out += "<" + tag + " xsi:nil=\"true\"/>";
+      return;
+    }
+    if (v.is_array()) {
+      for (const Value& e : v.elements()) property(p, name, e, depth);
+      return;
+    }
+    if (v.type() == CimType::kObject) {
+      const auto& obj = v.as_object();
+      if (!obj || !obj->valid() || depth >= 8) {
+        out += "<" + tag + " xsi:nil=\"true\"/>";
+        return;
+      }
+      out += "<" + tag + ">";
+      instance(*obj, obj->class_name(), class_namespace(resource_uri_, *obj), false, depth + 1);
+      out += "</" + tag + ">";
+      return;
+    }
+    out += "<" + tag + ">";
+    if (v.type() == CimType::kDatetime)
+      out += datetime_element(v.as_string());
+    else
+      escape(out, scalar_text(v));
+    out += "</" + tag + ">";
+  }
+
+  void epr(const Instance& inst) {
+    out += "<a:EndpointReference><a:Address>";
+    out += ns::kAnonymous;
+    out += "</a:Address><a:ReferenceParameters><w:ResourceURI>";
+    escape(out, class_namespace(resource_uri_, inst));
+    out += "</w:ResourceURI><w:SelectorSet>";
+    auto selector = [&](const std::string& name, const std::string& value) {
+      out += "<w:Selector Name=\"" + esc(name) + "\">" + esc(value) + "</w:Selector>";
+    };
+    const ObjectPath& id = inst.identity();
+    if (!id.keys.empty()) {
+      for (const auto& k : id.keys) selector(k.name, k.value.to_text());
+    } else {
+      const auto& props = inst.cls().properties;
+      for (size_t i : inst.cls().key_indices())
+        if (inst.has(i)) selector(props[i].name, inst.at(i).to_text());
+    }
+    if (!starts_with_ci(resource_uri_, ns::kWmiPrefix)) {
+      std::string nsp = inst.namespace_path();
+      for (char& c : nsp)
+        if (c == '\\') c = '/';
+      selector("__cimnamespace", nsp);
+    }
+    out += "</w:SelectorSet></a:ReferenceParameters></a:EndpointReference>";
+  }
+
+  void items(const std::vector<Item>& items) {
+    for (const Item& item : items) {
+      if (!item.instance.valid()) continue;
+      bool wrap = item.with_epr && item.with_object;
+      if (wrap) out += "<w:Item>";
+      if (item.with_object)
+        instance(item.instance, item.instance.class_name(),
+                 class_namespace(resource_uri_, item.instance), false);
+      if (item.with_epr || !item.with_object) epr(item.instance);
+      if (wrap) out += "</w:Item>";
+    }
+  }
+
+ private:
+  const std::string& resource_uri_;
+};
+
+const char kEnvelopeOpen[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\""
+    " xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\""
+    " xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\""
+    " xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\""
+    " xmlns:e=\"http://schemas.xmlsoap.org/ws/2004/08/eventing\""
+    " xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\""
+    " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">";
+
+std::string header(std::string_view action, std::string_view relates_to) {
+  std::string h = "<s:Header><a:To>";
+  h += ns::kAnonymous;
+  h += "</a:To><a:Action>";
+  escape(h, action);
+  h += "</a:Action><a:MessageID>" + new_message_id() + "</a:MessageID>";
+  if (!relates_to.empty()) h += "<a:RelatesTo>" + esc(relates_to) + "</a:RelatesTo>";
+  h += "</s:Header>";
+  return h;
+}
+
+}  // namespace
+
+std::variant<Request, Fault> decode(std::string_view body) {
+  if (body.size() > kMaxEnvelopeBytes)
+    return make_fault("w:EncodingLimit",
+                      "the envelope has " + std::to_string(body.size()) +
+                          " bytes, more than the limit of " + std::to_string(kMaxEnvelopeBytes),
+                      "s:Sender", WbemStatus::kQuotaViolation);
+  if (body.empty()) return make_fault("w:InvalidMessageInformationHeader", "the body is empty");
+  init_libxml();
+
+  std::unique_ptr<xmlParserCtxt, CtxtFree> ctxt(xmlNewParserCtxt());
+  if (!ctxt)
+    return make_fault("w:InternalError", "out of memory", "s:Receiver", WbemStatus::kOutOfMemory);
+  ParseGuard guard;
+  ctxt->_private = &guard;
+  ctxt->sax->internalSubset = on_subset;
+  ctxt->sax->externalSubset = on_subset;
+  ctxt->sax->entityDecl = on_entity;
+  ctxt->sax->startElementNs = on_start_element;
+  ctxt->sax->serror = ignore_structured_error;
+  ctxt->sax->error = nullptr;
+  ctxt->sax->warning = nullptr;
+
+  // UTF-16 without a BOM: '<' followed by NUL (LE) or NUL followed by '<' (BE).
+  const char* encoding = nullptr;
+  if (body.size() >= 2) {
+    auto b0 = static_cast<unsigned char>(body[0]), b1 = static_cast<unsigned char>(body[1]);
+    if (b0 == '<' && b1 == 0)
+      encoding = "UTF-16LE";
+    else if (b0 == 0 && b1 == '<')
+      encoding = "UTF-16BE";
+  }
+  int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+  std::unique_ptr<xmlDoc, DocFree> doc(xmlCtxtReadMemory(
+      ctxt.get(), body.data(), static_cast<int>(body.size()), nullptr, encoding, options));
+  if (guard.dtd || (doc && (doc->intSubset || doc->extSubset)))
+    return make_fault("w:InvalidMessageInformationHeader",
+                      "the envelope has a document type declaration; DTDs and entity "
+                      "declarations are not accepted");
+  if (guard.too_deep)
+    return make_fault(
+        "w:EncodingLimit",
+        "the envelope nests elements deeper than " + std::to_string(kMaxXmlDepth) + " levels",
+        "s:Sender", WbemStatus::kQuotaViolation);
+  if (!doc || !ctxt->wellFormed) {
+    const xmlError* err = &ctxt->lastError;
+    std::string msg = err && err->message ? trimmed(err->message) : "not well-formed";
+    std::string reason = "the envelope is not well-formed XML";
+    if (err && err->line > 0) reason += " (line " + std::to_string(err->line) + ")";
+    reason += ": " + msg;
+    return make_fault("w:InvalidMessageInformationHeader", reason);
+  }
+
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (!root) return make_fault("w:InvalidMessageInformationHeader", "the document is empty");
+  if (std::strcmp(local(root), "Envelope") == 0 &&
+      std::strcmp(href(root), "http://schemas.xmlsoap.org/soap/envelope/") == 0) {
+    Fault f = make_fault(
+        "", "SOAP 1.1 envelopes are not supported; use SOAP 1.2 (" + std::string(ns::kSoap) + ")",
+        "s:VersionMismatch");
+    return f;
+  }
+  if (!is(root, ns::kSoap, "Envelope"))
+    return make_fault("w:SchemaValidationError", std::string("the root element is {") + href(root) +
+                                                     "}" + local(root) +
+                                                     ", not a SOAP 1.2 Envelope");
+  xmlNode* header = nullptr;
+  xmlNode* body_el = nullptr;
+  for (xmlNode* c : elements(root)) {
+    if (is(c, ns::kSoap, "Header") && !header && !body_el)
+      header = c;
+    else if (is(c, ns::kSoap, "Body") && !body_el)
+      body_el = c;
+    else
+      return make_fault("w:SchemaValidationError",
+                        "unexpected element " + qname(c) + " in the SOAP Envelope");
+  }
+  if (!body_el) return make_fault("w:SchemaValidationError", "the SOAP Envelope has no Body");
+
+  Request r;
+  if (header)
+    if (auto f = decode_header(header, r)) return *f;
+
+  auto body_kids = elements(body_el);
+  bool identify_body = !body_kids.empty() && is(body_kids.front(), ns::kIdentity, "Identify");
+  if (!r.action.empty()) classify_action(r);
+  if (identify_body && (r.action.empty() || r.operation == Operation::kIdentify)) {
+    r.operation = Operation::kIdentify;
+    return r;
+  }
+  if (r.action.empty()) {
+    Fault f =
+        make_fault("a:MessageInformationHeaderRequired", "the envelope has no wsa:Action header");
+    return f;
+  }
+  if (auto f = decode_body(body_el, r)) return *f;
+  return r;
+}
+
+std::string encode_fault(const Fault& fault, std::string_view message_id) {
+  std::string out = kEnvelopeOpen;
+  out += header(
+      fault.action.empty() ? "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault" : fault.action,
+      message_id);
+  out += "<s:Body><s:Fault><s:Code><s:Value>";
+  escape(out, fault.code.empty() ? "s:Sender" : fault.code);
+  out += "</s:Value>";
+  if (!fault.subcode.empty())
+    out += "<s:Subcode><s:Value>" + esc(fault.subcode) + "</s:Value></s:Subcode>";
+  out += "</s:Code><s:Reason><s:Text xml:lang=\"en-US\">";
+  escape(out, fault.reason);
+  out +=
+      "</s:Text></s:Reason><s:Detail>"
+      "<f:WSManFault xmlns:f=\"http://schemas.microsoft.com/wbem/wsman/1/wsmanfault\" Code=\"";
+  out += std::to_string(static_cast<uint32_t>(fault.wbem));
+  out += "\" Machine=\"\"><f:Message>";
+  escape(out, fault.reason);
+  out += "</f:Message></f:WSManFault>";
+  if (!fault.detail.empty()) out += "<w:FaultDetail>" + esc(fault.detail) + "</w:FaultDetail>";
+  out += "</s:Detail></s:Fault></s:Body></s:Envelope>";
+  return out;
+}
+
+std::string encode(const Response& response) {
+  if (response.fault) return encode_fault(*response.fault, response.relates_to);
+  std::string out = kEnvelopeOpen;
+  if (response.is_identify) {
+    out +=
+        "<s:Header/><s:Body>"
+        "<wsmid:IdentifyResponse xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/"
+        "wsmanidentity.xsd\">"
+        "<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</"
+        "wsmid:ProtocolVersion>"
+        "<wsmid:ProductVendor>lwmi</wsmid:ProductVendor>"
+        "<wsmid:ProductVersion>0.1.0</wsmid:ProductVersion>"
+        "</wsmid:IdentifyResponse></s:Body></s:Envelope>";
+    return out;
+  }
+  out += header(response.action, response.relates_to);
+  Writer w(response.resource_uri);
+  w.out = std::move(out);
+  w.out += "<s:Body>";
+  if (response.is_enumeration) {
+    w.out += "<n:EnumerateResponse>";
+    if (!response.context.empty())
+      w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
+    w.out += "<w:Items>";
+    w.items(response.items);
+    w.out += "</w:Items>";
+    if (response.end_of_sequence) w.out += "<w:EndOfSequence/>";
+    w.out += "</n:EnumerateResponse>";
+  } else if (response.is_pull) {
+    w.out += "<n:PullResponse>";
+    if (!response.context.empty())
+      w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
+    w.out += "<n:Items>";
+    w.items(response.items);
+    w.out += "</n:Items>";
+    if (response.end_of_sequence) w.out += "<n:EndOfSequence/>";
+    w.out += "</n:PullResponse>";
+  } else if (!response.subscription_id.empty()) {
+    w.out += "<e:SubscribeResponse><e:SubscriptionManager><a:Address>";
+    w.out += ns::kAnonymous;
+    w.out += "</a:Address><a:ReferenceParameters><e:Identifier>" + esc(response.subscription_id) +
+             "</e:Identifier></a:ReferenceParameters></e:SubscriptionManager>";
+    if (response.expires_s)
+      w.out += "<e:Expires>" + duration_text(*response.expires_s) + "</e:Expires>";
+    if (!response.context.empty())
+      w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
+    w.out += "</e:SubscribeResponse>";
+  } else if (response.instance && response.instance->valid()) {
+    const Instance& inst = *response.instance;
+    if (!response.output_element.empty())
+      w.instance(inst, response.output_element, response.resource_uri, true);
+    else
+      w.instance(inst, inst.class_name(), class_namespace(response.resource_uri, inst), false);
+  }
+  w.out += "</s:Body></s:Envelope>";
+  return std::move(w.out);
+}
+
+}  // namespace lwmi::wsman
