@@ -1,0 +1,144 @@
+#include "daemon/endpoint.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "base/strings.h"
+#include "wsman/envelope.h"
+
+namespace lwmi::daemon {
+namespace {
+
+constexpr const char* kSoapType = "application/soap+xml;charset=UTF-8";
+
+bool same_user_namespace(pid_t pid) {
+  char a[256] = {}, b[256] = {};
+  std::string p = "/proc/" + std::to_string(pid) + "/ns/user";
+  ssize_t n = ::readlink(p.c_str(), a, sizeof a - 1);
+  ssize_t m = ::readlink("/proc/self/ns/user", b, sizeof b - 1);
+  return n > 0 && m > 0 && std::string(a, n) == std::string(b, m);
+}
+
+bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string& name) {
+  if (name.empty()) return false;
+  struct group gr, *res = nullptr;
+  char buf[8192];
+  if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) != 0 || !res) return false;
+  if (primary == res->gr_gid) return true;
+  for (gid_t g : groups)
+    if (g == res->gr_gid) return true;
+  return false;
+}
+
+}  // namespace
+
+Endpoint::Endpoint(const config::Config& config, wsman::Operations& operations,
+                   security::Authenticator& authenticator,
+                   std::function<void(const std::string&)> log)
+    : config_(config),
+      operations_(operations),
+      authenticator_(authenticator),
+      log_(std::move(log)) {}
+
+security::Caller Endpoint::local_caller(const net::Peer& peer, const config::SecurityConfig& cfg) {
+  security::Caller c;
+  c.uid = c.euid = peer.uid.value_or(65534);
+  c.gid = peer.gid.value_or(65534);
+  c.pid = peer.pid.value_or(0);
+  c.embedded = false;
+  c.remote = false;
+  c.peer = peer.describe();
+  struct passwd pw, *res = nullptr;
+  char buf[8192];
+  if (::getpwuid_r(c.uid, &pw, buf, sizeof buf, &res) == 0 && res) {
+    c.user = res->pw_name;
+    int n = 64;
+    std::vector<gid_t> groups(n);
+    if (::getgrouplist(res->pw_name, res->pw_gid, groups.data(), &n) < 0) {
+      groups.resize(n);
+      ::getgrouplist(res->pw_name, res->pw_gid, groups.data(), &n);
+    }
+    groups.resize(n > 0 ? n : 0);
+    c.groups = groups;
+  }
+  // A caller outside lwmid's user namespace holds no privilege.
+  bool own_ns = c.pid != 0 && same_user_namespace(c.pid);
+  if (own_ns && (c.uid == 0 || in_group(c.groups, c.gid, cfg.admin_group))) {
+    c.held.add(security::Privilege::kDebug);
+    c.held.add(security::Privilege::kIncreaseBasePriority);
+  }
+  return c;
+}
+
+net::HttpResponse Endpoint::unauthorized(const net::Peer& peer, const std::string& why,
+                                         int delay_ms) {
+  log_("refused " + peer.describe() + ": " + why);
+  net::HttpResponse r;
+  r.status = 401;
+  r.headers.push_back({"WWW-Authenticate", "Basic realm=\"lwmi\""});
+  r.headers.push_back({"Content-Type", "text/plain"});
+  r.body = "401 Unauthorized\n";
+  r.delay_ms = delay_ms;
+  return r;
+}
+
+net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer& peer) {
+  net::HttpResponse out;
+  if (req.target != "/wsman" && req.target.rfind("/wsman?", 0) != 0) {
+    out.status = 404;
+    out.body = "not found: lwmi serves /wsman\n";
+    return out;
+  }
+  if (req.method != "POST") {
+    out.status = 405;
+    out.headers.push_back({"Allow", "POST"});
+    return out;
+  }
+  // WinRM's unauthenticated Identify (Test-WSMan): protocol version and vendor only.
+  bool anonymous_identify = base::iequals(req.header("wsmanidentify"), "unauthenticated");
+
+  std::optional<security::Caller> caller;
+  if (peer.transport == net::Peer::Transport::kUnix) {
+    caller = local_caller(peer, config_.security);
+  } else if (!anonymous_identify) {
+    std::string auth = req.header("authorization");
+    if (auth.empty()) return unauthorized(peer, "no credentials", 0);
+    if (peer.transport == net::Peer::Transport::kHttp && !peer.loopback &&
+        !config_.server.allow_basic_over_http)
+      return unauthorized(peer, "Basic authentication over plain HTTP from a remote address", 0);
+    auto creds = security::parse_basic(auth);
+    if (!creds) return unauthorized(peer, "malformed Authorization header", 0);
+    auto outcome = authenticator_.authenticate(creds->first, creds->second, peer.address);
+    if (!outcome.ok)
+      return unauthorized(peer, "user '" + creds->first + "': " + outcome.reason, outcome.delay_ms);
+    caller = outcome.caller;
+    caller->peer = peer.describe();
+  }
+
+  auto decoded = wsman::decode(req.body);
+  out.headers.push_back({"Content-Type", kSoapType});
+  if (auto* fault = std::get_if<wsman::Fault>(&decoded)) {
+    out.status = fault->http_status;
+    out.body = wsman::encode_fault(*fault, "");
+    return out;
+  }
+  auto& request = std::get<wsman::Request>(decoded);
+  if (!caller && request.operation != wsman::Operation::kIdentify)
+    return unauthorized(peer, "WSMANIDENTIFY: unauthenticated is only for Identify", 0);
+  wsman::Response response;
+  if (!caller) {
+    response.is_identify = true;
+    response.relates_to = request.message_id;
+  } else {
+    response = operations_.handle(request, *caller);
+  }
+  if (response.fault) {
+    out.status = response.fault->http_status;
+    log_("fault for " + peer.describe() + " (" + request.action + "): " + response.fault->reason);
+  }
+  out.body = wsman::encode(response);
+  return out;
+}
+
+}  // namespace lwmi::daemon

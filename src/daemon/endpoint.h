@@ -1,0 +1,42 @@
+// daemon/endpoint.h — lwmid's /wsman endpoint: authenticate, decode, run, encode.
+//
+// Every request needs an identity (DESIGN decision 2): on the Unix socket the peer's
+// credentials; over TCP HTTP Basic checked by PAM (plain HTTP only from loopback unless the
+// config allows it). The one exception is WinRM's: an Identify carrying the header
+// `WSMANIDENTIFY: unauthenticated`. A missing or wrong credential gets 401 and nothing is done.
+// Thread safety: handle() is called concurrently from the server's worker pool.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "net/http_server.h"
+#include "security/authenticator.h"
+#include "wsman/operations.h"
+
+namespace lwmi::daemon {
+
+class Endpoint {
+ public:
+  /// `log` receives one line per notable event (refused login, fault…).
+  Endpoint(const config::Config& config, wsman::Operations& operations,
+           security::Authenticator& authenticator, std::function<void(const std::string&)> log);
+
+  net::HttpResponse handle(const net::HttpRequest& request, const net::Peer& peer);
+
+  /// The Caller for a process on the Unix socket (SO_PEERCRED): its uid, gid and groups;
+  /// SeDebugPrivilege held by uid 0 in lwmid's user namespace and by the admin group.
+  static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg);
+
+ private:
+  net::HttpResponse unauthorized(const net::Peer& peer, const std::string& why, int delay_ms);
+
+  const config::Config& config_;
+  wsman::Operations& operations_;
+  security::Authenticator& authenticator_;
+  std::function<void(const std::string&)> log_;
+};
+
+}  // namespace lwmi::daemon

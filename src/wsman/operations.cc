@@ -1,0 +1,397 @@
+#include "wsman/operations.h"
+
+#include <sys/random.h>
+
+#include <cstdio>
+
+#include "base/strings.h"
+#include "cim/schema.h"
+
+namespace lwmi::wsman {
+namespace {
+
+constexpr const char* kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
+constexpr const char* kEnum = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
+
+Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
+                 std::string code = "s:Sender") {
+  Fault f;
+  f.code = std::move(code);
+  f.subcode = std::move(subcode);
+  f.reason = std::move(reason);
+  f.wbem = wbem;
+  f.http_status = 500;
+  return f;
+}
+
+Response fault_response(const Request& r, Fault f) {
+  Response out;
+  out.relates_to = r.message_id;
+  out.fault = std::move(f);
+  return out;
+}
+
+std::string random_context() {
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) std::fill(std::begin(b), std::end(b), 0x5a);
+  char buf[64];
+  std::snprintf(buf, sizeof buf,
+                "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return buf;
+}
+
+/// The class and namespace a resource URI names; "*" for the wildcard.
+struct Resource {
+  std::string ns = "root\\cimv2";
+  std::string cls;
+};
+
+Result<Resource> resolve(const Request& r) {
+  const std::string& uri = r.resource_uri;
+  Resource res;
+  auto starts = [&](const char* p) { return uri.rfind(p, 0) == 0; };
+  if (starts(ns::kWmiPrefix)) {
+    std::string rest = uri.substr(std::string(ns::kWmiPrefix).size());  // root/cimv2/Class
+    auto slash = rest.rfind('/');
+    if (slash == std::string::npos)
+      return Error{WbemStatus::kInvalidNamespace, "resource URI " + uri + " names no class"};
+    res.ns = rest.substr(0, slash);
+    res.cls = rest.substr(slash + 1);
+  } else if (starts(ns::kDmtfPrefix)) {
+    res.cls = uri.substr(std::string(ns::kDmtfPrefix).size());
+    res.ns = "root/cimv2";
+    for (const auto& s : r.selectors)
+      if (base::iequals(s.name, "__cimnamespace")) res.ns = s.value;
+  } else {
+    return Error{WbemStatus::kInvalidNamespace,
+                 "resource URI '" + uri + "' is not served here (use " + ns::kWmiPrefix +
+                     "root/cimv2/<Class> or " + ns::kDmtfPrefix + "<Class>)"};
+  }
+  for (char& c : res.ns)
+    if (c == '/') c = '\\';
+  if (!base::iequals(res.ns, "root\\cimv2"))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + res.ns + "' does not exist (lwmi serves root/cimv2)"};
+  if (res.cls.empty()) return Error{WbemStatus::kInvalidClass, "resource URI names no class"};
+  return res;
+}
+
+// Selectors -> an instance path "Class.Key="v",…" (the __cimnamespace selector excluded).
+Result<std::string> path_from_selectors(const std::string& cls, const Request& r,
+                                        bool require_keys) {
+  ObjectPath p;
+  p.class_name = cls;
+  for (const auto& s : r.selectors) {
+    if (base::iequals(s.name, "__cimnamespace")) continue;
+    if (!base::iequals(s.name, "Handle") && !base::iequals(s.name, "CreationDate"))
+      return Error{WbemStatus::kInvalidObjectPath,
+                   "selector '" + s.name + "' is not a key of " + cls + " (its key is Handle)"};
+    p.keys.push_back({s.name, Value::string(s.value)});
+  }
+  if (require_keys && !p.key("Handle"))
+    return Error{WbemStatus::kInvalidObjectPath, "the Handle selector is required"};
+  return p.relative();
+}
+
+}  // namespace
+
+Fault fault_for(const Error& e) {
+  switch (e.code) {
+    case WbemStatus::kNotFound:
+    case WbemStatus::kInvalidClass:
+    case WbemStatus::kInvalidNamespace:
+      return make_fault("w:DestinationUnreachable", e.message, e.code);
+    case WbemStatus::kInvalidObjectPath:
+      return make_fault("w:InvalidSelectors", e.message, e.code);
+    case WbemStatus::kInvalidQuery:
+    case WbemStatus::kInvalidQueryType:
+    case WbemStatus::kInvalidOperator:
+    case WbemStatus::kInvalidProperty:
+    case WbemStatus::kPropertyNotAnObject:
+    case WbemStatus::kClassNameTooWide:
+    case WbemStatus::kPropertyNameTooWide:
+      return make_fault("w:CannotProcessFilter", e.message, e.code);
+    case WbemStatus::kQuotaViolation:
+      return make_fault("w:QuotaLimit", e.message, e.code);
+    case WbemStatus::kInvalidMethod:
+      return make_fault("a:ActionNotSupported", e.message, e.code);
+    case WbemStatus::kInvalidMethodParameters:
+    case WbemStatus::kInvalidParameter:
+      return make_fault("w:InvalidParameter", e.message, e.code);
+    case WbemStatus::kAccessDenied:
+    case WbemStatus::kPrivilegeNotHeld:
+      return make_fault("w:AccessDenied", e.message, e.code);
+    case WbemStatus::kNotSupported:
+      return make_fault("w:UnsupportedFeature", e.message, e.code);
+    default:
+      return make_fault("w:InternalError", e.message, e.code, "s:Receiver");
+  }
+}
+
+Operations::Operations(service::CimService& service, OperationLimits limits)
+    : service_(service), limits_(limits) {}
+
+size_t Operations::open_enumerations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return enumerations_.size();
+}
+
+Response Operations::handle(const Request& r, security::Caller caller) {
+  if (!r.not_understood.empty()) {
+    Fault f = make_fault(
+        "",
+        "header " + r.not_understood.front() + " is marked mustUnderstand and is not understood",
+        WbemStatus::kNotSupported, "s:MustUnderstand");
+    f.action = "http://www.w3.org/2005/08/addressing/soap/fault";
+    return fault_response(r, f);
+  }
+  // EnablePrivilege: a local caller enables held privileges per request.
+  for (const auto& [name, value] : r.options) {
+    if (!base::iequals(name, "EnablePrivilege")) continue;
+    for (auto p : base::split(value, ',')) {
+      auto priv = security::parse_privilege(base::trim(p));
+      if (priv) caller.enable(*priv);
+    }
+  }
+  switch (r.operation) {
+    case Operation::kIdentify: {
+      Response out;
+      out.is_identify = true;
+      out.relates_to = r.message_id;
+      return out;
+    }
+    case Operation::kGet:
+      return get(r, caller);
+    case Operation::kEnumerate:
+      return enumerate(r, caller);
+    case Operation::kPull:
+      return pull(r, caller);
+    case Operation::kRelease:
+      return release(r, caller);
+    case Operation::kInvoke:
+      return invoke(r, caller);
+    case Operation::kDelete:
+      return remove(r, caller);
+    default: {
+      Fault f = make_fault("a:ActionNotSupported",
+                           "the action '" + r.action + "' is not supported by this service",
+                           WbemStatus::kNotSupported);
+      f.action = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
+      return fault_response(r, f);
+    }
+  }
+}
+
+Response Operations::get(const Request& r, const security::Caller& c) {
+  auto res = resolve(r);
+  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  if (res->cls == "*")
+    return fault_response(r, make_fault("w:InvalidSelectors", "Get needs a class, not '*'",
+                                        WbemStatus::kInvalidObjectPath));
+  auto path = path_from_selectors(res->cls, r, true);
+  if (!path.ok()) return fault_response(r, fault_for(path.error()));
+  auto inst = service_.get_object(c, *path, {});
+  if (!inst.ok()) return fault_response(r, fault_for(inst.error()));
+  Response out;
+  out.action = std::string(kTransfer) + "GetResponse";
+  out.relates_to = r.message_id;
+  out.resource_uri = r.resource_uri;
+  out.instance = std::move(*inst);
+  return out;
+}
+
+Response Operations::enumerate(const Request& r, const security::Caller& c) {
+  auto res = resolve(r);
+  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  Result<std::unique_ptr<InstanceStream>> stream(WbemStatus::kFailed, "");
+  if (!r.filter.empty()) {
+    if (!r.filter_dialect.empty() && r.filter_dialect != ns::kWqlDialect)
+      return fault_response(r, make_fault("w:FilterDialectRequestedUnavailable",
+                                          "filter dialect '" + r.filter_dialect +
+                                              "' is not supported: use " + ns::kWqlDialect,
+                                          WbemStatus::kInvalidQueryType));
+    stream = service_.exec_query(c, r.filter);
+  } else if (res->cls == "*") {
+    return fault_response(r,
+                          make_fault("w:CannotProcessFilter", "enumerating '*' needs a WQL filter",
+                                     WbemStatus::kInvalidQuery));
+  } else {
+    stream = service_.enumerate(c, res->cls, {});
+  }
+  if (!stream.ok()) return fault_response(r, fault_for(stream.error()));
+  auto e = std::make_shared<Enumeration>();
+  e->stream = std::move(*stream);
+  e->owner = c.uid;
+  e->last_used = std::chrono::steady_clock::now();
+  e->with_epr = r.object_and_epr || r.epr_only;
+  e->with_object = !r.epr_only;
+  e->resource_uri = r.resource_uri;
+  Response out;
+  out.action = std::string(kEnum) + "EnumerateResponse";
+  out.relates_to = r.message_id;
+  out.resource_uri = r.resource_uri;
+  out.is_enumeration = true;
+  if (r.optimize) {
+    fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out);
+    if (out.fault) return out;
+    if (out.end_of_sequence) return out;  // no context at the end of the sequence
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  expire_locked();
+  size_t mine = 0;
+  for (const auto& [id, en] : enumerations_) mine += en->owner == c.uid;
+  if (mine >= limits_.max_enumerations_per_user)
+    return fault_response(r, make_fault("w:QuotaLimit",
+                                        "too many open enumerations for this user (" +
+                                            std::to_string(mine) + "); Release some",
+                                        WbemStatus::kQuotaViolation));
+  out.context = random_context();
+  enumerations_[out.context] = e;
+  return out;
+}
+
+void Operations::fill(Enumeration& e, uint32_t max, Response* out) {
+  if (max == 0) max = 1;
+  while (out->items.size() < max) {
+    Instance inst;
+    if (e.lookahead) {
+      inst = std::move(*e.lookahead);
+      e.lookahead.reset();
+    } else if (!e.stream->next(&inst)) {
+      if (e.stream->error()) {
+        out->fault = fault_for(*e.stream->error());
+        return;
+      }
+      out->end_of_sequence = true;
+      return;
+    }
+    out->items.push_back(Item{std::move(inst), e.with_object, e.with_epr});
+  }
+  // Look one ahead, so the last batch says EndOfSequence instead of costing an empty Pull.
+  Instance next;
+  if (e.stream->next(&next))
+    e.lookahead = std::move(next);
+  else if (!e.stream->error())
+    out->end_of_sequence = true;
+}
+
+void Operations::expire_locked() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = enumerations_.begin(); it != enumerations_.end();) {
+    if (now - it->second->last_used > limits_.enumeration_idle)
+      it = enumerations_.erase(it);
+    else
+      ++it;
+  }
+}
+
+Response Operations::pull(const Request& r, const security::Caller& c) {
+  std::shared_ptr<Enumeration> e;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    expire_locked();
+    auto it = enumerations_.find(r.context);
+    if (it != enumerations_.end() && it->second->owner == c.uid) {
+      e = it->second;
+      enumerations_.erase(it);  // one Pull at a time: taken out while in use
+    }
+  }
+  if (!e) {
+    Fault f = make_fault("n:InvalidEnumerationContext",
+                         "the enumeration context is not valid (expired, released, finished, or "
+                         "another user's)",
+                         WbemStatus::kInvalidParameter);
+    f.action = std::string(kEnum) + "fault";
+    return fault_response(r, f);
+  }
+  Response out;
+  out.action = std::string(kEnum) + "PullResponse";
+  out.relates_to = r.message_id;
+  out.resource_uri = e->resource_uri;
+  out.is_pull = true;
+  fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out);
+  if (out.fault) return out;
+  if (!out.end_of_sequence) {
+    std::lock_guard<std::mutex> lock(mu_);
+    e->last_used = std::chrono::steady_clock::now();
+    out.context = r.context;
+    enumerations_[r.context] = e;
+  }
+  return out;
+}
+
+Response Operations::release(const Request& r, const security::Caller& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = enumerations_.find(r.context);
+  if (it == enumerations_.end() || it->second->owner != c.uid) {
+    Fault f = make_fault("n:InvalidEnumerationContext", "the enumeration context is not valid",
+                         WbemStatus::kInvalidParameter);
+    f.action = std::string(kEnum) + "fault";
+    return fault_response(r, f);
+  }
+  enumerations_.erase(it);
+  Response out;
+  out.action = std::string(kEnum) + "ReleaseResponse";
+  out.relates_to = r.message_id;
+  return out;
+}
+
+Response Operations::invoke(const Request& r, const security::Caller& c) {
+  auto res = resolve(r);
+  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  bool has_keys = false;
+  for (const auto& s : r.selectors)
+    if (!base::iequals(s.name, "__cimnamespace")) has_keys = true;
+  std::string path;
+  if (has_keys) {
+    auto p = path_from_selectors(res->cls, r, true);
+    if (!p.ok()) return fault_response(r, fault_for(p.error()));
+    path = *p;
+  } else {
+    path = res->cls;
+  }
+  Parameters in;
+  for (const auto& [n, v] : r.parameters) in.push_back({n, Value::string(v)});
+  auto result = service_.exec_method(c, path, r.method, in);
+  if (!result.ok()) return fault_response(r, fault_for(result.error()));
+  auto cls = std::make_shared<ClassDecl>();
+  cls->name = "__PARAMETERS";
+  PropertyDecl rv;
+  rv.name = "ReturnValue";
+  rv.type = CimType::kUint32;
+  cls->properties.push_back(rv);
+  for (const auto& [n, v] : result->out) {
+    PropertyDecl p;
+    p.name = n;
+    p.type = v.type();
+    p.is_array = v.is_array();
+    cls->properties.push_back(p);
+  }
+  Instance out_params(cls);
+  out_params.set(0, Value::uint32(result->return_value));
+  for (size_t i = 0; i < result->out.size(); ++i) out_params.set(i + 1, result->out[i].second);
+  Response out;
+  out.action = r.resource_uri + "/" + r.method + "Response";
+  out.relates_to = r.message_id;
+  out.resource_uri = r.resource_uri;
+  out.output_element = r.method + "_OUTPUT";
+  out.instance = std::move(out_params);
+  return out;
+}
+
+Response Operations::remove(const Request& r, const security::Caller& c) {
+  auto res = resolve(r);
+  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  auto path = path_from_selectors(res->cls, r, true);
+  if (!path.ok()) return fault_response(r, fault_for(path.error()));
+  auto result = service_.delete_instance(c, *path);
+  if (!result.ok()) return fault_response(r, fault_for(result.error()));
+  Response out;
+  out.action = std::string(kTransfer) + "DeleteResponse";
+  out.relates_to = r.message_id;
+  return out;
+}
+
+}  // namespace lwmi::wsman

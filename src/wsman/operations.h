@@ -1,0 +1,71 @@
+// wsman/operations.h — WS-Management operations over the CIM service.
+//
+// Maps a decoded Request, with the caller it came from, onto CimService: Identify, Get (by
+// selectors), Enumerate/Pull/Release (a class, or `*` with a WQL filter; optimized enumeration,
+// MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
+// Terminate). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
+// …/wscim/1/cim-schema/2/<Class> with a __cimnamespace selector). Errors become SOAP faults
+// with the WBEM status in the detail. Enumeration contexts belong to the user who opened them,
+// are bounded per user and expire when idle.
+// Thread safety: handle() may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "service/cim_service.h"
+#include "wsman/message.h"
+
+namespace lwmi::wsman {
+
+struct OperationLimits {
+  size_t max_enumerations_per_user = 64;
+  std::chrono::seconds enumeration_idle{600};
+  uint32_t max_elements = 10000;  ///< cap on a client's MaxElements
+};
+
+class Operations {
+ public:
+  Operations(service::CimService& service, OperationLimits limits = {});
+
+  /// Handles one request for `caller` (already authenticated; local callers may enable held
+  /// privileges with the EnablePrivilege option).
+  Response handle(const Request& request, security::Caller caller);
+
+  /// Open enumeration contexts (for tests and status).
+  size_t open_enumerations() const;
+
+ private:
+  struct Enumeration {
+    std::unique_ptr<InstanceStream> stream;
+    uid_t owner = 0;
+    std::chrono::steady_clock::time_point last_used;
+    bool with_object = true;
+    bool with_epr = false;
+    std::string resource_uri;
+    std::optional<Instance> lookahead;
+  };
+  Response enumerate(const Request& r, const security::Caller& c);
+  Response pull(const Request& r, const security::Caller& c);
+  Response release(const Request& r, const security::Caller& c);
+  Response get(const Request& r, const security::Caller& c);
+  Response invoke(const Request& r, const security::Caller& c);
+  Response remove(const Request& r, const security::Caller& c);
+  // Fills items from e.stream up to max; sets end_of_sequence.
+  void fill(Enumeration& e, uint32_t max, Response* out);
+  void expire_locked();
+
+  service::CimService& service_;
+  OperationLimits limits_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Enumeration>> enumerations_;
+  uint64_t next_id_ = 1;
+};
+
+/// A fault for a WBEM error (subcode chosen from the status).
+Fault fault_for(const Error& error);
+
+}  // namespace lwmi::wsman
