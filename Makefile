@@ -13,9 +13,9 @@ build: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# A short tour of lwmic on this host (embedded mode: no daemon yet).
+# A short tour of lwmic, then lwmid in the foreground with the default configuration.
 run: build
-	@scripts/tour.sh build/release
+	@scripts/run.sh build/release
 
 # Every test: unit and end-to-end (ctest), then short libFuzzer runs. Benchmarks are not part of it.
 test: build

@@ -6,7 +6,8 @@ pkgs=(cmake ninja-build g++ pkg-config ccache
       libboost-dev libssl-dev libxml2-dev libpam0g-dev libsystemd-dev
       libcli11-dev libtomlplusplus-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      clang libclang-rt-14-dev procps passwd util-linux strace python3)
+      clang libclang-rt-14-dev procps passwd util-linux strace python3 python3-winrm curl
+      iproute2 systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
