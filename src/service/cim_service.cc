@@ -187,6 +187,17 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   if (!processes_.class_decl()->is_a((*cls)->name) &&
       !processes_.class_decl()->method(method->name))
     return Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name};
+  // Create needs the "execute" right: off for remote callers unless the config allows it.
+  if (base::iequals(method->name, "Create") && caller.remote && !config_.security.remote_create) {
+    Error denied{WbemStatus::kAccessDenied,
+                 "Create is not allowed for remote callers ([security] remote_create = false)"};
+    security::AuditRecord rec;
+    rec.action = "Create";
+    rec.result = std::string(wbem_status_name(denied.code));
+    rec.detail = denied.message;
+    (void)audit_.record(caller, rec);
+    return denied;
+  }
   if (method->is_static && path->is_instance_path())
     return Error{WbemStatus::kInvalidMethodParameters,
                  method->name + " is a static method: call it on the class, e.g. " + (*cls)->name +

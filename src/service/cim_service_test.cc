@@ -123,3 +123,25 @@ TEST_F(LiveService, QueryOnAClassWithoutInstancesIsEmptyNotAnError) {
 }
 
 }  // namespace lwmi::service
+
+namespace lwmi::service {
+
+TEST_F(LiveService, RemoteCreateNeedsTheConfigsPermission) {
+  security::Caller remote = me_;
+  remote.remote = true;
+  auto r = svc_.exec_method(remote, "Win32_Process", "Create",
+                            {{"CommandLine", Value::string("/bin/true")}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kAccessDenied);
+  EXPECT_EQ(r.error().message,
+            "Create is not allowed for remote callers ([security] remote_create = false)");
+  config::Config allow;
+  allow.security.remote_create = true;
+  CimService permissive(allow, os::ProcFs("/proc"), os::SystemInfo::live());
+  auto ok = permissive.exec_method(remote, "Win32_Process", "Create",
+                                   {{"CommandLine", Value::string("/bin/true")}});
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_EQ(ok->return_value, 0u);
+}
+
+}  // namespace lwmi::service

@@ -59,11 +59,18 @@ Result<Resource> resolve(const Request& r) {
       return Error{WbemStatus::kInvalidNamespace, "resource URI " + uri + " names no class"};
     res.ns = rest.substr(0, slash);
     res.cls = rest.substr(slash + 1);
-  } else if (starts(ns::kDmtfPrefix)) {
-    res.cls = uri.substr(std::string(ns::kDmtfPrefix).size());
+  } else if (starts(ns::kDmtfPrefix) ||
+             starts("http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/") ||
+             uri == "http://schemas.dmtf.org/wbem/wscim/1/*") {
+    // The DMTF family (and Microsoft's spelling of it): the class is the last segment, the
+    // namespace a __cimnamespace selector; ".../wscim/1/*" is the wildcard for WQL filters.
+    res.cls = uri.substr(uri.rfind('/') + 1);
     res.ns = "root/cimv2";
     for (const auto& s : r.selectors)
       if (base::iequals(s.name, "__cimnamespace")) res.ns = s.value;
+  } else if (starts(ns::kCimXmlPrefix)) {
+    return Error{WbemStatus::kNotSupported,
+                 "class definitions (the cim-xml GetClass form) are not served yet"};
   } else {
     return Error{WbemStatus::kInvalidNamespace,
                  "resource URI '" + uri + "' is not served here (use " + ns::kWmiPrefix +

@@ -698,12 +698,8 @@ class DaemonTest(unittest.TestCase):
             self.assertTrue(all(local(i.tag) == "Item" for i in its))
             self.assertTrue(all(i.find("wsa:EndpointReference", NS) is not None for i in its))
 
-    # BUG (lwmid, src/wsman/operations.cc resolve()): the MI client's WQL Enumerate (microsoft/01:
-    # ResourceURI http://schemas.dmtf.org/wbem/wscim/1/* with __cimnamespace, listed as a form to
-    # accept in wsman-captures/microsoft/README.md) is refused with w:DestinationUnreachable
-    # "resource URI '…/wscim/1/*' is not served here" even for __cimnamespace=root/cimv2 and a
-    # Win32_Process query. Expected: the query's instances, as for …/wsman/1/wmi/root/cimv2/*.
-    @unittest.expectedFailure
+    # Regression: the MI client's WQL Enumerate uses http://schemas.dmtf.org/wbem/wscim/1/* with a
+    # __cimnamespace selector; lwmid once refused that resource URI.
     def test_ms_01_wql_dmtf_wildcard_uri(self):
         pid, name = self.target()
         body = capture("microsoft/01-enumerate-wql.xml")
