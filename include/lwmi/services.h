@@ -7,7 +7,8 @@
 //   auto s = services.value()->enumerate_instances("Win32_Process", {"Name", "ProcessId"});
 //   lwmi::Instance i; while (s.value()->next(&i)) { ... }
 // With no daemon reachable on the local host, the engine runs in the caller's own process with
-// the caller's own rights ("embedded mode").
+// the caller's own rights ("embedded mode"). Other hosts (node "host", "host:port", an
+// https:// or http:// URL, or "unix:/path") are reached over WS-Management.
 // Thread safety: a Services object may be used from one thread at a time; streams it returns
 // are independent of each other.
 #pragma once
@@ -30,6 +31,16 @@ struct ConnectOptions {
   std::string config_path;  ///< "" = /etc/lwmi/lwmid.conf when it exists
   std::string user;         ///< remote connections only
   std::string password;
+  /// lwmid's Unix socket for the local host ("" = /run/lwmi/lwmid.sock, used when it accepts a
+  /// connection, else the engine runs embedded; a socket named here must answer).
+  std::string socket;
+  /// Remote HTTPS: a PEM CA file to verify the host's certificate against ("" = pin the
+  /// certificate on first use, as ssh does, in known_hosts_file).
+  std::string ca_file;
+  /// Pinned certificates, lines "host:port SHA256:AA:BB:…" ("" = $HOME/.config/lwmi/known_hosts).
+  std::string known_hosts_file;
+  /// Run the engine in this process even when lwmid runs (local host only).
+  bool embedded_only = false;
 };
 
 class Services;
@@ -81,6 +92,9 @@ class Services {
   virtual bool embedded() const = 0;
   /// The host this connection reaches ("." style names resolved to the host name).
   virtual std::string host() const = 0;
+  /// What the caller should be told about the connection, e.g. "recorded the certificate of
+  /// host:5986 (SHA256:…)" when a host's certificate was pinned on first use.
+  virtual std::vector<std::string> notes() const { return {}; }
 
  protected:
   friend class Privileges;

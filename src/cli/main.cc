@@ -1,9 +1,11 @@
 // lwmic — the lwmi command-line client.
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "cli/exit_status.h"
@@ -41,9 +43,29 @@ void print_error(const Error& e, std::string_view input = {}) {
 }
 
 int status_for(const Error& e) {
-  if (e.code == WbemStatus::kNotSupported && e.message.rfind("cannot reach", 0) == 0)
-    return kExitConnection;
+  // Connection, authentication and certificate failures (liblwmi's remote transport).
+  for (const char* prefix : {"cannot reach", "authentication failed", "certificate of "})
+    if (e.message.rfind(prefix, 0) == 0) return kExitConnection;
   return kExitWbemError;
+}
+
+// Reads a password from the terminal with echo off; nullopt when there is no terminal.
+std::optional<std::string> prompt_password(const std::string& user, const std::string& node) {
+  if (!::isatty(STDIN_FILENO)) return std::nullopt;
+  std::cerr << "Password for " << user << "@" << node << ": " << std::flush;
+  termios old{};
+  bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ECHONL;
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  bool ok = static_cast<bool>(std::getline(std::cin, line));
+  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (!ok) return std::nullopt;
+  return line;
 }
 
 Result<std::unique_ptr<Services>> open(const Globals& g) {
@@ -52,8 +74,12 @@ Result<std::unique_ptr<Services>> open(const Globals& g) {
   o.user = g.user;
   o.password = g.password;
   o.config_path = g.config;
+  o.socket = g.socket;
+  o.ca_file = g.ca;
+  o.embedded_only = g.embedded;
   auto s = Locator::connect(o);
   if (!s.ok()) return s;
+  for (const auto& note : (*s)->notes()) std::cerr << "lwmic: note: " << note << '\n';
   for (const auto& name : g.privileges) {
     auto r = (*s)->privileges().enable(name);
     if (!r.ok()) {
@@ -395,7 +421,17 @@ int main(int argc, char** argv) {
     std::cerr << "lwmic: error: " << e.what() << "\nRun 'lwmic --help' for usage.\n";
     return kExitUsage;
   }
+  if (!g.password_file.empty() && g.password.empty()) {
+    std::ifstream in(g.password_file);
+    if (!in || !std::getline(in, g.password)) {
+      std::cerr << "lwmic: error: cannot read the password from " << g.password_file << '\n';
+      return kExitUsage;
+    }
+    if (!g.password.empty() && g.password.back() == '\r') g.password.pop_back();
+  }
   if (const char* env = std::getenv("LWMI_PASSWORD"); env && g.password.empty()) g.password = env;
+  if (!g.user.empty() && g.password.empty())
+    if (auto pw = prompt_password(g.user, g.node.empty() ? "localhost" : g.node)) g.password = *pw;
   auto props_list = split_list(props);
 
   auto services = open(g);

@@ -1,6 +1,7 @@
 #include "client/embedded_services.h"
 
 #include "base/strings.h"
+#include "client/remote_services.h"
 
 namespace lwmi {
 
@@ -9,16 +10,30 @@ Result<void> Privileges::enable(std::string_view name) {
 }
 
 Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options) {
-  bool local = options.node.empty() || options.node == "." ||
-               base::iequals(options.node, "localhost") || options.node == "127.0.0.1" ||
-               options.node == "::1";
-  if (!local)
-    return Error{WbemStatus::kNotSupported,
-                 "cannot reach '" + options.node +
-                     "': remote connections need lwmid and WS-Management, not in this build yet"};
+  const std::string& node = options.node;
+  bool url = node.rfind("unix:", 0) == 0 || node.rfind("http://", 0) == 0 ||
+             node.rfind("https://", 0) == 0;
+  bool local = !url && (node.empty() || node == "." || base::iequals(node, "localhost") ||
+                        node == "127.0.0.1" || node == "::1");
+  auto remote = [](const ConnectOptions& o) -> Result<std::unique_ptr<Services>> {
+    auto r = client::RemoteServices::connect(o);
+    if (!r.ok()) return r.take_error();
+    return std::unique_ptr<Services>(std::move(*r));
+  };
+  if (!local) return remote(options);
   if (!options.user.empty() || !options.password.empty())
     return Error{WbemStatus::kLocalCredentials,
                  "user credentials cannot be used for local connections"};
+  // The local host: lwmid over its Unix socket when it runs (a socket named explicitly must
+  // answer), else the engine in this process.
+  if (!options.embedded_only) {
+    std::string sock = options.socket.empty() ? client::kDefaultSocket : options.socket;
+    if (!options.socket.empty() || client::socket_accepts(sock)) {
+      ConnectOptions o = options;
+      o.node = "unix:" + sock;
+      return remote(o);
+    }
+  }
   std::string ns = options.namespace_path;
   for (char& c : ns)
     if (c == '/') c = '\\';

@@ -1,0 +1,673 @@
+// client/remote_services.cc — WS-Management over Boost.Beast (sync HTTP/1.1 keep-alive) on a
+// Unix socket, TCP or TLS; certificate pinning; Services mapped onto the client codec.
+#include "client/remote_services.h"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+
+#include "base/strings.h"
+#include "cim/schema.h"
+#include "lwmi/object_path.h"
+#include "security/caller.h"
+
+namespace lwmi::client {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+namespace wc = wsman::client;
+
+// ---------------------------------------------------------------------------------------------
+// Endpoints
+
+std::string Endpoint::host_port() const {
+  if (kind == Kind::kUnix) return "unix:" + path;
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+std::string Endpoint::url() const {
+  if (kind == Kind::kUnix) return "http://localhost" + target;
+  return std::string(kind == Kind::kHttps ? "https://" : "http://") + host_port() + target;
+}
+
+Result<Endpoint> parse_node(std::string_view node) {
+  Endpoint e;
+  auto bad = [&](const std::string& why) {
+    return Error{WbemStatus::kInvalidParameter, "node '" + std::string(node) + "': " + why};
+  };
+  if (node.rfind("unix:", 0) == 0) {
+    e.kind = Endpoint::Kind::kUnix;
+    e.path = std::string(node.substr(5));
+    if (e.path.empty()) return bad("no socket path after unix:");
+    return e;
+  }
+  std::string_view rest = node;
+  bool url = false;
+  if (rest.rfind("https://", 0) == 0) {
+    rest.remove_prefix(8);
+    url = true;
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+    e.kind = Endpoint::Kind::kHttp;
+    e.port = kHttpPort;
+    url = true;
+  }
+  if (url) {
+    auto slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      e.target = std::string(rest.substr(slash));
+      rest = rest.substr(0, slash);
+    }
+  }
+  if (rest.empty()) return bad("no host name");
+  std::string_view host = rest, port;
+  if (rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return bad("unterminated [ in an IPv6 address");
+    host = rest.substr(1, close - 1);
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("unexpected text after ]");
+      port = after.substr(1);
+    }
+  } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
+    auto colon = rest.find(':');
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }  // more than one ':' without brackets: a bare IPv6 address
+  if (host.empty()) return bad("no host name");
+  if (!port.empty() || (rest.back() == ':' && rest.front() != '[')) {
+    auto p = base::parse_u64(port);
+    if (!p || *p == 0 || *p > 65535) return bad("port '" + std::string(port) + "' is not 1-65535");
+    e.port = static_cast<uint16_t>(*p);
+  }
+  e.host = std::string(host);
+  return e;
+}
+
+bool socket_accepts(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  asio::io_context ioc;
+  asio::local::stream_protocol::socket s(ioc);
+  error_code ec;
+  s.connect(asio::local::stream_protocol::endpoint(path), ec);
+  return !ec;
+}
+
+std::string default_known_hosts_file() {
+  std::string home;
+  if (const char* h = ::getenv("HOME"); h && *h) home = h;
+  if (home.empty())
+    if (struct passwd* pw = ::getpwuid(::geteuid())) home = pw->pw_dir ? pw->pw_dir : "";
+  if (home.empty()) home = "/";
+  return home + "/.config/lwmi/known_hosts";
+}
+
+namespace {
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return out;
+}
+
+std::string fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = "SHA256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    if (i) out += ':';
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string openssl_reason(const error_code& ec) {
+  std::string m = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    unsigned long e = static_cast<unsigned long>(ec.value());
+    if (const char* r = ERR_reason_error_string(e)) m = r;
+  }
+  return m;
+}
+
+/// Creates `dir` and its parents with `mode` (existing ones are left as they are).
+bool make_dirs(const std::string& dir, mode_t mode) {
+  if (dir.empty()) return true;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+  auto slash = dir.find_last_of('/');
+  if (slash != std::string::npos && slash > 0 && !make_dirs(dir.substr(0, slash), mode))
+    return false;
+  return ::mkdir(dir.c_str(), mode) == 0 || errno == EEXIST;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Connection: one keep-alive HTTP/1.1 connection, reopened when needed.
+
+class Connection {
+ public:
+  Connection(Endpoint endpoint, const ConnectOptions& options)
+      : endpoint_(std::move(endpoint)),
+        user_(options.user),
+        password_(options.password),
+        ca_file_(options.ca_file),
+        known_hosts_(options.known_hosts_file.empty() ? default_known_hosts_file()
+                                                      : options.known_hosts_file) {}
+  ~Connection() { close(); }
+
+  /// POSTs an envelope; the response body for HTTP 200, the fault's Error for a SOAP fault,
+  /// else an Error for the HTTP status or the transport failure.
+  Result<std::string> post(const std::string& envelope) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int attempt = 0;; ++attempt) {
+      bool reused = open_ && used_;
+      if (!open_) {
+        auto r = open();
+        if (!r.ok()) return r.take_error();
+      }
+      http::request<http::string_body> req{http::verb::post, endpoint_.target, 11};
+      req.set(http::field::host, endpoint_.kind == Endpoint::Kind::kUnix ? std::string("localhost")
+                                                                         : endpoint_.host_port());
+      req.set(http::field::user_agent, "lwmi/0.1.0");
+      req.set(http::field::content_type, "application/soap+xml;charset=UTF-8");
+      if (endpoint_.kind != Endpoint::Kind::kUnix && !user_.empty())
+        req.set(http::field::authorization, "Basic " + base64(user_ + ":" + password_));
+      req.keep_alive(true);
+      req.body() = envelope;
+      req.prepare_payload();
+
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(64u << 20);
+      error_code ec = exchange(req, parser);
+      if (ec) {
+        close();
+        // The server may have closed an idle keep-alive connection: try once on a new one.
+        if (reused && attempt == 0 && !parser.got_some()) continue;
+        return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + openssl_reason(ec)};
+      }
+      used_ = true;
+      auto& res = parser.get();
+      if (!res.keep_alive()) close();
+      int status = static_cast<int>(res.result_int());
+      if (status == 401) {
+        if (user_.empty())
+          return Error{WbemStatus::kAccessDenied,
+                       "authentication failed at " + where() + ": no user given (use --user)"};
+        return Error{WbemStatus::kAccessDenied,
+                     "authentication failed for user '" + user_ + "' at " + where()};
+      }
+      if (status == 200) return std::move(res.body());
+      if (auto f = wc::fault_of(res.body())) return *f;
+      return Error{WbemStatus::kFailed, where() + " answered HTTP " + std::to_string(status) + " " +
+                                            std::string(res.reason())};
+    }
+  }
+
+  std::vector<std::string> notes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notes_;
+  }
+
+  std::string where() const { return endpoint_.host_port(); }
+
+ private:
+  template <class Req, class Parser>
+  error_code exchange(Req& req, Parser& parser) {
+    error_code ec;
+    buffer_.clear();
+    auto run = [&](auto& stream) {
+      http::write(stream, req, ec);
+      if (!ec) http::read(stream, buffer_, parser, ec);
+    };
+    if (unix_)
+      run(*unix_);
+    else if (tls_)
+      run(*tls_);
+    else if (tcp_)
+      run(*tcp_);
+    else
+      ec = asio::error::not_connected;
+    return ec;
+  }
+
+  Result<void> open() {
+    close();
+    used_ = false;
+    error_code ec;
+    if (endpoint_.kind == Endpoint::Kind::kUnix) {
+      unix_.emplace(ioc_);
+      unix_->connect(asio::local::stream_protocol::endpoint(endpoint_.path), ec);
+      if (ec) {
+        unix_.reset();
+        return Error{WbemStatus::kFailed, "cannot reach lwmid at " + where() + ": " + ec.message()};
+      }
+      open_ = true;
+      return {};
+    }
+    asio::ip::tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
+    if (ec)
+      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": cannot resolve '" +
+                                            endpoint_.host + "': " + ec.message()};
+    asio::ip::tcp::socket sock(ioc_);
+    asio::connect(sock, results, ec);
+    if (ec) return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + ec.message()};
+    sock.set_option(asio::ip::tcp::no_delay(true), ec);
+    if (endpoint_.kind == Endpoint::Kind::kHttp) {
+      tcp_.emplace(std::move(sock));
+      open_ = true;
+      return {};
+    }
+    if (!ssl_ctx_) {
+      ssl_ctx_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+      ssl_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1);
+      if (!ca_file_.empty()) {
+        ssl_ctx_->load_verify_file(ca_file_, ec);
+        if (ec) {
+          ssl_ctx_.reset();
+          return Error{WbemStatus::kFailed, "cannot reach " + where() +
+                                                ": cannot load the CA file " + ca_file_ + ": " +
+                                                openssl_reason(ec)};
+        }
+        ssl_ctx_->set_verify_mode(ssl::verify_peer);
+      } else {
+        ssl_ctx_->set_verify_mode(ssl::verify_none);  // pinned below instead
+      }
+    }
+    tls_.emplace(std::move(sock), *ssl_ctx_);
+    bool is_address = false;
+    {
+      error_code aec;
+      asio::ip::make_address(endpoint_.host, aec);
+      is_address = !aec;
+    }
+    if (!is_address) SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host.c_str());
+    if (!ca_file_.empty()) tls_->set_verify_callback(ssl::host_name_verification(endpoint_.host));
+    tls_->handshake(ssl::stream_base::client, ec);
+    if (ec) {
+      tls_.reset();
+      if (!ca_file_.empty() && ec.category() == asio::error::get_ssl_category())
+        return Error{WbemStatus::kFailed, "cannot reach " + where() + ": the certificate of " +
+                                              where() + " does not verify against " + ca_file_ +
+                                              ": " + openssl_reason(ec)};
+      return Error{WbemStatus::kFailed,
+                   "cannot reach " + where() + ": TLS handshake failed: " + openssl_reason(ec)};
+    }
+    if (ca_file_.empty()) {
+      auto pinned = pin();
+      if (!pinned.ok()) {
+        tls_.reset();
+        return pinned;
+      }
+    }
+    open_ = true;
+    return {};
+  }
+
+  /// Trust on first use: compares the peer's certificate with known_hosts, records it if new.
+  Result<void> pin() {
+    X509* cert = SSL_get_peer_certificate(tls_->native_handle());
+    if (!cert)
+      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": it sent no certificate"};
+    std::string fp = fingerprint(cert);
+    X509_free(cert);
+    std::string key = where();
+    std::ifstream in(known_hosts_);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string_view l = base::trim(line);
+      if (l.empty() || l.front() == '#') continue;
+      auto sp = l.find_first_of(" \t");
+      if (sp == std::string_view::npos) continue;
+      if (l.substr(0, sp) != key) continue;
+      std::string_view known = base::trim(l.substr(sp + 1));
+      if (known == fp) return {};
+      return Error{WbemStatus::kFailed, "certificate of " + key + " changed (was " +
+                                            std::string(known) + ", now " + fp +
+                                            "): refusing; remove the line from " + known_hosts_ +
+                                            " if the change is expected"};
+    }
+    in.close();
+    // Accepted on first use; recorded once the connection proved useful (commit_pin), so a
+    // failed login leaves no trace and the note reaches the caller with a working connection.
+    if (!pending_fp_.empty() && pending_fp_ != fp)
+      return Error{WbemStatus::kFailed, "certificate of " + key + " changed (was " + pending_fp_ +
+                                            ", now " + fp + "): refusing"};
+    pending_fp_ = fp;
+    return {};
+  }
+
+ public:
+  /// Records a certificate accepted on first use in known_hosts (a note says so).
+  void commit_pin() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_fp_.empty()) return;
+    std::string fp = std::move(pending_fp_);
+    pending_fp_.clear();
+    std::string key = where();
+    auto slash = known_hosts_.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) make_dirs(known_hosts_.substr(0, slash), 0700);
+    std::ofstream out(known_hosts_, std::ios::app);
+    if (out) out << key << ' ' << fp << '\n';
+    if (out && out.flush()) {
+      notes_.push_back("recorded the certificate of " + key + " (" + fp + ") in " + known_hosts_);
+    } else {
+      notes_.push_back("trusting the certificate of " + key + " (" + fp +
+                       ") for this session only: cannot write " + known_hosts_ + ": " +
+                       std::strerror(errno));
+    }
+  }
+
+ private:
+  void close() {
+    error_code ec;
+    if (tls_) tls_->lowest_layer().close(ec);
+    if (tcp_) tcp_->close(ec);
+    if (unix_) unix_->close(ec);
+    tls_.reset();
+    tcp_.reset();
+    unix_.reset();
+    open_ = false;
+  }
+
+  Endpoint endpoint_;
+  std::string user_, password_, ca_file_, known_hosts_;
+  mutable std::mutex mu_;
+  asio::io_context ioc_;
+  std::unique_ptr<ssl::context> ssl_ctx_;
+  std::optional<asio::local::stream_protocol::socket> unix_;
+  std::optional<asio::ip::tcp::socket> tcp_;
+  std::optional<ssl::stream<asio::ip::tcp::socket>> tls_;
+  boost::beast::flat_buffer buffer_;
+  bool open_ = false;
+  bool used_ = false;
+  std::vector<std::string> notes_;
+  std::string pending_fp_;  ///< a certificate accepted on first use, not yet recorded
+};
+
+// ---------------------------------------------------------------------------------------------
+// Streams: pull lazily as the caller iterates.
+
+namespace {
+
+class RemoteStream : public InstanceStream {
+ public:
+  RemoteStream(std::shared_ptr<Connection> c, wc::Common common, std::string uri,
+               wc::EnumerationPage first, std::string server)
+      : connection_(std::move(c)),
+        common_(std::move(common)),
+        uri_(std::move(uri)),
+        server_(std::move(server)) {
+    take(std::move(first));
+  }
+  ~RemoteStream() override {
+    if (!done_ && !context_.empty()) {
+      common_.message_id.clear();
+      (void)connection_->post(wc::release_request(common_, uri_, context_));
+    }
+  }
+
+  bool next(Instance* out) override {
+    while (items_.empty()) {
+      if (done_) return false;
+      common_.message_id.clear();
+      auto body = connection_->post(wc::pull_request(common_, uri_, context_, 100));
+      if (!body.ok()) return fail(body.take_error());
+      auto page = wc::parse_enumeration_response(*body);
+      if (!page.ok()) return fail(page.take_error());
+      take(std::move(*page));
+    }
+    *out = std::move(items_.front());
+    items_.pop_front();
+    return true;
+  }
+
+ private:
+  void take(wc::EnumerationPage page) {
+    for (auto& i : page.items) {
+      i.set_server(server_);
+      items_.push_back(std::move(i));
+    }
+    if (!page.context.empty()) context_ = page.context;
+    if (page.end_of_sequence || page.context.empty()) done_ = true;
+  }
+  bool fail(Error e) {
+    error_ = std::move(e);
+    done_ = true;
+    items_.clear();
+    return false;
+  }
+
+  std::shared_ptr<Connection> connection_;
+  wc::Common common_;
+  std::string uri_;
+  std::string server_;
+  std::string context_;
+  std::deque<Instance> items_;
+  bool done_ = false;
+};
+
+std::string local_host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+/// The selectors of an instance path (unnamed bindings take the class's key name, else Handle).
+std::vector<wsman::Selector> selectors_of(const ObjectPath& p) {
+  std::vector<wsman::Selector> out;
+  for (const auto& k : p.keys) {
+    std::string name = k.name;
+    if (name.empty()) {
+      name = "Handle";
+      if (auto cls = cim::Schema::builtin().find(p.class_name)) {
+        auto keys = cls->key_indices();
+        if (!keys.empty()) name = cls->properties[keys.front()].name;
+      }
+    }
+    out.push_back({name, k.value.to_text()});
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// RemoteServices
+
+RemoteServices::RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint,
+                               std::string host)
+    : connection_(std::move(connection)), endpoint_(std::move(endpoint)), host_(std::move(host)) {}
+
+RemoteServices::~RemoteServices() = default;
+
+Result<std::unique_ptr<RemoteServices>> RemoteServices::connect(const ConnectOptions& options) {
+  auto ep = parse_node(options.node);
+  if (!ep.ok()) return ep.take_error();
+  std::string ns = options.namespace_path;
+  for (char& c : ns)
+    if (c == '/') c = '\\';
+  if (!ns.empty() && !base::iequals(ns, "root\\cimv2"))
+    return Error{WbemStatus::kInvalidNamespace, "namespace '" + options.namespace_path +
+                                                    "' is not served (lwmi serves root\\cimv2)"};
+  auto conn = std::make_shared<Connection>(*ep, options);
+  std::string host = ep->kind == Endpoint::Kind::kUnix ? local_host_name() : ep->host;
+  std::unique_ptr<RemoteServices> s(new RemoteServices(conn, *ep, host));
+  auto body = conn->post(wc::identify_request(s->common()));
+  if (!body.ok()) return body.take_error();
+  auto product = wc::parse_identify_response(*body);
+  if (!product.ok()) return product.take_error();
+  s->product_ = std::move(*product);
+  conn->commit_pin();
+  return s;
+}
+
+std::vector<std::string> RemoteServices::notes() const {
+  return connection_->notes();
+}
+
+wc::Common RemoteServices::common() const {
+  wc::Common c;
+  c.to = endpoint_.url();
+  c.privileges = privileges_;
+  return c;
+}
+
+Result<Instance> RemoteServices::get_object(std::string_view path,
+                                            const std::vector<std::string>& properties) {
+  auto p = ObjectPath::parse(path);
+  if (!p.ok()) return p.take_error();
+  if (!p->is_instance_path() || p->singleton)
+    return Error{WbemStatus::kInvalidObjectPath,
+                 "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
+  auto body =
+      connection_->post(wc::get_request(common(), wc::class_uri(p->class_name), selectors_of(*p)));
+  if (!body.ok()) return body.take_error();
+  auto inst = wc::parse_get_response(*body);
+  if (!inst.ok()) return inst.take_error();
+  inst->set_server(host_);
+  if (properties.empty()) return inst;
+  // The projection the caller asked for.
+  Instance proj(inst->cls_ptr());
+  for (const auto& name : properties) {
+    auto idx = inst->cls().property_index(name);
+    if (!idx)
+      return Error{WbemStatus::kInvalidProperty,
+                   "class " + inst->class_name() + " has no property '" + name + "'"};
+    if (inst->has(*idx)) proj.set(*idx, inst->at(*idx));
+  }
+  proj.set_server(host_);
+  proj.set_identity(inst->identity());
+  return proj;
+}
+
+Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate(const std::string& uri,
+                                                                  const std::string& filter) {
+  wc::EnumerateOptions o;
+  o.filter = filter;
+  o.optimize = true;
+  o.max_elements = 100;
+  o.object_and_epr = true;
+  auto c = common();
+  auto body = connection_->post(wc::enumerate_request(c, uri, o));
+  if (!body.ok()) return body.take_error();
+  auto page = wc::parse_enumeration_response(*body);
+  if (!page.ok()) return page.take_error();
+  return std::unique_ptr<InstanceStream>(
+      std::make_unique<RemoteStream>(connection_, c, uri, std::move(*page), host_));
+}
+
+Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate_instances(
+    std::string_view class_name, const std::vector<std::string>& properties) {
+  if (!is_identifier(class_name))
+    return Error{WbemStatus::kInvalidClass,
+                 "'" + std::string(class_name) + "' is not a class name"};
+  if (properties.empty()) return enumerate(wc::class_uri(class_name), "");
+  std::string wql = "SELECT ";
+  for (size_t i = 0; i < properties.size(); ++i) {
+    if (!is_identifier(properties[i]))
+      return Error{WbemStatus::kInvalidProperty, "'" + properties[i] + "' is not a property name"};
+    wql += (i ? "," : "") + properties[i];
+  }
+  wql += " FROM " + std::string(class_name);
+  return enumerate(wc::class_uri("*"), wql);
+}
+
+Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_view wql,
+                                                                   std::string_view language) {
+  if (!base::iequals(language, "WQL"))
+    return Error{WbemStatus::kInvalidQueryType,
+                 "query language '" + std::string(language) + "' is not supported (use WQL)"};
+  return enumerate(wc::class_uri("*"), std::string(wql));
+}
+
+Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
+  if (auto c = cim::Schema::builtin().find(class_name)) return c;
+  return Error{WbemStatus::kInvalidClass,
+               "class '" + std::string(class_name) + "' does not exist in root\\cimv2"};
+}
+
+Result<MethodResult> RemoteServices::exec_method(std::string_view path, std::string_view method,
+                                                 const Parameters& in) {
+  auto p = ObjectPath::parse(path);
+  if (!p.ok()) return p.take_error();
+  if (p->is_namespace_path())
+    return Error{WbemStatus::kInvalidObjectPath, "'" + std::string(path) + "' names no class"};
+  if (!is_identifier(method))
+    return Error{WbemStatus::kInvalidMethod, "'" + std::string(method) + "' is not a method name"};
+  std::string uri = wc::class_uri(p->class_name);
+  auto body = connection_->post(wc::invoke_request(common(), uri, method, selectors_of(*p), in));
+  if (!body.ok()) return body.take_error();
+  return wc::parse_invoke_response(*body, p->class_name, method);
+}
+
+Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
+  auto p = ObjectPath::parse(path);
+  if (!p.ok()) return p.take_error();
+  if (!p->is_instance_path())
+    return Error{WbemStatus::kInvalidObjectPath,
+                 "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
+  auto body = connection_->post(
+      wc::delete_request(common(), wc::class_uri(p->class_name), selectors_of(*p)));
+  if (!body.ok()) return body.take_error();
+  auto r = wc::parse_empty_response(*body);
+  if (!r.ok()) return r.take_error();
+  return MethodResult{};
+}
+
+Result<void> RemoteServices::enable_privilege(std::string_view name) {
+  auto p = security::parse_privilege(name);
+  if (!p)
+    return Error{WbemStatus::kInvalidParameter, "unknown privilege '" + std::string(name) +
+                                                    "' (lwmi knows SeDebugPrivilege and "
+                                                    "SeIncreaseBasePriorityPrivilege)"};
+  std::string canonical(security::privilege_name(*p));
+  for (const auto& q : privileges_)
+    if (q == canonical) return {};
+  privileges_.push_back(canonical);
+  return {};
+}
+
+}  // namespace lwmi::client

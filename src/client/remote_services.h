@@ -1,0 +1,96 @@
+// client/remote_services.h — Services over WS-Management: lwmid's Unix socket, HTTPS or HTTP.
+//
+// Nodes: "unix:/run/lwmi/lwmid.sock" (identity from the socket's peer credentials, no password),
+// "host" (https://host:5986/wsman), "host:port" (HTTPS), "[v6addr]:port", or a full URL
+// "https://host:port/path" / "http://host:port/path" (plain HTTP: lwmid takes Basic over it only
+// on loopback). Requests use HTTP/1.1 keep-alive on one connection per Services (Boost.Beast,
+// synchronous), reconnecting once when the server closed an idle connection.
+// TLS: with ConnectOptions.ca_file the chain and host name are verified; otherwise the host's
+// certificate is pinned on first use, as ssh does: an unknown host:port is recorded in the
+// known_hosts file (a note says so), a changed certificate is refused naming the file.
+// Errors: an unreachable host gives an Error whose message starts with "cannot reach"; HTTP 401
+// gives WBEM_E_ACCESS_DENIED "authentication failed for user …"; a SOAP fault gives its WBEM code.
+// Thread safety: as Services; streams share the connection under a mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lwmi/services.h"
+#include "wsman/client_codec.h"
+
+namespace lwmi::client {
+
+inline constexpr const char* kDefaultSocket = "/run/lwmi/lwmid.sock";
+inline constexpr uint16_t kHttpsPort = 5986;
+inline constexpr uint16_t kHttpPort = 5985;
+
+/// Where a node is.
+struct Endpoint {
+  enum class Kind { kUnix, kHttp, kHttps };
+  Kind kind = Kind::kHttps;
+  std::string path;  ///< kUnix: the socket
+  std::string host;  ///< host name or address, without brackets
+  uint16_t port = kHttpsPort;
+  std::string target = "/wsman";
+  /// "host:port" ("[::1]:5986" for IPv6), the known_hosts key; "unix:/path" for a socket.
+  std::string host_port() const;
+  /// The URL for wsa:To.
+  std::string url() const;
+};
+
+/// Parses a node: "unix:PATH", "http(s)://HOST[:PORT][/PATH]", "HOST", "HOST:PORT", "[V6]:PORT".
+Result<Endpoint> parse_node(std::string_view node);
+
+/// True when a Unix socket at `path` accepts a connection (lwmid runs).
+bool socket_accepts(const std::string& path);
+
+/// $HOME/.config/lwmi/known_hosts (or the passwd entry's home when HOME is unset).
+std::string default_known_hosts_file();
+
+class Connection;
+
+class RemoteServices : public Services {
+ public:
+  /// Connects to `options.node` and says hello (Identify), so that an unreachable host, bad
+  /// credentials or a changed certificate fail here rather than on the first call.
+  static Result<std::unique_ptr<RemoteServices>> connect(const ConnectOptions& options);
+  ~RemoteServices() override;
+
+  Result<Instance> get_object(std::string_view path,
+                              const std::vector<std::string>& properties = {}) override;
+  Result<std::unique_ptr<InstanceStream>> enumerate_instances(
+      std::string_view class_name, const std::vector<std::string>& properties) override;
+  Result<std::unique_ptr<InstanceStream>> exec_query(std::string_view wql,
+                                                     std::string_view language) override;
+  Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) override;
+  using Services::exec_method;
+  Result<MethodResult> exec_method(std::string_view path, std::string_view method,
+                                   const Parameters& in = {}) override;
+  Result<MethodResult> delete_instance(std::string_view path) override;
+  bool embedded() const override { return false; }
+  std::string host() const override { return host_; }
+  std::vector<std::string> notes() const override;
+
+  /// The product the server named in its IdentifyResponse ("lwmi 0.1.0").
+  const std::string& product() const { return product_; }
+
+ protected:
+  Result<void> enable_privilege(std::string_view name) override;
+
+ private:
+  RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host);
+  wsman::client::Common common() const;
+  Result<std::unique_ptr<InstanceStream>> enumerate(const std::string& resource_uri,
+                                                    const std::string& filter);
+
+  std::shared_ptr<Connection> connection_;
+  Endpoint endpoint_;
+  std::string host_;
+  std::string product_;
+  std::vector<std::string> privileges_;
+};
+
+}  // namespace lwmi::client

@@ -1,0 +1,96 @@
+// wsman/client_codec.h — the CLIENT side of the WS-Management codec: request envelopes for
+// Identify, Get, Enumerate, Pull, Release, Invoke and Delete, written the way openwsman's client
+// writes them (SOAP 1.2, WS-Addressing, mustUnderstand on the headers that matter), and parsers
+// for the responses (libxml2, namespace-aware) into lwmi's own types.
+//
+// Instances are typed by lwmi's built-in schema (cim::Schema::builtin()): an element is matched
+// to a class by its local name and each property's text converted to the declared type
+// (booleans true/false, <cim:Datetime> xs:dateTime back to CIM DATETIME, xsi:nil = typed NULL).
+// An element of a class the schema does not know gets an ad-hoc class whose properties are
+// uint32 when every value is a decimal number that fits, else string. A fault becomes an Error:
+// the WSManFault Code attribute as the WBEM status (WBEM_E_FAILED when absent), the s:Reason
+// text as the message.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lwmi/instance.h"
+#include "lwmi/method.h"
+#include "lwmi/result.h"
+#include "wsman/message.h"
+
+namespace lwmi::wsman::client {
+
+/// Headers every request carries.
+struct Common {
+  std::string to = "http://localhost/wsman";  ///< wsa:To: the endpoint URL
+  std::string message_id;                     ///< "" = a fresh uuid:…
+  std::vector<std::string> privileges;        ///< sent as the EnablePrivilege option
+  double timeout_s = 60;                      ///< wsman:OperationTimeout
+  uint64_t max_envelope_size = 512000;        ///< wsman:MaxEnvelopeSize
+};
+
+/// "uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (random, version 4).
+std::string new_message_id();
+/// http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/<cls> ("*" for the WQL wildcard).
+std::string class_uri(std::string_view cls);
+/// The class a resource URI names (its last segment).
+std::string class_of_uri(std::string_view resource_uri);
+
+struct EnumerateOptions {
+  std::string filter;  ///< a WQL query; "" = every instance of the resource URI's class
+  bool optimize = true;
+  uint32_t max_elements = 100;
+  bool object_and_epr = true;
+};
+
+std::string identify_request(const Common& common);
+std::string get_request(const Common& common, std::string_view resource_uri,
+                        const std::vector<Selector>& selectors);
+std::string enumerate_request(const Common& common, std::string_view resource_uri,
+                              const EnumerateOptions& options);
+std::string pull_request(const Common& common, std::string_view resource_uri,
+                         std::string_view context, uint32_t max_elements);
+std::string release_request(const Common& common, std::string_view resource_uri,
+                            std::string_view context);
+/// Action <resource_uri>/<method>; body <p:<method>_INPUT xmlns:p=resource_uri>. A repeated
+/// name is an array; "Param.Prop" names become one <p:Param> holding <p:Prop> elements; an
+/// embedded-object Value is written as such a nested element too; a NULL as xsi:nil.
+std::string invoke_request(const Common& common, std::string_view resource_uri,
+                           std::string_view method, const std::vector<Selector>& selectors,
+                           const Parameters& in);
+std::string delete_request(const Common& common, std::string_view resource_uri,
+                           const std::vector<Selector>& selectors);
+
+/// One page of an enumeration (EnumerateResponse or PullResponse).
+struct EnumerationPage {
+  std::vector<Instance> items;
+  std::string context;  ///< "" when the server sent none (end of sequence)
+  bool end_of_sequence = false;
+};
+
+/// The Error a fault envelope carries; nullopt when `body` is not a fault.
+std::optional<Error> fault_of(std::string_view body);
+/// A GetResponse: the instance (with its identity from its keys).
+Result<Instance> parse_get_response(std::string_view body);
+/// An EnumerateResponse or PullResponse; items keep the identity their EPR names.
+Result<EnumerationPage> parse_enumeration_response(std::string_view body);
+/// An Invoke response: ReturnValue and the out-parameters, typed by `cls`.`method` in the schema.
+Result<MethodResult> parse_invoke_response(std::string_view body, std::string_view cls,
+                                           std::string_view method);
+/// Any other response (Delete, Release): success unless it is a fault.
+Result<void> parse_empty_response(std::string_view body);
+/// An IdentifyResponse: "ProductVendor ProductVersion".
+Result<std::string> parse_identify_response(std::string_view body);
+
+/// xs:dateTime ("2026-11-27T07:24:21.123456+01:00", "…Z") as CIM DATETIME text; nullopt if
+/// malformed.
+std::optional<std::string> cim_datetime_from_xs(std::string_view xs);
+/// xs:duration ("P1DT2H3M4.5S") as a CIM interval; nullopt if malformed.
+std::optional<std::string> cim_interval_from_xs(std::string_view xs);
+
+}  // namespace lwmi::wsman::client

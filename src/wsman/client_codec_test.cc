@@ -1,0 +1,391 @@
+// Round trips of the client codec through the server codec: requests the client builds must
+// decode into the right Request; responses the server encodes must parse into the right values.
+#include "wsman/client_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <variant>
+
+#include "cim/schema.h"
+#include "wsman/envelope.h"
+
+namespace lwmi::wsman::client {
+namespace {
+
+const char kProcUri[] = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process";
+const char kCreation[] = "20261127072421.123456+060";
+
+Request decoded(const std::string& envelope) {
+  auto v = decode(envelope);
+  if (auto* f = std::get_if<Fault>(&v)) {
+    ADD_FAILURE() << "decode faulted: " << f->subcode << ": " << f->reason << "\n" << envelope;
+    return {};
+  }
+  return std::get<Request>(v);
+}
+
+Common common() {
+  Common c;
+  c.to = "https://host.example:5986/wsman";
+  return c;
+}
+
+Instance process(uint32_t pid, bool with_nulls = false) {
+  auto cls = cim::Schema::builtin().find("Win32_Process");
+  Instance inst(cls);
+  inst.set("Handle", Value::string(std::to_string(pid)));
+  inst.set("ProcessId", Value::uint32(pid));
+  inst.set("Name", Value::string("bash <&> \"x\""));
+  inst.set("CreationDate", Value::datetime(kCreation));
+  inst.set("WorkingSetSize", Value::uint64(123456789012ULL));
+  if (with_nulls) inst.set("ExecutablePath", Value::null(CimType::kString));
+  ObjectPath id;
+  id.class_name = "Win32_Process";
+  id.keys.push_back({"Handle", Value::string(std::to_string(pid))});
+  id.keys.push_back({"CreationDate", Value::string(kCreation)});
+  inst.set_identity(id);
+  return inst;
+}
+
+TEST(ClientCodecRequest, GetDecodesWithSelectorsAndHeaders) {
+  Common c = common();
+  c.privileges = {"SeDebugPrivilege"};
+  c.timeout_s = 30;
+  std::string env = get_request(c, kProcUri, {{"Handle", "1234"}, {"CreationDate", kCreation}});
+  Request r = decoded(env);
+  EXPECT_EQ(r.operation, Operation::kGet);
+  EXPECT_EQ(r.resource_uri, kProcUri);
+  EXPECT_EQ(r.to, "https://host.example:5986/wsman");
+  EXPECT_EQ(r.reply_to, ns::kAnonymous);
+  EXPECT_EQ(r.message_id.rfind("uuid:", 0), 0u);
+  EXPECT_EQ(r.message_id.size(), 41u);
+  ASSERT_EQ(r.selectors.size(), 2u);
+  EXPECT_EQ(r.selectors[0].name, "Handle");
+  EXPECT_EQ(r.selectors[0].value, "1234");
+  EXPECT_EQ(r.selectors[1].value, kCreation);
+  ASSERT_EQ(r.options.size(), 1u);
+  EXPECT_EQ(r.options[0].first, "EnablePrivilege");
+  EXPECT_EQ(r.options[0].second, "SeDebugPrivilege");
+  ASSERT_TRUE(r.operation_timeout_s);
+  EXPECT_DOUBLE_EQ(*r.operation_timeout_s, 30);
+  ASSERT_TRUE(r.max_envelope_size);
+  EXPECT_EQ(*r.max_envelope_size, 512000u);
+  EXPECT_TRUE(r.not_understood.empty());
+}
+
+TEST(ClientCodecRequest, MessageIdsDiffer) {
+  EXPECT_NE(new_message_id(), new_message_id());
+}
+
+TEST(ClientCodecRequest, EnumerateWithWqlFilter) {
+  EnumerateOptions o;
+  o.filter = "SELECT * FROM Win32_Process WHERE Name='a<b'";
+  o.max_elements = 100;
+  Request r = decoded(enumerate_request(common(), class_uri("*"), o));
+  EXPECT_EQ(r.operation, Operation::kEnumerate);
+  EXPECT_EQ(r.resource_uri, "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*");
+  EXPECT_EQ(r.filter, o.filter);
+  EXPECT_EQ(r.filter_dialect, ns::kWqlDialect);
+  EXPECT_TRUE(r.optimize);
+  ASSERT_TRUE(r.max_elements);
+  EXPECT_EQ(*r.max_elements, 100u);
+  EXPECT_TRUE(r.object_and_epr);
+}
+
+TEST(ClientCodecRequest, EnumerateClassPlain) {
+  EnumerateOptions o;
+  o.optimize = false;
+  o.max_elements = 0;
+  o.object_and_epr = false;
+  Request r = decoded(enumerate_request(common(), class_uri("Win32_Process"), o));
+  EXPECT_EQ(r.operation, Operation::kEnumerate);
+  EXPECT_EQ(r.resource_uri, kProcUri);
+  EXPECT_TRUE(r.filter.empty());
+  EXPECT_FALSE(r.optimize);
+  EXPECT_FALSE(r.max_elements);
+  EXPECT_FALSE(r.object_and_epr);
+}
+
+TEST(ClientCodecRequest, PullAndRelease) {
+  Request p = decoded(pull_request(common(), kProcUri, "uuid:ctx-1", 100));
+  EXPECT_EQ(p.operation, Operation::kPull);
+  EXPECT_EQ(p.context, "uuid:ctx-1");
+  ASSERT_TRUE(p.max_elements);
+  EXPECT_EQ(*p.max_elements, 100u);
+  Request r = decoded(release_request(common(), kProcUri, "uuid:ctx-1"));
+  EXPECT_EQ(r.operation, Operation::kRelease);
+  EXPECT_EQ(r.context, "uuid:ctx-1");
+}
+
+TEST(ClientCodecRequest, InvokeWithNestedAndArrayParameters) {
+  Parameters in = {{"CommandLine", Value::string("sleep 10")},
+                   {"ProcessStartupInformation.PriorityClass", Value::uint32(64)},
+                   {"ProcessStartupInformation.Title", Value::string("t")},
+                   {"CurrentDirectory", Value::null(CimType::kString)}};
+  Request r = decoded(invoke_request(common(), kProcUri, "Create", {}, in));
+  EXPECT_EQ(r.operation, Operation::kInvoke);
+  EXPECT_EQ(r.method, "Create");
+  EXPECT_EQ(r.action, std::string(kProcUri) + "/Create");
+  EXPECT_TRUE(r.selectors.empty());
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"CommandLine", "sleep 10"},
+      {"ProcessStartupInformation.PriorityClass", "64"},
+      {"ProcessStartupInformation.Title", "t"}};
+  EXPECT_EQ(r.parameters, want);
+  EXPECT_EQ(r.nil_parameters, std::vector<std::string>{"CurrentDirectory"});
+}
+
+TEST(ClientCodecRequest, InvokeOnInstance) {
+  Request r = decoded(invoke_request(common(), kProcUri, "Terminate", {{"Handle", "42"}},
+                                     {{"Reason", Value::uint32(15)}}));
+  EXPECT_EQ(r.operation, Operation::kInvoke);
+  EXPECT_EQ(r.method, "Terminate");
+  ASSERT_EQ(r.selectors.size(), 1u);
+  EXPECT_EQ(r.selectors[0].value, "42");
+  ASSERT_EQ(r.parameters.size(), 1u);
+  EXPECT_EQ(r.parameters[0], (std::pair<std::string, std::string>{"Reason", "15"}));
+}
+
+TEST(ClientCodecRequest, DeleteAndIdentify) {
+  Request d = decoded(delete_request(common(), kProcUri, {{"Handle", "42"}}));
+  EXPECT_EQ(d.operation, Operation::kDelete);
+  ASSERT_EQ(d.selectors.size(), 1u);
+  Request i = decoded(identify_request(common()));
+  EXPECT_EQ(i.operation, Operation::kIdentify);
+}
+
+TEST(ClientCodecResponse, GetInstanceValuesTypesNullsDatetime) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+  resp.relates_to = "uuid:1";
+  resp.resource_uri = kProcUri;
+  resp.instance = process(4242, true);
+  auto inst = parse_get_response(encode(resp));
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  EXPECT_EQ(inst->class_name(), "Win32_Process");
+  auto pid = inst->get("ProcessId");
+  ASSERT_TRUE(pid);
+  EXPECT_EQ(pid->type(), CimType::kUint32);
+  EXPECT_EQ(pid->as_u64(), 4242u);
+  auto ws = inst->get("WorkingSetSize");
+  ASSERT_TRUE(ws);
+  EXPECT_EQ(ws->type(), CimType::kUint64);
+  EXPECT_EQ(ws->as_u64(), 123456789012ULL);
+  EXPECT_EQ(inst->get("Name")->as_string(), "bash <&> \"x\"");
+  auto cd = inst->get("CreationDate");
+  ASSERT_TRUE(cd);
+  EXPECT_EQ(cd->type(), CimType::kDatetime);
+  EXPECT_EQ(cd->as_string(), kCreation);
+  auto exe = inst->get("ExecutablePath");
+  ASSERT_TRUE(exe);
+  EXPECT_TRUE(exe->is_null());
+  EXPECT_EQ(exe->type(), CimType::kString);
+  EXPECT_FALSE(inst->get("CommandLine"));  // not sent: not present
+  // Identity from the key and CreationDate.
+  EXPECT_EQ(inst->identity().class_name, "Win32_Process");
+  ASSERT_TRUE(inst->identity().key("Handle"));
+  EXPECT_EQ(inst->identity().key("Handle")->value.to_text(), "4242");
+  ASSERT_TRUE(inst->identity().key("CreationDate"));
+  EXPECT_EQ(inst->identity().key("CreationDate")->value.to_text(), kCreation);
+}
+
+TEST(ClientCodecResponse, EnumerationItemsWithEprIdentityAndContext) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";
+  resp.resource_uri = class_uri("*");
+  resp.is_enumeration = true;
+  resp.context = "uuid:ctx-7";
+  // A projection without Handle: the identity must come from the EPR.
+  auto cls = cim::Schema::builtin().find("Win32_Process");
+  Instance proj(cls);
+  proj.set("Name", Value::string("sshd"));
+  ObjectPath id;
+  id.class_name = "Win32_Process";
+  id.keys.push_back({"Handle", Value::string("77")});
+  id.keys.push_back({"CreationDate", Value::string(kCreation)});
+  proj.set_identity(id);
+  resp.items.push_back(Item{proj, true, true});
+  resp.items.push_back(Item{process(78), true, true});
+  auto page = parse_enumeration_response(encode(resp));
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  EXPECT_EQ(page->context, "uuid:ctx-7");
+  EXPECT_FALSE(page->end_of_sequence);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[0].get("Name")->as_string(), "sshd");
+  EXPECT_FALSE(page->items[0].get("Handle"));
+  EXPECT_TRUE(same_path(page->items[0].identity(), id));
+  EXPECT_EQ(page->items[1].get("ProcessId")->as_u64(), 78u);
+  EXPECT_EQ(page->items[1].identity().key("Handle")->value.to_text(), "78");
+}
+
+TEST(ClientCodecResponse, PullEndOfSequenceWithoutContext) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";
+  resp.resource_uri = kProcUri;
+  resp.is_pull = true;
+  resp.end_of_sequence = true;
+  resp.items.push_back(Item{process(9), true, false});
+  auto page = parse_enumeration_response(encode(resp));
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  EXPECT_TRUE(page->end_of_sequence);
+  EXPECT_TRUE(page->context.empty());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].identity().key("Handle")->value.to_text(), "9");
+}
+
+TEST(ClientCodecResponse, OptimizedEnumerateAtEndHasNoContext) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";
+  resp.resource_uri = kProcUri;
+  resp.is_enumeration = true;
+  resp.end_of_sequence = true;
+  auto page = parse_enumeration_response(encode(resp));
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->end_of_sequence);
+  EXPECT_TRUE(page->items.empty());
+}
+
+Response invoke_response(const std::string& method, uint32_t rv, Parameters out) {
+  auto cls = std::make_shared<ClassDecl>();
+  cls->name = "__PARAMETERS";
+  PropertyDecl p;
+  p.name = "ReturnValue";
+  p.type = CimType::kUint32;
+  cls->properties.push_back(p);
+  for (const auto& [n, v] : out) {
+    PropertyDecl d;
+    d.name = n;
+    d.type = v.type();
+    cls->properties.push_back(d);
+  }
+  Instance inst(cls);
+  inst.set(0, Value::uint32(rv));
+  for (size_t i = 0; i < out.size(); ++i) inst.set(i + 1, out[i].second);
+  Response r;
+  r.action = std::string(kProcUri) + "/" + method + "Response";
+  r.resource_uri = kProcUri;
+  r.output_element = method + "_OUTPUT";
+  r.instance = inst;
+  return r;
+}
+
+TEST(ClientCodecResponse, InvokeReturnValueAndTypedOutParameters) {
+  auto res = parse_invoke_response(
+      encode(invoke_response("Create", 0, {{"ProcessId", Value::uint32(5150)}})), "Win32_Process",
+      "Create");
+  ASSERT_TRUE(res.ok()) << res.error().to_string();
+  EXPECT_EQ(res->return_value, 0u);
+  ASSERT_EQ(res->out.size(), 1u);
+  EXPECT_EQ(res->out[0].first, "ProcessId");
+  EXPECT_EQ(res->out[0].second.type(), CimType::kUint32);
+  EXPECT_EQ(res->out[0].second.as_u64(), 5150u);
+
+  auto owner = parse_invoke_response(
+      encode(invoke_response("GetOwner", 0,
+                             {{"Domain", Value::string("host")}, {"User", Value::string("root")}})),
+      "Win32_Process", "GetOwner");
+  ASSERT_TRUE(owner.ok());
+  ASSERT_EQ(owner->out.size(), 2u);
+  EXPECT_EQ(owner->out[0].first, "User");  // declaration order
+  EXPECT_EQ(owner->out[0].second.as_string(), "root");
+  EXPECT_EQ(owner->out[1].first, "Domain");
+
+  auto term = parse_invoke_response(encode(invoke_response("Terminate", 2, {})), "Win32_Process",
+                                    "Terminate");
+  ASSERT_TRUE(term.ok());
+  EXPECT_EQ(term->return_value, 2u);
+  EXPECT_TRUE(term->out.empty());
+}
+
+TEST(ClientCodecResponse, UnknownOutputClassIsAdHoc) {
+  auto res = parse_invoke_response(
+      encode(invoke_response("Frobnicate", 8,
+                             {{"Count", Value::uint32(3)}, {"Text", Value::string("abc")}})),
+      "Win32_Nothing", "Frobnicate");
+  ASSERT_TRUE(res.ok()) << res.error().to_string();
+  EXPECT_EQ(res->return_value, 8u);
+  ASSERT_EQ(res->out.size(), 2u);
+  EXPECT_EQ(res->out[0].second.type(), CimType::kUint32);
+  EXPECT_EQ(res->out[1].second.type(), CimType::kString);
+}
+
+TEST(ClientCodecResponse, FaultBecomesErrorWithWbemCode) {
+  Fault f;
+  f.subcode = "w:InvalidSelectors";
+  f.reason = "no process with Handle 99";
+  f.wbem = WbemStatus::kNotFound;
+  std::string env = encode_fault(f, "uuid:1");
+  auto inst = parse_get_response(env);
+  ASSERT_FALSE(inst.ok());
+  EXPECT_EQ(inst.error().code, WbemStatus::kNotFound);
+  EXPECT_EQ(inst.error().message, "no process with Handle 99");
+  auto e = fault_of(env);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, WbemStatus::kNotFound);
+  EXPECT_FALSE(parse_empty_response(env).ok());
+  EXPECT_FALSE(parse_invoke_response(env, "Win32_Process", "Terminate").ok());
+  auto page = parse_enumeration_response(env);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.error().code, WbemStatus::kNotFound);
+}
+
+TEST(ClientCodecResponse, FaultWithoutWsmanFaultIsFailed) {
+  std::string env =
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body><s:Fault>"
+      "<s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang=\"en\">boom"
+      "</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>";
+  auto r = parse_empty_response(env);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kFailed);
+  EXPECT_EQ(r.error().message, "boom");
+}
+
+TEST(ClientCodecResponse, GarbageIsAnErrorNotACrash) {
+  for (std::string_view body : {"", "<", "not xml", "<a/>", "<s:Envelope xmlns:s=\"x\"/>"}) {
+    EXPECT_FALSE(parse_get_response(body).ok()) << body;
+    EXPECT_FALSE(parse_enumeration_response(body).ok()) << body;
+  }
+  EXPECT_FALSE(fault_of("<a/>"));
+}
+
+TEST(ClientCodecResponse, EmptyAndIdentify) {
+  Response del;
+  del.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse";
+  EXPECT_TRUE(parse_empty_response(encode(del)).ok());
+  Response id;
+  id.is_identify = true;
+  auto who = parse_identify_response(encode(id));
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->rfind("lwmi", 0), 0u);
+}
+
+TEST(ClientCodecDatetime, XsDateTimeToCim) {
+  EXPECT_EQ(cim_datetime_from_xs("2026-11-27T07:24:21.123456+01:00"), kCreation);
+  EXPECT_EQ(cim_datetime_from_xs("2026-11-27T07:24:21Z"), "20261127072421.000000+000");
+  EXPECT_EQ(cim_datetime_from_xs("2026-11-27T07:24:21.5-07:00"), "20261127072421.500000-420");
+  EXPECT_FALSE(cim_datetime_from_xs("2026-11-27 07:24:21"));
+  EXPECT_FALSE(cim_datetime_from_xs("yesterday"));
+  EXPECT_EQ(cim_interval_from_xs("P1DT2H3M4.5S"), "00000001020304.500000:000");
+  EXPECT_FALSE(cim_interval_from_xs("P"));
+}
+
+TEST(ClientCodecResponse, IntervalRoundTrip) {
+  auto cls = cim::Schema::builtin().find("Win32_Process");
+  // No interval property in Win32_Process: an ad-hoc element carries one.
+  std::string env =
+      "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+      "xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\"><s:Body><p:Thing "
+      "xmlns:p=\"urn:x\"><p:Up><cim:Interval>P2DT0H0M1.000000S</cim:Interval></p:Up><p:N>5</p:N>"
+      "<p:N>6</p:N></p:Thing></s:Body></s:Envelope>";
+  auto inst = parse_get_response(env);
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  EXPECT_EQ(inst->get("Up")->as_string(), "00000002000001.000000:000");
+  auto n = inst->get("N");
+  ASSERT_TRUE(n);
+  ASSERT_TRUE(n->is_array());
+  EXPECT_EQ(n->elements().size(), 2u);
+  (void)cls;
+}
+
+}  // namespace
+}  // namespace lwmi::wsman::client
