@@ -10,6 +10,7 @@ namespace and temporary directory made here is removed again, even when a test f
 import base64
 import grp
 import http.client
+import json
 import os
 import pwd
 import re
@@ -453,6 +454,80 @@ class DaemonTest(unittest.TestCase):
         cls.http = cls.d.endpoint("http")
         cls.https = cls.d.endpoint("https")
         cls.cert = os.path.join(cls.d.state, "lwmid.crt")
+
+    # -- lwmic and liblwmi over the wire (the seed's remote example) -----------------------------
+
+    def lwmic_remote(self, *args, role="alice", password=None, home=None, extra=()):
+        u = self.users[role]
+        pw_file = os.path.join(self.work, "pw-" + secrets.token_hex(3))
+        with open(pw_file, "w") as f:
+            f.write((password if password is not None else u.password) + "\n")
+        os.chmod(pw_file, 0o600)
+        self.addCleanup(_remove, pw_file)
+        env = dict(os.environ)
+        env["HOME"] = home or os.path.join(self.work, "home-" + role)
+        os.makedirs(env["HOME"], exist_ok=True)
+        argv = [e2e.LWMIC, "--node", self.https, "--user", u.name, "--password-file", pw_file,
+                *extra, *args]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, env=env,
+                           timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_lwmic_remote_query_and_terminate_by_name(self):
+        pid, name = self.target("alice")
+        other, _ = self.target("alice")
+        rc, out, err = self.lwmic_remote("--ca", self.cert, "--format", "json", "query",
+                                         "SELECT ProcessId,Name FROM Win32_Process WHERE Name='%s'"
+                                         % name)
+        self.assertEqual(rc, 0, err)
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        self.assertEqual([r["ProcessId"] for r in rows], [pid])
+        rc, out, err = self.lwmic_remote("--ca", self.cert, "process", "where",
+                                         "name='%s'" % name, "call", "terminate")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 matched, 1 returned 0", err)
+        self.assertTrue(wait_gone(pid), "the matched process ended")
+        self.assertTrue(alive(other), "a process of another name lives")
+
+    def test_lwmic_remote_pins_the_certificate_on_first_use(self):
+        home = os.path.join(self.work, "home-pin-" + secrets.token_hex(3))
+        pid, _ = self.target("alice")
+        rc, out, err = self.lwmic_remote("get", "Win32_Process=%d" % pid, "--properties",
+                                         "ProcessId", home=home)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("recorded the certificate", err)
+        with open(os.path.join(home, ".config", "lwmi", "known_hosts")) as f:
+            known = f.read()
+        self.assertIn("SHA256:", known)
+        rc, out, err = self.lwmic_remote("get", "Win32_Process=%d" % pid, "--properties",
+                                         "ProcessId", home=home)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("recorded the certificate", err)
+        self.assertIn(str(pid), out)
+
+    def test_lwmic_remote_wrong_password_exits_4_and_ends_nothing(self):
+        pid, name = self.target("alice")
+        rc, out, err = self.lwmic_remote("--ca", self.cert, "call", "Win32_Process=%d" % pid,
+                                         "Terminate", password="not-the-password")
+        self.assertEqual(rc, 4, err)
+        self.assertTrue(alive(pid))
+
+    def test_lwmic_remote_other_users_process_is_access_denied(self):
+        pid, _ = self.target("alice")
+        rc, out, err = self.lwmic_remote("--ca", self.cert, "call", "Win32_Process=%d" % pid,
+                                         "Terminate", role="bob")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("ReturnValue=2", out)
+        self.assertTrue(alive(pid))
+
+    def test_lwmic_over_the_unix_socket(self):
+        pid, name = self.target("alice")
+        p = subprocess.run([e2e.LWMIC, "--socket", self.unix, "--format", "csv", "query",
+                            "SELECT Handle,Name FROM Win32_Process WHERE Name='%s'" % name],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertIn(str(pid), p.stdout.decode())
+        self.assertNotIn("running embedded", p.stderr.decode())
 
     @classmethod
     def tearDownClass(cls):
