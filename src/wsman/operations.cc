@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "cim/schema.h"
+#include "wsman/envelope.h"
 
 namespace lwmi::wsman {
 namespace {
@@ -241,7 +242,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
   out.resource_uri = r.resource_uri;
   out.is_enumeration = true;
   if (r.optimize) {
-    fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out);
+    fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out, r.max_envelope_size);
     if (out.fault) return out;
     if (out.end_of_sequence) return out;  // no context at the end of the sequence
   }
@@ -259,8 +260,19 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
   return out;
 }
 
-void Operations::fill(Enumeration& e, uint32_t max, Response* out) {
+void Operations::fill(Enumeration& e, uint32_t max, Response* out,
+                      std::optional<uint64_t> max_bytes) {
   if (max == 0) max = 1;
+  // MaxEnvelopeSize: the response grows item by item; an item that would not fit waits for the
+  // next Pull. Sizes are measured with the codec: the empty response, then each item alone.
+  size_t used = 0, base = 0;
+  if (max_bytes) {
+    Response empty = *out;
+    empty.items.clear();
+    empty.context = std::string(48, 'x');  // room for the context the response may carry
+    base = encode(empty).size();
+    used = base;
+  }
   while (out->items.size() < max) {
     Instance inst;
     if (e.lookahead) {
@@ -274,7 +286,27 @@ void Operations::fill(Enumeration& e, uint32_t max, Response* out) {
       out->end_of_sequence = true;
       return;
     }
-    out->items.push_back(Item{std::move(inst), e.with_object, e.with_epr});
+    Item item{std::move(inst), e.with_object, e.with_epr};
+    if (max_bytes) {
+      Response one = *out;
+      one.items.clear();
+      one.items.push_back(item);
+      one.context.clear();
+      size_t alone = encode(one).size() + 48;  // as `base`, with room for a context
+      size_t add = alone > base ? alone - base : 0;
+      if (used + add > *max_bytes) {
+        e.lookahead = std::move(item.instance);
+        if (out->items.empty()) {
+          out->fault = make_fault("w:EncodingLimit",
+                                  "one instance needs more than MaxEnvelopeSize " +
+                                      std::to_string(*max_bytes) + " bytes",
+                                  WbemStatus::kQuotaViolation);
+        }
+        return;  // the rest comes with the next Pull
+      }
+      used += add;
+    }
+    out->items.push_back(std::move(item));
   }
   // Look one ahead, so the last batch says EndOfSequence instead of costing an empty Pull.
   Instance next;
@@ -318,8 +350,12 @@ Response Operations::pull(const Request& r, const security::Caller& c) {
   out.relates_to = r.message_id;
   out.resource_uri = e->resource_uri;
   out.is_pull = true;
-  fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out);
-  if (out.fault) return out;
+  fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out, r.max_envelope_size);
+  if (out.fault) {
+    std::lock_guard<std::mutex> lock(mu_);
+    enumerations_[r.context] = e;  // still usable with a larger MaxEnvelopeSize
+    return out;
+  }
   if (!out.end_of_sequence) {
     std::lock_guard<std::mutex> lock(mu_);
     e->last_used = std::chrono::steady_clock::now();

@@ -54,8 +54,8 @@ class Operations {
   Response get(const Request& r, const security::Caller& c);
   Response invoke(const Request& r, const security::Caller& c);
   Response remove(const Request& r, const security::Caller& c);
-  // Fills items from e.stream up to max; sets end_of_sequence.
-  void fill(Enumeration& e, uint32_t max, Response* out);
+  // Fills items from e.stream up to max items and max_bytes of envelope; sets end_of_sequence.
+  void fill(Enumeration& e, uint32_t max, Response* out, std::optional<uint64_t> max_bytes);
   void expire_locked();
 
   service::CimService& service_;

@@ -1,6 +1,8 @@
 // Operations over the live /proc: decoded requests in, responses out (no network).
 #include "wsman/operations.h"
 
+#include "wsman/envelope.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -162,6 +164,33 @@ TEST_F(Ops, UnknownActionsAndMustUnderstand) {
   Request id = req(Operation::kIdentify);
   out = ops_.handle(id, me_);
   EXPECT_TRUE(out.is_identify);
+}
+
+}  // namespace lwmi::wsman
+
+namespace lwmi::wsman {
+
+TEST_F(Ops, MaxEnvelopeSizeSplitsABatchAcrossPulls) {
+  Request r = req(Operation::kEnumerate);
+  Response first = ops_.handle(r, me_);
+  ASSERT_FALSE(first.fault);
+  Request p = req(Operation::kPull);
+  p.context = first.context;
+  p.max_elements = 50;
+  p.max_envelope_size = 12000;  // a full Win32_Process instance is a few KB
+  Response small = ops_.handle(p, me_);
+  ASSERT_FALSE(small.fault) << small.fault->reason;
+  ASSERT_GE(small.items.size(), 1u);
+  EXPECT_LT(small.items.size(), 50u);
+  EXPECT_LE(encode(small).size(), 12000u);
+  p.max_envelope_size = 100;  // not even one instance fits
+  Response none = ops_.handle(p, me_);
+  ASSERT_TRUE(none.fault);
+  EXPECT_EQ(none.fault->subcode, "w:EncodingLimit");
+  p.max_envelope_size.reset();  // the context survived the fault
+  Response more = ops_.handle(p, me_);
+  EXPECT_FALSE(more.fault);
+  EXPECT_GE(more.items.size(), 1u);
 }
 
 }  // namespace lwmi::wsman
