@@ -26,18 +26,18 @@ struct Peer {
   Transport transport = Transport::kHttp;
   std::string address;  ///< "127.0.0.1", "::1", "" for unix
   uint16_t port = 0;
-  bool loopback = false;         ///< the TCP peer is on 127.0.0.0/8 or ::1
-  std::optional<uid_t> uid;      ///< unix: SO_PEERCRED
+  bool loopback = false;     ///< the TCP peer is on 127.0.0.0/8 or ::1
+  std::optional<uid_t> uid;  ///< unix: SO_PEERCRED
   std::optional<gid_t> gid;
   std::optional<pid_t> pid;
-  uint64_t connection_id = 0;    ///< stable for one connection (keep-alive)
+  uint64_t connection_id = 0;  ///< stable for one connection (keep-alive)
   /// "unix:pid=123,uid=1000", "https:[::1]:5000", "http:127.0.0.1:4242"
   std::string describe() const;
 };
 
 struct HttpRequest {
-  std::string method;  ///< "POST"
-  std::string target;  ///< "/wsman"
+  std::string method;                          ///< "POST"
+  std::string target;                          ///< "/wsman"
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::string body;
   std::string header(const std::string& lower_name) const;
@@ -47,7 +47,7 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int delay_ms = 0;  ///< send after this delay (failed authentication), on a timer
+  int delay_ms = 0;    ///< send after this delay (failed authentication), on a timer
   bool close = false;  ///< close the connection after sending
 };
 
@@ -55,11 +55,11 @@ using Handler = std::function<HttpResponse(const HttpRequest&, const Peer&)>;
 
 struct ServerOptions {
   size_t io_threads = 1;
-  size_t workers = 4;                ///< bounded pool for handlers
+  size_t workers = 4;  ///< bounded pool for handlers
   size_t max_body_bytes = 512 * 1024;
   int idle_timeout_s = 120;
-  std::string certificate_file;      ///< PEM, for HTTPS
-  std::string private_key_file;      ///< PEM
+  std::string certificate_file;  ///< PEM, for HTTPS
+  std::string private_key_file;  ///< PEM
 };
 
 class Server {

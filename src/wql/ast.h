@@ -28,16 +28,16 @@ struct Location {
 struct PropertyRef {
   std::vector<std::string> path;  ///< as written (case preserved)
   Location loc;
-  std::string text() const;       ///< path joined with '.'
+  std::string text() const;  ///< path joined with '.'
 };
 
 /// A constant as written.
 struct Literal {
   enum class Kind { kString, kInteger, kReal, kBoolean, kNull };
   Kind kind = Kind::kNull;
-  std::string text;      ///< string: the unescaped content; numbers: the digits as written
-  int64_t integer = 0;   ///< kInteger (see is_unsigned for values above INT64_MAX)
-  uint64_t uinteger = 0; ///< kInteger when is_unsigned
+  std::string text;       ///< string: the unescaped content; numbers: the digits as written
+  int64_t integer = 0;    ///< kInteger (see is_unsigned for values above INT64_MAX)
+  uint64_t uinteger = 0;  ///< kInteger when is_unsigned
   bool is_unsigned = false;
   double real = 0;       ///< kReal
   bool boolean = false;  ///< kBoolean
@@ -88,9 +88,9 @@ struct SelectQuery {
 struct Query {
   enum class Kind { kSelect, kAssociators, kReferences };
   Kind kind = Kind::kSelect;
-  SelectQuery select;         ///< kSelect
-  std::string object_path;    ///< kAssociators / kReferences: the text inside { }
-  Location loc;               ///< the whole statement
+  SelectQuery select;       ///< kSelect
+  std::string object_path;  ///< kAssociators / kReferences: the text inside { }
+  Location loc;             ///< the whole statement
 };
 
 }  // namespace lwmi::wql
