@@ -59,6 +59,11 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file,
                  "Written once every listener is bound: the endpoints, one URL a line");
   app.add_flag("--foreground", foreground, "Stay in the foreground (lwmid never forks)");
+  bool testing_skip_own_checks = false;
+  // Hidden, for the security tests only: lwmi's own kill(2)-rule check is skipped so that the
+  // tests can show the kernel still refuses (signals of unprivileged callers carry their
+  // credentials).
+  app.add_flag("--testing-skip-own-checks", testing_skip_own_checks)->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -111,6 +116,12 @@ int main(int argc, char** argv) {
   }
 
   lwmi::service::CimService service(config, lwmi::os::ProcFs("/proc"), sys);
+  if (testing_skip_own_checks) {
+    log_line("WARNING: --testing-skip-own-checks: lwmi's own permission check is OFF (tests only)");
+    auto policy = service.processes().policy();
+    policy.testing_skip_own_check = true;
+    service.processes().set_policy(policy);
+  }
   lwmi::wsman::Operations operations(service);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -280,6 +281,36 @@ int LiveProcessControl::wait_exit(int pidfd, int timeout_ms, bool* exited) {
 
 void LiveProcessControl::close(int fd) {
   if (fd >= 0) ::close(fd);
+}
+
+namespace {
+
+// Runs `action` on a new thread whose credentials are `as`'s (raw system calls change only the
+// calling thread; glibc's wrappers would change every thread). The thread ends afterwards, so
+// its credentials never need restoring.
+template <class Action>
+int on_thread_as(const Identity& as, Action action) {
+  int result = 0;
+  std::thread worker([&] {
+    if (raw_setgroups(as.groups.size(), as.groups.data()) != 0 || raw_setresgid(as.gid) != 0 ||
+        raw_setresuid(as.uid) != 0) {
+      result = errno;
+      return;
+    }
+    result = action();
+  });
+  worker.join();
+  return result;
+}
+
+}  // namespace
+
+int LiveProcessControl::kill_as(int pidfd, const Identity& as) {
+  return on_thread_as(as, [&] { return kill(pidfd); });
+}
+
+int LiveProcessControl::set_nice_as(pid_t tid, int nice, const Identity& as) {
+  return on_thread_as(as, [&] { return set_nice(tid, nice); });
 }
 
 int LiveProcessControl::set_nice(pid_t tid, int nice) {

@@ -28,9 +28,22 @@ struct SpawnRequest {
   std::vector<gid_t> groups;
 };
 
+/// Whose credentials an action is taken with (impersonation).
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+
 class ProcessControl {
  public:
   virtual ~ProcessControl() = default;
+  /// kill() with `as`'s credentials, on a dedicated thread, so the kernel applies kill(2)'s rule
+  /// to the caller rather than to lwmid (a bug in lwmi's own check then refuses nothing more).
+  /// The default (used by fakes) ignores `as`.
+  virtual int kill_as(int pidfd, const Identity& as) { return kill(pidfd); }
+  /// set_nice() with `as`'s credentials, likewise.
+  virtual int set_nice_as(pid_t tid, int nice, const Identity& as) { return set_nice(tid, nice); }
   /// pidfd_open(pid): ESRCH when there is no such process.
   virtual int pidfd_open(pid_t pid, int* fd) = 0;
   /// pidfd_send_signal(fd, SIGKILL) with the calling thread's credentials.
@@ -47,6 +60,8 @@ class ProcessControl {
 
 class LiveProcessControl : public ProcessControl {
  public:
+  int kill_as(int pidfd, const Identity& as) override;
+  int set_nice_as(pid_t tid, int nice, const Identity& as) override;
   int pidfd_open(pid_t pid, int* fd) override;
   int kill(int pidfd) override;
   int wait_exit(int pidfd, int timeout_ms, bool* exited) override;

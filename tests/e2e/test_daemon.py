@@ -274,7 +274,7 @@ class Daemon:
     """One lwmid process with its own state dir, config, notify socket and ready file."""
 
     def __init__(self, workdir, config_text, *, socket_path="", http="", https="",
-                 netns=None):
+                 netns=None, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="d-", dir=workdir)
         os.chmod(self.dir, 0o755)
         self.state = os.path.join(self.dir, "state")
@@ -289,7 +289,7 @@ class Daemon:
         self.notify.bind(self.notify_path)
         argv = [LWMID, "--config", self.config, "--state-dir", self.state,
                 "--socket", socket_path, "--http", http, "--https", https,
-                "--ready-file", self.ready, "--foreground"]
+                "--ready-file", self.ready, "--foreground", *extra_args]
         env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
         self.logf = open(self.log, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.logf,
@@ -975,6 +975,28 @@ class DaemonTest(unittest.TestCase):
         self.assertEqual(self.return_value(parse_envelope(data)), 2)
         time.sleep(0.2)
         self.assertTrue(alive(pid))
+
+    def test_kernel_refuses_even_with_lwmis_own_check_off(self):
+        """Impersonation in depth: a second lwmid runs with its own kill(2)-rule check switched
+        off (a test-only flag). bob's Terminate and SetPriority of alice's process are still
+        refused, by the kernel, since they are made with bob's credentials; alice's own works."""
+        sock = os.path.join(self.work, "imp-%s.sock" % secrets.token_hex(3))
+        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service),
+                   socket_path=sock, extra_args=["--testing-skip-own-checks"])
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        self.assertIn("own permission check is OFF", d.log_text())
+        pid, _ = self.target("alice")
+        status, data = self.run_client(self.users["bob"].prefix(), "unix:" + sock,
+                                       terminate_envelope(pid))
+        self.assertEqual(status, 200, data[:1000])
+        self.assertEqual(self.return_value(parse_envelope(data)), 2)
+        time.sleep(0.2)
+        self.assertTrue(alive(pid), "the kernel refused bob's signal")
+        status, data = self.run_client(self.users["alice"].prefix(), "unix:" + sock,
+                                       terminate_envelope(pid))
+        self.assertEqual(self.return_value(parse_envelope(data)), 0)
+        self.assertTrue(wait_gone(pid))
 
     def test_root_over_unix_needs_enabled_privilege(self):
         pid, _ = self.target("alice")

@@ -26,6 +26,9 @@ struct MethodPolicy {
   std::vector<std::string> protected_names;  ///< Terminate returns 3 for these (and PID 1…)
   uint32_t terminate_wait_ms = 2000;         ///< bound on waiting for a killed process to exit
   std::string debugger_command;              ///< AttachDebugger; "%pid%" replaced; "" = none
+  /// TESTS ONLY: skip lwmi's own kill(2)-rule check, leaving the decision to the kernel (which
+  /// still refuses, because unprivileged callers' signals are sent with their credentials).
+  bool testing_skip_own_check = false;
 };
 
 class ProcessProvider : public InstanceProvider {
@@ -45,6 +48,7 @@ class ProcessProvider : public InstanceProvider {
                               const ObjectPath* target, const Parameters& in,
                               security::AuditTarget* audit);
   void set_policy(MethodPolicy policy) { policy_ = std::move(policy); }
+  const MethodPolicy& policy() const { return policy_; }
   void set_control(std::shared_ptr<os::ProcessControl> control) { control_ = std::move(control); }
 
   /// The pid named by a Win32_Process path (Handle key, string or number); errors as get().
