@@ -14,6 +14,7 @@
 #include <random>
 
 #include "base/strings.h"
+#include "cim/schema.h"
 #include "lwmi/datetime.h"
 
 namespace lwmi::wsman {
@@ -735,6 +736,158 @@ class Writer {
   const std::string& resource_uri_;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Class definitions as CIM-XML (DMTF DSP0201): the body of a GetClass response.
+
+/// The CIM-XML TYPE of a type; references and embedded objects have none of their own (a
+/// reference is a PROPERTY.REFERENCE, an embedded object a string with EmbeddedObject).
+std::string cimxml_type(CimType t) {
+  if (t == CimType::kObject || t == CimType::kReference) return "string";
+  return std::string(cim_type_name(t));
+}
+
+class ClassXml {
+ public:
+  explicit ClassXml(const ClassDecl& cls) : cls_(cls) {}
+  std::string out;
+
+  void write() {
+    out += "<CLASS NAME=\"" + esc(cls_.name) + "\"";
+    if (!cls_.superclass.empty()) out += " SUPERCLASS=\"" + esc(cls_.superclass) + "\"";
+    out += ">";
+    std::vector<Qualifier> q = cls_.qualifiers;
+    if (cls_.abstract && !find(q, "Abstract"))
+      q.insert(q.begin(), Qualifier{"Abstract", Value::boolean(true)});
+    if (!cls_.description.empty() && !find(q, "Description"))
+      q.push_back({"Description", Value::string(cls_.description)});
+    for (const auto& x : q) qualifier(x, false);
+    for (const auto& p : cls_.properties) property(p);
+    for (const auto& m : cls_.methods) method(m);
+    out += "</CLASS>";
+  }
+
+ private:
+  static const Qualifier* find(const std::vector<Qualifier>& q, std::string_view name) {
+    for (const auto& x : q)
+      if (iequals(x.name, name)) return &x;
+    return nullptr;
+  }
+
+  void qualifier(const Qualifier& q, bool propagated) {
+    out += "<QUALIFIER NAME=\"" + esc(q.name) + "\" TYPE=\"" + cimxml_type(q.value.type()) + "\"";
+    if (propagated) out += " PROPAGATED=\"true\"";
+    out += ">";
+    if (q.value.is_null()) {
+      // no value
+    } else if (q.value.is_array()) {
+      out += "<VALUE.ARRAY>";
+      for (const Value& e : q.value.elements()) {
+        out += "<VALUE>";
+        escape(out, scalar_text(e));
+        out += "</VALUE>";
+      }
+      out += "</VALUE.ARRAY>";
+    } else {
+      out += "<VALUE>";
+      escape(out, scalar_text(q.value));
+      out += "</VALUE>";
+    }
+    out += "</QUALIFIER>";
+  }
+
+  void property(const PropertyDecl& p) {
+    std::string origin = p.origin.empty() ? cls_.name : p.origin;
+    bool propagated = !iequals(origin, cls_.name);
+    const char* element = p.type == CimType::kReference ? "PROPERTY.REFERENCE"
+                          : p.is_array                  ? "PROPERTY.ARRAY"
+                                                        : "PROPERTY";
+    out += std::string("<") + element + " NAME=\"" + esc(p.name) + "\"";
+    if (p.type == CimType::kReference) {
+      if (!p.embedded_class.empty()) out += " REFERENCECLASS=\"" + esc(p.embedded_class) + "\"";
+    } else {
+      out += " TYPE=\"" + cimxml_type(p.type) + "\"";
+    }
+    out += " CLASSORIGIN=\"" + esc(origin) + "\"";
+    if (propagated) out += " PROPAGATED=\"true\"";
+    if (p.type == CimType::kObject)
+      out += std::string(" EmbeddedObject=\"") +
+             (p.embedded_class.empty() ? "object" : "instance") + "\"";
+    out += ">";
+    // The declared qualifiers (the schema loader already lists Key, MaxLen, Units and Privileges
+    // there), then whatever the fields say and the list lacks.
+    std::vector<Qualifier> q = p.qualifiers;
+    if (p.key && !find(q, "Key")) q.push_back({"Key", Value::boolean(true)});
+    if (p.max_len && !find(q, "MaxLen")) q.push_back({"MaxLen", Value::uint32(*p.max_len)});
+    if (!p.units.empty() && !find(q, "Units")) q.push_back({"Units", Value::string(p.units)});
+    if (!p.privileges.empty() && !find(q, "Privileges")) {
+      std::vector<Value> privs;
+      for (const auto& s : p.privileges) privs.push_back(Value::string(s));
+      q.push_back({"Privileges", Value::array(CimType::kString, std::move(privs))});
+    }
+    if (p.type == CimType::kObject && !p.embedded_class.empty() && !find(q, "EmbeddedInstance"))
+      q.push_back({"EmbeddedInstance", Value::string(p.embedded_class)});
+    if (!p.description.empty() && !find(q, "Description"))
+      q.push_back({"Description", Value::string(p.description)});
+    for (const auto& x : q) qualifier(x, propagated);
+    out += std::string("</") + element + ">";
+  }
+
+  /// The class that declares method `name`: the farthest ancestor that has it.
+  std::string method_origin(const std::string& name) const {
+    for (auto it = cls_.derivation.rbegin(); it != cls_.derivation.rend(); ++it) {
+      auto anc = cim::Schema::builtin().find(*it);
+      if (anc && anc->method(name)) return anc->name;
+    }
+    return cls_.name;
+  }
+
+  void method(const MethodDecl& m) {
+    std::string origin = method_origin(m.name);
+    bool propagated = !iequals(origin, cls_.name);
+    out += "<METHOD NAME=\"" + esc(m.name) + "\" TYPE=\"" + cimxml_type(m.return_type) +
+           "\" CLASSORIGIN=\"" + esc(origin) + "\"";
+    if (propagated) out += " PROPAGATED=\"true\"";
+    out += ">";
+    if (m.is_static) qualifier({"Static", Value::boolean(true)}, propagated);
+    if (!m.privileges.empty()) {
+      std::vector<Value> privs;
+      for (const auto& s : m.privileges) privs.push_back(Value::string(s));
+      qualifier({"Privileges", Value::array(CimType::kString, std::move(privs))}, propagated);
+    }
+    if (!m.description.empty())
+      qualifier({"Description", Value::string(m.description)}, propagated);
+    for (const auto& p : m.parameters) parameter(p);
+    out += "</METHOD>";
+  }
+
+  void parameter(const ParameterDecl& p) {
+    bool ref = p.type == CimType::kReference;
+    const char* element = ref && p.is_array ? "PARAMETER.REFARRAY"
+                          : ref             ? "PARAMETER.REFERENCE"
+                          : p.is_array      ? "PARAMETER.ARRAY"
+                                            : "PARAMETER";
+    out += std::string("<") + element + " NAME=\"" + esc(p.name) + "\"";
+    if (ref) {
+      if (!p.embedded_class.empty()) out += " REFERENCECLASS=\"" + esc(p.embedded_class) + "\"";
+    } else {
+      out += " TYPE=\"" + cimxml_type(p.type) + "\"";
+    }
+    out += ">";
+    if (p.in) qualifier({"In", Value::boolean(true)}, false);
+    if (p.out) qualifier({"Out", Value::boolean(true)}, false);
+    if (p.type == CimType::kObject) {
+      if (p.embedded_class.empty())
+        qualifier({"EmbeddedObject", Value::boolean(true)}, false);
+      else
+        qualifier({"EmbeddedInstance", Value::string(p.embedded_class)}, false);
+    }
+    if (!p.description.empty()) qualifier({"Description", Value::string(p.description)}, false);
+    out += std::string("</") + element + ">";
+  }
+
+  const ClassDecl& cls_;
+};
+
 const char kEnvelopeOpen[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\""
@@ -927,6 +1080,10 @@ std::string encode(const Response& response) {
     if (!response.context.empty())
       w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
     w.out += "</e:SubscribeResponse>";
+  } else if (response.class_decl) {
+    ClassXml c(*response.class_decl);
+    c.write();
+    w.out += c.out;
   } else if (response.instance && response.instance->valid()) {
     const Instance& inst = *response.instance;
     if (!response.output_element.empty())

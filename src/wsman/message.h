@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "lwmi/class_decl.h"
 #include "lwmi/instance.h"
 #include "lwmi/result.h"
 
@@ -124,6 +126,8 @@ struct Response {
   std::optional<Instance> instance;
   std::string resource_uri;  ///< for naming the instance element's namespace
   std::string output_element;  ///< kInvoke: "Terminate_OUTPUT"
+  // kGet on the cim-xml resource URI (GetClass): the class definition, sent as CIM-XML.
+  std::shared_ptr<const ClassDecl> class_decl;
   // Enumerate / Pull
   bool is_enumeration = false;
   bool is_pull = false;

@@ -43,6 +43,14 @@ std::string random_context() {
   return buf;
 }
 
+/// The cim-xml family (class definitions, GetClass): ns::kCimXmlPrefix, and the spelling OMI and
+/// the Windows MI client send (no "wscim/1").
+bool is_cim_xml(const std::string& uri) {
+  auto starts = [&](std::string_view p) { return uri.rfind(p, 0) == 0; };
+  return starts(ns::kCimXmlPrefix) ||
+         starts("http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/");
+}
+
 /// The class and namespace a resource URI names; "*" for the wildcard.
 struct Resource {
   std::string ns = "root\\cimv2";
@@ -69,9 +77,11 @@ Result<Resource> resolve(const Request& r) {
     res.ns = "root/cimv2";
     for (const auto& s : r.selectors)
       if (base::iequals(s.name, "__cimnamespace")) res.ns = s.value;
-  } else if (starts(ns::kCimXmlPrefix)) {
+  } else if (is_cim_xml(uri)) {
     return Error{WbemStatus::kNotSupported,
-                 "class definitions (the cim-xml GetClass form) are not served yet"};
+                 "the cim-xml resource URI serves class definitions with Get (GetClass) only; "
+                 "use " +
+                     std::string(ns::kWmiPrefix) + "root/cimv2/<Class> for instances"};
   } else {
     return Error{WbemStatus::kInvalidNamespace,
                  "resource URI '" + uri + "' is not served here (use " + ns::kWmiPrefix +
@@ -192,7 +202,44 @@ Response Operations::handle(const Request& r, security::Caller caller) {
   }
 }
 
+// GetClass: a Get on the cim-xml resource URI, selectors __cimnamespace and ClassName.
+static Response get_class(const Request& r, const service::CimService& service) {
+  std::string ns = "root/cimv2";
+  std::optional<std::string> name;
+  for (const auto& s : r.selectors) {
+    if (base::iequals(s.name, "__cimnamespace"))
+      ns = s.value;
+    else if (base::iequals(s.name, "ClassName"))
+      name = s.value;
+    else
+      return fault_response(r, make_fault("w:InvalidSelectors",
+                                          "selector '" + s.name +
+                                              "' is not known for GetClass (use "
+                                              "__cimnamespace and ClassName)",
+                                          WbemStatus::kInvalidObjectPath));
+  }
+  for (char& ch : ns)
+    if (ch == '\\') ch = '/';
+  if (!base::iequals(ns, "root/cimv2"))
+    return fault_response(
+        r, fault_for(Error{WbemStatus::kInvalidNamespace,
+                           "namespace '" + ns + "' does not exist (lwmi serves root/cimv2)"}));
+  if (!name || name->empty())
+    return fault_response(r,
+                          make_fault("w:InvalidSelectors", "GetClass needs the ClassName selector",
+                                     WbemStatus::kInvalidObjectPath));
+  auto cls = service.get_class(*name);
+  if (!cls.ok()) return fault_response(r, fault_for(cls.error()));
+  Response out;
+  out.action = std::string(kTransfer) + "GetResponse";
+  out.relates_to = r.message_id;
+  out.resource_uri = r.resource_uri;
+  out.class_decl = std::move(*cls);
+  return out;
+}
+
 Response Operations::get(const Request& r, const security::Caller& c) {
+  if (is_cim_xml(r.resource_uri)) return get_class(r, service_);
   auto res = resolve(r);
   if (!res.ok()) return fault_response(r, fault_for(res.error()));
   if (res->cls == "*")
