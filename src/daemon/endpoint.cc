@@ -35,11 +35,12 @@ bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string
 
 Endpoint::Endpoint(const config::Config& config, wsman::Operations& operations,
                    security::Authenticator& authenticator,
-                   std::function<void(const std::string&)> log)
+                   std::function<void(const std::string&)> log, security::AuditLog* audit)
     : config_(config),
       operations_(operations),
       authenticator_(authenticator),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      audit_(audit) {}
 
 security::Caller Endpoint::local_caller(const net::Peer& peer, const config::SecurityConfig& cfg) {
   security::Caller c;
@@ -72,8 +73,22 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
 }
 
 net::HttpResponse Endpoint::unauthorized(const net::Peer& peer, const std::string& why,
-                                         int delay_ms) {
+                                         int delay_ms, const std::string& user) {
   log_("refused " + peer.describe() + ": " + why);
+  if (audit_) {
+    security::Caller who;
+    who.uid = static_cast<uid_t>(-1);
+    who.user = user.empty() ? std::string("-") : user;
+    who.peer = peer.describe();
+    who.embedded = false;
+    who.remote = true;
+    security::AuditRecord rec;
+    rec.action = "Login";
+    rec.result = "refused";
+    rec.detail = why;
+    std::string problem = audit_->record(who, rec);
+    if (!problem.empty()) log_(problem);
+  }
   net::HttpResponse r;
   r.status = 401;
   r.headers.push_back({"WWW-Authenticate", "Basic realm=\"lwmi\""});
@@ -111,7 +126,8 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     if (!creds) return unauthorized(peer, "malformed Authorization header", 0);
     auto outcome = authenticator_.authenticate(creds->first, creds->second, peer.address);
     if (!outcome.ok)
-      return unauthorized(peer, "user '" + creds->first + "': " + outcome.reason, outcome.delay_ms);
+      return unauthorized(peer, "user '" + creds->first + "': " + outcome.reason, outcome.delay_ms,
+                          creds->first);
     caller = outcome.caller;
     caller->peer = peer.describe();
   }

@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "net/http_server.h"
+#include "security/audit.h"
 #include "security/authenticator.h"
 #include "wsman/operations.h"
 
@@ -21,8 +22,10 @@ namespace lwmi::daemon {
 class Endpoint {
  public:
   /// `log` receives one line per notable event (refused login, fault…).
+  /// Refused logins are written to `audit` (when given) as well as to `log`.
   Endpoint(const config::Config& config, wsman::Operations& operations,
-           security::Authenticator& authenticator, std::function<void(const std::string&)> log);
+           security::Authenticator& authenticator, std::function<void(const std::string&)> log,
+           security::AuditLog* audit = nullptr);
 
   net::HttpResponse handle(const net::HttpRequest& request, const net::Peer& peer);
 
@@ -31,12 +34,14 @@ class Endpoint {
   static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg);
 
  private:
-  net::HttpResponse unauthorized(const net::Peer& peer, const std::string& why, int delay_ms);
+  net::HttpResponse unauthorized(const net::Peer& peer, const std::string& why, int delay_ms,
+                                 const std::string& user = "");
 
   const config::Config& config_;
   wsman::Operations& operations_;
   security::Authenticator& authenticator_;
   std::function<void(const std::string&)> log_;
+  security::AuditLog* audit_;
 };
 
 }  // namespace lwmi::daemon

@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   }
   lwmi::wsman::Operations operations(service);
   lwmi::security::Authenticator authenticator(config.security);
-  lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line);
+  lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
   lwmi::net::Server server(options, [&](const lwmi::net::HttpRequest& r, const lwmi::net::Peer& p) {
     return endpoint.handle(r, p);
   });

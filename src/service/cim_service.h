@@ -57,6 +57,8 @@ class CimService {
   const config::Config& config() const { return config_; }
   const os::SystemInfo& system() const { return processes_.system(); }
   provider::process::ProcessProvider& processes() { return processes_; }
+  /// The audit log every front end writes to (refused logins, state changes).
+  security::AuditLog& audit() { return audit_; }
 
  private:
   Result<provider::Request> request_for(const ClassDecl& requested,

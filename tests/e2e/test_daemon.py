@@ -358,7 +358,7 @@ class Daemon:
 
 
 def config_text(remote_group, admin_group, pam_service, *, remote_create=True,
-                allow_basic_over_http=None):
+                allow_basic_over_http=None, audit_file=None):
     lines = ["[server]"]
     if allow_basic_over_http is not None:
         lines.append("allow_basic_over_http = %s" % ("true" if allow_basic_over_http else "false"))
@@ -367,7 +367,10 @@ def config_text(remote_group, admin_group, pam_service, *, remote_create=True,
               'admin_group = "%s"' % admin_group,
               'pam_service = "%s"' % pam_service,
               "remote_create = %s" % ("true" if remote_create else "false"),
-              "", "[audit]", "journal = false", ""]
+              "", "[audit]", "journal = false"]
+    if audit_file:
+        lines.append('file = "%s"' % audit_file)
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -934,6 +937,32 @@ class DaemonTest(unittest.TestCase):
             self.winrm(self.https, "alice", password="wrong").send_message(terminate_envelope(pid))
         time.sleep(0.2)
         self.assertTrue(alive(pid))
+
+    def test_audit_file_records_refused_logins_and_terminations(self):
+        audit = os.path.join(self.work, "audit-%s.log" % secrets.token_hex(3))
+        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service,
+                                          audit_file=audit), http="127.0.0.1:0")
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        url = d.endpoint("http")
+        pid, name = self.target("alice")
+        status, _, _ = self.tcp_post(url, terminate_envelope(pid), "alice",
+                                     source=self.fresh_loopback(), password="wrong-password")
+        self.assertEqual(status, 401)
+        self.assertTrue(alive(pid))
+        status, _, data = self.tcp_post(url, terminate_envelope(pid), "alice")
+        self.assertEqual(status, 200, data[:500])
+        root = parse_envelope(data)
+        self.assertEqual(self.return_value(root), 0)
+        self.assertTrue(wait_gone(pid))
+        with open(audit) as f:
+            lines = f.read().splitlines()
+        alice = self.users["alice"].name
+        self.assertTrue(any("action=Login result=refused" in l and "caller.user=%s" % alice in l
+                            for l in lines), lines)
+        self.assertTrue(any("action=Terminate result=0" in l and "target.pid=%d" % pid in l and
+                            "target.name=%s" % name in l and "mode=daemon" in l for l in lines),
+                        lines)
 
     def test_refuse_user_outside_remote_group(self):
         import winrm.exceptions
