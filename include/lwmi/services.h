@@ -45,6 +45,16 @@ struct ConnectOptions {
 
 class Services;
 
+/// A stream of events from exec_notification_query (WMI's NextEvent).
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  /// Waits up to timeout_ms (-1: forever) for the next event; false on timeout.
+  virtual Result<bool> next(Instance* event, int timeout_ms) = 0;
+  /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come).
+  virtual uint64_t lost() const { return 0; }
+};
+
 /// The privileges of a connection (WMI's SWbemPrivilegeSet): enable one the account holds.
 class Privileges {
  public:
@@ -71,6 +81,11 @@ class Services {
   /// identity so it can be the target of exec_method. Errors carry the position in `wql`.
   virtual Result<std::unique_ptr<InstanceStream>> exec_query(std::string_view wql,
                                                              std::string_view language = "WQL") = 0;
+  /// Subscribes to an event query (SELECT * FROM __InstanceCreationEvent WHERE TargetInstance
+  /// ISA 'Win32_Process' …); events stream as they happen. Not every connection serves events.
+  virtual Result<std::unique_ptr<EventStream>> exec_notification_query(std::string_view wql) {
+    return Error{WbemStatus::kNotSupported, "this connection does not deliver events yet"};
+  }
   /// A class declaration.
   virtual Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) = 0;
   /// Calls `method` on the instance `path` names (for a static method such as Create, on the

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -397,6 +398,20 @@ int main(int argc, char** argv) {
   std::string wql;
   auto* query = app.add_subcommand("query", "Run a WQL query: query \"SELECT … FROM … WHERE …\"");
   query->add_option("wql", wql, "The query")->required();
+  std::string watch_wql;
+  bool watch_terminate = false;
+  uint32_t watch_reason = 0;
+  size_t watch_count = 0;
+  double watch_timeout = 0;
+  auto* watch = app.add_subcommand(
+      "watch",
+      "Deliver events as they happen: watch \"SELECT * FROM __InstanceCreationEvent "
+      "WHERE TargetInstance ISA 'Win32_Process' …\"");
+  watch->add_option("wql", watch_wql, "The event query")->required();
+  watch->add_flag("--terminate", watch_terminate, "End each process an event names, as it comes");
+  watch->add_option("--reason", watch_reason, "Terminate's Reason (default 0)");
+  watch->add_option("--count", watch_count, "Stop after this many events (default: never)");
+  watch->add_option("--timeout", watch_timeout, "Stop after this many seconds (default: never)");
   std::vector<std::string> alias_words;
   auto* process = app.add_subcommand(
       "process", "wmic's alias for Win32_Process: process [where COND] get|list|call|delete …");
@@ -507,6 +522,61 @@ int main(int argc, char** argv) {
       for (const auto& p : parsed->select.properties)
         if (p.path[0].rfind("__", 0) != 0) cols.push_back(p.text());
     return emit_stream(**stream, g, cols);
+  }
+  if (watch->parsed()) {
+    auto stream = svc.exec_notification_query(watch_wql);
+    if (!stream.ok()) {
+      print_error(stream.error(), watch_wql);
+      return kExitWbemError;
+    }
+    OutputOptions oo;
+    oo.format = *parse_format(g.format);
+    if (oo.format == Format::kTable) oo.format = Format::kList;  // streams; a table would buffer
+    auto f = make_formatter(oo, std::cout);
+    f->begin({});
+    auto start = std::chrono::steady_clock::now();
+    size_t n = 0;
+    int status = kExitOk;
+    for (;;) {
+      int wait = -1;
+      if (watch_timeout > 0) {
+        double left =
+            watch_timeout -
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (left <= 0) break;
+        wait = static_cast<int>(left * 1000) + 1;
+      }
+      Instance ev;
+      auto got = (*stream)->next(&ev, wait);
+      if (!got.ok()) {
+        print_error(got.error());
+        status = kExitWbemError;
+        break;
+      }
+      if (!*got) continue;
+      ++n;
+      f->add(ev);
+      std::cout.flush();
+      if (watch_terminate && ev.class_name() == "__InstanceCreationEvent") {
+        const Instance& target = *ev.get("TargetInstance")->as_object();
+        auto r = svc.exec_method(target, "Terminate", {{"Reason", Value::uint32(watch_reason)}});
+        std::string pid = target.get("ProcessId")->to_text();
+        if (!r.ok()) {
+          std::cerr << "lwmic: process " << pid << ": " << r.error().to_string() << '\n';
+        } else {
+          for (const auto& note : r->notes) std::cerr << "lwmic: note: " << note << '\n';
+          std::cerr << "lwmic: terminated process " << pid << " (" << target.get("Name")->to_text()
+                    << "): ReturnValue " << r->return_value << '\n';
+          if (r->return_value != 0 && status == kExitOk) status = kExitMethodFailed;
+        }
+      }
+      if (watch_count && n >= watch_count) break;
+    }
+    f->end();
+    if ((*stream)->lost())
+      std::cerr << "lwmic: note: " << (*stream)->lost()
+                << " kernel event(s) were lost; /proc was rescanned so none was missed\n";
+    return status;
   }
   if (process->parsed()) {
     for (const auto& x : process->remaining()) alias_words.push_back(x);

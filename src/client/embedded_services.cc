@@ -2,6 +2,9 @@
 
 #include "base/strings.h"
 #include "client/remote_services.h"
+#include "event/event_query.h"
+#include "event/process_event_stream.h"
+#include "os/proc_events.h"
 
 namespace lwmi {
 
@@ -82,6 +85,19 @@ Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::s
 
 Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
   return service_->delete_instance(caller_, path);
+}
+
+Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(
+    std::string_view wql) {
+  auto q = event::compile_event_query(wql);
+  if (!q.ok()) return q.take_error();
+  // Root can force a receive buffer large enough for fork storms; others get rmem_max and rely
+  // on loss detection and rescans.
+  auto source = std::make_unique<os::NetlinkProcEvents>();
+  auto stream = std::make_unique<event::ProcessEventStream>(service_->processes(), caller_,
+                                                            std::move(*q), std::move(source));
+  if (auto r = stream->start(); !r.ok()) return r.take_error();
+  return std::unique_ptr<EventStream>(std::move(stream));
 }
 
 Result<void> EmbeddedServices::enable_privilege(std::string_view name) {
