@@ -25,13 +25,15 @@ inline constexpr const char* kWsman = "http://schemas.dmtf.org/wbem/wsman/1/wsma
 inline constexpr const char* kEnumeration = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
 inline constexpr const char* kEventing = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
 inline constexpr const char* kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
-inline constexpr const char* kIdentity = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
+inline constexpr const char* kIdentity =
+    "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
 inline constexpr const char* kMsWsman = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd";
 inline constexpr const char* kXsi = "http://www.w3.org/2001/XMLSchema-instance";
 inline constexpr const char* kCim = "http://schemas.dmtf.org/wbem/wscim/1/common";
 inline constexpr const char* kWmiPrefix = "http://schemas.microsoft.com/wbem/wsman/1/wmi/";
 inline constexpr const char* kDmtfPrefix = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
-inline constexpr const char* kCimXmlPrefix = "http://schemas.dmtf.org/wbem/wscim/1/cim-xml/2/cim-schema/2/";
+inline constexpr const char* kCimXmlPrefix =
+    "http://schemas.dmtf.org/wbem/wscim/1/cim-xml/2/cim-schema/2/";
 inline constexpr const char* kWqlDialect = "http://schemas.microsoft.com/wbem/wsman/1/WQL";
 inline constexpr const char* kAnonymous =
     "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
@@ -61,17 +63,17 @@ struct Selector {
 /// A decoded request envelope.
 struct Request {
   Operation operation = Operation::kUnknown;
-  std::string action;        ///< wsa:Action as sent
-  std::string method;        ///< kInvoke: the method name (last segment of the Action)
-  std::string resource_uri;  ///< wsman:ResourceURI
-  std::string message_id;    ///< wsa:MessageID
-  std::string to;            ///< wsa:To (never checked strictly)
-  std::string reply_to;      ///< wsa:ReplyTo/Address
-  std::vector<Selector> selectors;                          ///< wsman:SelectorSet
-  std::vector<std::pair<std::string, std::string>> options; ///< wsman:OptionSet Name -> text
-  std::optional<double> operation_timeout_s;                ///< wsman:OperationTimeout (xs:duration)
-  std::optional<uint64_t> max_envelope_size;                ///< wsman:MaxEnvelopeSize
-  std::string locale;                                       ///< wsman:Locale xml:lang
+  std::string action;               ///< wsa:Action as sent
+  std::string method;               ///< kInvoke: the method name (last segment of the Action)
+  std::string resource_uri;         ///< wsman:ResourceURI
+  std::string message_id;           ///< wsa:MessageID
+  std::string to;                   ///< wsa:To (never checked strictly)
+  std::string reply_to;             ///< wsa:ReplyTo/Address
+  std::vector<Selector> selectors;  ///< wsman:SelectorSet
+  std::vector<std::pair<std::string, std::string>> options;  ///< wsman:OptionSet Name -> text
+  std::optional<double> operation_timeout_s;  ///< wsman:OperationTimeout (xs:duration)
+  std::optional<uint64_t> max_envelope_size;  ///< wsman:MaxEnvelopeSize
+  std::string locale;                         ///< wsman:Locale xml:lang
   /// Header elements with mustUnderstand="true" that the decoder does not handle (their
   /// qualified names, "{ns}local"); the operation layer faults on them.
   std::vector<std::string> not_understood;
@@ -81,9 +83,9 @@ struct Request {
   std::string filter_dialect;  ///< its Dialect attribute ("" when absent)
   bool optimize = false;       ///< wsman:OptimizeEnumeration
   std::optional<uint32_t> max_elements;
-  bool object_and_epr = false; ///< EnumerationMode EnumerateObjectAndEPR
-  bool epr_only = false;       ///< EnumerationMode EnumerateEPR
-  std::string context;         ///< wsen:EnumerationContext (Pull, Release)
+  bool object_and_epr = false;  ///< EnumerationMode EnumerateObjectAndEPR
+  bool epr_only = false;        ///< EnumerationMode EnumerateEPR
+  std::string context;          ///< wsen:EnumerationContext (Pull, Release)
 
   // Invoke: the <Method>_INPUT parameters. A parameter may repeat (arrays); an embedded
   // object's properties appear as "Param.Prop".
@@ -99,15 +101,15 @@ struct Request {
 
 /// A fault: SOAP 1.2 code and subcode, the WBEM status in a WSManFault detail, HTTP status.
 struct Fault {
-  std::string code = "s:Sender";      ///< "s:Sender" or "s:Receiver"
+  std::string code = "s:Sender";  ///< "s:Sender" or "s:Receiver"
   /// With the prefixes encode() binds: s (SOAP), a (addressing), w (wsman), n (enumeration),
   /// e (eventing): "w:InvalidSelectors", "a:ActionNotSupported", "n:InvalidEnumerationContext".
   std::string subcode;
-  std::string reason;                 ///< human-readable text
-  std::string detail;                 ///< e.g. a wsman FaultDetail URI, may be empty
+  std::string reason;  ///< human-readable text
+  std::string detail;  ///< e.g. a wsman FaultDetail URI, may be empty
   WbemStatus wbem = WbemStatus::kFailed;
-  int http_status = 500;              ///< WinRM answers faults with HTTP 500 (400 for bad XML)
-  std::string action;                 ///< the fault Action; "" = the wsman fault action
+  int http_status = 500;  ///< WinRM answers faults with HTTP 500 (400 for bad XML)
+  std::string action;     ///< the fault Action; "" = the wsman fault action
 };
 
 /// One item of an enumeration response.
@@ -124,7 +126,7 @@ struct Response {
   std::optional<Fault> fault;
   // kGet: one instance. kInvoke: the out-parameters (an instance of <Method>_OUTPUT).
   std::optional<Instance> instance;
-  std::string resource_uri;  ///< for naming the instance element's namespace
+  std::string resource_uri;    ///< for naming the instance element's namespace
   std::string output_element;  ///< kInvoke: "Terminate_OUTPUT"
   // kGet on the cim-xml resource URI (GetClass): the class definition, sent as CIM-XML.
   std::shared_ptr<const ClassDecl> class_decl;
