@@ -1,6 +1,7 @@
 // wsman/client_codec.cc — request envelopes (a small escaping writer) and response parsing
 // (libxml2 tree, namespace-aware) for lwmi's WS-Management client.
 #include "wsman/client_codec.h"
+#include "wsman/xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -168,56 +169,18 @@ void init_libxml() {
   std::call_once(once, [] { xmlInitParser(); });
 }
 
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-using Doc = std::unique_ptr<xmlDoc, DocFree>;
-
-const char* href(const xmlNode* n) {
-  return n && n->ns && n->ns->href ? reinterpret_cast<const char*>(n->ns->href) : "";
-}
-const char* local(const xmlNode* n) {
-  return reinterpret_cast<const char*>(n->name);
-}
-
-bool is(const xmlNode* n, const char* ns, const char* name) {
-  return n && n->type == XML_ELEMENT_NODE && std::strcmp(href(n), ns) == 0 &&
-         std::strcmp(local(n), name) == 0;
-}
-
-std::vector<xmlNode*> elements(const xmlNode* n) {
-  std::vector<xmlNode*> out;
-  if (!n) return out;
-  for (xmlNode* c = n->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE) out.push_back(c);
-  return out;
-}
-
-xmlNode* child(const xmlNode* n, const char* ns, const char* name) {
-  if (!n) return nullptr;
-  for (xmlNode* c = n->children; c; c = c->next)
-    if (is(c, ns, name)) return c;
-  return nullptr;
-}
-
-std::string raw_text(const xmlNode* n) {
-  xmlChar* c = xmlNodeGetContent(n);
-  if (!c) return {};
-  std::string s(reinterpret_cast<const char*>(c));
-  xmlFree(c);
-  return s;
-}
+using xml::attr;
+using xml::child;
+using xml::DocFree;
+using xml::elements;
+using xml::href;
+using xml::is;
+using xml::local;
+using xml::raw_text;
+using Doc = xml::Doc;
 
 std::string text(const xmlNode* n) {
   return std::string(base::trim(raw_text(n)));
-}
-
-std::optional<std::string> attr(const xmlNode* n, const char* name, const char* ns = nullptr) {
-  xmlChar* v = ns ? xmlGetNsProp(n, BAD_CAST name, BAD_CAST ns) : xmlGetNoNsProp(n, BAD_CAST name);
-  if (!v) return std::nullopt;
-  std::string s(reinterpret_cast<const char*>(v));
-  xmlFree(v);
-  return s;
 }
 
 bool is_nil(const xmlNode* n) {

@@ -1,6 +1,7 @@
 // wsman/envelope.cc — SOAP 1.2 envelope codec for WS-Management (libxml2 for decoding, a small
 // escaping writer for encoding).
 #include "wsman/envelope.h"
+#include "wsman/xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -112,9 +113,14 @@ void init_libxml() {
   std::call_once(once, [] { xmlInitParser(); });
 }
 
-struct DocFree {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
+using xml::attr;
+using xml::child;
+using xml::DocFree;
+using xml::elements;
+using xml::href;
+using xml::is;
+using xml::local;
+using xml::raw_text;
 struct CtxtFree {
   void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
 };
@@ -152,52 +158,8 @@ void on_start_element(void* ctx, const xmlChar* localname, const xmlChar* prefix
 
 void ignore_structured_error(void*, xmlErrorPtr) {}
 
-const char* href(const xmlNode* n) {
-  return n && n->ns && n->ns->href ? reinterpret_cast<const char*>(n->ns->href) : "";
-}
-const char* local(const xmlNode* n) {
-  return reinterpret_cast<const char*>(n->name);
-}
-
-bool is(const xmlNode* n, const char* ns, const char* name) {
-  return n && n->type == XML_ELEMENT_NODE && std::strcmp(href(n), ns) == 0 &&
-         std::strcmp(local(n), name) == 0;
-}
-
-/// The element children of `n`.
-std::vector<xmlNode*> elements(const xmlNode* n) {
-  std::vector<xmlNode*> out;
-  if (!n) return out;
-  for (xmlNode* c = n->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE) out.push_back(c);
-  return out;
-}
-
-xmlNode* child(const xmlNode* n, const char* ns, const char* name) {
-  if (!n) return nullptr;
-  for (xmlNode* c = n->children; c; c = c->next)
-    if (is(c, ns, name)) return c;
-  return nullptr;
-}
-
-std::string raw_text(const xmlNode* n) {
-  xmlChar* c = xmlNodeGetContent(n);
-  if (!c) return {};
-  std::string s(reinterpret_cast<const char*>(c));
-  xmlFree(c);
-  return s;
-}
-
 std::string text(const xmlNode* n) {
   return trimmed(raw_text(n));
-}
-
-std::optional<std::string> attr(const xmlNode* n, const char* name, const char* ns = nullptr) {
-  xmlChar* v = ns ? xmlGetNsProp(n, BAD_CAST name, BAD_CAST ns) : xmlGetNoNsProp(n, BAD_CAST name);
-  if (!v) return std::nullopt;
-  std::string s(reinterpret_cast<const char*>(v));
-  xmlFree(v);
-  return s;
 }
 
 bool truthy(const std::optional<std::string>& v) {
