@@ -529,6 +529,8 @@ int main(int argc, char** argv) {
       print_error(stream.error(), watch_wql);
       return kExitWbemError;
     }
+    // Subscribed: from here on no process start is missed.
+    std::cerr << "lwmic: watching (Ctrl-C to stop)" << std::endl;
     OutputOptions oo;
     oo.format = *parse_format(g.format);
     if (oo.format == Format::kTable) oo.format = Format::kList;  // streams; a table would buffer

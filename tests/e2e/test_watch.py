@@ -21,17 +21,27 @@ class WatchTest(unittest.TestCase):
         self.other = os.path.join(self.dir, "allowed-" + secrets.token_hex(3))
         shutil.copy2("/bin/sleep", self.other)
 
-    def start_watch(self, *args):
+    def start_watch(self, *args, condition=None):
         out = open(os.path.join(self.dir, "out"), "w+")
         err = open(os.path.join(self.dir, "err"), "w+")
         self.addCleanup(out.close)
         self.addCleanup(err.close)
+        condition = condition or "TargetInstance.Name = '%s'" % self.name
         wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
-               "'Win32_Process' AND TargetInstance.Name = '%s'" % self.name)
+               "'Win32_Process' AND %s" % condition)
         p = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, *args],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         self.addCleanup(lambda: (p.kill(), p.wait()))
-        time.sleep(0.5)  # subscribed and the existing processes learnt
+        # lwmic says when it is subscribed; no process started after that is missed.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            err.seek(0)
+            if "watching" in err.read():
+                break
+            self.assertIsNone(p.poll(), "lwmic watch exited early")
+            time.sleep(0.02)
+        else:
+            self.fail("lwmic watch did not subscribe within 20 s")
         return p, out, err
 
     def run_prog(self, path):
@@ -57,14 +67,19 @@ class WatchTest(unittest.TestCase):
 
     def test_every_short_lived_start_is_seen(self):
         # WMI's WITHIN 1 polling misses processes that live less than a second; lwmi does not.
-        watcher, out, err = self.start_watch("--count", "5", "--timeout", "20")
+        # The filter is on the parent: a process gone before it could be read keeps the ids the
+        # kernel events carry, while its Name may be NULL.
+        watcher, out, err = self.start_watch(
+            "--count", "5", "--timeout", "20",
+            condition="TargetInstance.ParentProcessId = %d" % os.getpid())
         for _ in range(5):
             p = subprocess.Popen([self.prog, "0"], stdin=subprocess.DEVNULL)
             p.wait(timeout=10)
         self.assertEqual(watcher.wait(timeout=15), 0)
         out.seek(0)
         events = [json.loads(line) for line in out.read().splitlines() if line.strip()]
-        self.assertEqual(len(events), 5, out)
+        self.assertEqual(len(events), 5, events)
+        self.assertEqual(len({e["TargetInstance"]["ProcessId"] for e in events}), 5)
 
     def test_bad_event_query_is_a_located_error(self):
         p = subprocess.run([e2e.LWMIC, "watch", "SELECT * FROM Win32_Process"],
