@@ -523,6 +523,21 @@ class DaemonTest(unittest.TestCase):
         self.assertIn("ReturnValue=2", out)
         self.assertTrue(alive(pid))
 
+    def test_remote_terminate_example_program(self):
+        """The seed's remote example as a liblwmi program (examples/remote_terminate.cpp)."""
+        prog = os.path.join(os.environ.get("LWMI_BUILD_DIR", ""), "examples", "remote_terminate")
+        if not os.path.exists(prog):
+            self.skipTest("examples not built")
+        pid, name = self.target("alice")
+        u = self.users["alice"]
+        env = dict(os.environ, LWMI_PASSWORD=u.password,
+                   HOME=os.path.join(self.work, "home-example"))
+        p = subprocess.run([prog, self.https, u.name, name, self.cert], capture_output=True,
+                           stdin=subprocess.DEVNULL, env=env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        self.assertIn("%d: Successful completion" % pid, p.stdout.decode())
+        self.assertTrue(wait_gone(pid))
+
     def test_lwmic_over_the_unix_socket(self):
         pid, name = self.target("alice")
         p = subprocess.run([e2e.LWMIC, "--socket", self.unix, "--format", "csv", "query",
