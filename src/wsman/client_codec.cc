@@ -30,39 +30,7 @@ constexpr const char* kIdentifyNs =
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-void escape(std::string& out, std::string_view s) {
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      case '\t':
-        out += "&#9;";
-        break;
-      default:
-        if (c < 0x20)
-          out += "\xEF\xBF\xBD";  // XML 1.0 cannot carry it
-        else
-          out += ch;
-    }
-  }
-}
+using xml::escape;
 
 std::string esc(std::string_view s) {
   std::string out;
@@ -727,7 +695,7 @@ std::optional<std::string> cim_datetime_from_xs(std::string_view s) {
       return std::nullopt;
     }
   }
-  char buf[40];
+  char buf[96];  // ample for any int the format could be given; DateTime::parse checks ranges
   std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d.%s%c%03d", y, mo, d, h, mi, se,
                 frac.c_str(), offset < 0 ? '-' : '+', offset < 0 ? -offset : offset);
   auto parsed = DateTime::parse(buf);

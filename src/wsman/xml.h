@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lwmi::wsman::xml {
@@ -68,5 +69,9 @@ inline std::optional<std::string> attr(const xmlNode* n, const char* name,
   xmlFree(v);
   return s;
 }
+
+/// Appends `s` escaped for XML text or a double-quoted attribute. Invalid UTF-8 and characters
+/// XML 1.0 cannot carry (C0 controls other than tab/LF/CR) become U+FFFD.
+void escape(std::string& out, std::string_view s);
 
 }  // namespace lwmi::wsman::xml
