@@ -20,12 +20,14 @@ namespace fs = std::filesystem;
 class Events : public ::testing::Test {
  protected:
   void SetUp() override {
-    name_ =
-        "lwev" + std::to_string(::getpid()) + "x" + std::to_string(std::random_device{}() % 100000);
+    // At most 12 characters, so that name_ + "t" (13) is never cut to name_ by comm's 15: a
+    // process gone before its exe can be read is named by comm.
+    name_ = "lwev" + std::to_string(::getpid() % 10000) + "x" +
+            std::to_string(std::random_device{}() % 1000);
     dir_ = fs::temp_directory_path() / name_;
     fs::create_directories(dir_);
     fs::copy_file("/bin/sleep", dir_ / name_);
-    fs::copy_file("/bin/true", dir_ / (name_ + "t"));  // 11 characters: never cut
+    fs::copy_file("/bin/true", dir_ / (name_ + "t"));  // 13 characters: never cut
   }
   void TearDown() override {
     for (pid_t p : children_) {
