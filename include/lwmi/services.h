@@ -53,6 +53,9 @@ class EventStream {
   virtual Result<bool> next(Instance* event, int timeout_ms) = 0;
   /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come).
   virtual uint64_t lost() const { return 0; }
+  /// Events a server dropped because this consumer's queue overflowed (they never come;
+  /// WMI's WBEM_E_QUEUE_OVERFLOW). Only remote streams drop events.
+  virtual uint64_t dropped() const { return 0; }
 };
 
 /// The privileges of a connection (WMI's SWbemPrivilegeSet): enable one the account holds.

@@ -575,6 +575,10 @@ int main(int argc, char** argv) {
       if (watch_count && n >= watch_count) break;
     }
     f->end();
+    if ((*stream)->dropped())
+      std::cerr << "lwmic: warning: " << (*stream)->dropped()
+                << " event(s) were dropped by the server because they came faster than they "
+                   "were pulled (WBEM_E_QUEUE_OVERFLOW)\n";
     if ((*stream)->lost())
       std::cerr << "lwmic: note: " << (*stream)->lost()
                 << " kernel event(s) were lost; /proc was rescanned so none was missed\n";

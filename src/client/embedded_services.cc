@@ -89,15 +89,7 @@ Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
 
 Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(
     std::string_view wql) {
-  auto q = event::compile_event_query(wql);
-  if (!q.ok()) return q.take_error();
-  // Root can force a receive buffer large enough for fork storms; others get rmem_max and rely
-  // on loss detection and rescans.
-  auto source = std::make_unique<os::NetlinkProcEvents>();
-  auto stream = std::make_unique<event::ProcessEventStream>(service_->processes(), caller_,
-                                                            std::move(*q), std::move(source));
-  if (auto r = stream->start(); !r.ok()) return r.take_error();
-  return std::unique_ptr<EventStream>(std::move(stream));
+  return event::open_process_events(service_->processes(), caller_, wql);
 }
 
 Result<void> EmbeddedServices::enable_privilege(std::string_view name) {

@@ -70,6 +70,8 @@ class RemoteServices : public Services {
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in = {}) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
+  /// Subscribe (Pull delivery) + a Pull per next(); Unsubscribe when the stream is destroyed.
+  Result<std::unique_ptr<EventStream>> exec_notification_query(std::string_view wql) override;
   bool embedded() const override { return false; }
   std::string host() const override { return host_; }
   std::vector<std::string> notes() const override;

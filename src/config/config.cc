@@ -20,6 +20,10 @@ namespace lwmi::config {
 namespace {
 
 constexpr uint32_t kMaxTerminateWaitMs = 600000;
+constexpr int64_t kMaxExpirySeconds = 7 * 24 * 3600;
+constexpr int64_t kMaxQueueSize = 1000000;
+constexpr int64_t kMaxSubscriptions = 100000;
+constexpr int64_t kMaxPullWaitSeconds = 3600;
 constexpr size_t kMaxFileBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxShownChars = 80;
 
@@ -146,7 +150,8 @@ class Parser {
     for (const auto& [key, node] : root) {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
-      bool known = name == "server" || name == "security" || name == "methods" || name == "audit";
+      bool known = name == "server" || name == "security" || name == "methods" ||
+                   name == "audit" || name == "events";
       if (!known) {
         auto where = valid(key.source().begin) ? key.source().begin : first_position(node);
         if (table) {
@@ -156,7 +161,8 @@ class Parser {
         std::string_view home = table_of(name);
         return error_at(where, "key " + show_key(name, '\'') + " is outside any table; " +
                                    (home.empty() ? std::string("keys belong in [server], "
-                                                               "[security], [methods] or [audit]")
+                                                               "[security], [methods], [audit] or "
+                                                               "[events]")
                                                  : "it belongs in [" + std::string(home) + "]"));
       }
       if (!table) {
@@ -168,6 +174,7 @@ class Parser {
       if (name == "security") err = security(*table, config.security);
       if (name == "methods") err = methods(*table, config.methods);
       if (name == "audit") err = audit(*table, config.audit);
+      if (name == "events") err = events(*table, config.events);
       if (err) return std::move(*err);
     }
     config.source = std::string(source_);
@@ -210,6 +217,12 @@ class Parser {
         {"terminate_wait_ms", "methods"},
         {"file", "audit"},
         {"journal", "audit"},
+        {"max_subscription_expiry", "events"},
+        {"default_subscription_expiry", "events"},
+        {"queue_size", "events"},
+        {"max_subscriptions_per_user", "events"},
+        {"max_subscriptions", "events"},
+        {"max_pull_wait", "events"},
     };
     for (const auto& [k, t] : kKeys)
       if (k == key) return t;
@@ -468,6 +481,49 @@ class Parser {
       }
       if (e) return e;
     }
+    return std::nullopt;
+  }
+
+  MaybeError get_uint(const std::string& table, const toml::key& key, const toml::node& node,
+                      uint32_t& out, int64_t lo, int64_t hi) const {
+    const auto* i = node.as_integer();
+    if (!i || i->get() < lo || i->get() > hi)
+      return bad(table, key, node,
+                 "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    out = static_cast<uint32_t>(i->get());
+    return std::nullopt;
+  }
+
+  MaybeError events(const toml::table& t, EventsConfig& c) const {
+    const std::string table = "events";
+    std::optional<toml::source_position> default_at;
+    for (const auto& [key, node] : t) {
+      std::string_view k = key.str();
+      MaybeError e;
+      if (k == "max_subscription_expiry") {
+        e = get_uint(table, key, node, c.max_subscription_expiry, 1, kMaxExpirySeconds);
+      } else if (k == "default_subscription_expiry") {
+        e = get_uint(table, key, node, c.default_subscription_expiry, 1, kMaxExpirySeconds);
+        default_at = at(key, node);
+      } else if (k == "queue_size") {
+        e = get_uint(table, key, node, c.queue_size, 1, kMaxQueueSize);
+      } else if (k == "max_subscriptions_per_user") {
+        e = get_uint(table, key, node, c.max_subscriptions_per_user, 1, kMaxSubscriptions);
+      } else if (k == "max_subscriptions") {
+        e = get_uint(table, key, node, c.max_subscriptions, 1, kMaxSubscriptions);
+      } else if (k == "max_pull_wait") {
+        e = get_uint(table, key, node, c.max_pull_wait, 1, kMaxPullWaitSeconds);
+      } else {
+        e = unknown(table, key, node);
+      }
+      if (e) return e;
+    }
+    if (c.default_subscription_expiry > c.max_subscription_expiry)
+      return error_at(default_at.value_or(toml::source_position{}),
+                      "[events] default_subscription_expiry (" +
+                          std::to_string(c.default_subscription_expiry) +
+                          ") must not exceed max_subscription_expiry (" +
+                          std::to_string(c.max_subscription_expiry) + ")");
     return std::nullopt;
   }
 

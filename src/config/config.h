@@ -49,11 +49,22 @@ struct AuditConfig {
   bool journal = true;  ///< [audit] journal: send audit lines to the systemd journal
 };
 
+/// [events]: lwmid's event subscriptions (WS-Eventing, Pull delivery).
+struct EventsConfig {
+  uint32_t max_subscription_expiry = 3600;     ///< seconds: cap on the lease a client asks for
+  uint32_t default_subscription_expiry = 600;  ///< seconds: the lease when the client asks none
+  uint32_t queue_size = 1000;                  ///< events queued per subscription
+  uint32_t max_subscriptions_per_user = 16;
+  uint32_t max_subscriptions = 256;  ///< in all
+  uint32_t max_pull_wait = 300;      ///< seconds: cap on a Pull's OperationTimeout
+};
+
 struct Config {
   ServerConfig server;
   SecurityConfig security;
   MethodsConfig methods;
   AuditConfig audit;
+  EventsConfig events;
   std::string source;  ///< the file it came from, or "" for built-in defaults
 };
 

@@ -44,6 +44,12 @@ void ExpectSameSettings(const Config& a, const Config& b) {
   EXPECT_EQ(a.methods.terminate_wait_ms, b.methods.terminate_wait_ms);
   EXPECT_EQ(a.audit.file, b.audit.file);
   EXPECT_EQ(a.audit.journal, b.audit.journal);
+  EXPECT_EQ(a.events.max_subscription_expiry, b.events.max_subscription_expiry);
+  EXPECT_EQ(a.events.default_subscription_expiry, b.events.default_subscription_expiry);
+  EXPECT_EQ(a.events.queue_size, b.events.queue_size);
+  EXPECT_EQ(a.events.max_subscriptions_per_user, b.events.max_subscriptions_per_user);
+  EXPECT_EQ(a.events.max_subscriptions, b.events.max_subscriptions);
+  EXPECT_EQ(a.events.max_pull_wait, b.events.max_pull_wait);
 }
 
 std::string ReadFile(const fs::path& path) {
@@ -58,7 +64,7 @@ std::string ReadFile(const fs::path& path) {
 /// AuditConfig, each named after its table.
 std::vector<std::pair<std::string, std::string>> KeysInHeader() {
   std::string header = ReadFile(fs::path(LWMI_SOURCE_DIR) / "src/config/config.h");
-  std::regex block(R"(struct (Server|Security|Methods|Audit)Config \{([^}]*)\};)");
+  std::regex block(R"(struct (Server|Security|Methods|Audit|Events)Config \{([^}]*)\};)");
   std::regex member(
       R"((?:std::string|bool|u?int\d+_t|std::vector<std::string>)\s+([a-z_]+)\s*[;=])");
   std::vector<std::pair<std::string, std::string>> keys;
@@ -110,6 +116,12 @@ TEST(Config, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.methods.terminate_wait_ms, 2000u);
   EXPECT_EQ(c.audit.file, "");
   EXPECT_TRUE(c.audit.journal);
+  EXPECT_EQ(c.events.max_subscription_expiry, 3600u);
+  EXPECT_EQ(c.events.default_subscription_expiry, 600u);
+  EXPECT_EQ(c.events.queue_size, 1000u);
+  EXPECT_EQ(c.events.max_subscriptions_per_user, 16u);
+  EXPECT_EQ(c.events.max_subscriptions, 256u);
+  EXPECT_EQ(c.events.max_pull_wait, 300u);
   EXPECT_EQ(c.source, "");
 }
 
@@ -213,7 +225,7 @@ TEST(Config, KeyOutsideAnyTable) {
             "lwmid.conf:1:1: key 'socket' is outside any table; it belongs in [server]");
   EXPECT_EQ(ParseError("verbose = true\n"),
             "lwmid.conf:1:1: key 'verbose' is outside any table; keys belong in [server], "
-            "[security], [methods] or [audit]");
+            "[security], [methods], [audit] or [events]");
   EXPECT_EQ(ParseError("server = \"/x\"\n"),
             "lwmid.conf:1:10: 'server' must be the table [server], got \"/x\"");
   EXPECT_EQ(ParseError("[[methods]]\n"),
@@ -267,6 +279,40 @@ TEST(Config, OutOfRange) {
   EXPECT_EQ(ParseError("[methods]\nterminate_wait_ms = 2.5\n"),
             "lwmid.conf:2:21: [methods] terminate_wait_ms must be an integer from 1 to 600000, "
             "got floating-point 2.5");
+}
+
+TEST(Config, Events) {
+  auto r = parse("[events]\nmax_subscription_expiry = 7200\ndefault_subscription_expiry = 60\n"
+                 "queue_size = 5\nmax_subscriptions_per_user = 2\nmax_subscriptions = 10\n"
+                 "max_pull_wait = 30\n",
+                 "x");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->events.max_subscription_expiry, 7200u);
+  EXPECT_EQ(r->events.default_subscription_expiry, 60u);
+  EXPECT_EQ(r->events.queue_size, 5u);
+  EXPECT_EQ(r->events.max_subscriptions_per_user, 2u);
+  EXPECT_EQ(r->events.max_subscriptions, 10u);
+  EXPECT_EQ(r->events.max_pull_wait, 30u);
+  EXPECT_EQ(ParseError("[events]\nqueue_size = 0\n"),
+            "lwmid.conf:2:14: [events] queue_size must be an integer from 1 to 1000000, got 0");
+  EXPECT_EQ(ParseError("[events]\nmax_subscription_expiry = \"1h\"\n"),
+            "lwmid.conf:2:27: [events] max_subscription_expiry must be an integer from 1 to "
+            "604800, got \"1h\"");
+  EXPECT_EQ(ParseError("[events]\nmax_subscriptions_per_user = -1\n"),
+            "lwmid.conf:2:30: [events] max_subscriptions_per_user must be an integer from 1 to "
+            "100000, got -1");
+  EXPECT_EQ(ParseError("[events]\nmax_pull_wait = 3601\n"),
+            "lwmid.conf:2:17: [events] max_pull_wait must be an integer from 1 to 3600, got 3601");
+  EXPECT_EQ(ParseError("[events]\nmax_subscriptions = 1.5\n"),
+            "lwmid.conf:2:21: [events] max_subscriptions must be an integer from 1 to 100000, "
+            "got floating-point 1.5");
+  EXPECT_EQ(ParseError("[events]\ndefault_subscription_expiry = 900\nmax_subscription_expiry = "
+                       "300\n"),
+            "lwmid.conf:2:31: [events] default_subscription_expiry (900) must not exceed "
+            "max_subscription_expiry (300)");
+  EXPECT_EQ(ParseError("[events]\nqueue = 5\n"), "lwmid.conf:2:1: unknown key 'queue' in [events]");
+  EXPECT_EQ(ParseError("[audit]\nqueue_size = 5\n"),
+            "lwmid.conf:2:1: unknown key 'queue_size' in [audit]; it belongs in [events]");
 }
 
 TEST(Config, BadAddress) {
@@ -431,7 +477,7 @@ TEST(Config, MissingDefaultFileGivesDefaults) {
 
 TEST(Config, HeaderKeysAreAllParsed) {
   auto keys = KeysInHeader();
-  EXPECT_EQ(keys.size(), 16u) << "config.h's structs changed; update this test";
+  EXPECT_EQ(keys.size(), 22u) << "config.h's structs changed; update this test";
   for (const auto& [table, key] : keys) {
     // An inline table is the wrong type for every key: the error must be about the value.
     std::string message = ParseError("[" + table + "]\n" + key + " = {}\n");

@@ -146,12 +146,32 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
   if (!caller) {
     response.is_identify = true;
     response.relates_to = request.message_id;
+  } else if (request.operation == wsman::Operation::kPull) {
+    // A Pull on an event subscription is a long poll: answered when events come, holding no
+    // worker meanwhile.
+    auto deferred = std::make_shared<net::DeferredResponse>();
+    operations_.handle_async(
+        request, *caller,
+        [this, deferred, out, where = peer.describe(), action = request.action](
+            wsman::Response response) mutable {
+          deferred->complete(finish(std::move(out), response, where, action));
+        });
+    net::HttpResponse later;
+    later.deferred = std::move(deferred);
+    return later;
   } else {
     response = operations_.handle(request, *caller);
   }
+  return finish(std::move(out), response, peer.describe(), request.action);
+}
+
+net::HttpResponse Endpoint::finish(net::HttpResponse out, const wsman::Response& response,
+                                   const std::string& peer, const std::string& action) {
   if (response.fault) {
     out.status = response.fault->http_status;
-    log_("fault for " + peer.describe() + " (" + request.action + "): " + response.fault->reason);
+    // Pulls that time out are how clients wait for events: not worth a line each.
+    if (response.fault->wbem != WbemStatus::kTimedOut)
+      log_("fault for " + peer + " (" + action + "): " + response.fault->reason);
   }
   out.body = wsman::encode(response);
   return out;

@@ -34,6 +34,9 @@ class Endpoint {
   static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg);
 
  private:
+  /// The HTTP response for a WS-Man response (faults logged).
+  net::HttpResponse finish(net::HttpResponse out, const wsman::Response& response,
+                           const std::string& peer, const std::string& action);
   net::HttpResponse unauthorized(const net::Peer& peer, const std::string& why, int delay_ms,
                                  const std::string& user = "");
 

@@ -12,6 +12,8 @@
 
 #include "config/config.h"
 #include "daemon/endpoint.h"
+#include "event/process_event_stream.h"
+#include "event/subscription_manager.h"
 #include "net/certificate.h"
 #include "net/http_server.h"
 #include "os/system_info.h"
@@ -122,7 +124,22 @@ int main(int argc, char** argv) {
     policy.testing_skip_own_check = true;
     service.processes().set_policy(policy);
   }
-  lwmi::wsman::Operations operations(service);
+  lwmi::event::SubscriptionLimits limits;
+  limits.max_expiry = std::chrono::seconds(config.events.max_subscription_expiry);
+  limits.default_expiry = std::chrono::seconds(config.events.default_subscription_expiry);
+  limits.queue_size = config.events.queue_size;
+  limits.max_per_user = config.events.max_subscriptions_per_user;
+  limits.max_total = config.events.max_subscriptions;
+  limits.max_pull_wait = std::chrono::seconds(config.events.max_pull_wait);
+  // Each subscription's filter runs on its subscriber's masked view.
+  lwmi::event::SubscriptionManager subscriptions(
+      limits,
+      [&service](const lwmi::security::Caller& caller, std::string_view wql) {
+        return lwmi::event::open_process_events(service.processes(), caller, wql);
+      },
+      &service.audit(), log_line);
+  lwmi::wsman::Eventing eventing(subscriptions);
+  lwmi::wsman::Operations operations(service, {}, &eventing);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
   lwmi::net::Server server(options, [&](const lwmi::net::HttpRequest& r, const lwmi::net::Peer& p) {
@@ -165,6 +182,7 @@ int main(int argc, char** argv) {
   }
   log_line(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   sd_notify(0, "STOPPING=1");
+  subscriptions.shutdown();  // pulls still waiting are answered before the server stops
   server.stop();
   if (!config.server.socket.empty()) ::unlink(config.server.socket.c_str());
   return 0;

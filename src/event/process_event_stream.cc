@@ -197,4 +197,17 @@ Result<bool> ProcessEventStream::next(Instance* event, int timeout_ms) {
   }
 }
 
+Result<std::unique_ptr<EventStream>> open_process_events(
+    provider::process::ProcessProvider& provider, const security::Caller& caller,
+    std::string_view wql) {
+  auto q = compile_event_query(wql);
+  if (!q.ok()) return q.take_error();
+  // Root can force a receive buffer large enough for fork storms; others get rmem_max and rely
+  // on loss detection and rescans.
+  auto stream = std::make_unique<ProcessEventStream>(provider, caller, std::move(*q),
+                                                     std::make_unique<os::NetlinkProcEvents>());
+  if (auto r = stream->start(); !r.ok()) return r.take_error();
+  return std::unique_ptr<EventStream>(std::move(stream));
+}
+
 }  // namespace lwmi::event

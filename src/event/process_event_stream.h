@@ -60,4 +60,10 @@ class ProcessEventStream : public EventStream {
   uint64_t losses_seen_ = 0;
 };
 
+/// Compiles the event query `wql` and opens a started stream of process events from the kernel's
+/// process connector, filtered on `caller`'s masked view. Errors carry the query position.
+Result<std::unique_ptr<EventStream>> open_process_events(
+    provider::process::ProcessProvider& provider, const security::Caller& caller,
+    std::string_view wql);
+
 }  // namespace lwmi::event

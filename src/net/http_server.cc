@@ -316,6 +316,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       } catch (...) {
         response = error_response(500, "Internal server error\n");
       }
+      if (auto deferred = std::move(response.deferred)) {
+        deferred->on_complete([self](HttpResponse later) {
+          later.deferred.reset();
+          asio::post(self->stream_.get_executor(), [self, later = std::move(later)]() mutable {
+            self->on_response(std::move(later));
+          });
+        });
+        return;
+      }
       asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->on_response(std::move(response));
       });
@@ -696,6 +705,38 @@ void Core::stop() {
       unlink(l.path.c_str());
   }
   started = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// DeferredResponse
+
+void DeferredResponse::complete(HttpResponse response) {
+  std::function<void(HttpResponse)> then;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (response_) return;  // completed already
+    if (!then_) {
+      response_ = std::make_unique<HttpResponse>(std::move(response));
+      return;
+    }
+    then = std::move(then_);
+    response_ = std::make_unique<HttpResponse>();  // marks it complete
+  }
+  then(std::move(response));
+}
+
+void DeferredResponse::on_complete(std::function<void(HttpResponse)> f) {
+  std::unique_ptr<HttpResponse> ready;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!response_) {
+      then_ = std::move(f);
+      return;
+    }
+    ready = std::move(response_);
+    response_ = std::make_unique<HttpResponse>();
+  }
+  f(std::move(*ready));
 }
 
 // ---------------------------------------------------------------------------------------------

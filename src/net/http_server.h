@@ -1,7 +1,8 @@
 // net/http_server.h — lwmid's HTTP/1.1 server: plain TCP, TLS and a Unix socket (Boost.Beast).
 //
 // I/O runs on a small set of threads; every request's handler runs on a bounded worker pool
-// (handlers may block: PAM), never on an I/O thread. A response may ask to be delayed (failed
+// (handlers may block: PAM), never on an I/O thread; a handler may also answer later through a
+// DeferredResponse (a long poll), holding no worker meanwhile. A response may ask to be delayed (failed
 // logins): the delay runs on a timer, holding no worker. Keep-alive, request size and header
 // limits, idle timeouts. On the Unix socket the peer's credentials come from SO_PEERCRED.
 // Thread safety: start() and stop() from one thread; the handler is called concurrently.
@@ -13,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,7 +45,25 @@ struct HttpRequest {
   std::string header(const std::string& lower_name) const;
 };
 
+struct HttpResponse;
+
+/// A response a handler completes later, from any thread (a long poll): no worker waits for it.
+/// complete() must be called exactly once, before the Server is destroyed.
+class DeferredResponse {
+ public:
+  void complete(HttpResponse response);
+  /// For the server: runs `f` with the response once it is complete (at once if it is).
+  void on_complete(std::function<void(HttpResponse)> f);
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<HttpResponse> response_;
+  std::function<void(HttpResponse)> then_;
+};
+
 struct HttpResponse {
+  /// When set, the real response comes through it later; the other fields are ignored.
+  std::shared_ptr<DeferredResponse> deferred;
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

@@ -436,6 +436,58 @@ TEST(HttpServer, DelayHoldsNoWorker) {
   EXPECT_GE(slow_done_ms.load(), 300);
 }
 
+TEST(HttpServer, DeferredResponseHoldsNoWorker) {
+  std::mutex mu;
+  std::shared_ptr<DeferredResponse> pending;
+  ServerOptions opt;
+  opt.workers = 1;
+  Server server(opt, [&](const HttpRequest& req, const Peer& peer) {
+    HttpResponse r;
+    if (req.target == "/later" || req.target == "/now") {
+      r.deferred = std::make_shared<DeferredResponse>();
+      if (req.target == "/now") {
+        HttpResponse now;
+        now.body = "at once";
+        r.deferred->complete(now);  // completed before the server asks for it
+      } else {
+        std::lock_guard<std::mutex> lock(mu);
+        pending = r.deferred;
+      }
+      return r;
+    }
+    return echo(req, peer);
+  });
+  ASSERT_TRUE(server.listen("http://127.0.0.1:0"));
+  server.start();
+  uint16_t port = port_of(server.endpoints()[0]);
+
+  auto later = std::async(std::launch::async, [&] {
+    TcpClient c("127.0.0.1", port);
+    return c.send("/later");
+  });
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (pending) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(pending) << "the handler never ran";
+  // The only worker is free while the long poll waits: other requests are answered.
+  TcpClient fast("127.0.0.1", port);
+  EXPECT_EQ(fast.send("/fast").result_int(), 200);
+  EXPECT_EQ(fast.send("/now").body(), "at once");
+  EXPECT_EQ(later.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  HttpResponse done;
+  done.status = 202;
+  done.body = "events";
+  pending->complete(done);
+  pending->complete(HttpResponse{});  // a second completion is ignored
+  auto res = later.get();
+  EXPECT_EQ(res.result_int(), 202);
+  EXPECT_EQ(res.body(), "events");
+}
+
 TEST(HttpServer, HandlerExceptionGives500) {
   Server server(ServerOptions{}, echo);
   ASSERT_TRUE(server.listen("http://127.0.0.1:0"));

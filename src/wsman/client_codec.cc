@@ -501,6 +501,83 @@ std::string delete_request(const Common& common, std::string_view resource_uri,
   return envelope(common, std::string(ns::kTransfer) + "/Delete", resource_uri, selectors, "");
 }
 
+namespace {
+constexpr const char* kWse = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
+
+std::string with_identifier(std::string env, std::string_view identifier) {
+  std::string h = "<wse:Identifier xmlns:wse=\"" + std::string(kWse) + "\">" + esc(identifier) +
+                  "</wse:Identifier></s:Header>";
+  auto at = env.find("</s:Header>");
+  env.replace(at, std::string_view("</s:Header>").size(), h);
+  return env;
+}
+}  // namespace
+
+std::string subscribe_request(const Common& common, std::string_view resource_uri,
+                              const SubscribeOptions& o) {
+  std::string body = "<wse:Subscribe xmlns:wse=\"" + std::string(kWse) + "\">";
+  body += "<wse:Delivery Mode=\"http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull\">";
+  if (o.heartbeat_s > 0)
+    body += "<wsman:Heartbeats>" + duration(o.heartbeat_s) + "</wsman:Heartbeats>";
+  body += "</wse:Delivery>";
+  if (o.expires_s > 0) body += "<wse:Expires>" + duration(o.expires_s) + "</wse:Expires>";
+  body += "<wsman:Filter Dialect=\"" + std::string(ns::kWqlDialect) + "\">" + esc(o.filter) +
+          "</wsman:Filter></wse:Subscribe>";
+  return envelope(common, std::string(kWse) + "/Subscribe", resource_uri, {}, body);
+}
+
+std::string unsubscribe_request(const Common& common, std::string_view resource_uri,
+                                std::string_view identifier) {
+  std::string body = "<wse:Unsubscribe xmlns:wse=\"" + std::string(kWse) + "\"/>";
+  return with_identifier(
+      envelope(common, std::string(kWse) + "/Unsubscribe", resource_uri, {}, body), identifier);
+}
+
+std::string renew_request(const Common& common, std::string_view resource_uri,
+                          std::string_view identifier, double expires_s) {
+  std::string body = "<wse:Renew xmlns:wse=\"" + std::string(kWse) + "\">";
+  if (expires_s > 0) body += "<wse:Expires>" + duration(expires_s) + "</wse:Expires>";
+  body += "</wse:Renew>";
+  return with_identifier(envelope(common, std::string(kWse) + "/Renew", resource_uri, {}, body),
+                         identifier);
+}
+
+Result<SubscribeResult> parse_subscribe_response(std::string_view body) {
+  auto b = open_body(body);
+  if (!b.ok()) return b.take_error();
+  auto kids = elements(b->second);
+  xmlNode* resp = kids.empty() ? nullptr : kids.front();
+  if (!is(resp, kWse, "SubscribeResponse"))
+    return bad_response(std::string("expected a SubscribeResponse, got <") +
+                        (resp ? local(resp) : "nothing") + ">");
+  SubscribeResult out;
+  for (xmlNode* e : elements(resp)) {
+    if (is(e, kWse, "SubscriptionManager")) {
+      if (xmlNode* rp = child(e, ns::kAddressing, "ReferenceParameters"))
+        if (xmlNode* id = child(rp, kWse, "Identifier")) out.identifier = std::string(base::trim(text(id)));
+    } else if (is(e, kWse, "Expires")) {
+      out.expires = std::string(base::trim(text(e)));
+    } else if (is(e, ns::kEnumeration, "EnumerationContext")) {
+      out.context = std::string(base::trim(text(e)));
+    }
+  }
+  if (out.context.empty())
+    return bad_response("the SubscribeResponse has no wsen:EnumerationContext (lwmi pulls events)");
+  return out;
+}
+
+bool is_heartbeat(std::string_view body) {
+  auto b = open_body(body);
+  if (!b.ok()) return false;
+  xmlNode* env = xmlDocGetRootElement(b->first.get());
+  for (xmlNode* part : elements(env))
+    if (is(part, ns::kSoap, "Header"))
+      for (xmlNode* h : elements(part))
+        if (is(h, ns::kAddressing, "Action"))
+          return base::trim(text(h)) == "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat";
+  return false;
+}
+
 std::optional<Error> fault_of(std::string_view body) {
   auto b = open_body(body);
   if (!b.ok() && b.error().message.rfind("the server's response is not understood", 0) != 0)

@@ -66,6 +66,32 @@ std::string invoke_request(const Common& common, std::string_view resource_uri,
 std::string delete_request(const Common& common, std::string_view resource_uri,
                            const std::vector<Selector>& selectors);
 
+/// WS-Eventing Subscribe with Pull delivery, the filter a WQL event query (as WinRM and openwsman
+/// send it). expires_s / heartbeat_s: 0 = not asked for.
+struct SubscribeOptions {
+  std::string filter;
+  double expires_s = 0;
+  double heartbeat_s = 0;
+};
+std::string subscribe_request(const Common& common, std::string_view resource_uri,
+                              const SubscribeOptions& options);
+/// Unsubscribe / Renew: the subscription's wse:Identifier in the header.
+std::string unsubscribe_request(const Common& common, std::string_view resource_uri,
+                                std::string_view identifier);
+std::string renew_request(const Common& common, std::string_view resource_uri,
+                          std::string_view identifier, double expires_s);
+
+/// A SubscribeResponse: the subscription's identifier, its enumeration context (what Pull
+/// takes) and the lease granted.
+struct SubscribeResult {
+  std::string identifier;
+  std::string context;
+  std::string expires;  ///< xs:duration as sent, "" when absent
+};
+Result<SubscribeResult> parse_subscribe_response(std::string_view body);
+/// True when a response's wsa:Action is the WS-Management heartbeat.
+bool is_heartbeat(std::string_view body);
+
 /// One page of an enumeration (EnumerateResponse or PullResponse).
 struct EnumerationPage {
   std::vector<Instance> items;

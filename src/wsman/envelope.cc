@@ -972,6 +972,11 @@ std::string encode(const Response& response) {
     if (!response.context.empty())
       w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
     w.out += "</e:SubscribeResponse>";
+  } else if (response.is_renew) {
+    w.out += "<e:RenewResponse>";
+    if (response.expires_s)
+      w.out += "<e:Expires>" + duration_text(*response.expires_s) + "</e:Expires>";
+    w.out += "</e:RenewResponse>";
   } else if (response.class_decl) {
     ClassXml c(*response.class_decl);
     c.write();

@@ -141,6 +141,8 @@ struct Response {
   // Subscribe
   std::string subscription_id;
   std::optional<double> expires_s;
+  // Renew: a RenewResponse with expires_s.
+  bool is_renew = false;
   // Create/Delete/Release/Unsubscribe: an empty body with the right Action.
 };
 

@@ -51,11 +51,24 @@ bool is_cim_xml(const std::string& uri) {
          starts("http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/");
 }
 
-/// The class and namespace a resource URI names; "*" for the wildcard.
-struct Resource {
-  std::string ns = "root\\cimv2";
-  std::string cls;
-};
+// Selectors -> an instance path "Class.Key="v",…" (the __cimnamespace selector excluded).
+Result<std::string> path_from_selectors(const std::string& cls, const Request& r,
+                                        bool require_keys) {
+  ObjectPath p;
+  p.class_name = cls;
+  for (const auto& s : r.selectors) {
+    if (base::iequals(s.name, "__cimnamespace")) continue;
+    if (!base::iequals(s.name, "Handle") && !base::iequals(s.name, "CreationDate"))
+      return Error{WbemStatus::kInvalidObjectPath,
+                   "selector '" + s.name + "' is not a key of " + cls + " (its key is Handle)"};
+    p.keys.push_back({s.name, Value::string(s.value)});
+  }
+  if (require_keys && !p.key("Handle"))
+    return Error{WbemStatus::kInvalidObjectPath, "the Handle selector is required"};
+  return p.relative();
+}
+
+}  // namespace
 
 Result<Resource> resolve(const Request& r) {
   const std::string& uri = r.resource_uri;
@@ -96,25 +109,6 @@ Result<Resource> resolve(const Request& r) {
   return res;
 }
 
-// Selectors -> an instance path "Class.Key="v",…" (the __cimnamespace selector excluded).
-Result<std::string> path_from_selectors(const std::string& cls, const Request& r,
-                                        bool require_keys) {
-  ObjectPath p;
-  p.class_name = cls;
-  for (const auto& s : r.selectors) {
-    if (base::iequals(s.name, "__cimnamespace")) continue;
-    if (!base::iequals(s.name, "Handle") && !base::iequals(s.name, "CreationDate"))
-      return Error{WbemStatus::kInvalidObjectPath,
-                   "selector '" + s.name + "' is not a key of " + cls + " (its key is Handle)"};
-    p.keys.push_back({s.name, Value::string(s.value)});
-  }
-  if (require_keys && !p.key("Handle"))
-    return Error{WbemStatus::kInvalidObjectPath, "the Handle selector is required"};
-  return p.relative();
-}
-
-}  // namespace
-
 Fault fault_for(const Error& e) {
   switch (e.code) {
     case WbemStatus::kNotFound:
@@ -130,7 +124,18 @@ Fault fault_for(const Error& e) {
     case WbemStatus::kPropertyNotAnObject:
     case WbemStatus::kClassNameTooWide:
     case WbemStatus::kPropertyNameTooWide:
+    case WbemStatus::kUnparsableQuery:
+    case WbemStatus::kNotEventClass:
+    case WbemStatus::kMissingGroupWithin:
+    case WbemStatus::kMissingAggregationList:
+    case WbemStatus::kAggregatingByObject:
+    case WbemStatus::kRegistrationTooBroad:
+    case WbemStatus::kRegistrationTooPrecise:
       return make_fault("w:CannotProcessFilter", e.message, e.code);
+    case WbemStatus::kTimedOut:
+      return make_fault("w:TimedOut", e.message, e.code, "s:Receiver");
+    case WbemStatus::kQueueOverflow:
+      return make_fault("w:QuotaLimit", e.message, e.code, "s:Receiver");
     case WbemStatus::kQuotaViolation:
       return make_fault("w:QuotaLimit", e.message, e.code);
     case WbemStatus::kInvalidMethod:
@@ -148,8 +153,16 @@ Fault fault_for(const Error& e) {
   }
 }
 
-Operations::Operations(service::CimService& service, OperationLimits limits)
-    : service_(service), limits_(limits) {}
+Operations::Operations(service::CimService& service, OperationLimits limits, Eventing* eventing)
+    : service_(service), limits_(limits), eventing_(eventing) {}
+
+void Operations::handle_async(const Request& r, security::Caller caller,
+                              std::function<void(Response)> done) {
+  if (r.operation == Operation::kPull && r.not_understood.empty() && eventing_ &&
+      eventing_->is_subscription(r.context))
+    return eventing_->pull(r, caller, std::move(done));
+  done(handle(r, std::move(caller)));
+}
 
 size_t Operations::open_enumerations() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -185,21 +198,31 @@ Response Operations::handle(const Request& r, security::Caller caller) {
     case Operation::kEnumerate:
       return enumerate(r, caller);
     case Operation::kPull:
+      if (eventing_ && eventing_->is_subscription(r.context)) return eventing_->pull_sync(r, caller);
       return pull(r, caller);
+    case Operation::kSubscribe:
+      if (!eventing_) break;
+      return eventing_->subscribe(r, caller);
+    case Operation::kUnsubscribe:
+      if (!eventing_) break;
+      return eventing_->unsubscribe(r, caller);
+    case Operation::kRenew:
+      if (!eventing_) break;
+      return eventing_->renew(r, caller);
     case Operation::kRelease:
       return release(r, caller);
     case Operation::kInvoke:
       return invoke(r, caller);
     case Operation::kDelete:
       return remove(r, caller);
-    default: {
-      Fault f = make_fault("a:ActionNotSupported",
-                           "the action '" + r.action + "' is not supported by this service",
-                           WbemStatus::kNotSupported);
-      f.action = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
-      return fault_response(r, f);
-    }
+    default:
+      break;
   }
+  Fault f = make_fault("a:ActionNotSupported",
+                       "the action '" + r.action + "' is not supported by this service",
+                       WbemStatus::kNotSupported);
+  f.action = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
+  return fault_response(r, f);
 }
 
 // GetClass: a Get on the cim-xml resource URI, selectors __cimnamespace and ClassName.

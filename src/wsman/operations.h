@@ -5,7 +5,7 @@
 // MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
 // Terminate). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
 // …/wscim/1/cim-schema/2/<Class> with a __cimnamespace selector). Errors become SOAP faults
-// with the WBEM status in the detail. Enumeration contexts belong to the user who opened them,
+// with the WBEM status in the detail. Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the user who opened them,
 // are bounded per user and expire when idle.
 // Thread safety: handle() may be called concurrently.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string>
 
 #include "service/cim_service.h"
+#include "wsman/eventing.h"
 #include "wsman/message.h"
 
 namespace lwmi::wsman {
@@ -29,11 +30,17 @@ struct OperationLimits {
 
 class Operations {
  public:
-  Operations(service::CimService& service, OperationLimits limits = {});
+  /// `eventing` (may be null: Subscribe is then ActionNotSupported) must outlive this.
+  Operations(service::CimService& service, OperationLimits limits = {},
+             Eventing* eventing = nullptr);
 
   /// Handles one request for `caller` (already authenticated; local callers may enable held
-  /// privileges with the EnablePrivilege option).
+  /// privileges with the EnablePrivilege option). A Pull on an event subscription waits here.
   Response handle(const Request& request, security::Caller caller);
+  /// As handle(), but a Pull on an event subscription returns at once and `done` runs when
+  /// its answer is ready (from another thread); anything else runs `done` before returning.
+  void handle_async(const Request& request, security::Caller caller,
+                    std::function<void(Response)> done);
 
   /// Open enumeration contexts (for tests and status).
   size_t open_enumerations() const;
@@ -60,6 +67,7 @@ class Operations {
 
   service::CimService& service_;
   OperationLimits limits_;
+  Eventing* eventing_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Enumeration>> enumerations_;
   uint64_t next_id_ = 1;
@@ -67,5 +75,13 @@ class Operations {
 
 /// A fault for a WBEM error (subcode chosen from the status).
 Fault fault_for(const Error& error);
+
+/// The class and namespace a resource URI names ("*" for the wildcard).
+struct Resource {
+  std::string ns = "root\\cimv2";
+  std::string cls;
+};
+/// Resolves the request's resource URI (either family); only root/cimv2 is served.
+Result<Resource> resolve(const Request& r);
 
 }  // namespace lwmi::wsman

@@ -1,0 +1,421 @@
+#include "event/subscription_manager.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <future>
+
+namespace lwmi::event {
+namespace {
+
+constexpr int kPumpPollMs = 200;  ///< how often a pump checks whether its subscription ended
+
+std::string new_id() {
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != sizeof b) {
+    static std::atomic<uint64_t> n{1};
+    uint64_t v = n++;
+    for (size_t i = 0; i < sizeof b; ++i) b[i] = static_cast<unsigned char>(v >> (i % 8 * 8));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char buf[64];
+  std::snprintf(buf, sizeof buf,
+                "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return buf;
+}
+
+std::string seconds(Millis m) {
+  char buf[32];
+  if (m.count() % 1000 == 0)
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(m.count() / 1000));
+  else
+    std::snprintf(buf, sizeof buf, "%.3fs", static_cast<double>(m.count()) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+struct SubscriptionManager::Subscription {
+  struct Waiter {
+    uint32_t max = 1;
+    Clock::time_point deadline;
+    PullDone done;
+  };
+  std::string id;
+  security::Caller owner;
+  std::string query;
+  std::unique_ptr<EventStream> stream;  ///< touched by the pump thread only
+  std::thread pump;
+  std::atomic<bool> stop{false};
+  // Guarded by the manager's mu_:
+  std::deque<Instance> queue;
+  uint64_t dropped = 0;  ///< dropped since the last pull that reported them
+  uint64_t lost = 0;
+  Millis lease{0};
+  std::optional<Millis> heartbeat;
+  Clock::time_point expires_at;
+  Clock::time_point last_delivery;
+  std::optional<Error> stream_error;
+  std::optional<Waiter> waiter;
+};
+
+SubscriptionManager::SubscriptionManager(SubscriptionLimits limits, StreamOpener opener,
+                                         security::AuditLog* audit,
+                                         std::function<void(const std::string&)> log)
+    : limits_(limits), opener_(std::move(opener)), audit_(audit), log_(std::move(log)) {
+  if (limits_.queue_size == 0) limits_.queue_size = 1;
+  housekeeper_ = std::thread([this] { housekeeping(); });
+}
+
+SubscriptionManager::~SubscriptionManager() {
+  shutdown();
+}
+
+void SubscriptionManager::shutdown() {
+  std::vector<Completion> completions;
+  std::vector<std::shared_ptr<Subscription>> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    while (!subs_.empty())
+      ended.push_back(remove_locked(subs_.begin()->first, "lwmid stopped", &completions));
+  }
+  cv_.notify_all();
+  housekeeper_.join();
+  finish(completions, ended);
+  for (auto& s : ended)
+    audit(s->owner, "Unsubscribe", "0", s->query, "id=" + s->id + ": lwmid stopped");
+}
+
+Millis SubscriptionManager::grant(std::optional<Millis> asked) const {
+  if (!asked || asked->count() <= 0) return std::min(limits_.default_expiry, limits_.max_expiry);
+  return std::min(*asked, limits_.max_expiry);
+}
+
+void SubscriptionManager::audit(const security::Caller& caller, const std::string& action,
+                                const std::string& result, const std::string& query,
+                                const std::string& detail) {
+  if (!audit_) return;
+  security::AuditRecord rec;
+  rec.action = action;
+  rec.result = result;
+  rec.params = "query=" + query;
+  rec.detail = detail;
+  std::string problem = audit_->record(caller, rec);
+  if (!problem.empty() && log_) log_(problem);
+}
+
+Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller,
+                                               std::string_view wql,
+                                               std::optional<Millis> expires,
+                                               std::optional<Millis> heartbeat) {
+  std::string query(wql);
+  auto refuse = [&](Error e) -> Result<Granted> {
+    audit(caller, "Subscribe", std::string(wbem_status_name(e.code)), query, e.message);
+    return e;
+  };
+  auto quota = [&]() -> std::optional<Error> {
+    if (stopping_) return Error{WbemStatus::kCallCancelled, "lwmid is stopping"};
+    size_t mine = 0;
+    for (const auto& [id, s] : subs_) mine += s->owner.uid == caller.uid;
+    if (mine >= limits_.max_per_user)
+      return Error{WbemStatus::kQuotaViolation,
+                   "user " + (caller.user.empty() ? std::to_string(caller.uid) : caller.user) +
+                       " has " + std::to_string(mine) +
+                       " event subscriptions, the most allowed ([events] "
+                       "max_subscriptions_per_user); Unsubscribe some"};
+    if (subs_.size() >= limits_.max_total)
+      return Error{WbemStatus::kQuotaViolation,
+                   "lwmid serves " + std::to_string(subs_.size()) +
+                       " event subscriptions, the most allowed ([events] max_subscriptions)"};
+    return std::nullopt;
+  };
+  std::optional<Error> over;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    over = quota();
+  }
+  if (over) return refuse(std::move(*over));
+  auto stream = opener_(caller, wql);  // compiles the query and starts the source: may take a while
+  if (!stream.ok()) return refuse(stream.take_error());
+
+  auto s = std::make_shared<Subscription>();
+  s->id = new_id();
+  s->owner = caller;
+  s->query = query;
+  s->stream = std::move(*stream);
+  s->lease = grant(expires);
+  if (heartbeat && heartbeat->count() > 0) s->heartbeat = std::max(*heartbeat, limits_.min_heartbeat);
+  auto now = Clock::now();
+  s->expires_at = now + s->lease;
+  s->last_delivery = now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    over = quota();  // others may have subscribed meanwhile
+    if (!over) {
+      subs_[s->id] = s;
+      Subscription* raw = s.get();
+      s->pump = std::thread([this, raw] { pump(raw); });
+    }
+  }
+  if (over) return refuse(std::move(*over));
+  cv_.notify_all();
+  Granted g{s->id, s->lease, s->heartbeat};
+  audit(caller, "Subscribe", "0", query,
+        "id=" + g.id + " expires=" + seconds(g.expires) +
+            (g.heartbeat ? " heartbeat=" + seconds(*g.heartbeat) : std::string()));
+  return g;
+}
+
+void SubscriptionManager::pump(Subscription* s) {
+  while (!s->stop.load()) {
+    Instance ev;
+    auto got = s->stream->next(&ev, kPumpPollMs);
+    uint64_t lost = s->stream->lost();
+    std::vector<Completion> completions;
+    bool overflowed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      s->lost = lost;
+      if (!got.ok()) {
+        s->stream_error = got.error();
+      } else if (*got) {
+        if (s->queue.size() >= limits_.queue_size) {
+          overflowed = s->dropped++ == 0;
+        } else {
+          s->queue.push_back(std::move(ev));
+        }
+      }
+      try_complete_locked(*s, Clock::now(), &completions);
+    }
+    for (auto& c : completions) c.done(std::move(c.result));
+    if (!got.ok()) return;  // the subscription stays until it ends; its pulls report the error
+    if (overflowed)
+      audit(s->owner, "EventQueueOverflow", "WBEM_E_QUEUE_OVERFLOW", s->query,
+            "id=" + s->id + " queue=" + std::to_string(limits_.queue_size) +
+                ": events are dropped until the subscriber pulls");
+  }
+}
+
+void SubscriptionManager::try_complete_locked(Subscription& s, Clock::time_point now,
+                                              std::vector<Completion>* out) {
+  if (!s.waiter) return;
+  std::optional<Result<PullResult>> result;
+  if (s.dropped > 0) {
+    result = Result<PullResult>(Error{
+        WbemStatus::kQueueOverflow,
+        "the subscription's event queue (" + std::to_string(limits_.queue_size) +
+            " events) overflowed: " + std::to_string(s.dropped) +
+            " event(s) dropped; the queued events follow with the next Pull"});
+    s.dropped = 0;
+  } else if (!s.queue.empty()) {
+    PullResult r;
+    while (!s.queue.empty() && r.events.size() < s.waiter->max) {
+      r.events.push_back(std::move(s.queue.front()));
+      s.queue.pop_front();
+    }
+    r.lost = s.lost;
+    result = std::move(r);
+  } else if (s.stream_error) {
+    result = Result<PullResult>(*s.stream_error);
+  } else if (s.heartbeat && now >= s.last_delivery + *s.heartbeat) {
+    PullResult r;
+    r.heartbeat = true;
+    r.lost = s.lost;
+    result = std::move(r);
+  } else if (now >= s.waiter->deadline) {
+    PullResult r;
+    r.timed_out = true;
+    r.lost = s.lost;
+    result = std::move(r);
+  }
+  if (!result) return;
+  out->push_back(Completion{std::move(s.waiter->done), std::move(*result)});
+  s.waiter.reset();
+  s.last_delivery = now;
+  s.expires_at = now + s.lease;
+}
+
+void SubscriptionManager::pull(const std::string& id, const security::Caller& caller,
+                               uint32_t max, Millis wait, PullDone done) {
+  std::vector<Completion> completions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = subs_.find(id);
+    if (it == subs_.end()) {
+      completions.push_back(
+          {std::move(done), Error{WbemStatus::kNotFound,
+                                  "no event subscription '" + id +
+                                      "' (never made, unsubscribed, or expired)"}});
+    } else if (it->second->owner.uid != caller.uid) {
+      completions.push_back(
+          {std::move(done), Error{WbemStatus::kAccessDenied,
+                                  "the event subscription '" + id + "' belongs to another user"}});
+    } else {
+      Subscription& s = *it->second;
+      auto now = Clock::now();
+      if (s.waiter) {
+        // A new Pull replaces one still waiting (its client may have given up): the old one
+        // is answered as timed out, and the events go to the new one.
+        PullResult gone;
+        gone.timed_out = true;
+        gone.lost = s.lost;
+        completions.push_back({std::move(s.waiter->done), std::move(gone)});
+        s.waiter.reset();
+      }
+      wait = std::clamp(wait, Millis(0), limits_.max_pull_wait);
+      s.waiter = Subscription::Waiter{std::max<uint32_t>(max, 1), now + wait, std::move(done)};
+      try_complete_locked(s, now, &completions);
+    }
+  }
+  cv_.notify_all();
+  for (auto& c : completions) c.done(std::move(c.result));
+}
+
+Result<PullResult> SubscriptionManager::pull_sync(const std::string& id,
+                                                  const security::Caller& caller, uint32_t max,
+                                                  Millis wait) {
+  std::promise<Result<PullResult>> promise;
+  auto future = promise.get_future();
+  pull(id, caller, max, wait, [&promise](Result<PullResult> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+Result<Millis> SubscriptionManager::renew(const std::string& id, const security::Caller& caller,
+                                          std::optional<Millis> expires) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = subs_.find(id);
+  if (it == subs_.end())
+    return Error{WbemStatus::kNotFound,
+                 "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
+  Subscription& s = *it->second;
+  if (s.owner.uid != caller.uid)
+    return Error{WbemStatus::kAccessDenied,
+                 "the event subscription '" + id + "' belongs to another user"};
+  s.lease = grant(expires);
+  s.expires_at = Clock::now() + s.lease;
+  return s.lease;
+}
+
+Result<void> SubscriptionManager::unsubscribe(const std::string& id,
+                                              const security::Caller& caller) {
+  std::vector<Completion> completions;
+  std::vector<std::shared_ptr<Subscription>> ended;
+  std::optional<std::string> denied;  // the query of another user's subscription
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = subs_.find(id);
+    if (it == subs_.end())
+      return Error{WbemStatus::kNotFound,
+                   "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
+    if (it->second->owner.uid != caller.uid)
+      denied = it->second->query;
+    else
+      ended.push_back(remove_locked(id, "unsubscribed", &completions));
+  }
+  if (denied) {
+    Error e{WbemStatus::kAccessDenied, "the event subscription '" + id + "' belongs to another user"};
+    audit(caller, "Unsubscribe", "WBEM_E_ACCESS_DENIED", *denied, "id=" + id + ": " + e.message);
+    return e;
+  }
+  cv_.notify_all();
+  finish(completions, ended);
+  audit(caller, "Unsubscribe", "0", ended.front()->query, "id=" + id);
+  return {};
+}
+
+size_t SubscriptionManager::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return subs_.size();
+}
+
+bool SubscriptionManager::exists(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return subs_.count(id) != 0;
+}
+
+size_t SubscriptionManager::count_for(uid_t uid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, s] : subs_) n += s->owner.uid == uid;
+  return n;
+}
+
+uint64_t SubscriptionManager::dropped_in(const Error& e) {
+  if (e.code != WbemStatus::kQueueOverflow) return 0;
+  auto at = e.message.find(" event(s) dropped");
+  if (at == std::string::npos) return 0;
+  size_t start = at;
+  while (start > 0 && e.message[start - 1] >= '0' && e.message[start - 1] <= '9') --start;
+  if (start == at) return 0;
+  return std::stoull(e.message.substr(start, at - start));
+}
+
+std::shared_ptr<SubscriptionManager::Subscription> SubscriptionManager::remove_locked(
+    const std::string& id, const char* why, std::vector<Completion>* out) {
+  auto it = subs_.find(id);
+  auto s = it->second;
+  subs_.erase(it);
+  s->stop = true;
+  if (s->waiter) {
+    out->push_back(Completion{std::move(s->waiter->done),
+                              Error{WbemStatus::kCallCancelled,
+                                    "the event subscription ended while a Pull waited (" +
+                                        std::string(why) + ")"}});
+    s->waiter.reset();
+  }
+  return s;
+}
+
+void SubscriptionManager::finish(std::vector<Completion>& completions,
+                                 std::vector<std::shared_ptr<Subscription>>& ended) {
+  for (auto& c : completions) c.done(std::move(c.result));
+  for (auto& s : ended)
+    if (s->pump.joinable()) s->pump.join();
+}
+
+void SubscriptionManager::housekeeping() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    auto now = Clock::now();
+    std::vector<Completion> completions;
+    std::vector<std::shared_ptr<Subscription>> expired;
+    std::vector<std::string> expire_ids;
+    for (auto& [id, s] : subs_) {
+      if (s->waiter)
+        try_complete_locked(*s, now, &completions);
+      else if (now >= s->expires_at)
+        expire_ids.push_back(id);
+    }
+    for (const auto& id : expire_ids) expired.push_back(remove_locked(id, "expired", &completions));
+    // The next moment something is due.
+    auto next = now + std::chrono::seconds(5);
+    for (auto& [id, s] : subs_) {
+      if (s->waiter) {
+        next = std::min(next, s->waiter->deadline);
+        if (s->heartbeat) next = std::min(next, s->last_delivery + *s->heartbeat);
+      } else {
+        next = std::min(next, s->expires_at);
+      }
+    }
+    if (!completions.empty() || !expired.empty()) {
+      lock.unlock();
+      finish(completions, expired);
+      for (auto& s : expired)
+        audit(s->owner, "SubscriptionExpired", "0", s->query,
+              "id=" + s->id + ": neither pulled nor renewed for " + seconds(s->lease));
+      lock.lock();
+      continue;
+    }
+    cv_.wait_until(lock, next);
+  }
+}
+
+}  // namespace lwmi::event
