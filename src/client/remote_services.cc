@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +18,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -724,8 +724,7 @@ Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
   return MethodResult{};
 }
 
-Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
-    std::string_view wql) {
+Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(std::string_view wql) {
   wc::SubscribeOptions o;
   o.filter = std::string(wql);
   std::string uri = wc::class_uri("*");

@@ -150,8 +150,8 @@ class Parser {
     for (const auto& [key, node] : root) {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
-      bool known = name == "server" || name == "security" || name == "methods" ||
-                   name == "audit" || name == "events";
+      bool known = name == "server" || name == "security" || name == "methods" || name == "audit" ||
+                   name == "events";
       if (!known) {
         auto where = valid(key.source().begin) ? key.source().begin : first_position(node);
         if (table) {

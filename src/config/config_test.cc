@@ -282,10 +282,11 @@ TEST(Config, OutOfRange) {
 }
 
 TEST(Config, Events) {
-  auto r = parse("[events]\nmax_subscription_expiry = 7200\ndefault_subscription_expiry = 60\n"
-                 "queue_size = 5\nmax_subscriptions_per_user = 2\nmax_subscriptions = 10\n"
-                 "max_pull_wait = 30\n",
-                 "x");
+  auto r = parse(
+      "[events]\nmax_subscription_expiry = 7200\ndefault_subscription_expiry = 60\n"
+      "queue_size = 5\nmax_subscriptions_per_user = 2\nmax_subscriptions = 10\n"
+      "max_pull_wait = 30\n",
+      "x");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->events.max_subscription_expiry, 7200u);
   EXPECT_EQ(r->events.default_subscription_expiry, 60u);

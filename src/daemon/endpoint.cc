@@ -150,12 +150,11 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     // A Pull on an event subscription is a long poll: answered when events come, holding no
     // worker meanwhile.
     auto deferred = std::make_shared<net::DeferredResponse>();
-    operations_.handle_async(
-        request, *caller,
-        [this, deferred, out, where = peer.describe(), action = request.action](
-            wsman::Response response) mutable {
-          deferred->complete(finish(std::move(out), response, where, action));
-        });
+    operations_.handle_async(request, *caller,
+                             [this, deferred, out, where = peer.describe(),
+                              action = request.action](wsman::Response response) mutable {
+                               deferred->complete(finish(std::move(out), response, where, action));
+                             });
     net::HttpResponse later;
     later.deferred = std::move(deferred);
     return later;

@@ -112,8 +112,7 @@ void SubscriptionManager::audit(const security::Caller& caller, const std::strin
   if (!problem.empty() && log_) log_(problem);
 }
 
-Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller,
-                                               std::string_view wql,
+Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, std::string_view wql,
                                                std::optional<Millis> expires,
                                                std::optional<Millis> heartbeat) {
   std::string query(wql);
@@ -152,7 +151,8 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller,
   s->query = query;
   s->stream = std::move(*stream);
   s->lease = grant(expires);
-  if (heartbeat && heartbeat->count() > 0) s->heartbeat = std::max(*heartbeat, limits_.min_heartbeat);
+  if (heartbeat && heartbeat->count() > 0)
+    s->heartbeat = std::max(*heartbeat, limits_.min_heartbeat);
   auto now = Clock::now();
   s->expires_at = now + s->lease;
   s->last_delivery = now;
@@ -209,11 +209,11 @@ void SubscriptionManager::try_complete_locked(Subscription& s, Clock::time_point
   if (!s.waiter) return;
   std::optional<Result<PullResult>> result;
   if (s.dropped > 0) {
-    result = Result<PullResult>(Error{
-        WbemStatus::kQueueOverflow,
-        "the subscription's event queue (" + std::to_string(limits_.queue_size) +
-            " events) overflowed: " + std::to_string(s.dropped) +
-            " event(s) dropped; the queued events follow with the next Pull"});
+    result = Result<PullResult>(
+        Error{WbemStatus::kQueueOverflow,
+              "the subscription's event queue (" + std::to_string(limits_.queue_size) +
+                  " events) overflowed: " + std::to_string(s.dropped) +
+                  " event(s) dropped; the queued events follow with the next Pull"});
     s.dropped = 0;
   } else if (!s.queue.empty()) {
     PullResult r;
@@ -243,17 +243,17 @@ void SubscriptionManager::try_complete_locked(Subscription& s, Clock::time_point
   s.expires_at = now + s.lease;
 }
 
-void SubscriptionManager::pull(const std::string& id, const security::Caller& caller,
-                               uint32_t max, Millis wait, PullDone done) {
+void SubscriptionManager::pull(const std::string& id, const security::Caller& caller, uint32_t max,
+                               Millis wait, PullDone done) {
   std::vector<Completion> completions;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = subs_.find(id);
     if (it == subs_.end()) {
       completions.push_back(
-          {std::move(done), Error{WbemStatus::kNotFound,
-                                  "no event subscription '" + id +
-                                      "' (never made, unsubscribed, or expired)"}});
+          {std::move(done),
+           Error{WbemStatus::kNotFound,
+                 "no event subscription '" + id + "' (never made, unsubscribed, or expired)"}});
     } else if (it->second->owner.uid != caller.uid) {
       completions.push_back(
           {std::move(done), Error{WbemStatus::kAccessDenied,
@@ -284,7 +284,8 @@ Result<PullResult> SubscriptionManager::pull_sync(const std::string& id,
                                                   Millis wait) {
   std::promise<Result<PullResult>> promise;
   auto future = promise.get_future();
-  pull(id, caller, max, wait, [&promise](Result<PullResult> r) { promise.set_value(std::move(r)); });
+  pull(id, caller, max, wait,
+       [&promise](Result<PullResult> r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 
@@ -321,7 +322,8 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
       ended.push_back(remove_locked(id, "unsubscribed", &completions));
   }
   if (denied) {
-    Error e{WbemStatus::kAccessDenied, "the event subscription '" + id + "' belongs to another user"};
+    Error e{WbemStatus::kAccessDenied,
+            "the event subscription '" + id + "' belongs to another user"};
     audit(caller, "Unsubscribe", "WBEM_E_ACCESS_DENIED", *denied, "id=" + id + ": " + e.message);
     return e;
   }
@@ -365,10 +367,10 @@ std::shared_ptr<SubscriptionManager::Subscription> SubscriptionManager::remove_l
   subs_.erase(it);
   s->stop = true;
   if (s->waiter) {
-    out->push_back(Completion{std::move(s->waiter->done),
-                              Error{WbemStatus::kCallCancelled,
-                                    "the event subscription ended while a Pull waited (" +
-                                        std::string(why) + ")"}});
+    out->push_back(Completion{
+        std::move(s->waiter->done),
+        Error{WbemStatus::kCallCancelled,
+              "the event subscription ended while a Pull waited (" + std::string(why) + ")"}});
     s->waiter.reset();
   }
   return s;

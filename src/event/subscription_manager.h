@@ -37,13 +37,13 @@ namespace lwmi::event {
 using Millis = std::chrono::milliseconds;
 
 struct SubscriptionLimits {
-  Millis max_expiry{std::chrono::hours(1)};       ///< cap on the lease a client asks for
+  Millis max_expiry{std::chrono::hours(1)};         ///< cap on the lease a client asks for
   Millis default_expiry{std::chrono::minutes(10)};  ///< the lease when the client asks none
-  size_t queue_size = 1000;                       ///< events queued per subscription
-  size_t max_per_user = 16;                       ///< open subscriptions per user
-  size_t max_total = 256;                         ///< open subscriptions in all
-  Millis max_pull_wait{std::chrono::minutes(5)};  ///< cap on a pull's OperationTimeout
-  Millis min_heartbeat{std::chrono::seconds(1)};  ///< shorter heartbeat requests are raised to it
+  size_t queue_size = 1000;                         ///< events queued per subscription
+  size_t max_per_user = 16;                         ///< open subscriptions per user
+  size_t max_total = 256;                           ///< open subscriptions in all
+  Millis max_pull_wait{std::chrono::minutes(5)};    ///< cap on a pull's OperationTimeout
+  Millis min_heartbeat{std::chrono::seconds(1)};    ///< shorter heartbeat requests are raised to it
 };
 
 /// Opens the event stream of a new subscription for `caller` (already started: no event that
@@ -91,12 +91,13 @@ class SubscriptionManager {
   /// pull still waiting on the same subscription is answered as timed out.
   /// Errors: WBEM_E_NOT_FOUND (unknown or ended), WBEM_E_ACCESS_DENIED (another user's),
   /// WBEM_E_QUEUE_OVERFLOW (events were dropped since the last pull; the count is in the
-  /// message as "N event(s) dropped"), WBEM_E_CALL_CANCELLED (unsubscribed or shut down while waiting), the stream's own error.
+  /// message as "N event(s) dropped"), WBEM_E_CALL_CANCELLED (unsubscribed or shut down while
+  /// waiting), the stream's own error.
   void pull(const std::string& id, const security::Caller& caller, uint32_t max, Millis wait,
             PullDone done);
   /// Pull, waiting on the calling thread.
-  Result<PullResult> pull_sync(const std::string& id, const security::Caller& caller,
-                               uint32_t max, Millis wait);
+  Result<PullResult> pull_sync(const std::string& id, const security::Caller& caller, uint32_t max,
+                               Millis wait);
   /// Extends the lease; returns the lease granted.
   Result<Millis> renew(const std::string& id, const security::Caller& caller,
                        std::optional<Millis> expires);
@@ -123,12 +124,12 @@ class SubscriptionManager {
   void pump(Subscription* s);
   void housekeeping();
   /// With mu_ held: completes s's waiter if it can be (events, heartbeat, deadline, error).
-  void try_complete_locked(Subscription& s, Clock::time_point now,
-                           std::vector<Completion>* out);
+  void try_complete_locked(Subscription& s, Clock::time_point now, std::vector<Completion>* out);
   /// With mu_ held: takes s out of the table (the caller joins its pump after unlocking).
   std::shared_ptr<Subscription> remove_locked(const std::string& id, const char* why,
                                               std::vector<Completion>* out);
-  void finish(std::vector<Completion>& completions, std::vector<std::shared_ptr<Subscription>>& ended);
+  void finish(std::vector<Completion>& completions,
+              std::vector<std::shared_ptr<Subscription>>& ended);
   Millis grant(std::optional<Millis> asked) const;
   void audit(const security::Caller& caller, const std::string& action, const std::string& result,
              const std::string& query, const std::string& detail);

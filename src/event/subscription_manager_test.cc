@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <deque>
-#include <future>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "cim/schema.h"
@@ -45,7 +45,9 @@ struct Feed {
 
 class FakeStream : public EventStream {
  public:
-  explicit FakeStream(std::shared_ptr<Feed> feed) : feed_(std::move(feed)) { ++feed_->open_streams; }
+  explicit FakeStream(std::shared_ptr<Feed> feed) : feed_(std::move(feed)) {
+    ++feed_->open_streams;
+  }
   ~FakeStream() override { --feed_->open_streams; }
   Result<bool> next(Instance* event, int timeout_ms) override {
     std::unique_lock<std::mutex> lock(feed_->mu);
@@ -123,7 +125,8 @@ class SubscriptionManagerTest : public ::testing::Test {
   std::unique_ptr<SubscriptionManager> manager_;
   security::Caller alice_ = user(1001, "alice");
   security::Caller bob_ = user(1002, "bob");
-  const std::string wql_ = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'";
+  const std::string wql_ =
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'";
 };
 
 TEST_F(SubscriptionManagerTest, PullDeliversQueuedEventsUpToMax) {

@@ -2,9 +2,9 @@
 //
 // I/O runs on a small set of threads; every request's handler runs on a bounded worker pool
 // (handlers may block: PAM), never on an I/O thread; a handler may also answer later through a
-// DeferredResponse (a long poll), holding no worker meanwhile. A response may ask to be delayed (failed
-// logins): the delay runs on a timer, holding no worker. Keep-alive, request size and header
-// limits, idle timeouts. On the Unix socket the peer's credentials come from SO_PEERCRED.
+// DeferredResponse (a long poll), holding no worker meanwhile. A response may ask to be delayed
+// (failed logins): the delay runs on a timer, holding no worker. Keep-alive, request size and
+// header limits, idle timeouts. On the Unix socket the peer's credentials come from SO_PEERCRED.
 // Thread safety: start() and stop() from one thread; the handler is called concurrently.
 #pragma once
 

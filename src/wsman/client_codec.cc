@@ -554,7 +554,8 @@ Result<SubscribeResult> parse_subscribe_response(std::string_view body) {
   for (xmlNode* e : elements(resp)) {
     if (is(e, kWse, "SubscriptionManager")) {
       if (xmlNode* rp = child(e, ns::kAddressing, "ReferenceParameters"))
-        if (xmlNode* id = child(rp, kWse, "Identifier")) out.identifier = std::string(base::trim(text(id)));
+        if (xmlNode* id = child(rp, kWse, "Identifier"))
+          out.identifier = std::string(base::trim(text(id)));
     } else if (is(e, kWse, "Expires")) {
       out.expires = std::string(base::trim(text(e)));
     } else if (is(e, ns::kEnumeration, "EnumerationContext")) {

@@ -85,9 +85,9 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
 
 Response Eventing::unsubscribe(const Request& r, const security::Caller& c) {
   if (r.identifier.empty())
-    return fault_response(r, fault("w:InvalidParameter",
-                                   "Unsubscribe needs the subscription's wse:Identifier header",
-                                   WbemStatus::kInvalidParameter));
+    return fault_response(
+        r, fault("w:InvalidParameter", "Unsubscribe needs the subscription's wse:Identifier header",
+                 WbemStatus::kInvalidParameter));
   auto done = manager_.unsubscribe(r.identifier, c);
   if (!done.ok()) return fault_response(r, subscription_fault(done.error(), false));
   Response out;
@@ -98,9 +98,9 @@ Response Eventing::unsubscribe(const Request& r, const security::Caller& c) {
 
 Response Eventing::renew(const Request& r, const security::Caller& c) {
   if (r.identifier.empty())
-    return fault_response(r, fault("w:InvalidParameter",
-                                   "Renew needs the subscription's wse:Identifier header",
-                                   WbemStatus::kInvalidParameter));
+    return fault_response(
+        r, fault("w:InvalidParameter", "Renew needs the subscription's wse:Identifier header",
+                 WbemStatus::kInvalidParameter));
   auto lease = manager_.renew(r.identifier, c, millis(r.expires_s));
   if (!lease.ok()) {
     Fault f = subscription_fault(lease.error(), false);
@@ -121,14 +121,16 @@ bool Eventing::is_subscription(const std::string& context) const {
 
 void Eventing::pull(const Request& r, const security::Caller& c,
                     std::function<void(Response)> done) {
-  auto wait = millis(r.operation_timeout_s.value_or(kDefaultPullTimeoutS)).value_or(event::Millis(0));
+  auto wait =
+      millis(r.operation_timeout_s.value_or(kDefaultPullTimeoutS)).value_or(event::Millis(0));
   uint32_t max = r.max_elements.value_or(1);
   std::string context = r.context, message_id = r.message_id, uri = r.resource_uri;
   manager_.pull(r.context, c, max, wait,
                 [done = std::move(done), context, message_id, uri](Result<event::PullResult> got) {
                   Request req;
                   req.message_id = message_id;
-                  if (!got.ok()) return done(fault_response(req, subscription_fault(got.error(), true)));
+                  if (!got.ok())
+                    return done(fault_response(req, subscription_fault(got.error(), true)));
                   if (got->timed_out) {
                     Fault f = fault("w:TimedOut",
                                     "no event arrived within the Pull's OperationTimeout; Pull "
@@ -144,7 +146,8 @@ void Eventing::pull(const Request& r, const security::Caller& c,
                   out.resource_uri = uri;
                   out.is_pull = true;
                   out.context = context;
-                  for (auto& ev : got->events) out.items.push_back(Item{std::move(ev), true, false});
+                  for (auto& ev : got->events)
+                    out.items.push_back(Item{std::move(ev), true, false});
                   done(std::move(out));
                 });
 }

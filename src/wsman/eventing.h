@@ -20,7 +20,8 @@
 namespace lwmi::wsman {
 
 inline constexpr const char* kPullDeliveryMode = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull";
-inline constexpr const char* kHeartbeatAction = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat";
+inline constexpr const char* kHeartbeatAction =
+    "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat";
 /// OperationTimeout when a Pull names none.
 inline constexpr double kDefaultPullTimeoutS = 60;
 

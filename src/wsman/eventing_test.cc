@@ -218,8 +218,7 @@ TEST_F(EventingOps, AsyncPullAnswersWhenTheEventComes) {
   auto sub = subscribe(alice_);
   std::promise<Response> p;
   auto f = p.get_future();
-  ops_->handle_async(pull(sub.context, 10), alice_,
-                     [&](Response r) { p.set_value(std::move(r)); });
+  ops_->handle_async(pull(sub.context, 10), alice_, [&](Response r) { p.set_value(std::move(r)); });
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);  // handle_async returned, waiting
   feed_->push(7, "x");
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
@@ -284,8 +283,9 @@ TEST_F(EventingOps, QuotaIsAQuotaLimitFault) {
 
 TEST(EventingCodec, ClientSubscribeRequestDecodesToWhatItAsked) {
   wc::SubscribeOptions o;
-  o.filter = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
-             "TargetInstance.Name = 'a<b'";
+  o.filter =
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.Name = 'a<b'";
   o.expires_s = 120;
   o.heartbeat_s = 30;
   Request r = decoded(wc::subscribe_request({}, wc::class_uri("*"), o));

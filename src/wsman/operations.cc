@@ -198,7 +198,8 @@ Response Operations::handle(const Request& r, security::Caller caller) {
     case Operation::kEnumerate:
       return enumerate(r, caller);
     case Operation::kPull:
-      if (eventing_ && eventing_->is_subscription(r.context)) return eventing_->pull_sync(r, caller);
+      if (eventing_ && eventing_->is_subscription(r.context))
+        return eventing_->pull_sync(r, caller);
       return pull(r, caller);
     case Operation::kSubscribe:
       if (!eventing_) break;

@@ -5,9 +5,9 @@
 // MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
 // Terminate). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
 // …/wscim/1/cim-schema/2/<Class> with a __cimnamespace selector). Errors become SOAP faults
-// with the WBEM status in the detail. Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the user who opened them,
-// are bounded per user and expire when idle.
-// Thread safety: handle() may be called concurrently.
+// with the WBEM status in the detail. Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration
+// contexts belong to the user who opened them, are bounded per user and expire when idle. Thread
+// safety: handle() may be called concurrently.
 #pragma once
 
 #include <chrono>

@@ -190,11 +190,14 @@ class DaemonEventsTest(unittest.TestCase):
         return name, exe
 
     def start(self, exe, role="alice"):
-        argv = [exe, "30"]
+        """Runs exe as role's user. The ids change before the exec (no setpriv in between): a
+        process's creation event comes at its first exec, which must be exe's."""
+        kw = {}
         if role != "root":
-            argv = self.users[role].prefix() + argv
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+            u = self.users[role]
+            kw = {"user": u.uid, "group": u.gid, "extra_groups": []}
+        p = subprocess.Popen([exe, "30"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, **kw)
         self.addCleanup(e2e.stop_process, p)
         return p
 
@@ -389,7 +392,7 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual([e["TargetInstance"]["ProcessId"] for e in events], [p.pid])
         err.seek(0)
         self.assertNotIn("embedded", err.read())
-        self.assert_audited("action=Subscribe", "result=0", "caller.uid=0", "peer=unix:", name)
+        self.assert_audited("action=Subscribe", "result=0", "caller.uid=0", "unix:pid=", name)
 
     def test_lwmic_remote_bad_query_points_at_the_column(self):
         r = subprocess.run(self.lwmic_remote("watch", "SELECT * FROM Win32_Process"),
