@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -168,7 +169,7 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertIsNotNone(f, data[:2000])
         return f
 
-    def subscribe(self, condition, role="alice", **kw):
+    def subscribe(self, condition, role="alice", cleanup=True, **kw):
         """Subscribes as role; returns (identifier, context, expires). Unsubscribed at cleanup."""
         root = self.ok(subscribe_envelope(CREATION % condition, **kw), role)
         resp = root.find("s:Body/wse:SubscribeResponse", NS)
@@ -179,7 +180,8 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertIsNotNone(ident)
         self.assertIsNotNone(ctx)
         self.assertIsNotNone(expires)
-        self.addCleanup(self.post, unsubscribe_envelope(ident.text), role)
+        if cleanup:
+            self.addCleanup(self.post, unsubscribe_envelope(ident.text), role)
         return ident.text, ctx.text, expires.text
 
     def program(self, prefix):
@@ -342,6 +344,34 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual(status, 401)
         status, _, _ = self.post(body, password="wrong-" + secrets.token_hex(4))
         self.assertEqual(status, 401)
+
+    def test_sigterm_answers_a_waiting_pull_and_stops_cleanly(self):
+        d = td.Daemon(self.work, events_config(self.remote_group, self.admin_group,
+                                               self.pam_service, self.audit),
+                      https="127.0.0.1:0")
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        saved = (self.https, self.cert)
+        self.https, self.cert = d.endpoint("https"), os.path.join(d.state, "lwmid.crt")
+        self.addCleanup(lambda: setattr(self, "https", saved[0]) or setattr(self, "cert", saved[1]))
+        _, ctx, _ = self.subscribe("TargetInstance.Name = 'never-%s'" % self.tag, cleanup=False)
+        result = {}
+
+        def pull():
+            result["answer"] = self.post(pull_envelope(ctx, timeout="PT15.000S"))
+        t = threading.Thread(target=pull)
+        t.start()
+        time.sleep(0.5)  # the Pull waits on the server (it holds no worker)
+        start = time.monotonic()
+        self.assertEqual(d.stop(10), 0, d.log_text())
+        t.join(15)
+        self.assertFalse(t.is_alive(), "the waiting Pull was never answered")
+        self.assertLess(time.monotonic() - start, 10)
+        status, root, data = result["answer"]
+        self.assertEqual(status, 500, data[:2000])
+        f = td.fault_of(root)
+        self.assertTrue(f["subcode"].endswith(":InvalidEnumerationContext"), f)
+        self.assertIn("lwmid stopped", f["reason"])
 
     # -- the subscriber's masked view ----------------------------------------------------------
 
