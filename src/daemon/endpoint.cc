@@ -12,14 +12,6 @@ namespace {
 
 constexpr const char* kSoapType = "application/soap+xml;charset=UTF-8";
 
-bool same_user_namespace(pid_t pid) {
-  char a[256] = {}, b[256] = {};
-  std::string p = "/proc/" + std::to_string(pid) + "/ns/user";
-  ssize_t n = ::readlink(p.c_str(), a, sizeof a - 1);
-  ssize_t m = ::readlink("/proc/self/ns/user", b, sizeof b - 1);
-  return n > 0 && m > 0 && std::string(a, n) == std::string(b, m);
-}
-
 bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string& name) {
   if (name.empty()) return false;
   struct group gr, *res = nullptr;
@@ -63,8 +55,12 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
     groups.resize(n > 0 ? n : 0);
     c.groups = groups;
   }
-  // A caller outside lwmid's user namespace holds no privilege.
-  bool own_ns = c.pid != 0 && same_user_namespace(c.pid);
+  // A caller outside lwmid's user or pid namespace holds no privilege, and one in a child pid
+  // namespace sees and acts only inside it (Caller::pid_ns).
+  static const os::ProcFs proc("/proc");
+  auto ns = security::Caller::peer_namespaces(proc, c.pid);
+  c.pid_ns = ns.pid_ns;
+  bool own_ns = ns.same_user_ns && !ns.pid_ns;
   if (own_ns && (c.uid == 0 || in_group(c.groups, c.gid, cfg.admin_group))) {
     c.held.add(security::Privilege::kDebug);
     c.held.add(security::Privilege::kIncreaseBasePriority);

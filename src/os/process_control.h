@@ -19,10 +19,12 @@ struct SpawnRequest {
   std::string directory;                 ///< "" = inherit
   bool replace_environment = false;      ///< use `environment` instead of the current one
   std::vector<std::string> environment;  ///< NAME=value
+  std::string search_path;               ///< PATH to look argv[0] up on; "" = this process's
   bool set_nice = false;
   int nice = 0;
   bool suspended = false;        ///< stopped with SIGSTOP before its first instruction
-  bool change_identity = false;  ///< run as uid/gid/groups below (the caller)
+  bool change_identity = false;  ///< run as uid/gid/groups below (the caller); the child checks
+                                 ///< it is no longer root before exec when uid is not 0
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;

@@ -47,7 +47,12 @@ std::string AuditLog::format(const Caller& c, const AuditRecord& r, int64_t unix
                      " result=" + q(r.result) + " caller.uid=" + std::to_string(c.uid) +
                      " caller.user=" + q(c.user.empty() ? std::to_string(c.uid) : c.user) +
                      " peer=" + q(c.peer) + " mode=" + (c.embedded ? "embedded" : "daemon") +
-                     " privileges=" + (c.can(Privilege::kDebug) ? "SeDebugPrivilege" : "none");
+                     " privileges=";
+  std::string privs;
+  for (Privilege p : {Privilege::kDebug, Privilege::kIncreaseBasePriority})
+    if (c.can(p)) privs += (privs.empty() ? "" : ",") + std::string(privilege_name(p));
+  line += privs.empty() ? "none" : privs;
+  if (c.pid_ns) line += " caller.pidns=" + std::to_string(c.pid_ns->inode);
   if (r.target) {
     line += " target.pid=" + std::to_string(r.target->pid) + " target.start=" + q(r.target->start) +
             " target.name=" + q(r.target->name) +

@@ -68,4 +68,24 @@ Caller Caller::current_process() {
   return c;
 }
 
+Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t peer_pid) {
+  PeerNamespaces out;
+  // Nothing readable: a namespace no process is in (no pid can reach level UINT32_MAX).
+  const os::PidNamespaceId nowhere{0, UINT32_MAX};
+  out.pid_ns = nowhere;
+  if (peer_pid <= 0) return out;
+  std::string a, b;
+  if (proc.readlink(peer_pid, "ns/user", &a) == 0 && proc.readlink(::getpid(), "ns/user", &b) == 0)
+    out.same_user_ns = !a.empty() && a == b;
+  auto theirs = os::pid_namespace_of(proc, peer_pid);
+  auto ours = os::pid_namespace_of(proc, ::getpid());
+  if (!theirs || !ours) return out;
+  if (*theirs == *ours) {
+    out.pid_ns.reset();
+  } else if (theirs->level > ours->level) {
+    out.pid_ns = theirs;  // a child (SO_PEERCRED gave a pid we can see, so a descendant)
+  }
+  return out;
+}
+
 }  // namespace lwmi::security

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "os/pid_namespace.h"
+
 namespace lwmi::security {
 
 /// The Windows privileges lwmi maps to Linux rights.
@@ -52,6 +54,10 @@ struct Caller {
   bool remote = false;
   PrivilegeSet held;
   PrivilegeSet enabled;  ///< requested; counts only where also held
+  /// Set when the caller lives in another pid namespace than lwmid's (a container on a mounted
+  /// socket): it sees and acts only on processes of that namespace (and namespaces nested in
+  /// it), by the pids it knows there. Such a caller holds no privilege.
+  std::optional<os::PidNamespaceId> pid_ns;
 
   /// True when `p` is held and enabled.
   bool can(Privilege p) const { return held.has(p) && enabled.has(p); }
@@ -61,6 +67,15 @@ struct Caller {
   /// The current process: real/effective ids, groups, and privileges held by its capabilities
   /// (CAP_KILL → SeDebugPrivilege, CAP_SYS_NICE → SeIncreaseBasePriorityPrivilege), none enabled.
   static Caller current_process();
+
+  /// Where a local peer (its pid from SO_PEERCRED, as lwmid's /proc numbers it) lives, compared
+  /// with this process: same user namespace, and its pid namespace when it is not ours. A peer
+  /// whose namespaces cannot be read counts as outside both, seeing nothing (fails closed).
+  struct PeerNamespaces {
+    bool same_user_ns = false;
+    std::optional<os::PidNamespaceId> pid_ns;  ///< nullopt: lwmid's own pid namespace
+  };
+  static PeerNamespaces peer_namespaces(const os::ProcFs& proc, pid_t peer_pid);
 };
 
 }  // namespace lwmi::security

@@ -2,6 +2,7 @@
 
 #include "base/strings.h"
 #include "cim/schema.h"
+#include "security/account.h"
 #include "wql/compiler.h"
 #include "wql/parser.h"
 
@@ -287,6 +288,17 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   for (size_t i = 0; i < slots.size(); ++i) {
     if (embedded[i]) slots[i].second = Value::object(embedded[i]);
     if (slots[i].second) typed.push_back({slots[i].first->name, *slots[i].second});
+  }
+
+  // Create refuses accounts that may not log in (nologin shell, locked, expired…), as a login
+  // would. Embedded mode runs in the caller's own process, which already runs as the account.
+  if (!invalid && base::iequals(method->name, "Create") && !caller.embedded) {
+    std::string why = security::login_refusal(caller.user, config_.security.pam_service);
+    if (!why.empty()) {
+      invalid = MethodResult{};
+      invalid->return_value = 2;  // access denied
+      invalid->notes.push_back(std::move(why));
+    }
   }
 
   security::AuditTarget target;

@@ -183,7 +183,15 @@ Response Operations::handle(const Request& r, security::Caller caller) {
     if (!base::iequals(name, "EnablePrivilege")) continue;
     for (auto p : base::split(value, ',')) {
       auto priv = security::parse_privilege(base::trim(p));
-      if (priv) caller.enable(*priv);
+      if (priv && caller.enable(*priv)) continue;
+      // Asking for a privilege not held changes nothing, and is audited.
+      security::AuditRecord rec;
+      rec.action = "EnablePrivilege";
+      rec.result = "refused";
+      rec.params = std::string(base::trim(p));
+      rec.detail = priv ? std::string(security::privilege_name(*priv)) + " is not held"
+                        : std::string("unknown privilege");
+      (void)service_.audit().record(caller, rec);
     }
   }
   switch (r.operation) {

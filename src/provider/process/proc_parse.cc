@@ -1,5 +1,7 @@
 #include "provider/process/proc_parse.h"
 
+#include "os/pid_namespace.h"
+
 #include "base/strings.h"
 
 namespace lwmi::provider::process {
@@ -95,6 +97,8 @@ std::optional<ProcStatus> parse_status(std::string_view text) {
       st.vm_data = kb_value(val);
     } else if (key == "VmStk") {
       st.vm_stk = kb_value(val);
+    } else if (key == "NSpid") {
+      st.nspid = os::parse_nspid(line);
     }
   }
   if (!any) return std::nullopt;

@@ -47,6 +47,7 @@ struct ProcStatus {
   uint32_t gid[4] = {0, 0, 0, 0};
   std::optional<uint64_t> vm_peak, vm_size, vm_hwm, vm_rss, vm_data, vm_stk;
   bool has_uid = false;
+  std::vector<int32_t> nspid;  ///< NSpid: the pid in each nested pid namespace, outermost first
 };
 std::optional<ProcStatus> parse_status(std::string_view text);
 

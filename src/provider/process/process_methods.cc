@@ -50,6 +50,28 @@ std::optional<int> nice_for_class(int64_t cls) {
   }
 }
 
+// The environment of a process lwmid creates for a caller when it names none: a clean one, as
+// a login gives (lwmid's own environment is none of the caller's business): PATH, HOME, SHELL,
+// USER and LOGNAME from the caller's account.
+constexpr const char* kUserPath = "/usr/local/bin:/usr/bin:/bin";
+constexpr const char* kRootPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::vector<std::string> clean_environment(const security::Caller& caller) {
+  std::vector<std::string> env;
+  env.push_back(std::string("PATH=") + (caller.uid == 0 ? kRootPath : kUserPath));
+  struct passwd pw, *res = nullptr;
+  char buf[8192];
+  if (::getpwuid_r(caller.uid, &pw, buf, sizeof buf, &res) == 0 && res) {
+    env.push_back(std::string("HOME=") + (pw.pw_dir && *pw.pw_dir ? pw.pw_dir : "/"));
+    env.push_back(std::string("SHELL=") + (pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh"));
+    env.push_back(std::string("USER=") + pw.pw_name);
+    env.push_back(std::string("LOGNAME=") + pw.pw_name);
+  } else {
+    env.push_back("HOME=/");
+  }
+  return env;
+}
+
 std::string user_name(uint32_t uid) {
   struct passwd pw, *res = nullptr;
   char buf[4096];
@@ -66,6 +88,10 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   const std::string& m = method.name;
 
   if (m == "Create") {
+    // The new process would live in lwmid's pid namespace, outside the caller's: refused.
+    if (caller.pid_ns)
+      return rv(kAccessDenied,
+                "Create is not available to a caller in another pid namespace than lwmid's");
     const Value* cmd = param(in, "CommandLine");
     if (!cmd || cmd->as_string().empty()) return rv(kInvalidParameter, "CommandLine is required");
     auto argv = parse_windows_command_line(cmd->as_string());
@@ -103,13 +129,23 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
         req.suspended = (flags->as_u64() & 4u) != 0;  // Create_Suspended
     }
     // Runs as the caller: in embedded mode that is this process already; a daemon drops to the
-    // caller's identity in the child.
+    // caller's identity (uid, primary and supplementary groups) in the child, which runs in its
+    // own session with a clean environment unless EnvironmentVariables names one.
     if (::geteuid() != caller.euid || ::getuid() != caller.uid) {
       req.change_identity = true;
       req.uid = caller.uid;
       req.gid = caller.gid;
       req.groups = caller.groups;
     }
+    if (!caller.embedded) {
+      req.search_path = caller.uid == 0 ? kRootPath : kUserPath;
+      if (!req.replace_environment) {
+        req.replace_environment = true;
+        req.environment = clean_environment(caller);
+      }
+    }
+    if (caller.uid != 0 && !req.change_identity && ::geteuid() == 0)
+      return rv(kAccessDenied, "refusing to create a process as root for a non-root caller");
     pid_t pid = 0;
     int err = control_->spawn(req, &pid);
     if (err == ENOENT || err == ENOTDIR)
@@ -130,6 +166,11 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   // Instance methods: find the process and check that the path still names it.
   auto pid = pid_of(*target);
   if (!pid.ok()) return pid.take_error();
+  const int32_t named = *pid;  // as the caller knows it (its pid namespace)
+  std::optional<os::PidView> view;
+  auto host_result = host_pid(caller, named, &view);
+  if (!host_result.ok()) return host_result.take_error();
+  const int32_t host = *host_result;  // as lwmi's /proc knows it
   RowContext ctx;
   ctx.fs = &fs_;
   ctx.sys = &sys_;
@@ -137,19 +178,21 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   ctx.cls = cls_;
   ctx.ids = &ids_;
   ctx.peaks = &peaks_;
-  ProcessRow row(ctx, *pid);
-  Error not_found{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(*pid) + "\""};
+  ctx.view = view ? &*view : nullptr;
+  ProcessRow row(ctx, host);
+  row.set_view_pid(named);
+  Error not_found{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(named) + "\""};
   if (!row.exists() || !row.is_thread_group_leader()) return not_found;
   const uint64_t start = *row.start_ticks();
   if (!creation_date_matches(*target, start))
     return Error{WbemStatus::kNotFound,
-                 "process " + std::to_string(*pid) +
+                 "process " + std::to_string(named) +
                      " has another CreationDate: the pid was reused or the path is stale"};
   const ProcStatus* st = row.status();
   if (!st || !st->has_uid) return not_found;
   const std::string name = row.property(ids_.index(Prop::kName)).as_string();
   if (audit) {
-    audit->pid = *pid;
+    audit->pid = host;
     audit->start = row.creation_date().value_or("");
     audit->name = name;
     audit->uid = st->uid[0];
@@ -174,7 +217,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     if (!st->vm_size) return rv(kUnknownFailure, "a kernel thread has no user address space");
     std::string limits;
     uint64_t limit = 1ull << 47;  // x86-64 user address space with 4-level paging
-    if (fs_.read(*pid, "limits", &limits) == 0) {
+    if (fs_.read(host, "limits", &limits) == 0) {
       for (auto line : base::split(limits, '\n')) {
         if (line.rfind("Max address space", 0) != 0) continue;
         auto rest = base::trim(line.substr(17));
@@ -195,8 +238,17 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   const os::Identity as{caller.uid, caller.gid, caller.groups};
   const bool skip_check =
       policy_.testing_skip_own_check && (m == "Terminate" || m == "SetPriority");
+  // Processes the system must not lose: 3 for every caller, privileged or not, owner or not.
+  if (m == "Terminate") {
+    if (host == 1 || named == 1 || row.stat()->is_kernel_thread() || host == sys_.self_pid)
+      return rv(kInsufficientPrivilege, "process " + std::to_string(named) + " (" + name +
+                                            ") is protected: the system must not lose it");
+    for (const auto& p : policy_.protected_names)
+      if (base::iequals(p, name))
+        return rv(kInsufficientPrivilege, name + " is listed in [security] protected_processes");
+  }
   if (!own && !debug && !skip_check)
-    return rv(kAccessDenied, "process " + std::to_string(*pid) + " belongs to " +
+    return rv(kAccessDenied, "process " + std::to_string(named) + " belongs to " +
                                  user_name(st->uid[0]) +
                                  ": SeDebugPrivilege must be held and enabled");
 
@@ -206,7 +258,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
                    "AttachDebugger: no debugger is configured ([methods] debugger_command)"};
     std::string cmd = policy_.debugger_command;
     for (size_t p; (p = cmd.find("%pid%")) != std::string::npos;)
-      cmd.replace(p, 5, std::to_string(*pid));
+      cmd.replace(p, 5, std::to_string(host));
     auto argv = parse_windows_command_line(cmd);
     if (!argv) return rv(kUnknownFailure, "debugger_command cannot be parsed");
     os::SpawnRequest req;
@@ -228,7 +280,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       return rv(kInsufficientPrivilege,
                 "Realtime needs SeIncreaseBasePriorityPrivilege, held and enabled");
     std::vector<int32_t> tids;
-    if (fs_.list_tasks(*pid, &tids) != 0) return not_found;
+    if (fs_.list_tasks(host, &tids) != 0) return not_found;
     size_t done = 0;
     for (int32_t tid : tids) {
       int err =
@@ -248,23 +300,17 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   if (m == "Terminate") {
     const Value* reason = param(in, "Reason");
     (void)reason;  // Linux cannot set another process's exit code; the Reason is audited
-    if (*pid == 1 || row.stat()->is_kernel_thread() || *pid == sys_.self_pid)
-      return rv(kInsufficientPrivilege, "process " + std::to_string(*pid) + " (" + name +
-                                            ") is protected: the system must not lose it");
-    for (const auto& p : policy_.protected_names)
-      if (base::iequals(p, name))
-        return rv(kInsufficientPrivilege, name + " is listed in [security] protected_processes");
     int fd = -1;
-    int err = control_->pidfd_open(*pid, &fd);
+    int err = control_->pidfd_open(host, &fd);
     if (err == ESRCH) return not_found;
     if (err) return rv(kUnknownFailure, std::string("pidfd_open: ") + std::strerror(err));
     // The pidfd now pins this pid: re-check it still names the same process before signalling.
     std::string text;
     std::optional<ProcStat> now;
-    if (fs_.read(*pid, "stat", &text) == 0) now = parse_stat(text);
+    if (fs_.read(host, "stat", &text) == 0) now = parse_stat(text);
     if (!now || now->starttime != start) {
       control_->close(fd);
-      return Error{WbemStatus::kNotFound, "process " + std::to_string(*pid) +
+      return Error{WbemStatus::kNotFound, "process " + std::to_string(named) +
                                               " ended and its pid was reused before the signal; "
                                               "nothing was sent"};
     }

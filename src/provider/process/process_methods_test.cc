@@ -23,7 +23,11 @@ class FakeControl : public os::ProcessControl {
   bool exits = true;
   int kills = 0;
   std::vector<std::pair<pid_t, int>> nices;
-  int pidfd_open(pid_t, int* fd) override {
+  std::vector<pid_t> opened;
+  int spawns = 0;
+  os::SpawnRequest last_spawn;
+  int pidfd_open(pid_t pid, int* fd) override {
+    opened.push_back(pid);
     if (on_open) on_open();
     *fd = 99;
     return open_result;
@@ -41,7 +45,9 @@ class FakeControl : public os::ProcessControl {
     nices.push_back({tid, nice});
     return 0;
   }
-  int spawn(const os::SpawnRequest&, pid_t* pid) override {
+  int spawn(const os::SpawnRequest& r, pid_t* pid) override {
+    ++spawns;
+    last_spawn = r;
     *pid = 4242;
     return 0;
   }
@@ -240,6 +246,66 @@ TEST_F(Methods, CreateValidatesItsParameters) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->return_value, 0u);
   EXPECT_EQ(ok->out[0].second.as_u64(), 4242u);
+}
+
+}  // namespace lwmi::provider::process
+
+namespace lwmi::provider::process {
+
+TEST_F(Methods, ProtectedComesBeforeOwnershipFor3) {
+  add(1, 0, 10);
+  auto r = call("Win32_Process=1", "Terminate");  // an ordinary caller, not the owner
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->return_value, 3u) << "protected: 3 for everyone, not 2";
+}
+
+TEST_F(Methods, CallerInAChildPidNamespaceActsOnlyInside) {
+  add(100, 1000, 5000);  // the host's, though owned by the same uid
+  add(500, 1000, 6000);  // pid 3 in the container
+  {
+    std::ofstream st(root_ / "500" / "status", std::ios::app);
+    st << "NSpid:\t500\t3\n";
+  }
+  fs::create_directories(root_ / "500" / "ns");
+  fs::create_symlink("pid:[9001]", root_ / "500" / "ns" / "pid");
+  caller_.pid_ns = os::PidNamespaceId{9001, 1};
+  auto host = call("Win32_Process=100", "Terminate");
+  ASSERT_FALSE(host.ok()) << "a host pid named from inside is not found";
+  EXPECT_EQ(host.error().code, WbemStatus::kNotFound);
+  EXPECT_EQ(control_->kills, 0);
+  auto mine = call("Win32_Process=3", "Terminate");
+  ASSERT_TRUE(mine.ok()) << mine.error().to_string();
+  EXPECT_EQ(mine->return_value, 0u);
+  ASSERT_EQ(control_->opened, std::vector<pid_t>{500}) << "signalled by its host pid";
+  auto create = call("Win32_Process", "Create", {{"CommandLine", Value::string("sleep 1")}});
+  ASSERT_TRUE(create.ok());
+  EXPECT_EQ(create->return_value, 2u);
+  EXPECT_EQ(control_->spawns, 0);
+}
+
+TEST_F(Methods, DaemonCreateHasACleanEnvironmentAndTheCallersIdentity) {
+  caller_.embedded = false;
+  caller_.uid = caller_.euid = 0;  // whose passwd entry exists everywhere
+  caller_.gid = 0;
+  caller_.groups = {0};
+  auto r = call("Win32_Process", "Create", {{"CommandLine", Value::string("sleep 1")}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->return_value, 0u);
+  const auto& req = control_->last_spawn;
+  EXPECT_TRUE(req.replace_environment);
+  std::vector<std::string> names;
+  for (const auto& e : req.environment) names.push_back(e.substr(0, e.find('=')));
+  EXPECT_EQ(names, (std::vector<std::string>{"PATH", "HOME", "SHELL", "USER", "LOGNAME"}));
+  EXPECT_EQ(req.environment[3], "USER=root");
+  EXPECT_EQ(req.search_path, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // A given environment is the environment, whole.
+  Instance startup(cim::Schema::builtin().find("Win32_ProcessStartup"));
+  startup.set("EnvironmentVariables", Value::array(CimType::kString, {Value::string("A=1")}));
+  r = call("Win32_Process", "Create",
+           {{"CommandLine", Value::string("sleep 1")},
+            {"ProcessStartupInformation", Value::object(std::make_shared<Instance>(startup))}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(control_->last_spawn.environment, std::vector<std::string>{"A=1"});
 }
 
 }  // namespace lwmi::provider::process

@@ -20,6 +20,10 @@ class ProcessStream : public InstanceStream {
     ctx_.cls = provider->class_decl();
     ctx_.ids = &provider->ids();
     ctx_.peaks = &provider->peaks();
+    if (caller_.pid_ns) {
+      view_.emplace(&provider->fs(), *caller_.pid_ns);
+      ctx_.view = &*view_;
+    }
     if (scanner_.error())
       error_ = Error{WbemStatus::kProviderFailure, "cannot read " + provider->fs().root() + ": " +
                                                        std::strerror(scanner_.error())};
@@ -31,7 +35,15 @@ class ProcessStream : public InstanceStream {
       if (done_) return false;
       done_ = true;
       if (*request_.only_pid == 0 || *request_.only_pid > INT32_MAX) return false;
-      ProcessRow row(ctx_, static_cast<int32_t>(*request_.only_pid));
+      // The pinned pid is the caller's: in its own pid namespace, translated to lwmi's.
+      int32_t named = static_cast<int32_t>(*request_.only_pid), host = named;
+      if (view_) {
+        auto h = view_->to_host(named);
+        if (!h) return false;
+        host = *h;
+      }
+      ProcessRow row(ctx_, host);
+      row.set_view_pid(named);
       if (!row.is_thread_group_leader() || !passes(row)) return false;
       auto inst = row.materialize(request_.properties);
       if (!inst) return false;
@@ -41,6 +53,12 @@ class ProcessStream : public InstanceStream {
     int32_t pid;
     while (scanner_.next(&pid)) {
       ProcessRow row(ctx_, pid);
+      if (view_) {  // only the caller's pid namespace, by the pids it knows there
+        const ProcStatus* st = row.status();
+        auto v = st ? view_->to_view(pid, st->nspid) : std::nullopt;
+        if (!v) continue;
+        row.set_view_pid(*v);
+      }
       if (!passes(row)) continue;
       auto inst = row.materialize(request_.properties);
       if (!inst) continue;  // vanished or a zombie: not an instance
@@ -63,6 +81,7 @@ class ProcessStream : public InstanceStream {
   security::Caller caller_;
   Request request_;
   os::ProcFs::PidScanner scanner_;
+  std::optional<os::PidView> view_;
   RowContext ctx_;
   bool done_ = false;
 };
@@ -111,10 +130,24 @@ bool ProcessProvider::creation_date_matches(const ObjectPath& path, uint64_t sta
   return std::llround(ticks) == static_cast<long long>(start_ticks);
 }
 
+Result<int32_t> ProcessProvider::host_pid(const security::Caller& caller, int32_t named,
+                                          std::optional<os::PidView>* view) const {
+  if (!caller.pid_ns) return named;
+  view->emplace(&fs_, *caller.pid_ns);
+  auto host = (*view)->to_host(named);
+  if (!host)
+    return Error{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(named) +
+                                            "\" in the caller's pid namespace"};
+  return *host;
+}
+
 Result<Instance> ProcessProvider::get(const security::Caller& caller, const ObjectPath& path,
                                       const Request& request) {
   auto pid = pid_of(path);
   if (!pid.ok()) return pid.take_error();
+  std::optional<os::PidView> view;
+  auto host = host_pid(caller, *pid, &view);
+  if (!host.ok()) return host.take_error();
   RowContext ctx;
   ctx.fs = &fs_;
   ctx.sys = &sys_;
@@ -122,7 +155,9 @@ Result<Instance> ProcessProvider::get(const security::Caller& caller, const Obje
   ctx.cls = cls_;
   ctx.ids = &ids_;
   ctx.peaks = &peaks_;
-  ProcessRow row(ctx, *pid);
+  ctx.view = view ? &*view : nullptr;
+  ProcessRow row(ctx, *host);
+  row.set_view_pid(*pid);
   auto not_found = [&] {
     return Error{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(*pid) + "\""};
   };

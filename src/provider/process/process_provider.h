@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lwmi/method.h"
+#include "os/pid_namespace.h"
 #include "os/proc_fs.h"
 #include "os/process_control.h"
 #include "os/system_info.h"
@@ -53,6 +54,11 @@ class ProcessProvider : public InstanceProvider {
 
   /// The pid named by a Win32_Process path (Handle key, string or number); errors as get().
   static Result<int32_t> pid_of(const ObjectPath& path);
+  /// The pid lwmi's /proc gives the process a caller calls `named`: the same pid, or for a caller
+  /// in a child pid namespace the translation (`*view` is then set); WBEM_E_NOT_FOUND when the
+  /// caller's namespace has no such process (a host pid named from a container).
+  Result<int32_t> host_pid(const security::Caller& caller, int32_t named,
+                           std::optional<os::PidView>* view) const;
   /// Checks a path's optional CreationDate against a start time in clock ticks since boot.
   bool creation_date_matches(const ObjectPath& path, uint64_t start_ticks) const;
 

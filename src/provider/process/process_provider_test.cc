@@ -36,6 +36,8 @@ struct FakeProcess {
   bool with_status_memory = true;
   int fds = 4;
   std::string sessionid = "3";
+  std::string nspid;        // NSpid line ("" = just the pid)
+  uint64_t pidns = 4026531836;  // ns/pid link's inode
 };
 
 class CapturedTree : public ::testing::Test {
@@ -70,7 +72,8 @@ class CapturedTree : public ::testing::Test {
     std::ofstream st(d / "status");
     st << "Name:\t" << p.comm << "\nTgid:\t" << (p.tgid < 0 ? p.pid : p.tgid) << "\nPid:\t" << p.pid
        << "\nUid:\t" << p.uid << "\t" << p.uid << "\t" << p.uid << "\t" << p.uid
-       << "\nGid:\t100\t100\t100\t100\n";
+       << "\nGid:\t100\t100\t100\t100\n"
+       << "NSpid:\t" << (p.nspid.empty() ? std::to_string(p.pid) : p.nspid) << "\n";
     if (p.with_status_memory)
       st << "VmPeak:\t    9000 kB\nVmSize:\t    8000 kB\nVmHWM:\t    1500 kB\n"
             "VmRSS:\t    1284 kB\nVmData:\t     300 kB\nVmStk:\t     132 kB\n";
@@ -80,6 +83,8 @@ class CapturedTree : public ::testing::Test {
     std::ofstream(d / "io") << "rchar: 1000\nwchar: 2000\nsyscr: 30\nsyscw: 40\n";
     std::ofstream(d / "sessionid") << p.sessionid;
     if (!p.exe.empty()) fs::create_symlink(p.exe, d / "exe");
+    fs::create_directories(d / "ns");
+    fs::create_symlink("pid:[" + std::to_string(p.pidns) + "]", d / "ns" / "pid");
     for (int i = 0; i < p.fds; ++i) std::ofstream(d / "fd" / std::to_string(i)) << "";
   }
 
@@ -349,6 +354,56 @@ TEST(LiveProc, SeesItself) {
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->get("Name")->as_string(), "process_test");
   EXPECT_EQ(r->get("ParentProcessId")->as_u64(), static_cast<uint64_t>(::getppid()));
+}
+
+}  // namespace lwmi::provider::process
+
+namespace lwmi::provider::process {
+
+// A caller in a container (pid namespace 9001, one level down): host 500 is its pid 1, host 501
+// its pid 7 (child of 500); host 100 and 1 are outside it.
+TEST_F(CapturedTree, CallerInAChildPidNamespaceSeesOnlyItsOwnByItsPids) {
+  FakeProcess init, host_proc, c1, c2;
+  init.pid = 1;
+  init.ppid = 0;
+  host_proc.pid = 100;
+  c1.pid = 500;
+  c1.ppid = 100;
+  c1.nspid = "500\t1";
+  c1.pidns = 9001;
+  c2.pid = 501;
+  c2.ppid = 500;
+  c2.nspid = "501\t7";
+  c2.pidns = 9001;
+  for (auto* p : {&init, &host_proc, &c1, &c2}) add(*p);
+  caller_.pid_ns = os::PidNamespaceId{9001, 1};
+  auto prov = provider();
+  auto all = list(prov);
+  ASSERT_EQ(all.size(), 2u);
+  ASSERT_TRUE(all.count("1") && all.count("7"));
+  EXPECT_EQ(all["1"].get("ProcessId")->as_u64(), 1u);
+  EXPECT_EQ(all["1"].get("ParentProcessId")->as_u64(), 0u) << "its parent is outside";
+  EXPECT_EQ(all["7"].get("ParentProcessId")->as_u64(), 1u);
+  EXPECT_EQ(all["7"].identity().relative().find("Handle=\"7\"") != std::string::npos, true)
+      << all["7"].identity().relative();
+
+  auto seven = get(prov, "Win32_Process.Handle=\"7\"");
+  ASSERT_TRUE(seven.ok()) << seven.error().to_string();
+  EXPECT_EQ(seven->get("Handle")->as_string(), "7");
+  auto host = get(prov, "Win32_Process.Handle=\"100\"");
+  ASSERT_FALSE(host.ok()) << "a host pid named from the container";
+  EXPECT_EQ(host.error().code, WbemStatus::kNotFound);
+  EXPECT_FALSE(get(prov, "Win32_Process.Handle=\"501\"").ok()) << "the host's number for 7";
+
+  // A WHERE that pins the pid means the caller's pid too.
+  Request pinned;
+  pinned.only_pid = 7;
+  auto s = prov.enumerate(caller_, pinned);
+  Instance inst;
+  ASSERT_TRUE(s->next(&inst));
+  EXPECT_EQ(inst.get("ProcessId")->as_u64(), 7u);
+  pinned.only_pid = 100;
+  EXPECT_FALSE(prov.enumerate(caller_, pinned)->next(&inst));
 }
 
 }  // namespace lwmi::provider::process

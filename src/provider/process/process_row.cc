@@ -176,7 +176,7 @@ Value ProcessRow::property(size_t index) {
       return e ? Value::string(*e) : null;
     }
     case Prop::kHandle:
-      return Value::string(std::to_string(pid_));
+      return Value::string(std::to_string(view_pid_));
     case Prop::kHandleCount: {
       if (masked()) return null;
       uint32_t n = 0;
@@ -214,7 +214,11 @@ Value ProcessRow::property(size_t index) {
     }
     case Prop::kParentProcessId: {
       const ProcStat* s = stat();
-      return s ? Value::uint32(static_cast<uint32_t>(s->ppid)) : null;
+      if (!s) return null;
+      // In the caller's pid namespace, a parent outside it is 0 (as getppid() says there).
+      if (ctx_.view) return Value::uint32(static_cast<uint32_t>(
+                         s->ppid > 0 ? ctx_.view->to_view(s->ppid).value_or(0) : 0));
+      return Value::uint32(static_cast<uint32_t>(s->ppid));
     }
     case Prop::kPeakVirtualSize: {
       const ProcStatus* st = status();
@@ -229,7 +233,7 @@ Value ProcessRow::property(size_t index) {
       return s ? Value::uint32(base_priority(s->nice, s->policy)) : null;
     }
     case Prop::kProcessId:
-      return Value::uint32(static_cast<uint32_t>(pid_));
+      return Value::uint32(static_cast<uint32_t>(view_pid_));
     case Prop::kReadOperationCount:
     case Prop::kReadTransferCount:
     case Prop::kWriteOperationCount:
@@ -302,7 +306,7 @@ Value ProcessRow::property(size_t index) {
 ObjectPath ProcessRow::identity() {
   ObjectPath p;
   p.class_name = ctx_.cls->name;
-  p.keys.push_back({"Handle", Value::string(std::to_string(pid_))});
+  p.keys.push_back({"Handle", Value::string(std::to_string(view_pid_))});
   if (auto d = creation_date()) p.keys.push_back({"CreationDate", Value::string(*d)});
   return p;
 }

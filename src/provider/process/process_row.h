@@ -15,6 +15,7 @@
 
 #include "lwmi/class_decl.h"
 #include "lwmi/instance.h"
+#include "os/pid_namespace.h"
 #include "os/proc_fs.h"
 #include "os/system_info.h"
 #include "provider/process/proc_parse.h"
@@ -42,13 +43,20 @@ struct RowContext {
   std::shared_ptr<const ClassDecl> cls;
   const PropertyIds* ids = nullptr;
   PeakTracker* peaks = nullptr;
+  /// The caller's pid namespace when it is not lwmid's: Handle, ProcessId and ParentProcessId
+  /// are the pids it knows (nullptr: the host's pids).
+  const os::PidView* view = nullptr;
 };
 
 class ProcessRow {
  public:
-  ProcessRow(const RowContext& ctx, int32_t pid) : ctx_(ctx), pid_(pid) {}
+  /// `pid` as lwmi's /proc numbers it.
+  ProcessRow(const RowContext& ctx, int32_t pid) : ctx_(ctx), pid_(pid), view_pid_(pid) {}
 
   int32_t pid() const { return pid_; }
+  /// The pid as the caller knows it (its pid namespace); pid() unless set.
+  int32_t view_pid() const { return view_pid_; }
+  void set_view_pid(int32_t pid) { view_pid_ = pid; }
   /// Reads stat: false when the process is gone or a zombie (then it is not an instance).
   bool exists();
   /// True once a read has shown the process is gone.
@@ -83,6 +91,7 @@ class ProcessRow {
 
   const RowContext& ctx_;
   int32_t pid_;
+  int32_t view_pid_;
   bool gone_ = false;
   bool saw_missing_ = false;
 
