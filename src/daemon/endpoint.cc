@@ -11,6 +11,8 @@ namespace lwmi::daemon {
 namespace {
 
 constexpr const char* kSoapType = "application/soap+xml;charset=UTF-8";
+// How long a request may be held back while its address is in its login-failure delay.
+constexpr int kMaxHeldMs = 30000;
 
 bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string& name) {
   if (name.empty()) return false;
@@ -121,6 +123,16 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     auto creds = security::parse_basic(auth);
     if (!creds) return unauthorized(peer, "malformed Authorization header", 0);
     auto outcome = authenticator_.authenticate(creds->first, creds->second, peer.address);
+    if (outcome.retry_after_ms > 0) {
+      // The address is inside its login-failure delay (or has an attempt under way): the server
+      // holds this request on a timer, holding no worker, and asks again; past kMaxHeldMs, 401.
+      if (req.waited_ms + outcome.retry_after_ms > kMaxHeldMs)
+        return unauthorized(peer, "user '" + creds->first + "': too many login attempts from " +
+                                      "this address at once", 0, creds->first);
+      net::HttpResponse later;
+      later.retry_after_ms = outcome.retry_after_ms;
+      return later;
+    }
     if (!outcome.ok)
       return unauthorized(peer, "user '" + creds->first + "': " + outcome.reason, outcome.delay_ms,
                           creds->first);

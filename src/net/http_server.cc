@@ -306,7 +306,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       if (!inserted) it->second += ", " + std::string(f.value());
     }
     request->body = std::move(req.body());
+    dispatch(std::move(request));
+  }
 
+  // Runs the handler on the worker pool; its response comes back on the strand. A response that
+  // asks to be retried later (retry_after_ms) is not sent: the same request goes back to the
+  // handler after that delay, on a timer, holding no worker meanwhile.
+  void dispatch(std::shared_ptr<HttpRequest> request) {
     asio::post(*impl_->pool, [self = this->shared_from_this(), request] {
       HttpResponse response;
       try {
@@ -325,9 +331,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         });
         return;
       }
-      asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->on_response(std::move(response));
-      });
+      asio::post(self->stream_.get_executor(),
+                 [self, request, response = std::move(response)]() mutable {
+                   if (response.retry_after_ms > 0) return self->retry_later(request, response);
+                   self->on_response(std::move(response));
+                 });
+    });
+  }
+
+  void retry_later(std::shared_ptr<HttpRequest> request, const HttpResponse& response) {
+    if (state_ == State::kClosed) return;
+    state_ = State::kDelaying;
+    request->waited_ms += response.retry_after_ms;
+    timer_.expires_after(std::chrono::milliseconds(response.retry_after_ms));
+    timer_.async_wait([self = this->shared_from_this(), request](error_code ec) {
+      if (ec || self->state_ == State::kClosed || self->stopping_ || self->impl_->stopping)
+        return self->close_now();
+      self->state_ = State::kHandling;
+      self->dispatch(request);
     });
   }
 

@@ -42,6 +42,7 @@ struct HttpRequest {
   std::string target;                          ///< "/wsman"
   std::map<std::string, std::string> headers;  ///< lower-case names
   std::string body;
+  int waited_ms = 0;  ///< how long the server has held this request back (retry_after_ms)
   std::string header(const std::string& lower_name) const;
 };
 
@@ -68,6 +69,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   int delay_ms = 0;    ///< send after this delay (failed authentication), on a timer
+  /// When > 0 nothing is sent: the handler is called again with the same request after this
+  /// delay (a peer in its login-failure delay), on a timer, holding no worker meanwhile.
+  int retry_after_ms = 0;
   bool close = false;  ///< close the connection after sending
 };
 

@@ -329,7 +329,43 @@ Authenticator::Outcome Authenticator::refuse(std::string reason, const std::stri
   // 100, 200, 400, … ms, capped at 8 s (the shift is bounded before it can overflow).
   const uint32_t shift = std::min<uint32_t>(f.count - 1, 16);
   o.delay_ms = static_cast<int>(std::min<int64_t>(int64_t{kBaseDelayMs} << shift, kMaxDelayMs));
+  f.delay_ms = o.delay_ms;
   return o;
+}
+
+int Authenticator::admit(const std::string& peer) {
+  const TimePoint now = clock_();
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(peer);
+  if (it == failures_.end()) {
+    if (failures_.size() >= kPeersMax)
+      std::erase_if(failures_, [&](const auto& kv) {
+        return !kv.second.busy && now - kv.second.last > kFailureTtl;
+      });
+    it = failures_.emplace(peer, PeerFailures{}).first;
+    it->second.last = now;
+    it->second.busy = true;
+    return 0;
+  }
+  PeerFailures& f = it->second;
+  if (f.busy) return kBusyRetryMs;
+  if (f.count > 0 && now - f.last <= kFailureTtl) {
+    const TimePoint until = f.last + std::chrono::milliseconds(f.delay_ms);
+    if (now < until) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+      return static_cast<int>(std::max<int64_t>(ms, 1));
+    }
+  }
+  f.busy = true;
+  return 0;
+}
+
+void Authenticator::release(const std::string& peer) {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(peer);
+  if (it == failures_.end()) return;
+  it->second.busy = false;
+  if (it->second.count == 0) failures_.erase(it);
 }
 
 Authenticator::Outcome Authenticator::check_with_pam(const std::string& user,
@@ -399,6 +435,17 @@ Authenticator::Outcome Authenticator::check_with_pam(const std::string& user,
 Authenticator::Outcome Authenticator::authenticate(const std::string& user,
                                                    const std::string& password,
                                                    const std::string& peer) {
+  if (int wait = admit(peer); wait > 0) {
+    Outcome o;
+    o.retry_after_ms = wait;
+    o.reason = "an earlier attempt from this address failed or is under way";
+    return o;
+  }
+  struct Release {
+    Authenticator* self;
+    const std::string& peer;
+    ~Release() { self->release(peer); }
+  } release_on_return{this, peer};
   if (user.empty()) return refuse("unknown user (empty user name)", peer);
   if (password.empty()) return refuse("wrong password (empty)", peer);
 

@@ -23,6 +23,13 @@
 // address resets its count; a count is forgotten kFailureTtl after the address's last failure. At
 // most kPeersMax addresses are tracked (expired ones first, then the oldest are dropped).
 //
+// Parallel attempts: an address may not try again before the delay of its last failure has
+// passed, and at most one attempt per address is checked at a time. An attempt that comes too
+// early is not checked at all: authenticate() returns retry_after_ms, and the server holds the
+// request on a timer (no worker, no PAM slot) and asks again. So one address gets at most one
+// guess per delay, however many connections it opens, and uses at most one of the
+// kMaxConcurrentPam PAM slots: other peers are not slowed down.
+//
 // Thread safety: authenticate() may be called from any number of threads at once.
 #pragma once
 
@@ -71,7 +78,11 @@ class Authenticator {
     Caller caller;       ///< meaningful when ok
     std::string reason;  ///< for the log: "unknown user", "wrong password", "not in group lwmi"…
     int delay_ms = 0;    ///< when !ok: how long to delay the 401 for this peer
+    /// When > 0 the credentials were NOT checked: the peer is inside its failure delay or has
+    /// another attempt under way; ask again after this long (no failure is counted).
+    int retry_after_ms = 0;
   };
+  static constexpr int kBusyRetryMs = 50;  ///< retry_after_ms while another attempt runs
 
   /// Checks `user`/`password` for a request from `peer_address` (also the Caller's peer and PAM's
   /// PAM_RHOST). Blocking: call from a worker.
@@ -103,7 +114,12 @@ class Authenticator {
   struct PeerFailures {
     uint32_t count = 0;
     TimePoint last;
+    int delay_ms = 0;   // of the last failure: no new attempt before last + delay_ms
+    bool busy = false;  // an attempt of this peer is being checked
   };
+  // 0 and marks the peer busy when it may try now; else how long to wait (ms).
+  int admit(const std::string& peer_address);
+  void release(const std::string& peer_address);
 
   Hash hash_credential(const std::string& user, const std::string& password) const;
   // Runs PAM and the account/group checks; no locks held.

@@ -2,6 +2,8 @@
 
 #include <grp.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <pwd.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -166,15 +168,35 @@ gid_t gid_of(const std::string& group) {
 #define REQUIRE_ROOT() \
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates users, groups and a PAM service)"
 
+// A fake clock the tests move, shared with the Authenticator.
+using Offset = std::shared_ptr<std::atomic<int64_t>>;  // nanoseconds added to steady_clock
+Authenticator::Clock clock_with(const Offset& offset) {
+  return [offset] { return std::chrono::steady_clock::now() + std::chrono::nanoseconds(*offset); };
+}
+
+// authenticate(), letting the fake clock run through the peer's failure delay first, as the
+// server's timer does for a request it holds back.
+Authenticator::Outcome attempt(Authenticator& auth, const Offset& offset, const std::string& user,
+                               const std::string& password, const std::string& peer) {
+  for (int i = 0; i < 100000; ++i) {
+    auto o = auth.authenticate(user, password, peer);
+    if (o.retry_after_ms == 0) return o;
+    *offset += int64_t{o.retry_after_ms} * 1000000;
+  }
+  ADD_FAILURE() << "never admitted";
+  return {};
+}
+
 TEST(Authenticator, RightPasswordInRemoteGroup) {
   REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   const std::string admin = env.add_user("b", "Admin-pw-1", true, true);
-  Authenticator auth(env.config());
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
 
-  auto o = auth.authenticate(alice, "Alice-pw-1", "https:192.0.2.1:5000");
+  auto o = attempt(auth, offset, alice, "Alice-pw-1", "https:192.0.2.1:5000");
   ASSERT_TRUE(o.ok) << o.reason;
   struct passwd* pw = ::getpwnam(alice.c_str());
   ASSERT_NE(pw, nullptr);
@@ -195,7 +217,7 @@ TEST(Authenticator, RightPasswordInRemoteGroup) {
   EXPECT_FALSE(o.caller.can(Privilege::kDebug));
   EXPECT_FALSE(o.caller.can(Privilege::kIncreaseBasePriority));
 
-  o = auth.authenticate(admin, "Admin-pw-1", "https:192.0.2.2:5000");
+  o = attempt(auth, offset, admin, "Admin-pw-1", "https:192.0.2.2:5000");
   ASSERT_TRUE(o.ok) << o.reason;
   EXPECT_TRUE(o.caller.held.has(Privilege::kDebug));
   EXPECT_TRUE(o.caller.held.has(Privilege::kIncreaseBasePriority));
@@ -208,28 +230,28 @@ TEST(Authenticator, WrongPasswordDelayGrowsPerPeer) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
-  auto offset = std::make_shared<std::chrono::steady_clock::duration>();
-  Authenticator auth(env.config(), [offset] { return std::chrono::steady_clock::now() + *offset; });
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
 
   const std::string p1 = "https:192.0.2.1:1", p2 = "https:192.0.2.2:1";
-  auto o = auth.authenticate(alice, "nope", p1);
+  auto o = attempt(auth, offset, alice, "nope", p1);
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("wrong password"), std::string::npos) << o.reason;
   EXPECT_EQ(o.delay_ms, 100);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 200);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 400);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 100) << "another peer is unaffected";
-  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 800);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 200);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p1).delay_ms, 200);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p1).delay_ms, 400);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p2).delay_ms, 100) << "another peer is unaffected";
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p1).delay_ms, 800);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p2).delay_ms, 200);
 
   // A success from p1 resets p1 only.
-  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", p1).ok);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p1).delay_ms, 100);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 400);
+  EXPECT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", p1).ok);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p1).delay_ms, 100);
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p2).delay_ms, 400);
 
   // The count is forgotten 10 min after the last failure.
-  *offset += std::chrono::minutes(11);
-  EXPECT_EQ(auth.authenticate(alice, "nope", p2).delay_ms, 100);
+  *offset += int64_t{11} * 60 * 1000000000;
+  EXPECT_EQ(attempt(auth, offset, alice, "nope", p2).delay_ms, 100);
   EXPECT_EQ(auth.pam_calls(), 10u) << "failures are never served from the cache";
 }
 
@@ -237,9 +259,10 @@ TEST(Authenticator, DelayIsCapped) {
   REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
-  Authenticator auth(env.config());
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
   int last = 0;
-  for (int i = 0; i < 9; ++i) last = auth.authenticate("lwmi-nobody-zz", "x", "p").delay_ms;
+  for (int i = 0; i < 9; ++i) last = attempt(auth, offset, "lwmi-nobody-zz", "x", "p").delay_ms;
   EXPECT_EQ(last, 8000);
 }
 
@@ -247,8 +270,9 @@ TEST(Authenticator, UnknownUserRefused) {
   REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
-  Authenticator auth(env.config());
-  auto o = auth.authenticate("lwmi-nosuchuser-" + random_hex(3), "whatever", "p");
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  auto o = attempt(auth, offset, "lwmi-nosuchuser-" + random_hex(3), "whatever", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("unknown user"), std::string::npos) << o.reason;
   EXPECT_EQ(o.delay_ms, 100);
@@ -259,8 +283,9 @@ TEST(Authenticator, NotInRemoteGroupRefused) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string out = env.add_user("o", "Outsider-pw-1", false, true);
-  Authenticator auth(env.config());
-  auto o = auth.authenticate(out, "Outsider-pw-1", "p");
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  auto o = attempt(auth, offset, out, "Outsider-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_EQ(o.reason, "not in group " + env.remote_group());
   EXPECT_EQ(o.delay_ms, 100);
@@ -281,15 +306,16 @@ TEST(Authenticator, LockedAccountRefused) {
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("l", "Locked-pw-1", true, false);
   ASSERT_TRUE(run("usermod -L " + alice));
-  Authenticator auth(env.config());
-  auto o = auth.authenticate(alice, "Locked-pw-1", "p");
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  auto o = attempt(auth, offset, alice, "Locked-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("locked"), std::string::npos) << o.reason;
 
   // An expired account passes pam_authenticate but not pam_acct_mgmt.
   const std::string bob = env.add_user("e", "Expired-pw-1", true, false);
   ASSERT_TRUE(run("usermod -e 1 " + bob));
-  o = auth.authenticate(bob, "Expired-pw-1", "p");
+  o = attempt(auth, offset, bob, "Expired-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("pam_acct_mgmt"), std::string::npos) << o.reason;
 }
@@ -299,25 +325,25 @@ TEST(Authenticator, CacheServesRepeatsButNotWrongPasswords) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
-  auto offset = std::make_shared<std::chrono::steady_clock::duration>();
-  Authenticator auth(env.config(), [offset] { return std::chrono::steady_clock::now() + *offset; });
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
 
-  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p1").ok);
   EXPECT_EQ(auth.pam_calls(), 1u);
-  auto o = auth.authenticate(alice, "Alice-pw-1", "p2");
+  auto o = attempt(auth, offset, alice, "Alice-pw-1", "p2");
   ASSERT_TRUE(o.ok);
   EXPECT_EQ(auth.pam_calls(), 1u) << "served from the cache";
   EXPECT_EQ(o.caller.peer, "p2") << "the cached Caller gets this request's peer";
 
-  o = auth.authenticate(alice, "Alice-pw-2", "p1");
+  o = attempt(auth, offset, alice, "Alice-pw-2", "p1");
   EXPECT_FALSE(o.ok) << "a wrong password after a cached success";
   EXPECT_EQ(auth.pam_calls(), 2u) << "checked by PAM, not served from the cache";
-  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  EXPECT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p1").ok);
   EXPECT_EQ(auth.pam_calls(), 2u) << "the right one is still cached";
 
   // Entries expire after 60 s.
-  *offset += std::chrono::seconds(61);
-  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p1").ok);
+  *offset += int64_t{61} * 1000000000;
+  EXPECT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p1").ok);
   EXPECT_EQ(auth.pam_calls(), 3u);
 }
 
@@ -326,17 +352,18 @@ TEST(Authenticator, PasswordChangeDropsCache) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
-  Authenticator auth(env.config());
-  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
-  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
+  ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
   EXPECT_EQ(auth.pam_calls(), 1u);
   EXPECT_EQ(auth.cache_size(), 1u);
 
   env.set_password(alice, "Alice-pw-new");
-  auto o = auth.authenticate(alice, "Alice-pw-1", "p");
+  auto o = attempt(auth, offset, alice, "Alice-pw-1", "p");
   EXPECT_FALSE(o.ok) << "the old password is refused at once";
   EXPECT_EQ(auth.pam_calls(), 2u);
-  EXPECT_TRUE(auth.authenticate(alice, "Alice-pw-new", "p").ok);
+  EXPECT_TRUE(attempt(auth, offset, alice, "Alice-pw-new", "p").ok);
   EXPECT_EQ(auth.pam_calls(), 3u);
 }
 
@@ -345,10 +372,11 @@ TEST(Authenticator, GroupChangeDropsCache) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
-  Authenticator auth(env.config());
-  ASSERT_TRUE(auth.authenticate(alice, "Alice-pw-1", "p").ok);
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
   ASSERT_TRUE(run("gpasswd -d " + alice + " " + env.remote_group()));
-  auto o = auth.authenticate(alice, "Alice-pw-1", "p");
+  auto o = attempt(auth, offset, alice, "Alice-pw-1", "p");
   EXPECT_FALSE(o.ok) << "removed from the remote group";
   EXPECT_EQ(o.reason, "not in group " + env.remote_group());
 }
@@ -358,13 +386,14 @@ TEST(Authenticator, ConcurrentCallers) {
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
-  Authenticator auth(env.config());
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0}, refused{0};
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 4; ++i) {
-        auto o = auth.authenticate(alice, (t % 2) ? "Alice-pw-1" : "bad", "p" + std::to_string(t));
+        auto o = attempt(auth, offset, alice, (t % 2) ? "Alice-pw-1" : "bad", "p" + std::to_string(t));
         (o.ok ? ok : refused)++;
       }
     });
@@ -372,6 +401,41 @@ TEST(Authenticator, ConcurrentCallers) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), 16);
   EXPECT_EQ(refused.load(), 16);
+}
+
+TEST(Authenticator, APeerInItsDelayIsNotCheckedAgainUntilItPasses) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  const std::string bob = env.add_user("b", "Bob-pw-1", true, false);
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  auto o = auth.authenticate(alice, "nope", "attacker");
+  ASSERT_FALSE(o.ok);
+  EXPECT_EQ(o.delay_ms, 100);
+  EXPECT_EQ(auth.pam_calls(), 1u);
+  // Five more guesses at once: none is checked, each is told to come back when the delay ends.
+  for (int i = 0; i < 5; ++i) {
+    o = auth.authenticate(alice, "guess-" + std::to_string(i), "attacker");
+    EXPECT_FALSE(o.ok);
+    EXPECT_GT(o.retry_after_ms, 0);
+    EXPECT_LE(o.retry_after_ms, 100);
+    EXPECT_EQ(o.delay_ms, 0) << "not a failure: nothing was checked";
+  }
+  // Not even the right password gets in early (the address is in its delay).
+  EXPECT_GT(auth.authenticate(alice, "Alice-pw-1", "attacker").retry_after_ms, 0);
+  EXPECT_EQ(auth.pam_calls(), 1u) << "no PAM check for an attempt inside the delay";
+  // Another peer is not held back.
+  o = auth.authenticate(bob, "Bob-pw-1", "friend");
+  EXPECT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.retry_after_ms, 0);
+  // Once the delay has passed, the next guess is checked and the delay doubles.
+  *offset += int64_t{100} * 1000000;
+  o = auth.authenticate(alice, "nope", "attacker");
+  EXPECT_EQ(o.retry_after_ms, 0);
+  EXPECT_EQ(o.delay_ms, 200);
+  EXPECT_EQ(auth.pam_calls(), 3u);
 }
 
 }  // namespace

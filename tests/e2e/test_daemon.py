@@ -375,9 +375,9 @@ def config_text(remote_group, admin_group, pam_service, *, remote_create=True,
 
 
 class User:
-    def __init__(self, name, password, groups):
+    def __init__(self, name, password, groups, shell="/bin/bash"):
         self.name, self.password = name, password
-        argv = ["useradd", "-M", "-s", "/usr/sbin/nologin"]
+        argv = ["useradd", "-M", "-s", shell]
         if groups:
             argv += ["-G", ",".join(groups)]
         subprocess.run(argv + [name], check=True, stdin=subprocess.DEVNULL,
@@ -436,7 +436,8 @@ class DaemonTest(unittest.TestCase):
         for role, groups in (("alice", [cls.remote_group]), ("bob", [cls.remote_group]),
                              ("mallory", []), ("admin", [cls.remote_group, cls.admin_group])):
             name = "e2e-%s-%s" % (role, cls.tag)
-            u = User(name, "pw-" + secrets.token_hex(8), groups)
+            u = User(name, "pw-" + secrets.token_hex(8), groups,
+                     "/usr/sbin/nologin" if role == "mallory" else "/bin/bash")
             cls.addClassCleanup(u.remove)
             cls.users[role] = u
         cls.pam_service = "lwmi-e2e-" + cls.tag
