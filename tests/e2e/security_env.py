@@ -1,0 +1,196 @@
+"""A real lwmid for the security tests, with real users the tests create, and its audit file.
+
+Users (random names, removed at cleanup): alice and bob (ordinary, remote group, login shell),
+admin (remote and admin groups), root (a second name for uid 0 with a password, in the remote
+group: root's own password is locked on these machines), mallory (nologin shell, remote group).
+The daemon serves a Unix socket, HTTPS and HTTP (both on 127.0.0.1, any port), writes its audit
+lines to a file, and lists one program name in [security] protected_processes.
+
+Runs as root with /usr/bin/python3 (python3-winrm is Debian's).
+"""
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lwmi_e2e as e2e  # noqa: E402
+import test_daemon as td  # noqa: E402  (Daemon, User, envelopes)
+
+
+def parse_logfmt(line):
+    """One audit line (docs/audit.md) as a dict; values unquoted and unescaped."""
+    out = {}
+    for m in re.finditer(r'([A-Za-z_.]+)=("(?:[^"\\]|\\.)*"|\S*)', line):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r'\\x([0-9a-f]{2})', lambda x: chr(int(x.group(1), 16)), v[1:-1])
+            v = v.replace('\\"', '"').replace('\\\\', '\\')
+        out[m.group(1)] = v
+    return out
+
+
+class Audit:
+    """The daemon's audit file, read in order: new() returns the lines written since last time."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+
+    def mark(self):
+        self.new()
+
+    def new(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return [parse_logfmt(line) for line in data[:end].decode("utf-8").splitlines()]
+
+
+class SecurityEnv:
+    """Set up in setUpClass (cls = the TestCase class); everything is removed by class cleanups."""
+
+    def __init__(self, cls, *, extra_args=(), remote_create=True):
+        if os.geteuid() != 0:
+            raise __import__("unittest").SkipTest("these tests run as root")
+        if not os.access(td.LWMID, os.X_OK):
+            raise __import__("unittest").SkipTest("no lwmid at %s" % td.LWMID)
+        self.tag = secrets.token_hex(3)
+        self.work = tempfile.mkdtemp(prefix="lwmi-sec-")
+        cls.addClassCleanup(shutil.rmtree, self.work, True)
+        os.chmod(self.work, 0o755)
+        self.bindir = os.path.join(self.work, "bin")
+        os.mkdir(self.bindir)
+        os.chmod(self.bindir, 0o755)
+        self.lwmic = os.path.join(self.bindir, "lwmic")
+        shutil.copy2(e2e.LWMIC, self.lwmic)
+        os.chmod(self.lwmic, 0o755)
+
+        self.remote_group = "lwmisec-r-" + self.tag
+        self.admin_group = "lwmisec-a-" + self.tag
+        for g in (self.remote_group, self.admin_group):
+            subprocess.run(["groupadd", g], check=True, stdin=subprocess.DEVNULL)
+            cls.addClassCleanup(td._groupdel, g)
+        self.users = {}
+        for role, groups, shell in (
+                ("alice", [self.remote_group], "/bin/bash"),
+                ("bob", [self.remote_group], "/bin/bash"),
+                ("admin", [self.remote_group, self.admin_group], "/bin/bash"),
+                ("mallory", [self.remote_group], "/usr/sbin/nologin")):
+            u = td.User("sec-%s-%s" % (role, self.tag), "pw-" + secrets.token_hex(8), groups,
+                        shell)
+            cls.addClassCleanup(u.remove)
+            self.users[role] = u
+        # root: uid 0 under a second name with a password (root's own is locked here).
+        root = "sec-root-" + self.tag
+        subprocess.run(["useradd", "-o", "-u", "0", "-g", "0", "-M", "-s", "/bin/bash",
+                        "-G", self.remote_group, root], check=True, stdin=subprocess.DEVNULL)
+        cls.addClassCleanup(subprocess.run, ["userdel", "-f", root], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rpw = "pw-" + secrets.token_hex(8)
+        subprocess.run(["chpasswd"], input=("%s:%s\n" % (root, rpw)).encode(), check=True)
+        r = td.User.__new__(td.User)
+        r.name, r.password, r.uid, r.gid = root, rpw, 0, 0
+        self.users["root"] = r
+
+        self.pam_service = "lwmi-sec-" + self.tag
+        pam_file = os.path.join("/etc/pam.d", self.pam_service)
+        shutil.copyfile(os.path.join(td.SOURCE_DIR, "etc", "pam.d", "lwmi"), pam_file)
+        cls.addClassCleanup(td._remove, pam_file)
+
+        self.protected = "secprot-" + self.tag
+        self.audit_path = os.path.join(self.work, "audit.log")
+        conf = "\n".join([
+            "[security]",
+            'remote_group = "%s"' % self.remote_group,
+            'admin_group = "%s"' % self.admin_group,
+            'pam_service = "%s"' % self.pam_service,
+            'protected_processes = ["%s"]' % self.protected,
+            "remote_create = %s" % ("true" if remote_create else "false"),
+            "", "[audit]", "journal = false", 'file = "%s"' % self.audit_path, ""])
+        self.socket = os.path.join(self.work, "lwmid.sock")
+        self.d = td.Daemon(self.work, conf, socket_path=self.socket, http="127.0.0.1:0",
+                           https="127.0.0.1:0", extra_args=list(extra_args))
+        cls.addClassCleanup(self.d.close)
+        self.d.wait_ready(20)
+        self.https = self.d.endpoint("https")
+        self.http = self.d.endpoint("http")
+        self.cert = os.path.join(self.d.state, "lwmid.crt")
+        self.audit = Audit(self.audit_path)
+        self.cls = cls
+
+    # -- processes -------------------------------------------------------------------------------
+
+    def program(self, name=None):
+        """A copy of /bin/sleep under a unique (or given) name; returns (path, name)."""
+        name = name or "secsl-" + secrets.token_hex(4)
+        exe = os.path.join(self.bindir, name)
+        if not os.path.exists(exe):
+            shutil.copy2("/bin/sleep", exe)
+            os.chmod(exe, 0o755)
+        return exe, name
+
+    def target(self, test, owner, name=None):
+        """Starts a sleep as `owner` ("root" or a role); returns its pid."""
+        exe, name = self.program(name)
+        argv = [exe, "1000"]
+        if owner != "root":
+            argv = self.users[owner].prefix() + argv
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        test.addCleanup(e2e.stop_process, p)
+
+        def ready():
+            try:
+                with open("/proc/%d/comm" % p.pid) as f:
+                    return f.read().strip() == name[:15] and e2e.proc_state(p.pid) == "S"
+            except OSError:
+                return False
+        e2e.wait_for(ready, 10, "pid %d to exec %s" % (p.pid, name))
+        return p.pid
+
+    # -- lwmic -----------------------------------------------------------------------------------
+
+    def lwmic_unix(self, role, *args):
+        """lwmic over the Unix socket as `role` (root: as is)."""
+        argv = [self.lwmic, "--socket", self.socket, *args]
+        if role != "root":
+            argv = self.users[role].prefix() + argv
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                           env=self._env(role))
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def lwmic_https(self, role, *args, password=None):
+        """lwmic over HTTPS (run as root, authenticating as `role`'s account)."""
+        u = self.users[role]
+        pw_file = os.path.join(self.work, "pw-" + secrets.token_hex(4))
+        with open(pw_file, "w") as f:
+            f.write((password if password is not None else u.password) + "\n")
+        os.chmod(pw_file, 0o600)
+        try:
+            argv = [self.lwmic, "--node", self.https, "--ca", self.cert, "--user", u.name,
+                    "--password-file", pw_file, *args]
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                               env=self._env("root"))
+        finally:
+            os.unlink(pw_file)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def _env(self, role):
+        home = os.path.join(self.work, "home-" + role)
+        os.makedirs(home, exist_ok=True)
+        if role != "root":
+            os.chown(home, self.users[role].uid, self.users[role].gid)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LWMI_PASSWORD")}
+        env["HOME"] = home
+        return env

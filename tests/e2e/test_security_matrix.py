@@ -1,0 +1,167 @@
+"""The security matrix: who may end which process, over which transport, with which privilege.
+
+Real users the test creates (an ordinary user, a second one, a member of the admin group, and
+uid 0), each over the Unix socket (lwmic --socket, run as that user) and over HTTPS (lwmic --node
+with the account's password), Terminate a process owned by themselves, by another user, by root,
+and a protected one (listed in [security] protected_processes, owned by root), with SeDebugPrivilege
+not requested or requested (--enable-privilege). Every cell asserts the ReturnValue AND whether the
+target is alive afterwards, and its audit lines one by one.
+
+The README's "Security" section shows the same table: the test renders it from the cells it ran
+and fails when the README differs (LWMI_UPDATE_README=1 rewrites it).
+"""
+import json
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lwmi_e2e as e2e  # noqa: E402
+import security_env  # noqa: E402
+import test_daemon as td  # noqa: E402
+
+README = os.path.join(td.SOURCE_DIR, "README.md")
+BEGIN, END = "<!-- security-matrix:begin -->", "<!-- security-matrix:end -->"
+
+USERS = ("alice", "bob", "admin", "root")
+USER_TEXT = {"alice": "ordinary user", "bob": "second ordinary user",
+             "admin": "admin-group member", "root": "root (uid 0)"}
+TARGETS = ("own", "other", "root", "protected")
+TARGET_TEXT = {"own": "own process", "other": "another user's", "root": "root's",
+               "protected": "protected"}
+# (transport, privilege requested?)
+COLUMNS = (("unix", False), ("unix", True), ("https", None))
+
+
+def held(user):
+    return user in ("admin", "root")
+
+
+def state(user, transport, requested):
+    """The privilege state the cell exercises."""
+    if not held(user):
+        return "not held" + (" (requested: refused)" if requested else "")
+    if transport == "https":
+        return "held, enabled (automatically, remote)"
+    return "held and enabled" if requested else "held, not enabled"
+
+
+def expected(user, transport, requested, target):
+    """ReturnValue the rule gives (DESIGN decision 3)."""
+    if target == "protected":
+        return 3
+    owner = {"own": user, "other": "bob" if user == "alice" else "alice", "root": "root"}[target]
+    if owner == user:
+        return 0
+    enabled = held(user) and (transport == "https" or requested)
+    return 0 if enabled else 2
+
+
+def render_table(results):
+    """The README table: one row per (user, target), one column per (transport, privilege)."""
+    head = ["caller", "SeDebugPrivilege", "target"] + [
+        "Unix socket, no privilege asked" if (t, r) == ("unix", False) else
+        "Unix socket, `--enable-privilege SeDebugPrivilege`" if t == "unix" else
+        "HTTPS (held privileges enabled automatically)" for t, r in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for user in USERS:
+        for target in TARGETS:
+            cells = []
+            for t, r in COLUMNS:
+                rv, alive = results[(user, t, r, target)]
+                cells.append("%d, %s" % (rv, "alive" if alive else "ended"))
+            lines.append("| %s | %s | %s | %s |" % (
+                USER_TEXT[user], "held" if held(user) else "not held", TARGET_TEXT[target],
+                " | ".join(cells)))
+    return "\n".join(lines)
+
+
+class SecurityMatrix(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = security_env.SecurityEnv(cls)
+
+    def run_cell(self, user, transport, requested, target):
+        env = self.env
+        owner = {"own": user, "other": "bob" if user == "alice" else "alice", "root": "root",
+                 "protected": "root"}[target]
+        pid = env.target(self, owner, env.protected if target == "protected" else None)
+        start = e2e.proc_stat(pid)[22]
+        args = ["--format", "json"]
+        if requested:
+            args += ["--enable-privilege", "SeDebugPrivilege"]
+        args += ["call", "Win32_Process=%d" % pid, "Terminate"]
+        env.audit.mark()
+        if transport == "unix":
+            rc, out, err = env.lwmic_unix(user, *args)
+        else:
+            rc, out, err = env.lwmic_https(user, *args)
+        cell = "%s over %s%s on %s's process (%s)" % (
+            user, transport, " with the privilege requested" if requested else "", owner, target)
+        self.assertIn(rc, (0, 1), "%s: lwmic failed: %s" % (cell, err))
+        rv = json.loads(out.strip().splitlines()[-1])["ReturnValue"]
+        want = expected(user, transport, requested, target)
+        self.assertEqual(rv, want, "%s: ReturnValue %d, want %d (%s)" % (cell, rv, want, err))
+        self.assertEqual(rc, 0 if rv == 0 else 1, cell)
+        if rv == 0:
+            self.assertTrue(td.wait_gone(pid), "%s: ReturnValue 0 but pid %d lives" % (cell, pid))
+        else:
+            time.sleep(0.05)
+            self.assertTrue(td.alive(pid), "%s: ReturnValue %d but pid %d ended" % (cell, rv, pid))
+            self.assertEqual(e2e.proc_stat(pid)[22], start, "%s: the same process" % cell)
+        alive = td.alive(pid)
+        # The audit lines of this call, one by one.
+        lines = env.audit.new()
+        want_lines = []
+        if requested and not held(user) and transport == "unix":
+            want_lines.append({"action": "EnablePrivilege", "result": "refused",
+                               "params": "SeDebugPrivilege",
+                               "detail": "SeDebugPrivilege is not held"})
+        enabled = held(user) and (transport == "https" or requested)
+        want_lines.append({"action": "Terminate", "result": str(want), "target.pid": str(pid),
+                           "mode": "daemon",
+                           "privileges": "none" if not enabled else "SeDebugPrivilege"
+                           if transport == "unix"
+                           else "SeDebugPrivilege,SeIncreaseBasePriorityPrivilege"})
+        self.assertEqual(len(lines), len(want_lines), "%s: audit lines %r" % (cell, lines))
+        for got, w in zip(lines, want_lines):
+            for k, v in w.items():
+                self.assertEqual(got.get(k), v, "%s: audit %s in %r" % (cell, k, got))
+            u = env.users[user]
+            self.assertEqual(got["caller.uid"], str(u.uid), cell)
+            self.assertTrue(got["peer"].startswith("unix:" if transport == "unix" else "https:"),
+                            got)
+        if transport == "https":
+            self.assertEqual(lines[-1]["caller.user"], env.users[user].name)
+        self.assertEqual(lines[-1]["target.uid"],
+                         str(env.users[owner].uid if owner != "root" else 0))
+        return rv, alive
+
+    def test_matrix(self):
+        results = {}
+        for user in USERS:
+            for transport, requested in COLUMNS:
+                for target in TARGETS:
+                    with self.subTest(user=user, transport=transport, requested=requested,
+                                      target=target):
+                        results[(user, transport, requested, target)] = self.run_cell(
+                            user, transport, requested, target)
+        self.assertEqual(len(results), len(USERS) * len(COLUMNS) * len(TARGETS))
+        table = render_table(results)
+        with open(README) as f:
+            text = f.read()
+        if os.environ.get("LWMI_UPDATE_README") == "1":
+            a, b = text.index(BEGIN) + len(BEGIN), text.index(END)
+            with open(README, "w") as f:
+                f.write(text[:a] + "\n" + table + "\n" + text[b:])
+            return
+        self.assertIn(BEGIN, text, "README.md has no security matrix")
+        shown = text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+        self.assertEqual(shown, table, "README.md's security matrix differs from the run; "
+                                       "LWMI_UPDATE_README=1 rewrites it")
+
+
+if __name__ == "__main__":
+    unittest.main()
