@@ -110,6 +110,14 @@ class SecurityEnv:
 
         self.protected = "secprot-" + self.tag
         self.audit_path = os.path.join(self.work, "audit.log")
+        self.conf_text = lambda audit_path: "\n".join([
+            "[security]",
+            'remote_group = "%s"' % self.remote_group,
+            'admin_group = "%s"' % self.admin_group,
+            'pam_service = "%s"' % self.pam_service,
+            'protected_processes = ["%s"]' % self.protected,
+            "remote_create = %s" % ("true" if remote_create else "false"),
+            "", "[audit]", "journal = false", 'file = "%s"' % audit_path, ""])
         conf = "\n".join([
             "[security]",
             'remote_group = "%s"' % self.remote_group,
@@ -128,6 +136,17 @@ class SecurityEnv:
         self.cert = os.path.join(self.d.state, "lwmid.crt")
         self.audit = Audit(self.audit_path)
         self.cls = cls
+
+    def extra_daemon(self, test, extra_args):
+        """A second lwmid on a socket of its own (same users and groups), with its own audit file;
+        returns (socket path, Audit)."""
+        audit_path = os.path.join(self.work, "audit-%s.log" % secrets.token_hex(3))
+        sock = os.path.join(self.work, "x-%s.sock" % secrets.token_hex(3))
+        d = td.Daemon(self.work, self.conf_text(audit_path), socket_path=sock,
+                      extra_args=list(extra_args))
+        test.addCleanup(d.close)
+        d.wait_ready(20)
+        return sock, Audit(audit_path), d
 
     # -- processes -------------------------------------------------------------------------------
 
