@@ -31,6 +31,19 @@ ProcessEventStream::ProcessEventStream(provider::process::ProcessProvider& provi
   ctx_.cls = provider_.class_decl();
   ctx_.ids = &provider_.ids();
   ctx_.peaks = &provider_.peaks();
+  if (caller_.pid_ns) {
+    view_.emplace(&provider_.fs(), *caller_.pid_ns);
+    ctx_.view = &*view_;
+  }
+}
+
+bool ProcessEventStream::in_view(provider::process::ProcessRow& row) {
+  if (!view_) return true;
+  const provider::process::ProcStatus* st = row.status();
+  auto v = st ? view_->to_view(row.pid(), st->nspid) : std::nullopt;
+  if (!v) return false;  // outside the caller's pid namespace, or gone before it could be told
+  row.set_view_pid(*v);
+  return true;
 }
 
 Result<void> ProcessEventStream::start() {
@@ -40,7 +53,7 @@ Result<void> ProcessEventStream::start() {
   int32_t pid;
   while (scan.next(&pid)) {
     provider::process::ProcessRow row(ctx_, pid);
-    if (!row.exists()) continue;
+    if (!row.exists() || !in_view(row)) continue;
     known_[pid] = *row.start_ticks();
     if (query_.deletion) {
       if (auto inst = row.materialize(provider::PropertySet::all()))
@@ -70,10 +83,10 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
     const auto& p = ctx_.cls->properties[i];
     inst.set(i, zombie ? row.property(i) : Value::null(p.type, p.is_array));
   }
-  inst.set("Handle", Value::string(std::to_string(tgid)));
-  inst.set("ProcessId", Value::uint32(static_cast<uint32_t>(tgid)));
-  if (auto it = parent_.find(tgid);
-      it != parent_.end() && inst.at(*ctx_.cls->property_index("ParentProcessId")).is_null())
+  inst.set("Handle", Value::string(std::to_string(row.view_pid())));
+  inst.set("ProcessId", Value::uint32(static_cast<uint32_t>(row.view_pid())));
+  if (auto it = parent_.find(tgid); !view_ && it != parent_.end() &&
+                                    inst.at(*ctx_.cls->property_index("ParentProcessId")).is_null())
     inst.set("ParentProcessId", Value::uint32(static_cast<uint32_t>(it->second)));
   inst.set_server(ctx_.sys->host);
   inst.set_identity(row.identity());
@@ -85,6 +98,7 @@ void ProcessEventStream::created(int32_t tgid) {
   provider::process::ProcessRow row(ctx_, tgid);
   const bool alive = row.exists();
   if (alive && !row.is_thread_group_leader()) return;
+  if (!in_view(row)) return;  // a caller in a child pid namespace hears only of its own
   uint64_t start = alive ? *row.start_ticks() : 0;
   auto it = known_.find(tgid);
   if (alive && it != known_.end() && it->second == start) {

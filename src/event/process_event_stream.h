@@ -50,7 +50,10 @@ class ProcessEventStream : public EventStream {
   security::Caller caller_;
   EventQuery query_;
   std::unique_ptr<os::ProcEventSource> source_;
+  // False when the row is outside the caller's pid namespace; else sets its view pid.
+  bool in_view(provider::process::ProcessRow& row);
   provider::process::RowContext ctx_;
+  std::optional<os::PidView> view_;  // a caller in a child pid namespace: only its processes
   std::unordered_map<int32_t, uint64_t> known_;     ///< tgid -> start ticks
   std::unordered_map<int32_t, Instance> snapshot_;  ///< for deletion events
   std::unordered_map<int32_t, std::chrono::steady_clock::time_point> forked_;

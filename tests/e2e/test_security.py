@@ -1,0 +1,495 @@
+"""Named attacks on lwmi's security model, each failing closed, with the audit log checked line by
+line; pid namespaces (lwmic in a child pid namespace on lwmid's socket); Create as the caller;
+the login delay under parallel attempts.
+
+Real lwmid, real users (tests/e2e/security_env.py), real processes. Runs as root with
+/usr/bin/python3.
+"""
+import http.client
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lwmi_e2e as e2e  # noqa: E402
+import security_env  # noqa: E402
+import test_daemon as td  # noqa: E402
+
+NOT_FOUND = "WBEM_E_NOT_FOUND (0x80041002)"
+
+# Run by `unshare --pid --fork --mount-proc` as the namespace's pid 1: starts a child, then asks
+# lwmid (through the socket) for the process list, for a host pid, and ends the child by the pid
+# it has inside. Prints one JSON object.
+IN_NAMESPACE = r"""
+import json, os, subprocess, sys, time
+sock, lwmic, host_pid, prog = sys.argv[1:5]
+child = subprocess.Popen([prog, "1000"])
+for _ in range(1000):
+    try:
+        if open("/proc/%d/comm" % child.pid).read().strip() == os.path.basename(prog)[:15]:
+            break
+    except OSError:
+        pass
+    time.sleep(0.01)
+def lw(*a):
+    p = subprocess.run([lwmic, "--socket", sock, "--format", "json", *a], capture_output=True,
+                       text=True, timeout=60)
+    return [p.returncode, p.stdout, p.stderr]
+out = {"self": os.getpid(), "child": child.pid}
+out["list"] = lw("list", "Win32_Process", "--properties", "Handle,ProcessId,ParentProcessId,Name")
+out["get_host"] = lw("get", "Win32_Process=%s" % host_pid, "--properties", "Name")
+out["kill_host"] = lw("--enable-privilege", "SeDebugPrivilege", "call",
+                      "Win32_Process=%s" % host_pid, "Terminate")
+out["create"] = lw("call", "Win32_Process", "Create", "CommandLine=%s 1000" % prog)
+out["kill_child"] = lw("call", "Win32_Process=%d" % child.pid, "Terminate")
+child.wait(timeout=10)
+out["child_status"] = child.returncode
+print(json.dumps(out))
+"""
+
+
+def json_rows(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class SecurityAttacks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = security_env.SecurityEnv(cls)
+
+    def setUp(self):
+        self.env.audit.mark()
+
+    def assert_audit(self, want, audit=None):
+        """The audit lines written since the last mark, one by one: each a dict of key: value
+        (a value that is a tuple means: this text is in the value)."""
+        lines = (audit or self.env.audit).new()
+        self.assertEqual(len(lines), len(want), "audit lines:\n%s" % "\n".join(map(str, lines)))
+        for got, w in zip(lines, want):
+            for k, v in w.items():
+                if isinstance(v, tuple):
+                    self.assertIn(v[0], got.get(k, ""), (k, got))
+                else:
+                    self.assertEqual(got.get(k), v, (k, got))
+        return lines
+
+    # -- pid namespaces ------------------------------------------------------------------------
+
+    def test_caller_in_a_child_pid_namespace(self):
+        """lwmic inside `unshare --pid --fork --mount-proc` on lwmid's socket: lists only its
+        namespace by its own pids, cannot name a host pid (not found, even as root asking for
+        SeDebugPrivilege, which it does not hold), may not Create, and ends its own child by the
+        pid it knows."""
+        if not shutil.which("unshare"):
+            self.skipTest("no unshare(1)")
+        env = self.env
+        host = env.target(self, "alice")
+        prog, name = env.program()
+        p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", td.PY, "-c",
+                            IN_NAMESPACE, env.socket, env.lwmic, str(host), prog],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        if p.returncode != 0 and b"unshare failed" in p.stderr:
+            self.skipTest("unshare --pid is not allowed here: " + p.stderr.decode())
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        out = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        self.assertEqual(out["self"], 1, "the script is the namespace's pid 1")
+        rc, text, err = out["list"]
+        self.assertEqual(rc, 0, err)
+        rows = json_rows(text)
+        by_pid = {r["ProcessId"]: r for r in rows}
+        # Only the namespace: its init (the script), its child, and lwmic itself.
+        self.assertTrue(by_pid[1]["Name"].startswith("python"), rows)
+        self.assertEqual({r["Name"] for r in rows}, {by_pid[1]["Name"], name, "lwmic"}, rows)
+        self.assertEqual(by_pid[1]["ParentProcessId"], 0, "the namespace's init: parent outside")
+        self.assertEqual(by_pid[out["child"]]["Name"], name)
+        self.assertEqual(by_pid[out["child"]]["ParentProcessId"], 1)
+        self.assertEqual(by_pid[out["child"]]["Handle"], str(out["child"]))
+        self.assertTrue(all(r["ProcessId"] < 1000 for r in rows), "no host pid: %r" % rows)
+        self.assertNotIn(host, by_pid)
+        # A host pid named from inside: not found.
+        rc, text, err = out["get_host"]
+        self.assertEqual(rc, 3, err)
+        self.assertIn(NOT_FOUND, err)
+        rc, text, err = out["kill_host"]
+        self.assertEqual(rc, 3, err)
+        self.assertIn(NOT_FOUND, err)
+        self.assertTrue(td.alive(host), "the host's process lives")
+        # Create would start a process outside the caller's namespace: access denied.
+        rc, text, err = out["create"]
+        self.assertEqual((rc, json_rows(text)[-1]["ReturnValue"]), (1, 2), err)
+        # Its own child, by the pid it knows: ended.
+        rc, text, err = out["kill_child"]
+        self.assertEqual((rc, json_rows(text)[-1]["ReturnValue"]), (0, 0), err)
+        self.assertEqual(out["child_status"], -9)
+        lines = self.assert_audit([
+            {"action": "EnablePrivilege", "result": "refused", "caller.uid": "0",
+             "detail": "SeDebugPrivilege is not held"},
+            {"action": "Terminate", "result": "WBEM_E_NOT_FOUND", "privileges": "none",
+             "detail": ("in the caller's pid namespace",)},
+            {"action": "Create", "result": "2", "detail": ("another pid namespace",)},
+            {"action": "Terminate", "result": "0", "target.name": name, "privileges": "none"},
+        ])
+        for line in lines:
+            self.assertIn("caller.pidns", line)
+        self.assertNotEqual(lines[-1]["target.pid"], str(out["child"]),
+                            "the audit names the process by lwmid's pid")
+
+    # -- Create --------------------------------------------------------------------------------
+
+    def check_created(self, pid, role, prog):
+        u = self.env.users[role]
+        pw = pwd.getpwnam(u.name)
+        self.addCleanup(lambda: td.alive(pid) and os.kill(pid, 9))
+        e2e.wait_for(lambda: os.path.exists("/proc/%d/exe" % pid) and
+                     os.readlink("/proc/%d/exe" % pid) == prog, 10, "the created process")
+        st = e2e.proc_status(pid)
+        self.assertEqual({int(x) for x in st["Uid"].split()}, {u.uid}, "runs as the caller")
+        self.assertEqual({int(x) for x in st["Gid"].split()}, {u.gid})
+        groups = {int(g) for g in st["Groups"].split()}
+        self.assertEqual(groups, set(os.getgrouplist(u.name, u.gid)), "the caller's groups")
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            environ = [e.decode() for e in f.read().split(b"\0") if e]
+        self.assertEqual(environ, ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + pw.pw_dir,
+                                   "SHELL=/bin/bash", "USER=" + u.name, "LOGNAME=" + u.name],
+                         "a clean environment")
+        self.assertEqual(os.getsid(pid), pid, "its own session")
+        self.assertEqual(e2e.proc_status(pid)["CapEff"], "0000000000000000")
+
+    def test_create_runs_as_the_caller_with_a_clean_environment(self):
+        env = self.env
+        for via in ("unix", "https"):
+            with self.subTest(via=via):
+                prog, name = env.program()
+                run = env.lwmic_unix if via == "unix" else env.lwmic_https
+                rc, out, err = run("alice", "--format", "json", "call", "Win32_Process", "Create",
+                                   "CommandLine=%s 1000" % prog)
+                self.assertEqual(rc, 0, err)
+                row = json_rows(out)[-1]
+                self.assertEqual(row["ReturnValue"], 0)
+                self.check_created(row["ProcessId"], "alice", prog)
+                self.assert_audit([{"action": "Create", "result": "0",
+                                    "caller.user": env.users["alice"].name,
+                                    "target.pid": str(row["ProcessId"]), "target.name": prog}])
+
+    def test_create_for_an_account_that_may_not_log_in(self):
+        """mallory's shell is nologin: refused with 2 locally and remotely; so is a locked
+        account. Nothing is started; each refusal is audited."""
+        env = self.env
+        locked = td.User("sec-lk-" + secrets.token_hex(3), "pw-" + secrets.token_hex(6),
+                         [env.remote_group])
+        self.addCleanup(locked.remove)
+        subprocess.run(["usermod", "-L", locked.name], check=True)
+        env.users["locked"] = locked
+        self.addCleanup(env.users.pop, "locked")
+        env.audit.mark()
+        cases = (("mallory", "unix", "nologin"), ("mallory", "https", "nologin"),
+                 ("locked", "unix", "locked"))
+        for role, via, why in cases:
+            with self.subTest(role=role, via=via):
+                prog, name = env.program()
+                run = env.lwmic_unix if via == "unix" else env.lwmic_https
+                rc, out, err = run(role, "--format", "json", "call", "Win32_Process", "Create",
+                                   "CommandLine=%s 1000" % prog)
+                self.assertEqual(rc, 1, err)
+                self.assertEqual(json_rows(out)[-1]["ReturnValue"], 2)
+                time.sleep(0.1)
+                comms = []
+                for pid in e2e.pids_in_proc():
+                    try:
+                        with open("/proc/%d/comm" % pid) as f:
+                            comms.append(f.read().strip())
+                    except OSError:
+                        pass
+                self.assertNotIn(name[:15], comms, "nothing was started")
+                self.assert_audit([{"action": "Create", "result": "2",
+                                    "caller.uid": str(env.users[role].uid),
+                                    "detail": (why,)}])
+
+    # -- masked properties ---------------------------------------------------------------------
+
+    def test_a_filter_cannot_probe_a_masked_property(self):
+        env = self.env
+        pid = env.target(self, "alice")
+        exe = os.readlink("/proc/%d/exe" % pid)
+        probes = ("SELECT Handle FROM Win32_Process WHERE ExecutablePath = '%s'" % exe,
+                  "SELECT Handle FROM Win32_Process WHERE ExecutablePath LIKE '%%%s%%'"
+                  % os.path.basename(exe),
+                  "SELECT Handle FROM Win32_Process WHERE Handle = '%d' AND "
+                  "ExecutablePath IS NOT NULL" % pid)
+        for via in ("unix", "https"):
+            run = self.env.lwmic_unix if via == "unix" else self.env.lwmic_https
+            for q in probes:
+                with self.subTest(via=via, query=q):
+                    rc, out, err = run("bob", "--format", "json", "query", q)
+                    self.assertEqual(rc, 0, err)
+                    self.assertEqual(json_rows(out), [], "bob learnt alice's ExecutablePath")
+            with self.subTest(via=via, what="the masked view"):
+                rc, out, err = run("bob", "--format", "json", "query",
+                                   "SELECT Handle,ExecutablePath FROM Win32_Process WHERE "
+                                   "Handle = '%d' AND ExecutablePath IS NULL" % pid)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([(r["Handle"], r["ExecutablePath"]) for r in json_rows(out)],
+                                 [(str(pid), None)])
+        # The privileged view (admin, remote: enabled automatically) does see it.
+        rc, out, err = env.lwmic_https("admin", "--format", "json", "query", probes[0])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([r["Handle"] for r in json_rows(out)], [str(pid)])
+        self.assert_audit([])
+
+    # -- object paths --------------------------------------------------------------------------
+
+    def test_stale_or_forged_creation_date(self):
+        env = self.env
+        pid = env.target(self, "alice")
+        rc, out, err = env.lwmic_unix("alice", "--format", "json", "get", "Win32_Process=%d" % pid,
+                                      "--properties", "CreationDate")
+        self.assertEqual(rc, 0, err)
+        real = json_rows(out)[0]["CreationDate"]
+        us, offset = e2e.parse_cim_datetime(real)
+        stale = real[:12] + "%02d" % ((int(real[12:14]) + 1) % 60) + real[14:]
+        self.assertNotEqual(stale, real)
+        for via in ("unix", "https"):
+            run = env.lwmic_unix if via == "unix" else env.lwmic_https
+            for forged in (stale, "20991231235959.000000+000", "19700101000000.000000+000",
+                           "not-a-datetime"):
+                with self.subTest(via=via, creation_date=forged):
+                    env.audit.mark()
+                    rc, out, err = run("alice", "call", 'Win32_Process.Handle="%d",CreationDate="%s"'
+                                       % (pid, forged), "Terminate")
+                    self.assertEqual(rc, 3, err)
+                    self.assertIn(NOT_FOUND, err)
+                    self.assertTrue(td.alive(pid))
+                    self.assert_audit([{"action": "Terminate", "result": "WBEM_E_NOT_FOUND",
+                                        "caller.user": ("sec-alice",)}])
+        rc, out, err = env.lwmic_unix("alice", "call", 'Win32_Process.Handle="%d",CreationDate="%s"'
+                                      % (pid, real), "Terminate")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(td.wait_gone(pid), "the right CreationDate names it")
+
+    # -- authentication ------------------------------------------------------------------------
+
+    def envelopes(self, pid, prog):
+        """One envelope per WS-Man operation lwmid knows of."""
+        cap = td.capture
+        get = td.fresh_id(td.set_selector(cap("04-get.xml"), "Handle", pid))
+        create = cap("microsoft/09-invoke-static-method-win32_process-create.xml").replace(
+            "<p:CommandLine>notepad.exe</p:CommandLine>",
+            "<p:CommandLine>%s 1000</p:CommandLine>" % prog).replace(
+            "<p:CurrentDirectory>C:\\</p:CurrentDirectory>",
+            "<p:CurrentDirectory>/tmp</p:CurrentDirectory>")
+        assert prog in create
+        return {
+            "Identify": cap("microsoft/11-identify.xml"),
+            "Get": get,
+            "GetClass": cap("microsoft/07-get-class.xml"),
+            "Enumerate": td.fresh_id(cap("02-enumerate-class.xml")),
+            "EnumerateWQL": td.fresh_id(cap("01-enumerate-wql-optimized.xml")),
+            "Pull": td.fresh_id(cap("03-pull.xml")),
+            "Release": td.fresh_id(cap("03-pull.xml")).replace(
+                "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull",
+                "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"),
+            "Invoke Terminate": td.terminate_envelope(pid),
+            "Invoke Create": create,
+            "Delete": get.replace("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
+                                  "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"),
+            "Put": cap("microsoft/12-put-set-ciminstance.xml"),
+            "Subscribe": td.fresh_id(cap("07-subscribe-pull.xml")),
+            "Unsubscribe": td.fresh_id(cap("09-unsubscribe.xml")),
+        }
+
+    def test_unauthenticated_request_of_every_operation(self):
+        env = self.env
+        pid = env.target(self, "alice")
+        prog, name = env.program()
+        bodies = self.envelopes(pid, prog)
+        self.assertIn("transfer/Delete", bodies["Delete"])
+        auths = ((None, "no credentials"), ("Basic !!notbase64", "malformed Authorization header"),
+                 ("Negotiate TlRMTVNTUAABAAAA", "malformed Authorization header"))
+        count = 0
+        for via in ("http", "https"):
+            url = getattr(env, via)
+            for op, body in bodies.items():
+                for auth, why in auths:
+                    with self.subTest(via=via, operation=op, auth=auth):
+                        h = {"Authorization": auth} if auth else {}
+                        status, hdrs, data = self.post(url, body, h)
+                        self.assertEqual(status, 401, data[:300])
+                        self.assertTrue(hdrs.get("www-authenticate", "").startswith("Basic"))
+                        self.assertNotIn(b"Envelope", data, "no answer to an unauthenticated call")
+                        count += 1
+        time.sleep(0.1)
+        self.assertTrue(td.alive(pid), "nothing was ended")
+        for p in e2e.pids_in_proc():
+            try:
+                with open("/proc/%d/comm" % p) as f:
+                    self.assertNotEqual(f.read().strip(), name[:15], "nothing was created")
+            except OSError:
+                pass
+        want = []
+        for via in ("http", "https"):
+            for op in bodies:
+                for auth, why in auths:
+                    want.append({"action": "Login", "result": "refused", "detail": why,
+                                 "caller.uid": "4294967295", "peer": (via + ":127.0.0.1:",)})
+        self.assert_audit(want)
+        self.assertEqual(count, len(want))
+
+    def post(self, url, body, headers, source=None, timeout=60):
+        hostport = url.split("//", 1)[1].split("/", 1)[0]
+        if url.startswith("https:"):
+            import ssl
+            ctx = ssl.create_default_context(cafile=self.env.cert)
+            conn = http.client.HTTPSConnection(hostport, timeout=timeout, context=ctx,
+                                               source_address=source)
+        else:
+            conn = http.client.HTTPConnection(hostport, timeout=timeout, source_address=source)
+        return td.post(conn, body, headers)
+
+    def test_password_changed_while_cached(self):
+        env = self.env
+        carol = td.User("sec-carol-" + secrets.token_hex(3), "old-" + secrets.token_hex(6),
+                        [env.remote_group])
+        self.addCleanup(carol.remove)
+        env.users["carol"] = carol
+        self.addCleanup(env.users.pop, "carol")
+        pid = env.target(self, "alice")
+        args = ("get", "Win32_Process=%d" % pid, "--properties", "Name")
+        old = carol.password
+        for _ in range(2):  # the second is served from the cache
+            rc, out, err = env.lwmic_https("carol", *args)
+            self.assertEqual(rc, 0, err)
+        new = "new-" + secrets.token_hex(6)
+        subprocess.run(["chpasswd"], input=("%s:%s\n" % (carol.name, new)).encode(), check=True)
+        env.audit.mark()
+        rc, out, err = env.lwmic_https("carol", *args, password=old)
+        self.assertEqual(rc, 4, "the old password, still cached, is refused at once: " + err)
+        self.assert_audit([{"action": "Login", "result": "refused", "caller.user": carol.name,
+                            "detail": "user '%s': wrong password" % carol.name}])
+        rc, out, err = env.lwmic_https("carol", *args, password=new)
+        self.assertEqual(rc, 0, err)
+        self.assert_audit([])
+
+    def test_login_delay_under_parallel_attempts(self):
+        """Six wrong passwords at once from one address are checked one at a time, each only
+        after the delay of the one before (100, 200, 400, 800, 1600 ms) and each is audited; right
+        logins from another address and over the Unix socket are answered meanwhile."""
+        env = self.env
+        pid = env.target(self, "alice")
+        body = td.fresh_id(td.set_selector(td.capture("04-get.xml"), "Handle", pid))
+        attacker = ("127.%d.%d.%d" % (secrets.randbelow(200) + 20, secrets.randbelow(250) + 1,
+                                      secrets.randbelow(250) + 1), 0)
+        alice = env.users["alice"]
+        results, good = [], []
+        start = time.monotonic()
+
+        def attack(i):
+            status, _, _ = self.post(env.http, body, td.basic(alice.name, "wrong-%d" % i),
+                                     source=attacker, timeout=120)
+            results.append((status, time.monotonic() - start))
+
+        threads = [threading.Thread(target=attack, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)  # the attack is under way
+        for role in ("alice", "bob", "admin"):
+            u = env.users[role]
+            t0 = time.monotonic()
+            status, _, data = self.post(env.http, body, td.basic(u.name, u.password))
+            good.append((role, status, time.monotonic() - t0, time.monotonic() - start))
+        t0 = time.monotonic()
+        status, _, data = td.post(td.UnixHTTPConnection(env.socket), body)
+        good.append(("unix", status, time.monotonic() - t0, time.monotonic() - start))
+        for t in threads:
+            t.join(120)
+        self.assertEqual([s for s, _ in results], [401] * 6, results)
+        for role, status, took, _ in good:
+            self.assertEqual(status, 200, role)
+        lines = [l for l in env.audit.new() if l.get("peer", "").startswith(
+            "http:%s:" % attacker[0])]
+        self.assertEqual(len(lines), 6, lines)
+        for line in lines:
+            self.assertEqual((line["action"], line["result"], line["detail"]),
+                             ("Login", "refused", "user '%s': wrong password" % alice.name))
+        stamps = [time.mktime(time.strptime(l["time"][:19], "%Y-%m-%dT%H:%M:%S")) +
+                  float("0." + l["time"][20:26]) for l in lines]
+        gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+        for k, gap in enumerate(gaps):
+            # Each check waits for the delay of the failure before it: 0.1 s · 2^k (half of it
+            # allowed for clock and scheduling slack).
+            self.assertGreaterEqual(gap, 0.05 * 2 ** k, "gaps %r" % gaps)
+        # The right logins, from elsewhere, were not held behind the attack: all answered before
+        # the attack's last guess could even be checked (>= 3.1 s after its first failure).
+        last_guess_checked = max(t for _, t in results)
+        for role, status, took, at in good:
+            self.assertLess(at, last_guess_checked, (role, took, at, results))
+            self.assertLess(took, 3.0, "%s waited %.2f s" % (role, took))
+        self.assertTrue(td.alive(pid))
+        print("\nlogin delay: attacker 401s at %s s; gaps between checks %s s; right logins took "
+              "%s s" % ([round(t, 2) for _, t in sorted(results, key=lambda r: r[1])],
+                        [round(g, 2) for g in gaps], [round(g[2], 3) for g in good]),
+              file=sys.stderr)
+
+    # -- privileges ----------------------------------------------------------------------------
+
+    def test_refused_privileges_are_audited(self):
+        env = self.env
+        pid = env.target(self, "alice")
+        bob = env.users["bob"]
+        for value, detail in (("SeDebugPrivilege", "SeDebugPrivilege is not held"),
+                              ("SeBackupPrivilege", "unknown privilege"),
+                              ("SeIncreaseBasePriorityPrivilege",
+                               "SeIncreaseBasePriorityPrivilege is not held")):
+            with self.subTest(privilege=value):
+                p = subprocess.run(bob.prefix() + [td.PY, "-c", td.CLIENT, "unix:" + env.socket],
+                                   input=td.enable_privilege(td.terminate_envelope(pid),
+                                                             value).encode(),
+                                   capture_output=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr.decode())
+                status, _, data = p.stdout.decode().partition("\n")
+                self.assertEqual(status, "200")
+                self.assertEqual(td.property_of(td.parse_envelope(data), "ReturnValue"), "2")
+                self.assertTrue(td.alive(pid))
+                self.assert_audit([
+                    {"action": "EnablePrivilege", "result": "refused", "params": value,
+                     "detail": detail, "caller.uid": str(bob.uid), "privileges": "none"},
+                    {"action": "Terminate", "result": "2", "target.pid": str(pid),
+                     "caller.uid": str(bob.uid), "privileges": "none"}])
+
+    def test_kernel_refuses_with_lwmis_own_check_off(self):
+        """lwmid with its own kill(2)-rule check switched off (a test-only flag): bob's
+        Terminate and SetPriority of alice's process are refused by the kernel, since they are
+        made with bob's credentials; audited with the kernel's reason."""
+        env = self.env
+        sock, audit, d = env.extra_daemon(self, ["--testing-skip-own-checks"])
+        pid = env.target(self, "alice")
+        nice = e2e.proc_stat(pid)[19]
+        saved = env.socket
+        env.socket = sock
+        try:
+            rc, out, err = env.lwmic_unix("bob", "--format", "json", "call",
+                                          "Win32_Process=%d" % pid, "Terminate")
+            self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+            rc, out, err = env.lwmic_unix("bob", "--format", "json", "call",
+                                          "Win32_Process=%d" % pid, "SetPriority", "Priority=64")
+            self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+        finally:
+            env.socket = saved
+        self.assertTrue(td.alive(pid))
+        self.assertEqual(e2e.proc_stat(pid)[19], nice, "priority unchanged")
+        self.assert_audit([
+            {"action": "Terminate", "result": "2", "target.pid": str(pid),
+             "detail": ("the kernel refused the signal",)},
+            {"action": "SetPriority", "result": "2", "target.pid": str(pid),
+             "detail": ("the kernel refused",)}], audit=audit)
+
+
+if __name__ == "__main__":
+    unittest.main()
