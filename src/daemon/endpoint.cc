@@ -127,8 +127,10 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
       // The address is inside its login-failure delay (or has an attempt under way): the server
       // holds this request on a timer, holding no worker, and asks again; past kMaxHeldMs, 401.
       if (req.waited_ms + outcome.retry_after_ms > kMaxHeldMs)
-        return unauthorized(peer, "user '" + creds->first + "': too many login attempts from " +
-                                      "this address at once", 0, creds->first);
+        return unauthorized(
+            peer,
+            "user '" + creds->first + "': too many login attempts from " + "this address at once",
+            0, creds->first);
       net::HttpResponse later;
       later.retry_after_ms = outcome.retry_after_ms;
       return later;

@@ -68,7 +68,7 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int delay_ms = 0;    ///< send after this delay (failed authentication), on a timer
+  int delay_ms = 0;  ///< send after this delay (failed authentication), on a timer
   /// When > 0 nothing is sent: the handler is called again with the same request after this
   /// delay (a peer in its login-failure delay), on a timer, holding no worker meanwhile.
   int retry_after_ms = 0;

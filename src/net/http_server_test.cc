@@ -436,6 +436,45 @@ TEST(HttpServer, DelayHoldsNoWorker) {
   EXPECT_GE(slow_done_ms.load(), 300);
 }
 
+TEST(HttpServer, RetryAfterRunsTheHandlerAgainHoldingNoWorker) {
+  // "/retry" asks to be handled again 300 ms later, once; the second call sees waited_ms.
+  std::atomic<int> calls{0};
+  ServerOptions opt;
+  opt.workers = 1;
+  Server server(opt, [&](const HttpRequest& req, const Peer& peer) {
+    if (req.target != "/retry") return echo(req, peer);
+    ++calls;
+    HttpResponse r;
+    if (req.waited_ms == 0) {
+      r.retry_after_ms = 300;
+      r.body = "must never be sent";
+      return r;
+    }
+    r.body = "waited " + std::to_string(req.waited_ms) + " body " + req.body;
+    return r;
+  });
+  ASSERT_TRUE(server.listen("http://127.0.0.1:0"));
+  server.start();
+  uint16_t port = port_of(server.endpoints()[0]);
+  auto t0 = Clock::now();
+  std::atomic<int64_t> retry_done_ms{-1};
+  auto retried = std::async(std::launch::async, [&] {
+    TcpClient c("127.0.0.1", port);
+    auto res = c.send("/retry", "abc");
+    retry_done_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    return res.body();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  TcpClient fast("127.0.0.1", port);
+  auto res = fast.send("/fast");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(retry_done_ms.load(), -1) << "the only worker served another while the first waited";
+  EXPECT_EQ(retried.get(), "waited 300 body abc");
+  EXPECT_GE(retry_done_ms.load(), 300);
+  EXPECT_EQ(calls.load(), 2);
+}
+
 TEST(HttpServer, DeferredResponseHoldsNoWorker) {
   std::mutex mu;
   std::shared_ptr<DeferredResponse> pending;

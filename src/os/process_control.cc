@@ -142,8 +142,7 @@ int prepare(const SpawnRequest& request, Prepared* p) {
   } else {
     // The PATH of the current environment (as execvpe would use), glibc's default when unset.
     p->search_path = true;
-    const char* path =
-        request.search_path.empty() ? ::getenv("PATH") : request.search_path.c_str();
+    const char* path = request.search_path.empty() ? ::getenv("PATH") : request.search_path.c_str();
     std::string dirs = path ? path : "/bin:/usr/bin";
     size_t start = 0;
     for (;;) {
@@ -178,8 +177,7 @@ int prepare(const SpawnRequest& request, Prepared* p) {
     if (raw_setresuid(request.uid) != 0) fail_child(error_fd, errno);
     // Never root for a non-root caller: every uid must now be the caller's.
     uid_t r = 0, e = 0, s = 0;
-    if (::getresuid(&r, &e, &s) != 0 ||
-        (request.uid != 0 && (r == 0 || e == 0 || s == 0)))
+    if (::getresuid(&r, &e, &s) != 0 || (request.uid != 0 && (r == 0 || e == 0 || s == 0)))
       fail_child(error_fd, EPERM);
   }
   if (!request.directory.empty() && ::chdir(request.directory.c_str()) != 0)

@@ -26,8 +26,7 @@ std::string shell_refusal(const std::string& shell_in, const std::string& shells
   const std::string shell = shell_in.empty() ? "/bin/sh" : shell_in;  // passwd(5): empty = sh
   auto slash = shell.rfind('/');
   std::string base = slash == std::string::npos ? shell : shell.substr(slash + 1);
-  if (base == "nologin" || base == "false")
-    return "the shell " + shell + " forbids login";
+  if (base == "nologin" || base == "false") return "the shell " + shell + " forbids login";
   if (!shells.empty()) {
     for (auto line : base::split(shells, '\n')) {
       auto t = base::trim(line);
@@ -57,8 +56,8 @@ std::string login_refusal(const std::string& user, const std::string& pam_servic
   std::vector<char> sbuf(16384);
   struct spwd sp {};
   struct spwd* sres = nullptr;
-  if (::getspnam_r(user.c_str(), &sp, sbuf.data(), sbuf.size(), &sres) == 0 && sres &&
-      sp.sp_pwdp && sp.sp_pwdp[0] == '!')
+  if (::getspnam_r(user.c_str(), &sp, sbuf.data(), sbuf.size(), &sres) == 0 && sres && sp.sp_pwdp &&
+      sp.sp_pwdp[0] == '!')
     return "account " + user + " is locked (its shadow password starts with '!')";
 
   const struct pam_conv conv { lwmi_account_conv, nullptr };

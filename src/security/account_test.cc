@@ -26,7 +26,8 @@ TEST(ShellRefusal, NologinFalseAndUnlistedAreRefused) {
   EXPECT_EQ(shell_refusal("/sbin/nologin", ""), "the shell /sbin/nologin forbids login");
   EXPECT_EQ(shell_refusal("/bin/false", kShells), "the shell /bin/false forbids login");
   EXPECT_EQ(shell_refusal("/usr/bin/false", ""), "the shell /usr/bin/false forbids login");
-  EXPECT_EQ(shell_refusal("/opt/evil", kShells), "the shell /opt/evil is not listed in /etc/shells");
+  EXPECT_EQ(shell_refusal("/opt/evil", kShells),
+            "the shell /opt/evil is not listed in /etc/shells");
   EXPECT_EQ(shell_refusal("/bin/sh ", kShells), "the shell /bin/sh  is not listed in /etc/shells")
       << "no trimming of the passwd field: an exact match only";
 }

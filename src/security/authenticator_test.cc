@@ -3,10 +3,10 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <pwd.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <chrono>
 #include <cstdio>
@@ -393,7 +393,8 @@ TEST(Authenticator, ConcurrentCallers) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 4; ++i) {
-        auto o = attempt(auth, offset, alice, (t % 2) ? "Alice-pw-1" : "bad", "p" + std::to_string(t));
+        auto o =
+            attempt(auth, offset, alice, (t % 2) ? "Alice-pw-1" : "bad", "p" + std::to_string(t));
         (o.ok ? ok : refused)++;
       }
     });

@@ -181,7 +181,8 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   ctx.view = view ? &*view : nullptr;
   ProcessRow row(ctx, host);
   row.set_view_pid(named);
-  Error not_found{WbemStatus::kNotFound, "no process with Handle \"" + std::to_string(named) + "\""};
+  Error not_found{WbemStatus::kNotFound,
+                  "no process with Handle \"" + std::to_string(named) + "\""};
   if (!row.exists() || !row.is_thread_group_leader()) return not_found;
   const uint64_t start = *row.start_ticks();
   if (!creation_date_matches(*target, start))

@@ -36,7 +36,7 @@ struct FakeProcess {
   bool with_status_memory = true;
   int fds = 4;
   std::string sessionid = "3";
-  std::string nspid;        // NSpid line ("" = just the pid)
+  std::string nspid;            // NSpid line ("" = just the pid)
   uint64_t pidns = 4026531836;  // ns/pid link's inode
 };
 

@@ -216,8 +216,9 @@ Value ProcessRow::property(size_t index) {
       const ProcStat* s = stat();
       if (!s) return null;
       // In the caller's pid namespace, a parent outside it is 0 (as getppid() says there).
-      if (ctx_.view) return Value::uint32(static_cast<uint32_t>(
-                         s->ppid > 0 ? ctx_.view->to_view(s->ppid).value_or(0) : 0));
+      if (ctx_.view)
+        return Value::uint32(
+            static_cast<uint32_t>(s->ppid > 0 ? ctx_.view->to_view(s->ppid).value_or(0) : 0));
       return Value::uint32(static_cast<uint32_t>(s->ppid));
     }
     case Prop::kPeakVirtualSize: {
