@@ -41,6 +41,12 @@ struct ConnectOptions {
   std::string known_hosts_file;
   /// Run the engine in this process even when lwmid runs (local host only).
   bool embedded_only = false;
+  /// Remote: the longest wait for a connection (name resolution, TCP connect and the TLS
+  /// handshake together), in ms; 0 = no limit. Past it the host is "cannot reach".
+  int connect_timeout_ms = 0;
+  /// Remote: the longest wait for one request's answer, in ms; 0 = no limit. Past it the call
+  /// fails with WBEM_E_TIMED_OUT ("no answer from host:port within …").
+  int operation_timeout_ms = 0;
 };
 
 class Services;

@@ -12,7 +12,9 @@
 #include "cli/exit_status.h"
 #include "cli/output.h"
 #include "cli/wmic_args.h"
+#include "lwmi/fanout.h"
 #include "lwmi/services.h"
+#include "cim/schema.h"
 #include "wql/parser.h"
 
 namespace {
@@ -33,7 +35,14 @@ struct Globals {
   bool dry_run = false;
   bool system_properties = false;
   std::vector<std::string> privileges;
+  double connect_timeout = 10;  ///< seconds; 0 = no limit
+  double timeout = 60;          ///< seconds per request; 0 = no limit
+  size_t throttle = 256;        ///< hosts at once
 };
+
+int millis(double seconds) {
+  return seconds <= 0 ? 0 : std::max(1, static_cast<int>(seconds * 1000 + 0.5));
+}
 
 // Prints `lwmic: error: NAME (0x…): message`, and the input with a caret under the position.
 void print_error(const Error& e, std::string_view input = {}) {
@@ -45,9 +54,14 @@ void print_error(const Error& e, std::string_view input = {}) {
 
 int status_for(const Error& e) {
   // Connection, authentication and certificate failures (liblwmi's remote transport).
-  for (const char* prefix : {"cannot reach", "authentication failed", "certificate of "})
-    if (e.message.rfind(prefix, 0) == 0) return kExitConnection;
-  return kExitWbemError;
+  switch (classify(e)) {
+    case HostOutcome::kUnreachable:
+    case HostOutcome::kRefused:
+    case HostOutcome::kTimedOut:
+      return kExitConnection;
+    default:
+      return kExitWbemError;
+  }
 }
 
 // Reads a password from the terminal with echo off; nullopt when there is no terminal.
@@ -78,6 +92,8 @@ Result<std::unique_ptr<Services>> open(const Globals& g) {
   o.socket = g.socket;
   o.ca_file = g.ca;
   o.embedded_only = g.embedded;
+  o.connect_timeout_ms = millis(g.connect_timeout);
+  o.operation_timeout_ms = millis(g.timeout);
   auto s = Locator::connect(o);
   if (!s.ok()) return s;
   for (const auto& note : (*s)->notes()) std::cerr << "lwmic: note: " << note << '\n';
@@ -112,7 +128,7 @@ int emit_stream(InstanceStream& stream, const Globals& g, const std::vector<std:
   f->end();
   if (stream.error()) {
     print_error(*stream.error());
-    return kExitWbemError;
+    return status_for(*stream.error());
   }
   if (n == 0) std::cerr << "No instance(s) available.\n";
   return kExitOk;
@@ -149,36 +165,35 @@ int print_method_result(const MethodResult& r, const Globals& g) {
   return r.return_value == 0 ? kExitOk : kExitMethodFailed;
 }
 
-// Calls `method` on every instance of `stream`, printing one row per target and a summary.
-int call_each(Services& svc, InstanceStream& stream, const std::string& method,
-              const std::vector<std::string>& args, const Globals& g, bool dry_run) {
-  auto cls = svc.get_class("Win32_Process");
-  const MethodDecl* decl = cls.ok() ? (*cls)->method(method) : nullptr;
-  if (!decl) {
-    print_error(Error{WbemStatus::kInvalidMethod, "Win32_Process has no method '" + method + "'"});
-    return kExitWbemError;
-  }
-  // In-parameters: Name=Value, or positional in declaration order (wmic style).
-  Parameters in;
+// In-parameters for `decl`: Name=Value, or positional in declaration order (wmic style).
+// Prints a usage error and returns false when there are too many.
+bool method_in_params(const MethodDecl& decl, const std::vector<std::string>& args,
+                      Parameters* in) {
   size_t next = 0;
   std::vector<const ParameterDecl*> ins;
-  for (const auto& p : decl->parameters)
+  for (const auto& p : decl.parameters)
     if (p.in) ins.push_back(&p);
   for (const auto& a : args) {
     auto eq = a.find('=');
     bool named = eq != std::string::npos && eq > 0 &&
-                 decl->parameter(a.substr(0, a.find('.') < eq ? a.find('.') : eq));
+                 decl.parameter(a.substr(0, a.find('.') < eq ? a.find('.') : eq));
     if (named) {
-      in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
+      in->push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
     } else {
       if (next >= ins.size()) {
-        std::cerr << "lwmic: error: " << decl->name << " takes " << ins.size()
+        std::cerr << "lwmic: error: " << decl.name << " takes " << ins.size()
                   << " in-parameter(s); '" << a << "' is one too many\n";
-        return kExitUsage;
+        return false;
       }
-      in.push_back({ins[next++]->name, Value::string(a)});
+      in->push_back({ins[next++]->name, Value::string(a)});
     }
   }
+  return true;
+}
+
+// The row call_each prints per target: Handle, Name, then ReturnValue and the out-parameters
+// (or, for --dry-run, the CommandLine).
+std::shared_ptr<ClassDecl> call_row_class(const MethodDecl& decl, bool dry_run) {
   auto rcls = std::make_shared<ClassDecl>();
   rcls->name = "__PARAMETERS";
   auto add = [&](const std::string& n, CimType t) {
@@ -193,9 +208,28 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
     add("CommandLine", CimType::kString);
   } else {
     add("ReturnValue", CimType::kUint32);
-    for (const auto& p : decl->parameters)
+    for (const auto& p : decl.parameters)
       if (p.out) add(p.name, p.type);
   }
+  return rcls;
+}
+
+const MethodDecl* process_method(Services& svc, const std::string& method) {
+  auto cls = svc.get_class("Win32_Process");
+  const MethodDecl* decl = cls.ok() ? (*cls)->method(method) : nullptr;
+  if (!decl)
+    print_error(Error{WbemStatus::kInvalidMethod, "Win32_Process has no method '" + method + "'"});
+  return decl;
+}
+
+// Calls `method` on every instance of `stream`, printing one row per target and a summary.
+int call_each(Services& svc, InstanceStream& stream, const std::string& method,
+              const std::vector<std::string>& args, const Globals& g, bool dry_run) {
+  const MethodDecl* decl = process_method(svc, method);
+  if (!decl) return kExitWbemError;
+  Parameters in;
+  if (!method_in_params(*decl, args, &in)) return kExitUsage;
+  auto rcls = call_row_class(*decl, dry_run);
   OutputOptions oo;
   oo.format = *parse_format(g.format);
   auto f = make_formatter(oo, std::cout);
@@ -257,17 +291,30 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
 }
 
 // wmic's alias form: process [where COND] [get PROPS | list [brief|full] | call M [args] | delete]
-int run_alias(Services& svc, const std::vector<std::string>& words, const Globals& g) {
+// read into what to do: a query to show, a method to call on each match, or Create.
+struct AliasPlan {
+  enum class Kind { kShow, kCallEach, kCreate };
+  Kind kind = Kind::kShow;
+  std::string wql;                   ///< kShow, kCallEach
+  std::vector<std::string> columns;  ///< kShow: the properties asked for (empty: all)
+  std::string method;                ///< kCallEach
+  std::vector<std::string> args;     ///< kCallEach: in-parameters as given
+  Parameters create_in;              ///< kCreate
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads the alias words; prints a usage error and returns nullopt when they make no sense.
+std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
   size_t i = 0;
   std::string where;
-  auto lower = [](std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
   if (i < words.size() && lower(words[i]) == "where") {
     if (i + 1 >= words.size()) {
       std::cerr << "lwmic: error: 'where' needs a condition, e.g. where \"name='sleep'\"\n";
-      return kExitUsage;
+      return std::nullopt;
     }
     where = words[i + 1];
     i += 2;
@@ -279,24 +326,19 @@ int run_alias(Services& svc, const std::vector<std::string>& words, const Global
     if (!where.empty()) q += " WHERE " + where;
     return q;
   };
-  auto open_query = [&](const std::string& q) -> Result<std::unique_ptr<InstanceStream>> {
-    auto s = svc.exec_query(q);
-    if (!s.ok()) {
-      Error e = s.error();
-      // Positions refer to the generated query: show it with the caret.
-      print_error(e, q);
-    }
-    return s;
+  AliasPlan plan;
+  auto show = [&](std::vector<std::string> props) {
+    std::string list;
+    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
+    plan.wql = query(list.empty() ? "*" : list);
+    plan.columns = std::move(props);
+    return plan;
   };
   if (verb == "get") {
     std::vector<std::string> props;
     for (const auto& r : rest)
       for (const auto& p : split_list(r)) props.push_back(p);
-    std::string list;
-    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
-    auto s = open_query(query(list.empty() ? "*" : list));
-    if (!s.ok()) return kExitWbemError;
-    return emit_stream(**s, g, props);
+    return show(props);
   }
   if (verb == "list") {
     std::string mode = rest.empty() ? "full" : lower(rest[0]);
@@ -305,53 +347,363 @@ int run_alias(Services& svc, const std::vector<std::string>& words, const Global
       props = {"HandleCount", "Name", "Priority", "ProcessId", "ThreadCount", "WorkingSetSize"};
     else if (mode != "full") {
       std::cerr << "lwmic: error: list takes brief or full, not '" << rest[0] << "'\n";
-      return kExitUsage;
+      return std::nullopt;
     }
-    std::string list;
-    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
-    auto s = open_query(query(list.empty() ? "*" : list));
-    if (!s.ok()) return kExitWbemError;
-    return emit_stream(**s, g, props);
+    return show(props);
   }
-  if (verb == "call") {
-    if (rest.empty()) {
+  if (verb == "call" || verb == "delete") {
+    if (verb == "call" && rest.empty()) {
       std::cerr << "lwmic: error: call needs a method name, e.g. call terminate\n";
-      return kExitUsage;
+      return std::nullopt;
     }
-    std::string method = rest[0];
-    std::vector<std::string> args(rest.begin() + 1, rest.end());
-    if (lower(method) == "create") {
+    plan.method = verb == "delete" ? "Terminate" : rest[0];
+    if (verb == "call") plan.args.assign(rest.begin() + 1, rest.end());
+    if (lower(plan.method) == "create") {
       // Static: no where clause; called once on the class.
-      Parameters in;
+      plan.kind = AliasPlan::Kind::kCreate;
       const char* names[] = {"CommandLine", "CurrentDirectory"};
+      const auto& args = plan.args;
       for (size_t k = 0; k < args.size(); ++k) {
         auto eq = args[k].find('=');
         if (eq != std::string::npos && eq > 0 && args[k].compare(0, 11, "CommandLine") != 0 &&
             args[k].find(' ') > eq)
-          in.push_back({args[k].substr(0, eq), Value::string(args[k].substr(eq + 1))});
+          plan.create_in.push_back({args[k].substr(0, eq), Value::string(args[k].substr(eq + 1))});
         else if (k < 2)
-          in.push_back({names[k], Value::string(args[k])});
+          plan.create_in.push_back({names[k], Value::string(args[k])});
       }
-      auto r = svc.exec_method("Win32_Process", "Create", in);
+      return plan;
+    }
+    plan.kind = AliasPlan::Kind::kCallEach;
+    plan.wql = query("Handle,Name,CommandLine");
+    return plan;
+  }
+  std::cerr << "lwmic: error: unknown verb '" << verb
+            << "' after process (use get, list, call or delete)\n";
+  return std::nullopt;
+}
+
+int run_alias(Services& svc, const AliasPlan& plan, const Globals& g) {
+  auto open_query = [&](const std::string& q) -> Result<std::unique_ptr<InstanceStream>> {
+    auto s = svc.exec_query(q);
+    // Positions refer to the generated query: show it with the caret.
+    if (!s.ok()) print_error(s.error(), q);
+    return s;
+  };
+  switch (plan.kind) {
+    case AliasPlan::Kind::kShow: {
+      auto s = open_query(plan.wql);
+      if (!s.ok()) return status_for(s.error());
+      return emit_stream(**s, g, plan.columns);
+    }
+    case AliasPlan::Kind::kCreate: {
+      auto r = svc.exec_method("Win32_Process", "Create", plan.create_in);
       if (!r.ok()) {
         print_error(r.error());
-        return kExitWbemError;
+        return status_for(r.error());
       }
       for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
       return print_method_result(*r, g);
     }
-    auto s = open_query(query("Handle,Name,CommandLine"));
-    if (!s.ok()) return kExitWbemError;
-    return call_each(svc, **s, method, args, g, g.dry_run);
+    case AliasPlan::Kind::kCallEach: {
+      auto s = open_query(plan.wql);
+      if (!s.ok()) return status_for(s.error());
+      return call_each(svc, **s, plan.method, plan.args, g, g.dry_run);
+    }
   }
-  if (verb == "delete") {
-    auto s = open_query(query("Handle,Name,CommandLine"));
-    if (!s.ok()) return kExitWbemError;
-    return call_each(svc, **s, "Terminate", {}, g, g.dry_run);
-  }
-  std::cerr << "lwmic: error: unknown verb '" << verb
-            << "' after process (use get, list, call or delete)\n";
   return kExitUsage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out: one verb on many hosts (--node h1,h2,… or --node @FILE).
+
+/// What the command line asked for, for every host.
+struct Command {
+  enum class Verb { kGet, kCall, kDelete, kQuery, kList, kAlias };
+  Verb verb = Verb::kQuery;
+  std::string path, method, wql, cls;
+  std::vector<std::string> properties;
+  Parameters in;  ///< kCall
+  AliasPlan alias;
+};
+
+/// The progress line on a terminal, and output that must not tear it.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+  /// Before anything else is written to the terminal.
+  void clear() {
+    if (enabled_ && shown_) {
+      std::cerr << "\r\033[K" << std::flush;
+      shown_ = false;
+    }
+  }
+  void show(size_t done, size_t total, size_t failed, size_t ended) {
+    if (!enabled_) return;
+    std::cerr << "\r\033[Klwmic: " << done << "/" << total << " hosts done, " << failed
+              << " not ok";
+    if (ended) std::cerr << ", " << ended << " process(es) ended";
+    std::cerr << std::flush;
+    shown_ = true;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
+int exit_status_for(HostOutcome worst) {
+  switch (worst) {
+    case HostOutcome::kOk:
+      return kExitOk;
+    case HostOutcome::kMethodFailed:
+      return kExitMethodFailed;
+    case HostOutcome::kFailed:
+      return kExitWbemError;
+    case HostOutcome::kTimedOut:
+    case HostOutcome::kUnreachable:
+    case HostOutcome::kRefused:
+      return kExitConnection;
+  }
+  return kExitWbemError;
+}
+
+/// Calls `method` on each instance the query finds on this host; a row per target.
+Result<void> host_call_each(HostContext& h, const std::string& wql, const MethodDecl& decl,
+                            const Parameters& in, const std::shared_ptr<ClassDecl>& rcls,
+                            bool dry_run) {
+  auto stream = h.services().exec_query(wql);
+  if (!stream.ok()) return stream.take_error();
+  Instance target;
+  while ((*stream)->next(&target)) {
+    Instance row(rcls);
+    row.set(0, Value::string(target.identity().key("Handle")->value.to_text()));
+    auto name = target.get("Name");
+    row.set(1, name ? *name : Value::null(CimType::kString));
+    if (dry_run) {
+      auto cl = target.get("CommandLine");
+      row.set(2, cl ? *cl : Value::null(CimType::kString));
+      h.emit(std::move(row));
+      continue;
+    }
+    ++h.tally.calls;
+    auto r = h.services().exec_method(target, decl.name, in);
+    if (!r.ok()) {
+      if (r.error().code == WbemStatus::kNotFound) {
+        ++h.tally.gone;
+        h.note("process " + row.at(0).to_text() +
+               " was gone before the call (its pid is not touched if reused)");
+      } else {
+        Error e = r.take_error();
+        e.message = "process " + row.at(0).to_text() + ": " + e.message;
+        h.error(std::move(e));
+      }
+      continue;
+    }
+    for (const auto& note : r->notes) h.note("process " + row.at(0).to_text() + ": " + note);
+    row.set(2, Value::uint32(r->return_value));
+    for (const auto& [pn, pv] : r->out) row.set(pn, pv);
+    ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
+    h.emit(std::move(row));
+  }
+  if ((*stream)->error()) return *(*stream)->error();
+  return {};
+}
+
+/// A method's out-parameters as an instance (ReturnValue first), as print_method_result shows.
+Instance method_result_instance(const MethodResult& r) {
+  auto cls = std::make_shared<ClassDecl>();
+  cls->name = "__PARAMETERS";
+  PropertyDecl rvp;
+  rvp.name = "ReturnValue";
+  rvp.type = CimType::kUint32;
+  cls->properties.push_back(rvp);
+  for (const auto& [n, v] : r.out) {
+    PropertyDecl p;
+    p.name = n;
+    p.type = v.type();
+    p.is_array = v.is_array();
+    cls->properties.push_back(p);
+  }
+  Instance out(cls);
+  out.set(0, Value::uint32(r.return_value));
+  for (size_t i = 0; i < r.out.size(); ++i) out.set(i + 1, r.out[i].second);
+  return out;
+}
+
+Result<void> host_stream(HostContext& h, Result<std::unique_ptr<InstanceStream>> stream) {
+  if (!stream.ok()) return stream.take_error();
+  Instance inst;
+  while ((*stream)->next(&inst)) h.emit(std::move(inst));
+  if ((*stream)->error()) return *(*stream)->error();
+  return {};
+}
+
+Result<void> host_method(HostContext& h, Result<MethodResult> r) {
+  if (!r.ok()) return r.take_error();
+  for (const auto& n : r->notes) h.note(n);
+  ++h.tally.calls;
+  ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
+  h.emit(method_result_instance(*r));
+  return {};
+}
+
+int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd,
+                       const Globals& g) {
+  // What to call, checked once here rather than failing the same way on every host.
+  const MethodDecl* decl = nullptr;
+  Parameters call_in;
+  std::shared_ptr<ClassDecl> rcls;
+  bool call_each = cmd.verb == Command::Verb::kAlias &&
+                   cmd.alias.kind == AliasPlan::Kind::kCallEach;
+  std::string wql = cmd.verb == Command::Verb::kQuery ? cmd.wql
+                    : cmd.verb == Command::Verb::kAlias && cmd.alias.kind != AliasPlan::Kind::kCreate
+                        ? cmd.alias.wql
+                        : std::string();
+  if (!wql.empty()) {
+    if (auto parsed = wql::parse(wql); !parsed.ok()) {
+      print_error(parsed.error(), wql);
+      return kExitWbemError;
+    }
+  }
+  if (call_each) {
+    auto cls = cim::Schema::builtin().find("Win32_Process");
+    decl = cls ? cls->method(cmd.alias.method) : nullptr;
+    if (!decl) {
+      print_error(Error{WbemStatus::kInvalidMethod,
+                        "Win32_Process has no method '" + cmd.alias.method + "'"});
+      return kExitWbemError;
+    }
+    if (!method_in_params(*decl, cmd.alias.args, &call_in)) return kExitUsage;
+    rcls = call_row_class(*decl, g.dry_run);
+  }
+  bool state_changing = cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete ||
+                        (cmd.verb == Command::Verb::kAlias &&
+                         cmd.alias.kind == AliasPlan::Kind::kCreate);
+  if (g.dry_run && state_changing) {
+    for (const auto& n : nodes)
+      std::cout << n << ": would call " << (cmd.verb == Command::Verb::kDelete ? "Terminate"
+                                            : cmd.verb == Command::Verb::kCall ? cmd.method
+                                                                               : "Create")
+                << " on " << (cmd.verb == Command::Verb::kAlias ? "Win32_Process" : cmd.path)
+                << "; nothing was done\n";
+    return kExitOk;
+  }
+
+  HostOperation op = [&](HostContext& h) -> Result<void> {
+    Services& svc = h.services();
+    switch (cmd.verb) {
+      case Command::Verb::kGet: {
+        auto inst = svc.get_object(cmd.path, cmd.properties);
+        if (!inst.ok()) return inst.take_error();
+        h.emit(std::move(*inst));
+        return {};
+      }
+      case Command::Verb::kCall:
+        return host_method(h, svc.exec_method(cmd.path, cmd.method, cmd.in));
+      case Command::Verb::kDelete: {
+        auto r = svc.delete_instance(cmd.path);
+        if (!r.ok()) return r.take_error();
+        ++h.tally.calls;
+        ++h.tally.returned_zero;
+        h.note("instance deletion successful");
+        return {};
+      }
+      case Command::Verb::kQuery:
+        return host_stream(h, svc.exec_query(cmd.wql));
+      case Command::Verb::kList:
+        return host_stream(h, svc.enumerate_instances(cmd.cls, cmd.properties));
+      case Command::Verb::kAlias:
+        switch (cmd.alias.kind) {
+          case AliasPlan::Kind::kShow:
+            return host_stream(h, svc.exec_query(cmd.alias.wql));
+          case AliasPlan::Kind::kCreate:
+            return host_method(h, svc.exec_method("Win32_Process", "Create", cmd.alias.create_in));
+          case AliasPlan::Kind::kCallEach:
+            return host_call_each(h, cmd.alias.wql, *decl, call_in, rcls, g.dry_run);
+        }
+    }
+    return {};
+  };
+
+  OutputOptions oo;
+  oo.format = *parse_format(g.format);
+  oo.system_properties = g.system_properties;
+  oo.node_column = true;
+  auto f = make_formatter(oo, std::cout);
+  std::vector<std::string> cols = cmd.verb == Command::Verb::kQuery ? std::vector<std::string>{}
+                                  : cmd.verb == Command::Verb::kAlias ? cmd.alias.columns
+                                                                      : cmd.properties;
+  if (cmd.verb == Command::Verb::kQuery)
+    if (auto parsed = wql::parse(cmd.wql); parsed.ok() && !parsed->select.select_all)
+      for (const auto& p : parsed->select.properties)
+        if (p.path[0].rfind("__", 0) != 0) cols.push_back(p.text());
+  f->begin(cols);
+  bool streams = oo.format != Format::kTable;  // the table waits for its widths
+  Progress progress(::isatty(STDERR_FILENO) && oo.format != Format::kJson);
+  size_t not_ok = 0, ended = 0;
+
+  FanoutOptions fo;
+  fo.connect.user = g.user;
+  fo.connect.password = g.password;
+  fo.connect.ca_file = g.ca;
+  fo.connect.config_path = g.config;
+  fo.connect.socket = g.socket;
+  fo.connect.connect_timeout_ms = millis(g.connect_timeout);
+  fo.connect.operation_timeout_ms = millis(g.timeout);
+  fo.throttle = g.throttle;
+  fo.privileges = g.privileges;
+  FanoutCallbacks cb;
+  cb.on_instance = [&](const std::string&, const Instance& inst) {
+    if (streams) progress.clear();
+    f->add(inst);
+    if (streams) std::cout.flush();
+  };
+  cb.on_error = [&](const std::string& node, const Error& e) {
+    progress.clear();
+    std::cerr << "lwmic: " << node << ": error: " << e.to_string() << '\n';
+  };
+  cb.on_host = [&](const HostReport& r, size_t done, size_t total) {
+    progress.clear();
+    for (const auto& n : r.notes) std::cerr << "lwmic: " << r.node << ": note: " << n << '\n';
+    if (r.outcome != HostOutcome::kOk && r.outcome != HostOutcome::kMethodFailed) {
+      ++not_ok;
+      std::cerr << "lwmic: " << r.node << ": " << outcome_name(r.outcome) << ": "
+                << (r.error ? r.error->to_string() : std::string()) << '\n';
+    } else if (r.outcome == HostOutcome::kMethodFailed) {
+      std::cerr << "lwmic: " << r.node << ": " << r.tally.returned_nonzero
+                << " call(s) returned non-zero\n";
+    }
+    if (call_each || cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete)
+      ended += r.tally.returned_zero;
+    progress.show(done, total, not_ok, ended);
+  };
+  auto summary = run_fanout(nodes, fo, op, cb);
+  progress.clear();
+  f->end();
+
+  // The summary: what happened to each host, counted.
+  auto t = summary.total();
+  std::cerr << "lwmic: " << nodes.size() << " host(s): "
+            << summary.count(HostOutcome::kOk) + summary.count(HostOutcome::kMethodFailed)
+            << " ok, " << summary.count(HostOutcome::kFailed) << " failed, "
+            << summary.count(HostOutcome::kUnreachable) << " unreachable, "
+            << summary.count(HostOutcome::kRefused) << " refused, "
+            << summary.count(HostOutcome::kTimedOut) << " timed out";
+  if (call_each && !g.dry_run) {
+    std::string m = decl->name;
+    std::cerr << "; " << m << ": " << t.calls << " matched, " << t.returned_zero
+              << " returned 0, " << t.returned_nonzero << " returned non-zero, " << t.gone
+              << " gone before the call";
+    if (m == "Terminate") std::cerr << "; " << t.returned_zero << " process(es) ended";
+  } else if (cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete) {
+    std::cerr << "; " << t.returned_zero << " call(s) returned 0, " << t.returned_nonzero
+              << " returned non-zero";
+  }
+  std::cerr << '\n';
+  if (t.instances == 0 && !(cmd.verb == Command::Verb::kDelete) &&
+      summary.worst() <= HostOutcome::kMethodFailed)
+    std::cerr << "No instance(s) available.\n";
+  return exit_status_for(summary.worst());
 }
 
 }  // namespace
@@ -367,7 +719,17 @@ int main(int argc, char** argv) {
   Globals g;
   app.add_option("--format", g.format, "Output format: table, csv, list, json")
       ->check(CLI::IsMember({"table", "csv", "list", "json"}, CLI::ignore_case));
-  app.add_option("--node", g.node, "Host to manage (default: this host)");
+  app.add_option("--node", g.node,
+                 "Host(s) to manage: HOST[:PORT] or URL, a comma-separated list, or @FILE (one "
+                 "a line, # comments) (default: this host)");
+  app.add_option("--throttle", g.throttle, "With several hosts: how many at once (default 256)")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  app.add_option("--connect-timeout", g.connect_timeout,
+                 "Seconds to wait for a host's connection (default 10; 0 = no limit)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--timeout", g.timeout,
+                 "Seconds to wait for each answer of a host (default 60; 0 = no limit)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--user", g.user, "User name for a remote host");
   app.add_option("--password", g.password, "Password (prefer --password-file or LWMI_PASSWORD)");
   app.add_option("--password-file", g.password_file, "File holding the password");
@@ -445,9 +807,66 @@ int main(int argc, char** argv) {
     if (!g.password.empty() && g.password.back() == '\r') g.password.pop_back();
   }
   if (const char* env = std::getenv("LWMI_PASSWORD"); env && g.password.empty()) g.password = env;
-  if (!g.user.empty() && g.password.empty())
-    if (auto pw = prompt_password(g.user, g.node.empty() ? "localhost" : g.node)) g.password = *pw;
+  // Several hosts: "h1,h2", "@FILE" (or a mix).
+  std::vector<std::string> nodes;
+  bool fanout = g.node.find(',') != std::string::npos || g.node.rfind("@", 0) == 0;
+  if (fanout) {
+    auto parsed = parse_host_list(g.node);
+    if (!parsed.ok()) {
+      std::cerr << "lwmic: error: " << parsed.error().message << '\n';
+      return kExitUsage;
+    }
+    nodes = std::move(*parsed);
+  }
+  if (!g.user.empty() && g.password.empty()) {
+    // Asked once, for every host.
+    std::string where = g.node.empty()   ? std::string("localhost")
+                        : fanout ? std::to_string(nodes.size()) + " host(s)"
+                                 : g.node;
+    if (auto pw = prompt_password(g.user, where)) g.password = *pw;
+  }
   auto props_list = split_list(props);
+
+  if (fanout) {
+    Command cmd;
+    if (get->parsed()) {
+      cmd.verb = Command::Verb::kGet;
+      cmd.path = path;
+      cmd.properties = props_list;
+    } else if (call->parsed() || del->parsed()) {
+      cmd.verb = del->parsed() ? Command::Verb::kDelete : Command::Verb::kCall;
+      cmd.path = path;
+      cmd.method = method;
+      for (const auto& a : call_args) {
+        auto eq = a.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          std::cerr << "lwmic: error: parameter '" << a << "' is not Name=Value\n";
+          return kExitUsage;
+        }
+        cmd.in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
+      }
+    } else if (query->parsed()) {
+      cmd.verb = Command::Verb::kQuery;
+      cmd.wql = wql;
+    } else if (list->parsed()) {
+      cmd.verb = Command::Verb::kList;
+      cmd.cls = cls;
+      cmd.properties = props_list;
+    } else if (process->parsed()) {
+      for (const auto& x : process->remaining()) alias_words.push_back(x);
+      auto plan = plan_alias(alias_words);
+      if (!plan) return kExitUsage;
+      cmd.verb = Command::Verb::kAlias;
+      cmd.alias = std::move(*plan);
+    } else if (watch->parsed()) {
+      std::cerr << "lwmic: error: watch takes one --node; events from several hosts at once are "
+                   "not supported yet\n";
+      return kExitUsage;
+    } else {
+      return kExitUsage;
+    }
+    return run_fanout_command(nodes, cmd, g);
+  }
 
   auto services = open(g);
   if (!services.ok()) {
@@ -463,7 +882,7 @@ int main(int argc, char** argv) {
     auto inst = svc.get_object(path, props_list);
     if (!inst.ok()) {
       print_error(inst.error(), path);
-      return kExitWbemError;
+      return status_for(inst.error());
     }
     OutputOptions oo;
     oo.format = *parse_format(g.format);
@@ -502,7 +921,7 @@ int main(int argc, char** argv) {
     auto r = del->parsed() ? svc.delete_instance(path) : svc.exec_method(path, method, in);
     if (!r.ok()) {
       print_error(r.error(), path);
-      return kExitWbemError;
+      return status_for(r.error());
     }
     for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
     if (del->parsed()) {
@@ -515,7 +934,7 @@ int main(int argc, char** argv) {
     auto stream = svc.exec_query(wql);
     if (!stream.ok()) {
       print_error(stream.error(), wql);
-      return stream.error().code == WbemStatus::kNotSupported ? kExitWbemError : kExitWbemError;
+      return status_for(stream.error());
     }
     std::vector<std::string> cols;  // the SELECT list's order, when there is one
     if (auto parsed = wql::parse(wql); parsed.ok() && !parsed->select.select_all)
@@ -586,7 +1005,9 @@ int main(int argc, char** argv) {
   }
   if (process->parsed()) {
     for (const auto& x : process->remaining()) alias_words.push_back(x);
-    return run_alias(svc, alias_words, g);
+    auto plan = plan_alias(alias_words);
+    if (!plan) return kExitUsage;
+    return run_alias(svc, *plan, g);
   }
   if (list->parsed()) {
     auto stream = svc.enumerate_instances(cls, props_list);

@@ -187,7 +187,9 @@ class Connection {
         password_(options.password),
         ca_file_(options.ca_file),
         known_hosts_(options.known_hosts_file.empty() ? default_known_hosts_file()
-                                                      : options.known_hosts_file) {}
+                                                      : options.known_hosts_file),
+        connect_timeout_ms_(options.connect_timeout_ms),
+        operation_timeout_ms_(options.operation_timeout_ms) {}
   ~Connection() { close(); }
 
   /// POSTs an envelope; the response body for HTTP 200, the fault's Error for a SOAP fault,
@@ -214,6 +216,12 @@ class Connection {
       http::response_parser<http::string_body> parser;
       parser.body_limit(64u << 20);
       error_code ec = exchange(req, parser);
+      if (ec == asio::error::timed_out) {
+        close();
+        return Error{WbemStatus::kTimedOut, "no answer from " + where() + " within " +
+                                                millis(operation_timeout_ms_) +
+                                                " (operation timeout)"};
+      }
       if (ec) {
         close();
         // The server may have closed an idle keep-alive connection: try once on a new one.
@@ -246,13 +254,59 @@ class Connection {
   std::string where() const { return endpoint_.host_port(); }
 
  private:
+  static std::string millis(int ms) {
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+    return std::to_string(ms) + " ms";
+  }
+
+  /// Runs the asynchronous operation `start` begins (it calls its handler with an error_code)
+  /// until it completes or `deadline` passes; then its sockets are closed, the operation ends
+  /// with operation_aborted, and asio::error::timed_out is returned.
+  template <class Start>
+  error_code run(Start&& start, std::optional<std::chrono::steady_clock::time_point> deadline) {
+    error_code result = asio::error::would_block;
+    start([&](error_code ec) { result = ec; });
+    ioc_.restart();
+    while (result == asio::error::would_block) {
+      size_t n = deadline ? ioc_.run_one_until(*deadline) : ioc_.run_one();
+      if (n == 0 && result == asio::error::would_block) {
+        // Deadline passed: abort what is pending, and let its handlers run before any
+        // stream is destroyed.
+        error_code ignored;
+        if (tls_) tls_->lowest_layer().close(ignored);
+        if (tcp_) tcp_->close(ignored);
+        if (unix_) unix_->close(ignored);
+        if (pending_tcp_) pending_tcp_->close(ignored);
+        if (resolver_) resolver_->cancel();
+        ioc_.restart();
+        ioc_.run();
+        return asio::error::timed_out;
+      }
+    }
+    return result;
+  }
+
+  static std::optional<std::chrono::steady_clock::time_point> deadline_after(int ms) {
+    if (ms <= 0) return std::nullopt;
+    return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  }
+
   template <class Req, class Parser>
   error_code exchange(Req& req, Parser& parser) {
     error_code ec;
     buffer_.clear();
+    auto deadline = deadline_after(operation_timeout_ms_);
     auto run = [&](auto& stream) {
-      http::write(stream, req, ec);
-      if (!ec) http::read(stream, buffer_, parser, ec);
+      ec = this->run([&](auto done) { http::async_write(stream, req, [done](error_code e, size_t) {
+                                        done(e);
+                                      }); },
+                     deadline);
+      if (!ec)
+        ec = this->run(
+            [&](auto done) {
+              http::async_read(stream, buffer_, parser, [done](error_code e, size_t) { done(e); });
+            },
+            deadline);
     };
     if (unix_)
       run(*unix_);
@@ -271,7 +325,11 @@ class Connection {
     error_code ec;
     if (endpoint_.kind == Endpoint::Kind::kUnix) {
       unix_.emplace(ioc_);
-      unix_->connect(asio::local::stream_protocol::endpoint(endpoint_.path), ec);
+      ec = run(
+          [&](auto done) {
+            unix_->async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), done);
+          },
+          deadline_after(connect_timeout_ms_));
       if (ec) {
         unix_.reset();
         return Error{WbemStatus::kFailed, "cannot reach lwmid at " + where() + ": " + ec.message()};
@@ -279,14 +337,41 @@ class Connection {
       open_ = true;
       return {};
     }
-    asio::ip::tcp::resolver resolver(ioc_);
-    auto results = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
+    auto deadline = deadline_after(connect_timeout_ms_);
+    auto no_connection = [&] {
+      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": no connection within " +
+                                            millis(connect_timeout_ms_) + " (connect timeout)"};
+    };
+    resolver_.emplace(ioc_);
+    asio::ip::tcp::resolver::results_type results;
+    ec = run(
+        [&](auto done) {
+          resolver_->async_resolve(endpoint_.host, std::to_string(endpoint_.port),
+                                   [&results, done](error_code e, auto r) {
+                                     results = std::move(r);
+                                     done(e);
+                                   });
+        },
+        deadline);
+    resolver_.reset();
+    if (ec == asio::error::timed_out) return no_connection();
     if (ec)
       return Error{WbemStatus::kFailed, "cannot reach " + where() + ": cannot resolve '" +
                                             endpoint_.host + "': " + ec.message()};
-    asio::ip::tcp::socket sock(ioc_);
-    asio::connect(sock, results, ec);
-    if (ec) return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + ec.message()};
+    pending_tcp_.emplace(ioc_);
+    ec = run(
+        [&](auto done) {
+          asio::async_connect(*pending_tcp_, results,
+                              [done](error_code e, const auto&) { done(e); });
+        },
+        deadline);
+    if (ec) {
+      pending_tcp_.reset();
+      if (ec == asio::error::timed_out) return no_connection();
+      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + ec.message()};
+    }
+    asio::ip::tcp::socket sock(std::move(*pending_tcp_));
+    pending_tcp_.reset();
     sock.set_option(asio::ip::tcp::no_delay(true), ec);
     if (endpoint_.kind == Endpoint::Kind::kHttp) {
       tcp_.emplace(std::move(sock));
@@ -320,9 +405,10 @@ class Connection {
     }
     if (!is_address) SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host.c_str());
     if (!ca_file_.empty()) tls_->set_verify_callback(ssl::host_name_verification(endpoint_.host));
-    tls_->handshake(ssl::stream_base::client, ec);
+    ec = run([&](auto done) { tls_->async_handshake(ssl::stream_base::client, done); }, deadline);
     if (ec) {
       tls_.reset();
+      if (ec == asio::error::timed_out) return no_connection();
       if (!ca_file_.empty() && ec.category() == asio::error::get_ssl_category())
         return Error{WbemStatus::kFailed, "cannot reach " + where() + ": the certificate of " +
                                               where() + " does not verify against " + ca_file_ +
@@ -415,6 +501,10 @@ class Connection {
   std::optional<asio::local::stream_protocol::socket> unix_;
   std::optional<asio::ip::tcp::socket> tcp_;
   std::optional<ssl::stream<asio::ip::tcp::socket>> tls_;
+  std::optional<asio::ip::tcp::socket> pending_tcp_;         ///< while connecting
+  std::optional<asio::ip::tcp::resolver> resolver_;          ///< while resolving
+  int connect_timeout_ms_ = 0;                               ///< 0 = no limit
+  int operation_timeout_ms_ = 0;
   boost::beast::flat_buffer buffer_;
   bool open_ = false;
   bool used_ = false;
