@@ -67,7 +67,6 @@ int status_for(const Error& e) {
 // Reads a password from the terminal with echo off; nullopt when there is no terminal.
 std::optional<std::string> prompt_password(const std::string& user, const std::string& node) {
   if (!::isatty(STDIN_FILENO)) return std::nullopt;
-  std::cerr << "Password for " << user << "@" << node << ": " << std::flush;
   termios old{};
   bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
   if (restore) {
@@ -76,6 +75,9 @@ std::optional<std::string> prompt_password(const std::string& user, const std::s
     quiet.c_lflag |= ECHONL;
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  // The prompt once echo is off (and typed-ahead input dropped), as getpass does: what is
+  // typed after it is never shown.
+  std::cerr << "Password for " << user << "@" << node << ": " << std::flush;
   std::string line;
   bool ok = static_cast<bool>(std::getline(std::cin, line));
   if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);

@@ -408,7 +408,11 @@ class Connection {
     ec = run([&](auto done) { tls_->async_handshake(ssl::stream_base::client, done); }, deadline);
     if (ec) {
       tls_.reset();
-      if (ec == asio::error::timed_out) return no_connection();
+      // Connected, but no TLS answer: the host is there and does not answer (e.g. stopped).
+      if (ec == asio::error::timed_out)
+        return Error{WbemStatus::kTimedOut, "no answer from " + where() + " within " +
+                                                millis(connect_timeout_ms_) +
+                                                " (TLS handshake; connect timeout)"};
       if (!ca_file_.empty() && ec.category() == asio::error::get_ssl_category())
         return Error{WbemStatus::kFailed, "cannot reach " + where() + ": the certificate of " +
                                               where() + " does not verify against " + ca_file_ +
