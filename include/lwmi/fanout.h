@@ -63,20 +63,20 @@ HostOutcome classify(const Error& error);
 
 /// Per host: what the operation did, counted by the operation through HostContext.
 struct HostTally {
-  size_t instances = 0;        ///< results emitted
-  size_t calls = 0;            ///< methods called
-  size_t returned_zero = 0;    ///< … that returned 0 (for Terminate: processes ended)
+  size_t instances = 0;      ///< results emitted
+  size_t calls = 0;          ///< methods called
+  size_t returned_zero = 0;  ///< … that returned 0 (for Terminate: processes ended)
   size_t returned_nonzero = 0;
-  size_t gone = 0;             ///< targets gone before the call
+  size_t gone = 0;  ///< targets gone before the call
 };
 
 /// The end of one host's work.
 struct HostReport {
-  std::string node;    ///< as listed
-  size_t index = 0;    ///< its place in the list
+  std::string node;  ///< as listed
+  size_t index = 0;  ///< its place in the list
   HostOutcome outcome = HostOutcome::kOk;
-  std::optional<Error> error;        ///< the error behind a failed outcome
-  std::vector<std::string> notes;    ///< e.g. the certificate recorded on first use
+  std::optional<Error> error;      ///< the error behind a failed outcome
+  std::vector<std::string> notes;  ///< e.g. the certificate recorded on first use
   HostTally tally;
   double seconds = 0;  ///< from the start of its connection to its end
 };

@@ -3,18 +3,23 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <set>
 
+#include "cim/schema.h"
 #include "cli/exit_status.h"
 #include "cli/output.h"
 #include "cli/wmic_args.h"
+#include "event/event_query.h"
 #include "lwmi/fanout.h"
 #include "lwmi/services.h"
-#include "cim/schema.h"
 #include "wql/parser.h"
 
 namespace {
@@ -555,12 +560,13 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
   const MethodDecl* decl = nullptr;
   Parameters call_in;
   std::shared_ptr<ClassDecl> rcls;
-  bool call_each = cmd.verb == Command::Verb::kAlias &&
-                   cmd.alias.kind == AliasPlan::Kind::kCallEach;
-  std::string wql = cmd.verb == Command::Verb::kQuery ? cmd.wql
-                    : cmd.verb == Command::Verb::kAlias && cmd.alias.kind != AliasPlan::Kind::kCreate
-                        ? cmd.alias.wql
-                        : std::string();
+  bool call_each =
+      cmd.verb == Command::Verb::kAlias && cmd.alias.kind == AliasPlan::Kind::kCallEach;
+  std::string wql =
+      cmd.verb == Command::Verb::kQuery ? cmd.wql
+      : cmd.verb == Command::Verb::kAlias && cmd.alias.kind != AliasPlan::Kind::kCreate
+          ? cmd.alias.wql
+          : std::string();
   if (!wql.empty()) {
     if (auto parsed = wql::parse(wql); !parsed.ok()) {
       print_error(parsed.error(), wql);
@@ -578,14 +584,15 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
     if (!method_in_params(*decl, cmd.alias.args, &call_in)) return kExitUsage;
     rcls = call_row_class(*decl, g.dry_run);
   }
-  bool state_changing = cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete ||
-                        (cmd.verb == Command::Verb::kAlias &&
-                         cmd.alias.kind == AliasPlan::Kind::kCreate);
+  bool state_changing =
+      cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete ||
+      (cmd.verb == Command::Verb::kAlias && cmd.alias.kind == AliasPlan::Kind::kCreate);
   if (g.dry_run && state_changing) {
     for (const auto& n : nodes)
-      std::cout << n << ": would call " << (cmd.verb == Command::Verb::kDelete ? "Terminate"
-                                            : cmd.verb == Command::Verb::kCall ? cmd.method
-                                                                               : "Create")
+      std::cout << n << ": would call "
+                << (cmd.verb == Command::Verb::kDelete ? "Terminate"
+                    : cmd.verb == Command::Verb::kCall ? cmd.method
+                                                       : "Create")
                 << " on " << (cmd.verb == Command::Verb::kAlias ? "Win32_Process" : cmd.path)
                 << "; nothing was done\n";
     return kExitOk;
@@ -632,7 +639,7 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
   oo.system_properties = g.system_properties;
   oo.node_column = true;
   auto f = make_formatter(oo, std::cout);
-  std::vector<std::string> cols = cmd.verb == Command::Verb::kQuery ? std::vector<std::string>{}
+  std::vector<std::string> cols = cmd.verb == Command::Verb::kQuery   ? std::vector<std::string>{}
                                   : cmd.verb == Command::Verb::kAlias ? cmd.alias.columns
                                                                       : cmd.properties;
   if (cmd.verb == Command::Verb::kQuery)
@@ -693,9 +700,8 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
             << summary.count(HostOutcome::kTimedOut) << " timed out";
   if (call_each && !g.dry_run) {
     std::string m = decl->name;
-    std::cerr << "; " << m << ": " << t.calls << " matched, " << t.returned_zero
-              << " returned 0, " << t.returned_nonzero << " returned non-zero, " << t.gone
-              << " gone before the call";
+    std::cerr << "; " << m << ": " << t.calls << " matched, " << t.returned_zero << " returned 0, "
+              << t.returned_nonzero << " returned non-zero, " << t.gone << " gone before the call";
     if (m == "Terminate") std::cerr << "; " << t.returned_zero << " process(es) ended";
   } else if (cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete) {
     std::cerr << "; " << t.returned_zero << " call(s) returned 0, " << t.returned_nonzero
@@ -705,6 +711,126 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
   if (t.instances == 0 && !(cmd.verb == Command::Verb::kDelete) &&
       summary.worst() <= HostOutcome::kMethodFailed)
     std::cerr << "No instance(s) available.\n";
+  return exit_status_for(summary.worst());
+}
+
+struct WatchArgs {
+  std::string wql;
+  bool terminate = false;
+  uint32_t reason = 0;
+  size_t count = 0;    ///< stop after this many events from all hosts (0: never)
+  double timeout = 0;  ///< stop after this many seconds (0: never)
+};
+
+// watch on several hosts: a subscription on each, events from all as they come (tagged with
+// their host), each host's Terminate on its own processes. Every host is worked on at once
+// (a subscription holds its worker for the whole watch, so --throttle does not apply).
+int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, const Globals& g) {
+  if (auto q = event::compile_event_query(w.wql); !q.ok()) {
+    print_error(q.error(), w.wql);
+    return kExitWbemError;
+  }
+  OutputOptions oo;
+  oo.format = *parse_format(g.format);
+  if (oo.format == Format::kTable) oo.format = Format::kList;  // streams; a table would buffer
+  oo.node_column = true;
+  auto f = make_formatter(oo, std::cout);
+  f->begin({});
+  std::mutex mu;                  // guards `settled` and the "watching" line
+  std::set<std::string> settled;  // hosts subscribed, or failed before subscribing
+  auto settle = [&](const std::string& node) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (settled.insert(node).second && settled.size() == nodes.size())
+      std::cerr << "lwmic: watching " << nodes.size() << " host(s) (Ctrl-C to stop)" << std::endl;
+  };
+  std::atomic<size_t> events{0};
+  std::atomic<bool> stop{false};
+  auto start = std::chrono::steady_clock::now();
+  HostOperation op = [&](HostContext& h) -> Result<void> {
+    auto stream = h.services().exec_notification_query(w.wql);
+    if (!stream.ok()) return stream.take_error();
+    settle(h.node());
+    for (;;) {
+      // Wake at least twice a second to see whether another host ended the watch.
+      int wait = 500;
+      if (w.timeout > 0) {
+        double left =
+            w.timeout -
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (left <= 0) break;
+        wait = std::min(wait, static_cast<int>(left * 1000) + 1);
+      }
+      if (stop) break;
+      Instance ev;
+      auto got = (*stream)->next(&ev, wait);
+      if (!got.ok()) return got.take_error();
+      if (!*got) continue;
+      if (stop) break;
+      bool creation = ev.class_name() == "__InstanceCreationEvent";
+      std::optional<Instance> target;
+      if (w.terminate && creation) target = *ev.get("TargetInstance")->as_object();
+      h.emit(std::move(ev));
+      if (target) {
+        ++h.tally.calls;
+        auto r =
+            h.services().exec_method(*target, "Terminate", {{"Reason", Value::uint32(w.reason)}});
+        std::string pid = target->get("ProcessId")->to_text();
+        if (!r.ok()) {
+          Error e = r.take_error();
+          e.message = "process " + pid + ": " + e.message;
+          h.error(std::move(e));
+        } else {
+          ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
+          h.note("terminated process " + pid + " (" + target->get("Name")->to_text() +
+                 "): ReturnValue " + std::to_string(r->return_value));
+        }
+      }
+      if (w.count && ++events >= w.count) stop = true;
+    }
+    if ((*stream)->dropped())
+      h.note(std::to_string((*stream)->dropped()) +
+             " event(s) were dropped by the server because they came faster than they were "
+             "pulled (WBEM_E_QUEUE_OVERFLOW)");
+    return {};
+  };
+  FanoutOptions fo;
+  fo.connect.user = g.user;
+  fo.connect.password = g.password;
+  fo.connect.ca_file = g.ca;
+  fo.connect.config_path = g.config;
+  fo.connect.socket = g.socket;
+  fo.connect.connect_timeout_ms = millis(g.connect_timeout);
+  fo.connect.operation_timeout_ms = millis(g.timeout);
+  fo.throttle = nodes.size();
+  fo.privileges = g.privileges;
+  FanoutCallbacks cb;
+  cb.on_instance = [&](const std::string&, const Instance& inst) {
+    f->add(inst);
+    std::cout.flush();
+  };
+  cb.on_error = [&](const std::string& node, const Error& e) {
+    std::cerr << "lwmic: " << node << ": error: " << e.to_string() << '\n';
+  };
+  cb.on_host = [&](const HostReport& r, size_t, size_t) {
+    for (const auto& n : r.notes) std::cerr << "lwmic: " << r.node << ": " << n << '\n';
+    if (r.outcome != HostOutcome::kOk && r.outcome != HostOutcome::kMethodFailed) {
+      std::cerr << "lwmic: " << r.node << ": " << outcome_name(r.outcome) << ": "
+                << (r.error ? r.error->to_string() : std::string()) << '\n';
+    }
+    settle(r.node);  // no-op for a host that subscribed
+  };
+  auto summary = run_fanout(nodes, fo, op, cb);
+  f->end();
+  auto t = summary.total();
+  std::cerr << "lwmic: " << nodes.size() << " host(s): "
+            << summary.count(HostOutcome::kOk) + summary.count(HostOutcome::kMethodFailed)
+            << " ok, " << summary.count(HostOutcome::kFailed) << " failed, "
+            << summary.count(HostOutcome::kUnreachable) << " unreachable, "
+            << summary.count(HostOutcome::kRefused) << " refused, "
+            << summary.count(HostOutcome::kTimedOut) << " timed out; " << t.instances
+            << " event(s)";
+  if (w.terminate) std::cerr << "; " << t.returned_zero << " process(es) ended";
+  std::cerr << '\n';
   return exit_status_for(summary.worst());
 }
 
@@ -822,9 +948,9 @@ int main(int argc, char** argv) {
   }
   if (!g.user.empty() && g.password.empty()) {
     // Asked once, for every host.
-    std::string where = g.node.empty()   ? std::string("localhost")
-                        : fanout ? std::to_string(nodes.size()) + " host(s)"
-                                 : g.node;
+    std::string where = g.node.empty() ? std::string("localhost")
+                        : fanout       ? std::to_string(nodes.size()) + " host(s)"
+                                       : g.node;
     if (auto pw = prompt_password(g.user, where)) g.password = *pw;
   }
   auto props_list = split_list(props);
@@ -861,9 +987,13 @@ int main(int argc, char** argv) {
       cmd.verb = Command::Verb::kAlias;
       cmd.alias = std::move(*plan);
     } else if (watch->parsed()) {
-      std::cerr << "lwmic: error: watch takes one --node; events from several hosts at once are "
-                   "not supported yet\n";
-      return kExitUsage;
+      WatchArgs w;
+      w.wql = watch_wql;
+      w.terminate = watch_terminate;
+      w.reason = watch_reason;
+      w.count = watch_count;
+      w.timeout = watch_timeout;
+      return run_fanout_watch(nodes, w, g);
     } else {
       return kExitUsage;
     }

@@ -126,10 +126,11 @@ class CsvFormatter : public Formatter {
 
 class ListFormatter : public Formatter {
  public:
-  explicit ListFormatter(std::ostream& out) : out_(out) {}
+  ListFormatter(std::ostream& out, bool node) : out_(out), node_(node) {}
   void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
   void add(const Instance& inst) override {
     out_ << "\n\n";
+    if (node_) out_ << "Node=" << inst.server() << '\n';
     for (const auto& c : columns_for(inst, columns_)) out_ << c << '=' << cell(inst, c) << '\n';
   }
   void end() override {
@@ -139,6 +140,7 @@ class ListFormatter : public Formatter {
 
  private:
   std::ostream& out_;
+  bool node_;
   std::vector<std::string> columns_;
 };
 
@@ -186,7 +188,7 @@ std::unique_ptr<Formatter> make_formatter(const OutputOptions& o, std::ostream& 
     case Format::kCsv:
       return std::make_unique<CsvFormatter>(out);
     case Format::kList:
-      return std::make_unique<ListFormatter>(out);
+      return std::make_unique<ListFormatter>(out, o.node_column);
     case Format::kJson:
       return std::make_unique<JsonFormatter>(out, o.system_properties);
   }

@@ -26,7 +26,7 @@ std::optional<Format> parse_format(std::string_view name);
 struct OutputOptions {
   Format format = Format::kTable;
   bool system_properties = false;  ///< include every system property
-  bool node_column = false;        ///< a Node column in table output (always in csv, as wmic)
+  bool node_column = false;        ///< a Node column in table output, Node= in list (csv: always)
 };
 
 class Formatter {

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -55,9 +55,8 @@ struct Listed {
   Result<void> add(std::string node, const std::string& where) {
     auto [it, fresh] = first_seen.emplace(node, where);
     if (!fresh)
-      return Error{WbemStatus::kInvalidParameter, where + ": host '" + node +
-                                                      "' is listed twice (first at " +
-                                                      it->second + ")"};
+      return Error{WbemStatus::kInvalidParameter,
+                   where + ": host '" + node + "' is listed twice (first at " + it->second + ")"};
     nodes.push_back(std::move(node));
     return {};
   }
@@ -114,8 +113,7 @@ Result<std::vector<std::string>> parse_host_file(std::string_view text,
 
 Result<std::vector<std::string>> parse_host_list(std::string_view arg) {
   Listed listed;
-  if (base::trim(arg).empty())
-    return Error{WbemStatus::kInvalidParameter, "--node: no host given"};
+  if (base::trim(arg).empty()) return Error{WbemStatus::kInvalidParameter, "--node: no host given"};
   size_t item_no = 0;
   for (std::string_view rest = arg;;) {
     auto comma = rest.find(',');
@@ -184,8 +182,8 @@ HostOutcome classify(const Error& e) {
 }
 
 size_t FanoutSummary::count(HostOutcome outcome) const {
-  return static_cast<size_t>(std::count_if(hosts.begin(), hosts.end(),
-                                           [&](const HostReport& h) { return h.outcome == outcome; }));
+  return static_cast<size_t>(std::count_if(
+      hosts.begin(), hosts.end(), [&](const HostReport& h) { return h.outcome == outcome; }));
 }
 
 HostOutcome FanoutSummary::worst() const {

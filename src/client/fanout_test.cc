@@ -3,8 +3,8 @@
 // accepts, a server that accepts and never answers), with real sockets and timeouts.
 #include "lwmi/fanout.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,9 +37,9 @@ TEST(HostFile, HostsCommentsBlanksAndForms) {
       "last-without-newline",
       "hosts.txt");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(*r, (std::vector<std::string>{"web1", "web2:5999", "https://web3:6000/wsman",
-                                          "[::1]:7000", "http://127.0.0.1:5985",
-                                          "last-without-newline"}));
+  EXPECT_EQ(*r,
+            (std::vector<std::string>{"web1", "web2:5999", "https://web3:6000/wsman", "[::1]:7000",
+                                      "http://127.0.0.1:5985", "last-without-newline"}));
 }
 
 TEST(HostFile, HashInsideAWordIsNotAComment) {
@@ -214,17 +214,16 @@ TEST(RunFanout, EveryHostReportedWithItsOutcome) {
   size_t last_done = 0;
   bool op_ran = false;
   auto start = std::chrono::steady_clock::now();
-  auto s = run_fanout(
-      nodes, o,
-      [&](HostContext&) -> Result<void> {
-        op_ran = true;
-        return {};
-      },
-      {.on_host = [&](const HostReport& r, size_t done, size_t total) {
-        done_order.push_back(r.node);
-        last_done = done;
-        EXPECT_EQ(total, 3u);
-      }});
+  auto s = run_fanout(nodes, o,
+                      [&](HostContext&) -> Result<void> {
+                        op_ran = true;
+                        return {};
+                      },
+                      {.on_host = [&](const HostReport& r, size_t done, size_t total) {
+                        done_order.push_back(r.node);
+                        last_done = done;
+                        EXPECT_EQ(total, 3u);
+                      }});
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stop = true;
   acceptor.join();
@@ -242,13 +241,11 @@ TEST(RunFanout, EveryHostReportedWithItsOutcome) {
   EXPECT_NE(s.hosts[0].error->message.find("Connection refused"), std::string::npos);
   // Connected (the kernel's backlog), but no TLS answer: timed out, not unreachable.
   EXPECT_EQ(s.hosts[1].outcome, HostOutcome::kTimedOut) << s.hosts[1].error->message;
-  EXPECT_EQ(s.hosts[1].error->message, "no answer from 127.0.0.1:" +
-                                           std::to_string(silent.port()) +
+  EXPECT_EQ(s.hosts[1].error->message, "no answer from 127.0.0.1:" + std::to_string(silent.port()) +
                                            " within 300 ms (TLS handshake; connect timeout)");
   EXPECT_EQ(s.hosts[2].outcome, HostOutcome::kTimedOut) << s.hosts[2].error->message;
   EXPECT_EQ(s.hosts[2].error->code, WbemStatus::kTimedOut);
-  EXPECT_EQ(s.hosts[2].error->message, "no answer from 127.0.0.1:" +
-                                           std::to_string(mute.port()) +
+  EXPECT_EQ(s.hosts[2].error->message, "no answer from 127.0.0.1:" + std::to_string(mute.port()) +
                                            " within 300 ms (operation timeout)");
   EXPECT_EQ(s.worst(), HostOutcome::kUnreachable);
   EXPECT_EQ(s.count(HostOutcome::kUnreachable), 1u);
@@ -273,10 +270,9 @@ TEST(RunFanout, ThrottleBoundsConcurrentHosts) {
   o.connect.known_hosts_file = "/dev/null";
   o.connect.connect_timeout_ms = 50;
   std::vector<size_t> order;
-  auto s = run_fanout(nodes, o, [](HostContext&) -> Result<void> { return {}; },
-                      {.on_host = [&](const HostReport& r, size_t, size_t) {
-                        order.push_back(r.index);
-                      }});
+  auto s = run_fanout(
+      nodes, o, [](HostContext&) -> Result<void> { return {}; },
+      {.on_host = [&](const HostReport& r, size_t, size_t) { order.push_back(r.index); }});
   EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2, 3}));
   EXPECT_EQ(s.count(HostOutcome::kTimedOut), 4u);
 }

@@ -194,7 +194,9 @@ class Connection {
 
   /// POSTs an envelope; the response body for HTTP 200, the fault's Error for a SOAP fault,
   /// else an Error for the HTTP status or the transport failure.
-  Result<std::string> post(const std::string& envelope) {
+  /// `server_wait_ms`: how long the server may hold the request by design (a Pull's
+  /// OperationTimeout), added to the operation timeout.
+  Result<std::string> post(const std::string& envelope, int server_wait_ms = 0) {
     std::lock_guard<std::mutex> lock(mu_);
     for (int attempt = 0;; ++attempt) {
       bool reused = open_ && used_;
@@ -215,11 +217,11 @@ class Connection {
 
       http::response_parser<http::string_body> parser;
       parser.body_limit(64u << 20);
-      error_code ec = exchange(req, parser);
+      error_code ec = exchange(req, parser, server_wait_ms);
       if (ec == asio::error::timed_out) {
         close();
         return Error{WbemStatus::kTimedOut, "no answer from " + where() + " within " +
-                                                millis(operation_timeout_ms_) +
+                                                millis(operation_timeout_ms_ + server_wait_ms) +
                                                 " (operation timeout)"};
       }
       if (ec) {
@@ -292,15 +294,17 @@ class Connection {
   }
 
   template <class Req, class Parser>
-  error_code exchange(Req& req, Parser& parser) {
+  error_code exchange(Req& req, Parser& parser, int server_wait_ms) {
     error_code ec;
     buffer_.clear();
-    auto deadline = deadline_after(operation_timeout_ms_);
+    auto deadline = deadline_after(
+        operation_timeout_ms_ > 0 ? operation_timeout_ms_ + std::max(server_wait_ms, 0) : 0);
     auto run = [&](auto& stream) {
-      ec = this->run([&](auto done) { http::async_write(stream, req, [done](error_code e, size_t) {
-                                        done(e);
-                                      }); },
-                     deadline);
+      ec = this->run(
+          [&](auto done) {
+            http::async_write(stream, req, [done](error_code e, size_t) { done(e); });
+          },
+          deadline);
       if (!ec)
         ec = this->run(
             [&](auto done) {
@@ -505,9 +509,9 @@ class Connection {
   std::optional<asio::local::stream_protocol::socket> unix_;
   std::optional<asio::ip::tcp::socket> tcp_;
   std::optional<ssl::stream<asio::ip::tcp::socket>> tls_;
-  std::optional<asio::ip::tcp::socket> pending_tcp_;         ///< while connecting
-  std::optional<asio::ip::tcp::resolver> resolver_;          ///< while resolving
-  int connect_timeout_ms_ = 0;                               ///< 0 = no limit
+  std::optional<asio::ip::tcp::socket> pending_tcp_;  ///< while connecting
+  std::optional<asio::ip::tcp::resolver> resolver_;   ///< while resolving
+  int connect_timeout_ms_ = 0;                        ///< 0 = no limit
   int operation_timeout_ms_ = 0;
   boost::beast::flat_buffer buffer_;
   bool open_ = false;
@@ -615,10 +619,13 @@ class RemoteEventStream : public EventStream {
       }
       common_.message_id.clear();
       common_.timeout_s = wait;
-      auto body = connection_->post(wc::pull_request(common_, uri_, sub_.context, 100));
+      auto body = connection_->post(wc::pull_request(common_, uri_, sub_.context, 100),
+                                    static_cast<int>(wait * 1000));
       if (!body.ok()) {
         const Error& e = body.error();
-        if (e.code == WbemStatus::kTimedOut) continue;  // nothing happened: pull again
+        // The server's TimedOut fault: nothing happened, pull again (not the client's own
+        // operation timeout, "no answer from …": the server is stuck).
+        if (e.code == WbemStatus::kTimedOut && e.message.rfind("no answer from", 0) != 0) continue;
         if (e.code == WbemStatus::kQueueOverflow) {
           dropped_ += std::max<uint64_t>(event::SubscriptionManager::dropped_in(e), 1);
           continue;

@@ -393,12 +393,60 @@ class FanoutTest(unittest.TestCase):
         for d in (self.hosts["ok1"], self.hosts["ok2"]):
             self.assertTrue(td.alive(d.pid))
 
-    def test_watch_with_several_nodes_is_a_usage_error(self):
-        rc, out, err = self.lwmic(",".join(self.ok_nodes()[:2]), "watch",
-                                  "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE "
-                                  "TargetInstance ISA 'Win32_Process'")
-        self.assertEqual(rc, 2, err)
-        self.assertIn("watch takes one --node", err)
+    def test_watch_on_several_hosts(self):
+        """watch on two hosts and a refusing one: a creation event from each host as the program
+        starts, tagged with its host. (These two lwmid run in the initial pid namespace: the
+        kernel's process connector serves listeners only there, so the namespaced hosts above
+        cannot deliver events; both hosts here see the same process.)"""
+        name = "fw" + self.tag
+        exe = os.path.join(self.work, "bin", name)
+        shutil.copy("/bin/sleep", exe)
+        os.chmod(exe, 0o755)
+        good = td.config_text(self.remote_group, self.admin_group, self.pam_service)
+        daemons = []
+        for _ in range(2):
+            d = td.Daemon(self.work, good, https="127.0.0.1:0")
+            self.addCleanup(d.close)
+            d.wait_ready(20)
+            daemons.append(d)
+        nodes = [d.endpoint("https").split("//", 1)[1].split("/", 1)[0] for d in daemons]
+        nodes.append(self.node("refusing"))
+        errf = tempfile.TemporaryFile(dir=self.work)
+        outf = tempfile.TemporaryFile(dir=self.work)
+        self.addCleanup(errf.close)
+        self.addCleanup(outf.close)
+        env = dict(os.environ, HOME=self.home)
+        watcher = subprocess.Popen(
+            [e2e.LWMIC, "--node", ",".join(nodes), "--user", self.alice.name, "--password-file",
+             self.pw_file, "--format", "json", "watch",
+             "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+             "'Win32_Process' AND TargetInstance.Name = '%s'" % name,
+             "--count", "2", "--timeout", "30"],
+            stdin=subprocess.DEVNULL, stdout=outf, stderr=errf, env=env)
+        self.addCleanup(lambda: (watcher.kill(), watcher.wait()))
+
+        def err_text():
+            errf.seek(0)
+            return errf.read().decode()
+        e2e.wait_for(lambda: "watching 3 host(s)" in err_text() or watcher.poll() is not None,
+                     30, "lwmic watch to subscribe")
+        self.assertIsNone(watcher.poll(), err_text())
+        # The user's ids set before the exec: the creation event is the program's own exec.
+        prog = subprocess.Popen([exe, "1000"], stdin=subprocess.DEVNULL, user=self.alice.uid,
+                                group=self.alice.gid, extra_groups=[])
+        self.addCleanup(lambda: (prog.kill(), prog.wait()))
+        self.assertEqual(watcher.wait(timeout=30), 4, err_text())  # the refusing host
+        err = err_text()
+        outf.seek(0)
+        events = [json.loads(l) for l in outf.read().decode().splitlines()]
+        self.assertEqual(sorted(e["__SERVER"] for e in events), sorted(nodes[:2]), err)
+        for e in events:
+            self.assertEqual(e["TargetInstance"]["Name"], name)
+            self.assertEqual(e["TargetInstance"]["ProcessId"], prog.pid)
+        self.assertRegex(err, r"lwmic: %s: refused: " % re.escape(self.node("refusing")))
+        self.assertIn("lwmic: 3 host(s): 2 ok, 0 failed, 0 unreachable, 1 refused, 0 timed out; "
+                      "2 event(s)", err)
+        self.assertIsNone(prog.poll(), "no --terminate: the program runs on")
 
     # -- host lists -----------------------------------------------------------------------------
 
