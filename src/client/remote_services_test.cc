@@ -642,6 +642,133 @@ TEST_F(RemoteServicesTest, UnixSocketForTheLocalHost) {
   EXPECT_TRUE((*e)->embedded());
 }
 
+/// A fake lwmid's eventing: a subscription whose Pulls answer, in turn, a timeout, an overflow of
+/// 3 dropped events, a heartbeat, then one event; anything after that times out.
+struct EventWorld {
+  std::mutex mu;
+  std::vector<wsman::Request> seen;
+  int pulls = 0;
+  Reply operator()(const wsman::Request& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(r);
+    wsman::Response out;
+    out.relates_to = r.message_id;
+    auto fault = [&](const std::string& sub, const std::string& reason, WbemStatus code) {
+      wsman::Fault f;
+      f.subcode = sub;
+      f.reason = reason;
+      f.wbem = code;
+      out.fault = f;
+      return encoded(out);
+    };
+    switch (r.operation) {
+      case wsman::Operation::kIdentify:
+        out.is_identify = true;
+        return encoded(out);
+      case wsman::Operation::kSubscribe:
+        if (r.filter.rfind("SELECT * FROM Win32_Process", 0) == 0)
+          return fault("w:CannotProcessFilter",
+                       "invalid query at column 15: Win32_Process is not an event class",
+                       WbemStatus::kNotEventClass);
+        out.action = "http://schemas.xmlsoap.org/ws/2004/08/eventing/SubscribeResponse";
+        out.subscription_id = "uuid:sub";
+        out.context = "uuid:sub-ctx";
+        out.expires_s = 600;
+        return encoded(out);
+      case wsman::Operation::kPull: {
+        if (r.context != "uuid:sub-ctx")
+          return fault("n:InvalidEnumerationContext", "no such context",
+                       WbemStatus::kInvalidParameter);
+        int n = ++pulls;
+        if (n == 1 || n > 4) return fault("w:TimedOut", "nothing", WbemStatus::kTimedOut);
+        if (n == 2)
+          return fault("w:QuotaLimit", "overflowed: 3 event(s) dropped; the rest follows",
+                       WbemStatus::kQueueOverflow);
+        out.is_pull = true;
+        out.context = r.context;
+        out.resource_uri = r.resource_uri;
+        if (n == 3) {
+          out.action = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat";
+          return encoded(out);
+        }
+        out.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";
+        Instance target(cim::Schema::builtin().find("Win32_Process"));
+        target.set("Handle", Value::string("4242"));
+        target.set("ProcessId", Value::uint32(4242));
+        target.set("CreationDate", Value::datetime(kCreation));
+        Instance ev(cim::Schema::builtin().find("__InstanceCreationEvent"));
+        ev.set("TargetInstance", Value::object(std::make_shared<Instance>(target)));
+        out.items.push_back({ev, true, false});
+        return encoded(out);
+      }
+      case wsman::Operation::kUnsubscribe:
+        out.action = "http://schemas.xmlsoap.org/ws/2004/08/eventing/UnsubscribeResponse";
+        return encoded(out);
+      default:
+        return fault("a:ActionNotSupported", "unsupported", WbemStatus::kNotSupported);
+    }
+  }
+};
+
+TEST_F(RemoteServicesTest, EventsBySubscribeAndPulls) {
+  EventWorld world;
+  std::string path = (dir_ / "lwmid.sock").string();
+  FakeServer server(FakeServer::Mode::kUnix, std::ref(world), path);
+  server.start();
+  ConnectOptions o;
+  o.socket = path;
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  std::string wql =
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'";
+  {
+    auto stream = (*s)->exec_notification_query(wql);
+    ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+    Instance ev;
+    // Timeout, overflow and heartbeat are pulled through; the event comes.
+    auto got = (*stream)->next(&ev, 10000);
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    ASSERT_TRUE(*got);
+    EXPECT_EQ(ev.class_name(), "__InstanceCreationEvent");
+    auto target = ev.get("TargetInstance")->as_object();
+    EXPECT_EQ(target->identity().to_string(),
+              std::string("Win32_Process.Handle=\"4242\",CreationDate=\"") + kCreation + "\"");
+    EXPECT_EQ((*stream)->dropped(), 3u);
+    // Nothing more within the time given.
+    got = (*stream)->next(&ev, 50);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(*got);
+  }
+  std::lock_guard<std::mutex> lock(world.mu);
+  ASSERT_GE(world.seen.size(), 7u);
+  const auto& sub = world.seen[1];
+  EXPECT_EQ(sub.operation, wsman::Operation::kSubscribe);
+  EXPECT_EQ(sub.filter, wql);
+  EXPECT_EQ(sub.delivery_mode, "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull");
+  EXPECT_EQ(sub.filter_dialect, "http://schemas.microsoft.com/wbem/wsman/1/WQL");
+  // The first Pulls wait up to what next() had left; the last one at most 50 ms.
+  EXPECT_GT(world.seen[2].operation_timeout_s.value_or(0), 5.0);
+  EXPECT_LE(world.seen[world.seen.size() - 2].operation_timeout_s.value_or(99), 0.05);
+  // Destroying the stream unsubscribed.
+  EXPECT_EQ(world.seen.back().operation, wsman::Operation::kUnsubscribe);
+  EXPECT_EQ(world.seen.back().identifier, "uuid:sub");
+}
+
+TEST_F(RemoteServicesTest, EventQueryErrorPointsAtTheColumn) {
+  EventWorld world;
+  std::string path = (dir_ / "lwmid.sock").string();
+  FakeServer server(FakeServer::Mode::kUnix, std::ref(world), path);
+  server.start();
+  ConnectOptions o;
+  o.socket = path;
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto stream = (*s)->exec_notification_query("SELECT * FROM Win32_Process");
+  ASSERT_FALSE(stream.ok());
+  EXPECT_EQ(stream.error().code, WbemStatus::kNotEventClass);
+  EXPECT_EQ(stream.error().position, size_t{14});
+}
+
 TEST_F(RemoteServicesTest, UnreachableSaysCannotReach) {
   uint16_t port;
   {

@@ -383,6 +383,10 @@ std::optional<Fault> decode_body(const xmlNode* body, Request& r) {
           if (!v)
             return body_fault("wsen:MaxElements is not an unsigned integer: '" + text(e) + "'");
           r.max_elements = *v;
+        } else if (is(e, ns::kEnumeration, "MaxTime")) {
+          auto d = parse_duration(text(e));
+          if (!d) return body_fault("wsen:MaxTime is not an xs:duration: '" + text(e) + "'");
+          r.max_time_s = *d;
         }
       }
       break;

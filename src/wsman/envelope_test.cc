@@ -138,6 +138,25 @@ TEST(Decode, Openwsman03And08Pull) {
   EXPECT_EQ(e.operation, Operation::kPull);
   EXPECT_EQ(e.context, "uuid:sub-ctx-1");
   EXPECT_EQ(e.resource_uri, "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*");
+  EXPECT_FALSE(e.max_time_s);
+}
+
+TEST(Decode, PullMaxTime) {
+  auto pull = [](const std::string& max_time) {
+    return std::string(
+               "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" "
+               "xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" "
+               "xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\"><s:Header>"
+               "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull</a:Action>"
+               "</s:Header><s:Body><n:Pull><n:EnumerationContext>uuid:c</n:EnumerationContext>"
+               "<n:MaxTime>") +
+           max_time + "</n:MaxTime></n:Pull></s:Body></s:Envelope>";
+  };
+  Request r = decode_ok(pull("PT2.5S"));
+  EXPECT_DOUBLE_EQ(r.max_time_s.value_or(-1), 2.5);
+  Fault f = decode_fault(pull("soon"));
+  EXPECT_NE(f.reason.find("wsen:MaxTime is not an xs:duration: 'soon'"), std::string::npos)
+      << f.reason;
 }
 
 TEST(Decode, Openwsman04And05Get) {

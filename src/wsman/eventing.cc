@@ -121,8 +121,11 @@ bool Eventing::is_subscription(const std::string& context) const {
 
 void Eventing::pull(const Request& r, const security::Caller& c,
                     std::function<void(Response)> done) {
-  auto wait =
-      millis(r.operation_timeout_s.value_or(kDefaultPullTimeoutS)).value_or(event::Millis(0));
+  // OperationTimeout (WS-Man) or wsen:MaxTime (WS-Enumeration), the shorter when both come.
+  double wait_s = kDefaultPullTimeoutS;
+  if (r.operation_timeout_s || r.max_time_s)
+    wait_s = std::min(r.operation_timeout_s.value_or(1e9), r.max_time_s.value_or(1e9));
+  auto wait = millis(wait_s).value_or(event::Millis(0));
   uint32_t max = r.max_elements.value_or(1);
   std::string context = r.context, message_id = r.message_id, uri = r.resource_uri;
   manager_.pull(r.context, c, max, wait,

@@ -22,7 +22,7 @@ namespace lwmi::wsman {
 inline constexpr const char* kPullDeliveryMode = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull";
 inline constexpr const char* kHeartbeatAction =
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat";
-/// OperationTimeout when a Pull names none.
+/// How long a Pull waits when it names neither OperationTimeout nor wsen:MaxTime.
 inline constexpr double kDefaultPullTimeoutS = 60;
 
 class Eventing {

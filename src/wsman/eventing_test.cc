@@ -204,6 +204,18 @@ TEST_F(EventingOps, AnotherUsersPullRenewAndUnsubscribeAreAccessDenied) {
   EXPECT_EQ(manager_->size(), 1u);
 }
 
+TEST_F(EventingOps, MaxTimeBoundsThePullToo) {
+  auto sub = subscribe(alice_);
+  Request r = pull(sub.context, 0);
+  r.operation_timeout_s.reset();  // only wsen:MaxTime: else the default of 60 s would apply
+  r.max_time_s = 0.05;
+  auto start = std::chrono::steady_clock::now();
+  Response out = ops_->handle(r, alice_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->subcode, "w:TimedOut");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+}
+
 TEST_F(EventingOps, HeartbeatWhenNothingHappened) {
   auto sub = subscribe(alice_, 0.05);
   std::string body = answer(pull(sub.context, 5), alice_);

@@ -83,9 +83,10 @@ struct Request {
   std::string filter_dialect;  ///< its Dialect attribute ("" when absent)
   bool optimize = false;       ///< wsman:OptimizeEnumeration
   std::optional<uint32_t> max_elements;
-  bool object_and_epr = false;  ///< EnumerationMode EnumerateObjectAndEPR
-  bool epr_only = false;        ///< EnumerationMode EnumerateEPR
-  std::string context;          ///< wsen:EnumerationContext (Pull, Release)
+  bool object_and_epr = false;       ///< EnumerationMode EnumerateObjectAndEPR
+  bool epr_only = false;             ///< EnumerationMode EnumerateEPR
+  std::string context;               ///< wsen:EnumerationContext (Pull, Release)
+  std::optional<double> max_time_s;  ///< wsen:MaxTime (Pull): how long to assemble the answer
 
   // Invoke: the <Method>_INPUT parameters. A parameter may repeat (arrays); an embedded
   // object's properties appear as "Param.Prop".
