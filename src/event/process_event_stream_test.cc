@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 extern char** environ;
@@ -47,12 +48,14 @@ class Events : public ::testing::Test {
     return pid;
   }
   std::unique_ptr<ProcessEventStream> open(const std::string& wql,
-                                           std::unique_ptr<os::ProcEventSource> source = nullptr) {
+                                           std::unique_ptr<os::ProcEventSource> source = nullptr,
+                                           std::optional<security::Caller> caller = std::nullopt) {
     auto q = compile_event_query(wql);
     EXPECT_TRUE(q.ok()) << q.error().to_string();
     if (!source) source = std::make_unique<os::NetlinkProcEvents>();
-    auto s = std::make_unique<ProcessEventStream>(provider_, security::Caller::current_process(),
-                                                  std::move(*q), std::move(source));
+    auto s = std::make_unique<ProcessEventStream>(
+        provider_, caller ? *caller : security::Caller::current_process(), std::move(*q),
+        std::move(source));
     auto r = s->start();
     if (!r.ok()) {
       ADD_FAILURE() << r.error().to_string();
@@ -101,6 +104,74 @@ TEST_F(Events, CreationOfANamedProgramAndNothingElse) {
   EXPECT_TRUE(target->identity().key("CreationDate")) << "the target can be terminated safely";
   (void)other;
   EXPECT_TRUE(collect(*s, 1, 300).empty()) << "one creation per process";
+}
+
+// A caller in a child pid namespace hears only of its namespace's processes, by its pids.
+TEST_F(Events, ACallerInAChildPidNamespaceHearsOnlyOfItsOwn) {
+  if (::geteuid() != 0 || ::access("/usr/bin/unshare", X_OK) != 0 ||
+      ::access("/usr/bin/nsenter", X_OK) != 0)
+    GTEST_SKIP() << "needs root, unshare(1) and nsenter(1)";
+  std::string prog = (dir_ / name_).string();
+  // The namespace: `unshare --pid --fork` whose child (pid 1 inside) is a sleep.
+  pid_t unshare = 0;
+  {
+    std::vector<std::string> a{"/usr/bin/unshare", "--pid", "--fork", "--kill-child", prog, "60"};
+    std::vector<char*> argv;
+    for (auto& x : a) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&unshare, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children_.push_back(unshare);
+  }
+  os::ProcFs proc("/proc");
+  std::optional<os::PidNamespaceId> ns;
+  std::optional<int32_t> init;
+  for (int i = 0; i < 500 && !ns; ++i) {
+    auto scan = proc.scan();
+    int32_t pid;
+    while (scan.next(&pid)) {
+      std::string stat;
+      if (proc.read(pid, "stat", &stat) != 0) continue;
+      auto close = stat.rfind(')');
+      int ppid = 0;
+      char st;
+      if (close == std::string::npos ||
+          std::sscanf(stat.c_str() + close + 1, " %c %d", &st, &ppid) != 2 || ppid != unshare)
+        continue;
+      std::string exe;
+      if (proc.readlink(pid, "exe", &exe) != 0 || exe != prog) continue;
+      init = pid;
+      ns = os::pid_namespace_of(proc, pid);
+    }
+    if (!ns) ::usleep(10000);
+  }
+  ASSERT_TRUE(ns && init) << "the namespace's init did not start";
+  security::Caller caller = security::Caller::current_process();
+  caller.pid_ns = ns;
+  auto s = open(
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' "
+      "AND TargetInstance.Name = '" +
+          name_ + "'",
+      nullptr, caller);
+  ASSERT_TRUE(s);
+  spawn(name_, {"30"});  // on the host: not the caller's
+  pid_t nsenter = 0;
+  {
+    std::string t = std::to_string(*init);
+    std::vector<std::string> a{"/usr/bin/nsenter", "-t", t, "-p", "--", prog, "31"};
+    std::vector<char*> argv;
+    for (auto& x : a) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&nsenter, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children_.push_back(nsenter);
+  }
+  auto evs = collect(*s, 2, 3000);
+  ASSERT_EQ(evs.size(), 1u) << "only the process inside the namespace";
+  auto target = evs[0].get("TargetInstance")->as_object();
+  EXPECT_EQ(target->get("CommandLine")->as_string(), prog + " 31");
+  EXPECT_EQ(target->get("ProcessId")->as_u64(), 2u) << "its pid inside (1 is the init)";
+  EXPECT_EQ(target->get("Handle")->as_string(), "2");
+  EXPECT_EQ(target->get("ParentProcessId")->as_u64(), 0u) << "nsenter is outside";
+  ::kill(*init, SIGKILL);
 }
 
 TEST_F(Events, AShortLivedProcessGivesOneCreationAndOneDeletion) {
