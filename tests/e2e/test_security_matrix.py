@@ -7,7 +7,8 @@ and a protected one (listed in [security] protected_processes, owned by root), w
 not requested or requested (--enable-privilege). Every cell asserts the ReturnValue AND whether the
 target is alive afterwards, and its audit lines one by one.
 
-The README's "Security" section shows the same table: the test renders it from the cells it ran
+Delete (DeleteInstance, which is Terminate) and SetPriority run through the same matrix.
+The README's "Security" section shows the same tables: the test renders it from the cells it ran
 and fails when the README differs (LWMI_UPDATE_README=1 rewrites it).
 """
 import json
@@ -48,11 +49,13 @@ def state(user, transport, requested):
     return "held and enabled" if requested else "held, not enabled"
 
 
-def expected(user, transport, requested, target):
-    """ReturnValue the rule gives (DESIGN decision 3)."""
-    if target == "protected":
+def expected(user, transport, requested, target, method="Terminate"):
+    """ReturnValue the rule gives (DESIGN decision 3). Protected processes are protected from
+    being ended (3); SetPriority follows the ownership rule for them too."""
+    if target == "protected" and method != "SetPriority":
         return 3
-    owner = {"own": user, "other": "bob" if user == "alice" else "alice", "root": "root"}[target]
+    owner = {"own": user, "other": "bob" if user == "alice" else "alice", "root": "root",
+             "protected": "root"}[target]
     if owner == user:
         return 0
     enabled = held(user) and (transport == "https" or requested)
@@ -78,34 +81,76 @@ def render_table(results):
     return "\n".join(lines)
 
 
+def render_other_table(others):
+    """Delete (DeleteInstance = Terminate) and SetPriority(64, Idle) in the same matrix."""
+    head = ["caller", "target"] + [
+        "Unix socket, no privilege asked" if (t, r) == ("unix", False) else
+        "Unix socket, `--enable-privilege SeDebugPrivilege`" if t == "unix" else
+        "HTTPS" for t, r in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for user in USERS:
+        for target in TARGETS:
+            cells = []
+            for t, r in COLUMNS:
+                d, d_alive = others[("Delete", user, t, r, target)]
+                p, _ = others[("SetPriority", user, t, r, target)]
+                cells.append("Delete: %s; SetPriority: %d%s" % (
+                    "ended" if d == 0 else "WBEM_E_ACCESS_DENIED, alive", p,
+                    ", nice 19" if p == 0 else ", unchanged"))
+            lines.append("| %s | %s | %s |" % (USER_TEXT[user], TARGET_TEXT[target],
+                                               " | ".join(cells)))
+    return "\n".join(lines)
+
+
 class SecurityMatrix(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.env = security_env.SecurityEnv(cls)
 
-    def run_cell(self, user, transport, requested, target):
+    def run_cell(self, user, transport, requested, target, method="Terminate"):
         env = self.env
         owner = {"own": user, "other": "bob" if user == "alice" else "alice", "root": "root",
                  "protected": "root"}[target]
         pid = env.target(self, owner, env.protected if target == "protected" else None)
         start = e2e.proc_stat(pid)[22]
+        nice = int(e2e.proc_stat(pid)[19])
         args = ["--format", "json"]
         if requested:
             args += ["--enable-privilege", "SeDebugPrivilege"]
-        args += ["call", "Win32_Process=%d" % pid, "Terminate"]
+        if method == "Delete":
+            args += ["delete", "Win32_Process=%d" % pid]
+        else:
+            args += ["call", "Win32_Process=%d" % pid, method]
+            if method == "SetPriority":
+                args.append("Priority=64")  # Idle: nice 19
         env.audit.mark()
         if transport == "unix":
             rc, out, err = env.lwmic_unix(user, *args)
         else:
             rc, out, err = env.lwmic_https(user, *args)
-        cell = "%s over %s%s on %s's process (%s)" % (
-            user, transport, " with the privilege requested" if requested else "", owner, target)
-        self.assertIn(rc, (0, 1), "%s: lwmic failed: %s" % (cell, err))
-        rv = json.loads(out.strip().splitlines()[-1])["ReturnValue"]
-        want = expected(user, transport, requested, target)
-        self.assertEqual(rv, want, "%s: ReturnValue %d, want %d (%s)" % (cell, rv, want, err))
-        self.assertEqual(rc, 0 if rv == 0 else 1, cell)
-        if rv == 0:
+        cell = "%s %s over %s%s on %s's process (%s)" % (
+            method, user, transport, " with the privilege requested" if requested else "", owner,
+            target)
+        want = expected(user, transport, requested, target, method)
+        if method == "Delete":
+            # DeleteInstance is Terminate; a refusal (2 or 3) is WBEM_E_ACCESS_DENIED.
+            if want == 0:
+                self.assertEqual(rc, 0, "%s: %s" % (cell, err))
+                self.assertIn("Instance deletion successful.", err)
+            else:
+                self.assertEqual(rc, 3, "%s: %s" % (cell, err))
+                self.assertIn("WBEM_E_ACCESS_DENIED (0x80041003)", err)
+            rv = want
+        else:
+            self.assertIn(rc, (0, 1), "%s: lwmic failed: %s" % (cell, err))
+            rv = json.loads(out.strip().splitlines()[-1])["ReturnValue"]
+            self.assertEqual(rv, want, "%s: ReturnValue %d, want %d (%s)" % (cell, rv, want, err))
+            self.assertEqual(rc, 0 if rv == 0 else 1, cell)
+        if method == "SetPriority":
+            self.assertTrue(td.alive(pid), cell)
+            got = int(e2e.proc_stat(pid)[19])
+            self.assertEqual(got, 19 if rv == 0 else nice, "%s: nice %d" % (cell, got))
+        elif rv == 0:
             self.assertTrue(td.wait_gone(pid), "%s: ReturnValue 0 but pid %d lives" % (cell, pid))
         else:
             time.sleep(0.05)
@@ -120,7 +165,8 @@ class SecurityMatrix(unittest.TestCase):
                                "params": "SeDebugPrivilege",
                                "detail": "SeDebugPrivilege is not held"})
         enabled = held(user) and (transport == "https" or requested)
-        want_lines.append({"action": "Terminate", "result": str(want), "target.pid": str(pid),
+        want_lines.append({"action": "SetPriority" if method == "SetPriority" else "Terminate",
+                           "result": str(want), "target.pid": str(pid),
                            "mode": "daemon",
                            "privileges": "none" if not enabled else "SeDebugPrivilege"
                            if transport == "unix"
@@ -137,6 +183,8 @@ class SecurityMatrix(unittest.TestCase):
             self.assertEqual(lines[-1]["caller.user"], env.users[user].name)
         self.assertEqual(lines[-1]["target.uid"],
                          str(env.users[owner].uid if owner != "root" else 0))
+        if method == "SetPriority":
+            self.assertEqual(lines[-1]["params"], "Priority=64")
         return rv, alive
 
     def test_matrix(self):
@@ -149,7 +197,17 @@ class SecurityMatrix(unittest.TestCase):
                         results[(user, transport, requested, target)] = self.run_cell(
                             user, transport, requested, target)
         self.assertEqual(len(results), len(USERS) * len(COLUMNS) * len(TARGETS))
-        table = render_table(results)
+        others = {}
+        for method in ("Delete", "SetPriority"):
+            for user in USERS:
+                for transport, requested in COLUMNS:
+                    for target in TARGETS:
+                        with self.subTest(method=method, user=user, transport=transport,
+                                          requested=requested, target=target):
+                            others[(method, user, transport, requested, target)] = \
+                                self.run_cell(user, transport, requested, target, method)
+        self.assertEqual(len(others), 2 * len(USERS) * len(COLUMNS) * len(TARGETS))
+        table = render_table(results) + "\n\n" + render_other_table(others)
         with open(README) as f:
             text = f.read()
         if os.environ.get("LWMI_UPDATE_README") == "1":
