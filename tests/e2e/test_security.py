@@ -179,6 +179,29 @@ class SecurityAttacks(unittest.TestCase):
                                     "caller.user": env.users["alice"].name,
                                     "target.pid": str(row["ProcessId"]), "target.name": prog}])
 
+    def test_create_cannot_probe_directories_it_may_not_see(self):
+        """CurrentDirectory is checked with the caller's credentials: inside a directory alice may
+        not search, an existing and a missing subdirectory give the same answer (2)."""
+        env = self.env
+        private = os.path.join(env.work, "private-" + secrets.token_hex(3))
+        os.mkdir(private, 0o700)
+        os.mkdir(os.path.join(private, "exists"))
+        prog, name = env.program()
+        for sub in ("exists", "missing"):
+            with self.subTest(sub=sub):
+                rc, out, err = env.lwmic_unix("alice", "--format", "json", "call", "Win32_Process",
+                                              "Create", "CommandLine=%s 1000" % prog,
+                                              "CurrentDirectory=%s/%s" % (private, sub))
+                self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+                self.assert_audit([{"action": "Create", "result": "2",
+                                    "caller.user": env.users["alice"].name,
+                                    "detail": ("Permission denied",)}])
+        # Where alice may look, a missing directory is 9 (path not found).
+        rc, out, err = env.lwmic_unix("alice", "--format", "json", "call", "Win32_Process",
+                                      "Create", "CommandLine=%s 1000" % prog,
+                                      "CurrentDirectory=%s/missing" % env.work)
+        self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 9), err)
+
     def test_create_for_an_account_that_may_not_log_in(self):
         """mallory's shell is nologin: refused with 2 locally and remotely; so is a locked
         account. Nothing is started; each refusal is audited."""

@@ -98,9 +98,13 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     if (!argv) return rv(kInvalidParameter, "CommandLine has an unterminated quote");
     os::SpawnRequest req;
     req.argv = std::move(*argv);
+    // Checked here only when this process already runs as the caller: a daemon checking as root
+    // would tell a caller which directories exist where it may not look. Otherwise the child's
+    // chdir, made with the caller's credentials, decides.
+    const bool runs_as_caller = ::geteuid() == caller.euid && ::getuid() == caller.uid;
     if (const Value* dir = param(in, "CurrentDirectory"); dir && !dir->as_string().empty()) {
       struct stat st;
-      if (::stat(dir->as_string().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      if (runs_as_caller && (::stat(dir->as_string().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
         return rv(kPathNotFound, "CurrentDirectory " + dir->as_string() + " is not a directory");
       req.directory = dir->as_string();
     }
@@ -131,7 +135,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     // Runs as the caller: in embedded mode that is this process already; a daemon drops to the
     // caller's identity (uid, primary and supplementary groups) in the child, which runs in its
     // own session with a clean environment unless EnvironmentVariables names one.
-    if (::geteuid() != caller.euid || ::getuid() != caller.uid) {
+    if (!runs_as_caller) {
       req.change_identity = true;
       req.uid = caller.uid;
       req.gid = caller.gid;
@@ -148,11 +152,13 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       return rv(kAccessDenied, "refusing to create a process as root for a non-root caller");
     pid_t pid = 0;
     int err = control_->spawn(req, &pid);
-    if (err == ENOENT || err == ENOTDIR)
-      return rv(kPathNotFound, req.argv[0] + ": " + std::strerror(err));
-    if (err == EACCES || err == EPERM)
-      return rv(kAccessDenied, req.argv[0] + ": " + std::strerror(err));
-    if (err) return rv(kUnknownFailure, req.argv[0] + ": " + std::strerror(err));
+    const std::string what =
+        req.argv[0] + (req.change_identity && !req.directory.empty()
+                           ? " (in " + req.directory + ", as " + caller.user + ")"
+                           : std::string());
+    if (err == ENOENT || err == ENOTDIR) return rv(kPathNotFound, what + ": " + std::strerror(err));
+    if (err == EACCES || err == EPERM) return rv(kAccessDenied, what + ": " + std::strerror(err));
+    if (err) return rv(kUnknownFailure, what + ": " + std::strerror(err));
     MethodResult r;
     r.out.push_back({"ProcessId", Value::uint32(static_cast<uint32_t>(pid))});
     if (audit) {

@@ -237,11 +237,25 @@ TEST_F(Methods, CreateValidatesItsParameters) {
   EXPECT_EQ(
       call("Win32_Process", "Create", {{"CommandLine", Value::string("x \"open")}})->return_value,
       21u);
+  // Running as the caller already (embedded), a missing directory is found out here: 9.
+  caller_.uid = ::getuid();
+  caller_.euid = ::geteuid();
   EXPECT_EQ(call("Win32_Process", "Create",
                  {{"CommandLine", Value::string("sleep 1")},
                   {"CurrentDirectory", Value::string("/nonexistent")}})
                 ->return_value,
             9u);
+  EXPECT_EQ(control_->spawns, 0);
+  // For another identity the child's chdir, made with the caller's credentials, decides: the
+  // engine does not look on its behalf.
+  caller_.uid = caller_.euid = ::getuid() + 1;
+  EXPECT_EQ(call("Win32_Process", "Create",
+                 {{"CommandLine", Value::string("sleep 1")},
+                  {"CurrentDirectory", Value::string("/nonexistent")}})
+                ->return_value,
+            0u);
+  EXPECT_EQ(control_->last_spawn.directory, "/nonexistent");
+  EXPECT_TRUE(control_->last_spawn.change_identity);
   auto ok = call("Win32_Process", "Create", {{"CommandLine", Value::string("sleep 1")}});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->return_value, 0u);
