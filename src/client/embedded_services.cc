@@ -98,11 +98,20 @@ Result<void> EmbeddedServices::enable_privilege(std::string_view name) {
     return Error{WbemStatus::kInvalidParameter, "unknown privilege '" + std::string(name) +
                                                     "' (lwmi knows SeDebugPrivilege and "
                                                     "SeIncreaseBasePriorityPrivilege)"};
-  if (!caller_.enable(*p))
+  if (!caller_.enable(*p)) {
+    // Asking for a privilege not held changes nothing, and is audited (as lwmid does).
+    security::AuditRecord rec;
+    rec.action = "EnablePrivilege";
+    rec.result = "refused";
+    rec.params = std::string(security::privilege_name(*p));
+    rec.detail = rec.params + " is not held";
+    std::string problem = service_->audit().record(caller_, rec);
     return Error{WbemStatus::kPrivilegeNotHeld,
                  std::string(security::privilege_name(*p)) + " is not held by " +
                      (caller_.user.empty() ? "uid " + std::to_string(caller_.uid) : caller_.user) +
-                     ": enabling it changes nothing"};
+                     ": enabling it changes nothing" +
+                     (problem.empty() ? std::string() : " (" + problem + ")")};
+  }
   return {};
 }
 

@@ -486,6 +486,29 @@ class SecurityAttacks(unittest.TestCase):
                     {"action": "Terminate", "result": "2", "target.pid": str(pid),
                      "caller.uid": str(bob.uid), "privileges": "none"}])
 
+    def test_refused_privilege_is_audited_in_embedded_mode_too(self):
+        env = self.env
+        pid = env.target(self, "alice")
+        bob = env.users["bob"]
+        d = os.path.join(env.work, "emb-" + secrets.token_hex(3))
+        os.mkdir(d)
+        os.chown(d, bob.uid, bob.gid)
+        audit_path = os.path.join(d, "audit.log")
+        conf = os.path.join(d, "lwmid.conf")
+        with open(conf, "w") as f:
+            f.write('[audit]\njournal = false\nfile = "%s"\n' % audit_path)
+        rc, out, err = env.lwmic_unix("bob", "--embedded", "--config", conf, "--format", "json",
+                                      "--enable-privilege", "SeDebugPrivilege", "call",
+                                      "Win32_Process=%d" % pid, "Terminate")
+        self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+        self.assertIn("SeDebugPrivilege is not held", err)
+        self.assertTrue(td.alive(pid))
+        self.assert_audit([
+            {"action": "EnablePrivilege", "result": "refused", "mode": "embedded",
+             "caller.uid": str(bob.uid), "params": "SeDebugPrivilege"},
+            {"action": "Terminate", "result": "2", "mode": "embedded", "target.pid": str(pid)}],
+            audit=security_env.Audit(audit_path))
+
     def test_kernel_refuses_with_lwmis_own_check_off(self):
         """lwmid with its own kill(2)-rule check switched off (a test-only flag): bob's
         Terminate and SetPriority of alice's process are refused by the kernel, since they are
