@@ -6,11 +6,13 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -356,12 +358,92 @@ Result<size_t> NetlinkProcEvents::read(std::vector<ProcEvent>* out, int timeout_
         }
         continue;  // other listeners' acknowledgements are multicast to everyone
       }
+      // The same message twice (seen under load with several listeners): deliver it once.
+      if (gaps_.is_repeat(m.event.cpu, m.seq)) {
+        ++ignored_;
+        continue;
+      }
       lost_ += gaps_.observe(m.event.cpu, m.seq);
       out->push_back(std::move(m.event));
       ++appended;
     }
   }
   return appended;
+}
+
+ProcPollEvents::ProcPollEvents(ProcFs fs, int interval_ms)
+    : fs_(std::move(fs)), interval_ms_(interval_ms < 1 ? 1 : interval_ms) {}
+
+void ProcPollEvents::scan(std::unordered_map<int32_t, uint64_t>* out) const {
+  auto scanner = fs_.scan();
+  int32_t pid;
+  std::string text;
+  while (scanner.next(&pid)) {
+    if (fs_.read(pid, "stat", &text) != 0) continue;  // gone meanwhile
+    // Fields after the last ')': state is field 3, starttime field 22.
+    size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    size_t pos = close + 2;
+    uint64_t start = 0;
+    bool zombie = pos < text.size() && text[pos] == 'Z';
+    for (int field = 3; field < 22 && pos != std::string::npos; ++field) {
+      pos = text.find(' ', pos);
+      if (pos != std::string::npos) ++pos;
+    }
+    if (pos == std::string::npos || zombie) continue;  // a zombie has exited
+    start = std::strtoull(text.c_str() + pos, nullptr, 10);
+    (*out)[pid] = start;
+  }
+}
+
+Result<void> ProcPollEvents::start() {
+  if (started_) return {};
+  known_.clear();
+  scan(&known_);
+  ++scans_;
+  started_ = true;
+  next_scan_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(interval_ms_);
+  return {};
+}
+
+Result<size_t> ProcPollEvents::read(std::vector<ProcEvent>* out, int timeout_ms) {
+  if (!started_) return Error{WbemStatus::kProviderFailure, "/proc polling: read before start"};
+  using Clock = std::chrono::steady_clock;
+  auto now = Clock::now();
+  if (now < next_scan_) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_scan_ - now).count() + 1;
+    if (timeout_ms >= 0 && timeout_ms < wait) {
+      ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+      return size_t{0};
+    }
+    ::usleep(static_cast<useconds_t>(wait) * 1000);
+  }
+  next_scan_ = Clock::now() + std::chrono::milliseconds(interval_ms_);
+  std::unordered_map<int32_t, uint64_t> now_known;
+  scan(&now_known);
+  ++scans_;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t stamp = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+  size_t n = 0;
+  auto emit = [&](ProcEvent::Kind kind, int32_t pid) {
+    ProcEvent e;
+    e.kind = kind;
+    e.pid = e.tgid = pid;
+    e.timestamp_ns = stamp;
+    out->push_back(std::move(e));
+    ++n;
+  };
+  for (const auto& [pid, start] : known_) {
+    auto it = now_known.find(pid);
+    if (it == now_known.end() || it->second != start) emit(ProcEvent::Kind::kExit, pid);
+  }
+  for (const auto& [pid, start] : now_known) {
+    auto it = known_.find(pid);
+    if (it == known_.end() || it->second != start) emit(ProcEvent::Kind::kExec, pid);
+  }
+  known_ = std::move(now_known);
+  return n;
 }
 
 }  // namespace lwmi::os

@@ -10,6 +10,7 @@
 // Thread safety: a ProcEventSource belongs to one thread; the parsers are reentrant.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "lwmi/result.h"
+#include "os/proc_fs.h"
 
 namespace lwmi::os {
 
@@ -67,6 +69,11 @@ class SequenceGaps {
   /// Notes one event's (cpu, seq); returns how many events from that CPU were skipped before it.
   /// The first event from a CPU, a repeat and a step backwards count nothing.
   uint64_t observe(uint32_t cpu, uint32_t seq);
+  /// True when (cpu, seq) is the last event seen from that CPU: the same message again.
+  bool is_repeat(uint32_t cpu, uint32_t seq) const {
+    auto it = last_.find(cpu);
+    return it != last_.end() && it->second == seq;
+  }
 
  private:
   std::unordered_map<uint32_t, uint32_t> last_;
@@ -88,6 +95,10 @@ class ProcEventSource {
   virtual uint64_t overruns() const = 0;
   /// The descriptor to poll for readability (-1 before start()), for an event loop.
   virtual int fd() const = 0;
+  /// "netlink", "proc-poll", … for statistics and messages.
+  virtual const char* name() const { return "netlink"; }
+  /// True when exit events carry the exit status (the connector's do; /proc polling's do not).
+  virtual bool has_exit_status() const { return true; }
 };
 
 /// The netlink process connector: PROC_CN_MCAST_LISTEN on a NETLINK_CONNECTOR socket.
@@ -131,6 +142,35 @@ class NetlinkProcEvents : public ProcEventSource {
   uint64_t overruns_ = 0;
   uint64_t ignored_ = 0;
   SequenceGaps gaps_;
+};
+
+/// The fallback when the connector is unavailable (not permitted, not built in): /proc scanned
+/// every `interval_ms`, differences reported as events. A new (pid, start time) is a kExec, a
+/// vanished one a kExit (exit_code 0, unknown: see has_exit_status()); a pid reused between two
+/// scans gives both. Processes that start and end between two scans are never seen, and later
+/// execs are not seen as such. Nothing is ever counted lost.
+class ProcPollEvents : public ProcEventSource {
+ public:
+  explicit ProcPollEvents(ProcFs fs, int interval_ms = 1000);
+  Result<void> start() override;
+  Result<size_t> read(std::vector<ProcEvent>* out, int timeout_ms) override;
+  uint64_t lost() const override { return 0; }
+  uint64_t overruns() const override { return 0; }
+  int fd() const override { return -1; }
+  const char* name() const override { return "proc-poll"; }
+  bool has_exit_status() const override { return false; }
+  /// Scans made so far.
+  uint64_t scans() const { return scans_; }
+
+ private:
+  void scan(std::unordered_map<int32_t, uint64_t>* out) const;
+
+  ProcFs fs_;
+  int interval_ms_;
+  bool started_ = false;
+  std::unordered_map<int32_t, uint64_t> known_;  ///< pid -> start ticks
+  std::chrono::steady_clock::time_point next_scan_;
+  uint64_t scans_ = 0;
 };
 
 }  // namespace lwmi::os

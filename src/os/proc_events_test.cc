@@ -10,9 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <thread>
@@ -527,4 +530,44 @@ TEST(NetlinkProcEvents, ReadBeforeStartAndStopAreSafe) {
 }
 
 }  // namespace
+}  // namespace lwmi::os
+
+namespace lwmi::os {
+
+// /proc polling on a directory tree made for the test: differences between scans are events.
+TEST(ProcPollEvents, DifferencesBetweenScans) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("lwmi-poll-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto put = [&](int pid, uint64_t start, char state = 'S') {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "stat")
+        << pid << " (a b) c) " << state << " 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " << start
+        << " 0 0\n";
+  };
+  put(10, 500);
+  put(11, 600);
+  ProcPollEvents poll(ProcFs(root.string()), 1);
+  ASSERT_TRUE(poll.start().ok());
+  EXPECT_STREQ(poll.name(), "proc-poll");
+  EXPECT_FALSE(poll.has_exit_status());
+  std::vector<ProcEvent> out;
+  ASSERT_EQ(*poll.read(&out, 100), 0u) << "nothing changed";
+  fs::remove_all(root / "10");
+  put(11, 700);       // pid 11 reused: an exit and a new process
+  put(12, 800);       // new
+  put(13, 900, 'Z');  // a zombie has exited: not a process
+  out.clear();
+  ASSERT_EQ(*poll.read(&out, 100), 4u);
+  std::vector<std::pair<ProcEvent::Kind, int32_t>> got;
+  for (const auto& e : out) got.emplace_back(e.kind, e.tgid);
+  std::sort(got.begin(), got.end());
+  using K = ProcEvent::Kind;
+  EXPECT_EQ(got, (std::vector<std::pair<K, int32_t>>{
+                     {K::kExec, 11}, {K::kExec, 12}, {K::kExit, 10}, {K::kExit, 11}}));
+  EXPECT_EQ(poll.lost(), 0u);
+  EXPECT_EQ(poll.scans(), 3u);
+  fs::remove_all(root);
+}
+
 }  // namespace lwmi::os
