@@ -10,6 +10,7 @@
 #include "base/strings.h"
 #include "provider/process/command_line.h"
 #include "provider/process/process_provider.h"
+#include "provider/process/terminate_reasons.h"
 
 namespace lwmi::provider::process {
 namespace {
@@ -305,8 +306,10 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   }
 
   if (m == "Terminate") {
+    // Linux cannot set another process's exit code: the Reason is audited, and reported as
+    // the ExitStatus of the Win32_ProcessStopTrace event (a missing Reason is 0).
     const Value* reason = param(in, "Reason");
-    (void)reason;  // Linux cannot set another process's exit code; the Reason is audited
+    const uint32_t reason_code = reason ? static_cast<uint32_t>(reason->as_u64()) : 0;
     int fd = -1;
     int err = control_->pidfd_open(host, &fd);
     if (err == ESRCH) return not_found;
@@ -325,7 +328,10 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       control_->close(fd);
       return rv(kOk, "the process had already exited");
     }
+    // Recorded before the signal: the exit event may reach an event stream before we return.
+    TerminateReasons::global().record(host, start, reason_code);
     err = impersonate ? control_->kill_as(fd, as) : control_->kill(fd);
+    if (err != 0 && err != ESRCH) TerminateReasons::global().forget(host, start);
     if (err == ESRCH) {
       control_->close(fd);
       return rv(kOk, "the process exited before the signal");
