@@ -78,6 +78,7 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(text) + "' names the class " + (*cls)->name +
                      ", not an instance: add its key, e.g. " + (*cls)->name + ".Handle=\"1\""};
+  if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.get(caller, *path, {});
   if (!processes_.class_decl()->is_a((*cls)->name))
     return Error{WbemStatus::kNotFound,
                  "no instance of " + (*cls)->name + " matches '" + std::string(text) + "'"};
@@ -98,6 +99,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
     const std::vector<std::string>& properties) {
   auto cls = get_class(class_name);
   if (!cls.ok()) return cls.take_error();
+  if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.enumerate(caller, {});
   auto req = request_for(**cls, properties);
   if (!req.ok()) return req.take_error();
   // Win32_Process is the one concrete class with instances; a query on an ancestor returns
@@ -125,6 +127,19 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
     Error e = queried.take_error();
     e.position = sel.class_loc.offset;
     return e;
+  }
+  if (event_sources_.class_decl()->is_a((*queried)->name)) {
+    auto cls = event_sources_.class_decl();
+    auto compiled = wql::compile(*parsed, cls, cls);
+    if (!compiled.ok()) return compiled.take_error();
+    auto q = std::make_shared<wql::CompiledQuery>(std::move(*compiled));
+    provider::Request req;
+    req.filter = [q, cls](const std::function<Value(size_t)>& read) {
+      return wql::matches(*q, [&](size_t i) {
+        return i == wql::kClassProperty ? Value::string(cls->name) : read(i);
+      });
+    };
+    return event_sources_.enumerate(caller, req);
   }
   auto concrete = processes_.class_decl();
   const bool served = concrete->is_a((*queried)->name);

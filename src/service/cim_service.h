@@ -18,6 +18,7 @@
 #include "lwmi/result.h"
 #include "os/proc_fs.h"
 #include "os/system_info.h"
+#include "provider/event_source_provider.h"
 #include "provider/process/process_provider.h"
 #include "security/audit.h"
 #include "security/caller.h"
@@ -66,6 +67,7 @@ class CimService {
 
   config::Config config_;
   provider::process::ProcessProvider processes_;
+  provider::EventSourceProvider event_sources_;  ///< LWMI_EventSource
   security::AuditLog audit_;
 };
 

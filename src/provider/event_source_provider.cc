@@ -1,0 +1,96 @@
+#include "provider/event_source_provider.h"
+
+#include <vector>
+
+#include "base/strings.h"
+#include "cim/schema.h"
+
+namespace lwmi::provider {
+
+EventSourceStats& EventSourceStats::global() {
+  static EventSourceStats stats;
+  return stats;
+}
+
+void EventSourceStats::set_unavailable(std::string why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unavailable_ = std::move(why);
+}
+
+std::string EventSourceStats::unavailable() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unavailable_;
+}
+
+EventSourceProvider::EventSourceProvider()
+    : cls_(cim::Schema::builtin().find("LWMI_EventSource")) {}
+
+Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
+  auto& stats = EventSourceStats::global();
+  const auto& c = stats.of(kind);
+  Instance inst(cls_);
+  inst.set("Source", Value::string(EventSourceStats::name(kind)));
+  inst.set("Active", Value::uint32(static_cast<uint32_t>(c.active.load())));
+  inst.set("Subscriptions", Value::uint64(c.subscriptions.load()));
+  inst.set("EventsReceived", Value::uint64(c.received.load()));
+  inst.set("EventsDelivered", Value::uint64(c.delivered.load()));
+  inst.set("Overruns", Value::uint64(c.overruns.load()));
+  inst.set("SequenceGaps", Value::uint64(c.gaps.load()));
+  inst.set("Rescans", Value::uint64(c.rescans.load()));
+  inst.set("UncapturedProperties", Value::uint64(c.uncaptured.load()));
+  inst.set("Polls", Value::uint64(c.polls.load()));
+  inst.set("SharedPolls", Value::uint64(c.shared_polls.load()));
+  std::string why = stats.unavailable();
+  inst.set("Unavailable", why.empty() ? Value::null(CimType::kString) : Value::string(why));
+  ObjectPath id;
+  id.class_name = cls_->name;
+  id.keys.push_back({"Source", Value::string(EventSourceStats::name(kind))});
+  inst.set_identity(std::move(id));
+  return inst;
+}
+
+namespace {
+class VectorStream : public InstanceStream {
+ public:
+  explicit VectorStream(std::vector<Instance> v) : v_(std::move(v)) {}
+  bool next(Instance* out) override {
+    if (i_ >= v_.size()) return false;
+    *out = std::move(v_[i_++]);
+    return true;
+  }
+
+ private:
+  std::vector<Instance> v_;
+  size_t i_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<InstanceStream> EventSourceProvider::enumerate(const security::Caller&,
+                                                               const Request& request) {
+  std::vector<Instance> out;
+  for (int k = 0; k < EventSourceStats::kKinds; ++k) {
+    auto kind = static_cast<EventSourceStats::Kind>(k);
+    Instance inst = snapshot(kind);
+    if (request.filter && !request.filter([&](size_t i) { return inst.at(i); })) continue;
+    out.push_back(std::move(inst));
+  }
+  return std::make_unique<VectorStream>(std::move(out));
+}
+
+Result<Instance> EventSourceProvider::get(const security::Caller&, const ObjectPath& path,
+                                          const Request&) {
+  const Value* key = nullptr;
+  for (const auto& [n, v] : path.keys)
+    if (base::iequals(n, "Source")) key = &v;
+  if (!key || path.keys.size() != 1)
+    return Error{WbemStatus::kInvalidObjectPath,
+                 "LWMI_EventSource is keyed by Source, e.g. LWMI_EventSource.Source=\"netlink\""};
+  for (int k = 0; k < EventSourceStats::kKinds; ++k) {
+    auto kind = static_cast<EventSourceStats::Kind>(k);
+    if (base::iequals(key->to_text(), EventSourceStats::name(kind))) return snapshot(kind);
+  }
+  return Error{WbemStatus::kNotFound,
+               "no event source '" + key->to_text() + "' (lwmi's sources: netlink, proc-poll)"};
+}
+
+}  // namespace lwmi::provider
