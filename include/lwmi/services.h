@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,9 @@ class EventStream {
   /// Events a server dropped because this consumer's queue overflowed (they never come;
   /// WMI's WBEM_E_QUEUE_OVERFLOW). Only remote streams drop events.
   virtual uint64_t dropped() const { return 0; }
+  /// The state of the stream's event source, as an LWMI_EventSource instance (Source = "netlink"
+  /// or "proc-poll", EventsReceived, Overruns, SequenceGaps, Rescans…), where the stream knows it.
+  virtual std::optional<Instance> source_state() const { return std::nullopt; }
 };
 
 /// The privileges of a connection (WMI's SWbemPrivilegeSet): enable one the account holds.

@@ -89,6 +89,8 @@ Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
 
 Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(
     std::string_view wql) {
+  // The netlink connector, or /proc polling where it cannot be used (LWMI_EVENT_SOURCE=netlink
+  // or proc-poll chooses, for tests).
   return event::open_process_events(service_->processes(), caller_, wql);
 }
 

@@ -1,6 +1,7 @@
 #include "lwmi/services.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace lwmi {
@@ -42,6 +43,59 @@ TEST(Privileges, EnableNeedsHolding) {
     EXPECT_TRUE(debug.ok());
   else
     EXPECT_EQ(debug.error().code, WbemStatus::kPrivilegeNotHeld);
+}
+
+// Terminate(Reason=7) through the service reaches the stop trace's ExitStatus; the event source
+// the subscription used is served as LWMI_EventSource.
+TEST(Events, TerminatesReasonIsTheStopTracesExitStatus) {
+  ConnectOptions o;
+  o.embedded_only = true;
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 500; ++i) {  // until it runs sleep
+    char buf[64] = {};
+    std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    if (::readlink(link.c_str(), buf, sizeof buf - 1) > 0 &&
+        std::string(buf).find("sleep") != std::string::npos)
+      break;
+    ::usleep(10000);
+  }
+  auto events = (*s)->exec_notification_query(
+      "SELECT * FROM Win32_ProcessStopTrace WHERE ProcessID = " + std::to_string(pid));
+  ASSERT_TRUE(events.ok()) << events.error().to_string();
+  auto r = (*s)->exec_method("Win32_Process.Handle=\"" + std::to_string(pid) + "\"", "Terminate",
+                             {{"Reason", Value::uint32(7)}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->return_value, 0u);
+  ::waitpid(pid, nullptr, 0);
+  Instance ev;
+  auto got = (*events)->next(&ev, 5000);
+  ASSERT_TRUE(got.ok() && *got) << "no stop trace";
+  EXPECT_EQ(ev.class_name(), "Win32_ProcessStopTrace");
+  EXPECT_EQ(ev.get("ExitStatus")->as_u64(), 7u);
+  EXPECT_EQ(ev.get("ProcessName")->as_string(), "sleep");
+
+  auto state = (*events)->source_state();
+  ASSERT_TRUE(state);
+  const std::string source = state->get("Source")->as_string();
+  EXPECT_TRUE(source == "netlink" || source == "proc-poll") << source;
+  auto listed = (*s)->exec_query("SELECT * FROM LWMI_EventSource WHERE Source = '" + source + "'");
+  ASSERT_TRUE(listed.ok()) << listed.error().to_string();
+  Instance src;
+  ASSERT_TRUE((*listed)->next(&src));
+  EXPECT_GE(src.get("Active")->as_u64(), 1u);
+  EXPECT_GE(src.get("EventsReceived")->as_u64(), 1u);
+  auto one = (*s)->get_object("LWMI_EventSource.Source=\"" + source + "\"");
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  auto none = (*s)->get_object("LWMI_EventSource.Source=\"bpf\"");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, WbemStatus::kNotFound);
 }
 
 }  // namespace lwmi

@@ -1,19 +1,47 @@
 #include "event/process_event_stream.h"
 
+#include <sys/wait.h>
 #include <time.h>
 
+#include <cmath>
+#include <cstdlib>
+
+#include "base/strings.h"
 #include "cim/schema.h"
+#include "provider/process/terminate_reasons.h"
 
 namespace lwmi::event {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using provider::EventSourceStats;
 
 uint64_t filetime_now() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 10000000ull + static_cast<uint64_t>(ts.tv_nsec) / 100 +
          116444736000000000ull;
+}
+
+// S-1-22-1-<uid> (Samba's "Unix user" authority) in binary form: revision 1, two
+// sub-authorities, identifier authority 22 (six bytes, big-endian), then 1 and the uid
+// (little-endian each).
+Value binary_sid(uint32_t uid) {
+  std::vector<Value> b;
+  for (uint8_t x : {1, 2, 0, 0, 0, 0, 0, 22, 1, 0, 0, 0}) b.push_back(Value::uint8(x));
+  for (int i = 0; i < 4; ++i) b.push_back(Value::uint8(static_cast<uint8_t>(uid >> (8 * i))));
+  return Value::array(CimType::kUint8, std::move(b));
+}
+
+uint64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+EventSourceStats::Kind kind_of(const os::ProcEventSource& s) {
+  return std::string_view(s.name()) == "proc-poll" ? EventSourceStats::Kind::kProcPoll
+                                                   : EventSourceStats::Kind::kNetlink;
 }
 
 }  // namespace
@@ -35,6 +63,9 @@ ProcessEventStream::ProcessEventStream(provider::process::ProcessProvider& provi
     view_.emplace(&provider_.fs(), *caller_.pid_ns);
     ctx_.view = &*view_;
   }
+  counters_ = &EventSourceStats::global().of(kind_of(*source_));
+  const uint64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
+  boot_offset_ns_ = boot > mono ? boot - mono : 0;
 }
 
 bool ProcessEventStream::in_view(provider::process::ProcessRow& row) {
@@ -46,119 +77,324 @@ bool ProcessEventStream::in_view(provider::process::ProcessRow& row) {
   return true;
 }
 
+ProcessEventStream::~ProcessEventStream() {
+  if (started_) --counters_->active;
+}
+
+void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& row,
+                                  const Instance& inst) {
+  Known& k = known_[tgid];
+  k.info = true;
+  const auto& ids = provider_.ids();
+  using provider::process::Prop;
+  const Value& name = inst.at(ids.index(Prop::kName));
+  k.name = name.is_null() ? std::string() : name.as_string();
+  const Value& ppid = inst.at(ids.index(Prop::kParentProcessId));
+  k.ppid = ppid.is_null() ? 0 : static_cast<uint32_t>(ppid.as_u64());
+  const Value& session = inst.at(ids.index(Prop::kSessionId));
+  k.session = session.is_null() ? 0 : static_cast<uint32_t>(session.as_u64());
+  if (!row.gone())
+    if (auto uid = row.owner_uid()) k.uid = uid;
+}
+
 Result<void> ProcessEventStream::start() {
   if (auto r = source_->start(); !r.ok()) return r;
+  started_ = true;
+  ++counters_->active;
+  ++counters_->subscriptions;
   // Subscribe first, then scan: a process that starts in between is seen by both, never by none.
+  const bool traces = query_.start_trace || query_.stop_trace;
   auto scan = provider_.fs().scan();
   int32_t pid;
   while (scan.next(&pid)) {
     provider::process::ProcessRow row(ctx_, pid);
     if (!row.exists() || !in_view(row)) continue;
-    known_[pid] = *row.start_ticks();
-    if (query_.deletion) {
-      if (auto inst = row.materialize(provider::PropertySet::all()))
-        snapshot_[pid] = std::move(*inst);
+    known_[pid].start = *row.start_ticks();
+    if (query_.deletion || traces) {
+      if (auto inst = row.materialize(provider::PropertySet::all())) {
+        if (traces) remember(pid, row, *inst);
+        if (query_.deletion) snapshot_[pid] = std::move(*inst);
+      }
     }
+  }
+  if (query_.modification) {
+    interval_ = std::chrono::milliseconds(
+        std::max<int64_t>(100, std::llround(query_.within.value_or(1.0) * 1000)));
+    registration_ = SharedSnapshots::global().add(provider_, caller_, query_.watched);
+    bool shared = false;
+    auto snap = SharedSnapshots::global().get(provider_, caller_, query_.watched, Clock::now(),
+                                              &shared, counters_);
+    ++polls_;
+    for (const auto& [p, row] : snap->rows) baseline_[p] = row;
+    next_poll_ = SharedSnapshots::next_tick(Clock::now(), interval_);
   }
   return {};
 }
 
-Instance ProcessEventStream::make_event(const char* cls, const Instance& target) const {
+Instance ProcessEventStream::make_event(const char* cls, const Instance& target,
+                                        const Instance* previous) const {
   Instance ev(cim::Schema::builtin().find(cls));
   ev.set("TargetInstance", Value::object(std::make_shared<Instance>(target)));
+  if (previous) ev.set("PreviousInstance", Value::object(std::make_shared<Instance>(*previous)));
   ev.set("TIME_CREATED", Value::uint64(filetime_now()));
   ev.set("SECURITY_DESCRIPTOR", Value::null(CimType::kUint8, true));
   return ev;
 }
 
+Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Known& k) const {
+  Instance ev(cim::Schema::builtin().find(cls));
+  ev.set("ProcessID", Value::uint32(static_cast<uint32_t>(tgid)));
+  ev.set("ParentProcessID",
+         k.info || k.ppid ? Value::uint32(k.ppid) : Value::null(CimType::kUint32));
+  ev.set("ProcessName", k.name.empty() ? Value::null(CimType::kString) : Value::string(k.name));
+  ev.set("SessionID", k.info ? Value::uint32(k.session) : Value::null(CimType::kUint32));
+  ev.set("Sid", k.uid ? binary_sid(*k.uid) : Value::null(CimType::kUint8, true));
+  ev.set("TIME_CREATED", Value::uint64(filetime_now()));
+  ev.set("SECURITY_DESCRIPTOR", Value::null(CimType::kUint8, true));
+  return ev;
+}
+
+bool ProcessEventStream::matches(const Instance& target, const Instance* previous) const {
+  const auto& combined = *query_.filter->concrete;
+  const size_t n = query_.target_count;
+  return wql::matches(*query_.filter, [&](size_t i) -> Value {
+    if (i == wql::kClassProperty) return Value::string(ctx_.cls->name);
+    if (i < n) return target.at(i);
+    const auto& p = combined.properties[i];
+    if (!previous) return Value::null(p.type, p.is_array);
+    return previous->at(i - n);
+  });
+}
+
+bool ProcessEventStream::trace_matches(const Instance& ev) const {
+  const auto& cls = *query_.filter->concrete;
+  return wql::matches(*query_.filter, [&](size_t i) -> Value {
+    if (i == wql::kClassProperty) return Value::string(ev.class_name());
+    const auto& p = cls.properties[i];
+    if (auto v = ev.get(p.name)) return *v;
+    return Value::null(p.type, p.is_array);
+  });
+}
+
+Instance ProcessEventStream::project(const Instance& full) const {
+  if (query_.watched.is_all()) return full;
+  Instance out(ctx_.cls);
+  for (size_t i = 0; i < ctx_.cls->properties.size(); ++i)
+    if (query_.watched.contains(i)) out.set(i, full.at(i));
+  out.set_server(full.server());
+  out.set_identity(full.identity());
+  return out;
+}
+
 std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
-                                                    provider::process::ProcessRow& row) {
-  if (row.exists())
+                                                    provider::process::ProcessRow& row,
+                                                    bool exited) {
+  const bool alive = row.exists();
+  if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
-  // Gone (or a zombie already): keep what can still be read, and what the events told.
+  // Gone (or a zombie already): keep what can still be read, and what the events told. After
+  // its exit event, a live process under the pid is another one that reused it: not read.
   ++uncaptured_;
+  ++counters_->uncaptured;
   Instance inst(ctx_.cls);
-  const bool zombie = row.stat() != nullptr;
+  const bool zombie = !alive && row.stat() != nullptr;
   for (size_t i = 0; i < ctx_.cls->properties.size(); ++i) {
     const auto& p = ctx_.cls->properties[i];
     inst.set(i, zombie ? row.property(i) : Value::null(p.type, p.is_array));
   }
   inst.set("Handle", Value::string(std::to_string(row.view_pid())));
   inst.set("ProcessId", Value::uint32(static_cast<uint32_t>(row.view_pid())));
-  if (auto it = parent_.find(tgid); !view_ && it != parent_.end() &&
-                                    inst.at(*ctx_.cls->property_index("ParentProcessId")).is_null())
+  // A zombie being reaped shows parent 0 (its task is already unhashed): the events know better
+  // (host pids: not for a caller in a child pid namespace).
+  const Value& ppid = inst.at(*ctx_.cls->property_index("ParentProcessId"));
+  if (auto it = parent_.find(tgid);
+      !view_ && it != parent_.end() && (ppid.is_null() || ppid.as_u64() == 0))
     inst.set("ParentProcessId", Value::uint32(static_cast<uint32_t>(it->second)));
   inst.set_server(ctx_.sys->host);
   inst.set_identity(row.identity());
   return inst;
 }
 
-void ProcessEventStream::created(int32_t tgid) {
+void ProcessEventStream::deliver(Instance ev) {
+  if (!query_.group_within) {
+    ++counters_->delivered;
+    ready_.push_back(std::move(ev));
+    return;
+  }
+  std::string key;
+  for (const auto& path : query_.group_by) {
+    std::optional<Value> v = ev.get(path[0]);
+    if (v && path.size() > 1)
+      v = (!v->is_null() && v->type() == CimType::kObject) ? v->as_object()->get(path[1])
+                                                           : std::nullopt;
+    key += (v && !v->is_null()) ? "v" + v->to_text() : std::string("n");
+    key += '\x1f';
+  }
+  Group& g = groups_[key];
+  if (g.count == 0) {
+    g.representative = std::move(ev);
+    g.due = Clock::now() + std::chrono::seconds(*query_.group_within);
+  }
+  ++g.count;
+}
+
+void ProcessEventStream::flush_groups(bool all) {
+  auto now = Clock::now();
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (!all && it->second.due > now) {
+      ++it;
+      continue;
+    }
+    if (having_passes(query_, it->second.count)) {
+      Instance agg(cim::Schema::builtin().find("__AggregateEvent"));
+      agg.set("NumberOfEvents", Value::uint32(it->second.count));
+      agg.set("Representative",
+              Value::object(std::make_shared<Instance>(std::move(it->second.representative))));
+      ++counters_->delivered;
+      ready_.push_back(std::move(agg));
+    }
+    it = groups_.erase(it);
+  }
+}
+
+void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t exec_ns) {
   forked_.erase(tgid);
   provider::process::ProcessRow row(ctx_, tgid);
-  const bool alive = row.exists();
-  if (alive && !row.is_thread_group_leader()) return;
+  bool alive = !exited && row.exists();
+  if (alive && exec_ns != 0) {
+    // Read late, the pid may already belong to a process that started after this exec.
+    const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(ctx_.sys->clk_tck);
+    const uint64_t started = *row.start_ticks() * tick_ns;  // CLOCK_BOOTTIME
+    if (started > exec_ns + boot_offset_ns_ + tick_ns) {
+      alive = false;
+      exited = true;
+    }
+  }
+  if (alive && !row.is_thread_group_leader()) {
+    if (!row.gone() && row.status()) return;  // a thread id, not a process
+    alive = false;                            // it exited meanwhile
+  }
   if (!in_view(row)) return;  // a caller in a child pid namespace hears only of its own
   uint64_t start = alive ? *row.start_ticks() : 0;
   auto it = known_.find(tgid);
-  if (alive && it != known_.end() && it->second == start) {
-    // A later exec of a known process: a modification, not a creation. Refresh the snapshot.
-    if (query_.deletion)
-      if (auto inst = row.materialize(provider::PropertySet::all()))
-        snapshot_[tgid] = std::move(*inst);
+  if (alive && it != known_.end() && it->second.start == start) {
+    // A later exec of a known process: a modification and a start trace, not a creation.
+    if (!query_.modification && !query_.start_trace && !query_.stop_trace && !query_.deletion)
+      return;
+    auto inst = capture(tgid, row);
+    if (!inst) return;
+    if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst);
+    if (query_.modification) {
+      Instance target = project(*inst);
+      Instance previous;
+      if (auto b = baseline_.find(tgid); b != baseline_.end()) {
+        previous = project(b->second.instance);
+      } else if (auto s = snapshot_.find(tgid); s != snapshot_.end()) {
+        previous = project(s->second);
+      } else {
+        previous = Instance(ctx_.cls);
+        previous.set("Handle", Value::string(std::to_string(tgid)));
+        previous.set("ProcessId", Value::uint32(static_cast<uint32_t>(tgid)));
+      }
+      // A poll may have seen the new program first: then it has been reported already.
+      bool changed = false;
+      for (size_t i = 0; i < ctx_.cls->properties.size() && !changed; ++i)
+        if (query_.watched.contains(i) && !(previous.at(i) == target.at(i))) changed = true;
+      if (changed && matches(target, &previous))
+        deliver(make_event("__InstanceModificationEvent", target, &previous));
+      baseline_[tgid] = ProcessSnapshot::Row{start, std::move(target)};
+    }
+    if (query_.deletion) snapshot_[tgid] = *inst;
+    if (query_.start_trace) {
+      Instance ev = make_trace("Win32_ProcessStartTrace", tgid, known_[tgid]);
+      if (trace_matches(ev)) deliver(std::move(ev));
+    }
     return;
   }
   if (!alive && it != known_.end()) return;  // already delivered; its exit follows
-  known_[tgid] = start;
-  auto inst = capture(tgid, row);
+  known_[tgid] = Known{};
+  known_[tgid].start = start;
+  auto inst = capture(tgid, row, exited);
   if (!inst) return;
+  if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst);
   // The filter runs on the captured view (masked for the caller, NULL where nothing was left).
-  bool wanted = wql::matches(*query_.filter, [&](size_t i) {
-    return i == wql::kClassProperty ? Value::string(ctx_.cls->name) : inst->at(i);
-  });
   if (query_.deletion) snapshot_[tgid] = *inst;
-  if (wanted && query_.creation) ready_.push_back(make_event("__InstanceCreationEvent", *inst));
+  if (query_.modification && alive) baseline_[tgid] = ProcessSnapshot::Row{start, project(*inst)};
+  if (query_.creation && matches(*inst, nullptr))
+    deliver(make_event("__InstanceCreationEvent", *inst));
+  if (query_.start_trace) {
+    Instance ev = make_trace("Win32_ProcessStartTrace", tgid, known_[tgid]);
+    if (trace_matches(ev)) deliver(std::move(ev));
+  }
 }
 
-void ProcessEventStream::exited(int32_t tgid) {
-  if (forked_.count(tgid)) created(tgid);  // a child that exited before its settle time
+void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
+  if (forked_.count(tgid)) {  // a child that exited before its settle time
+    if (e && e->parent_tgid > 0 && !parent_.count(tgid)) parent_[tgid] = e->parent_tgid;
+    created(tgid, /*exited=*/true);
+  }
   parent_.erase(tgid);
-  if (known_.erase(tgid) == 0) return;
+  baseline_.erase(tgid);
+  auto it = known_.find(tgid);
+  if (it == known_.end()) return;
+  Known k = std::move(it->second);
+  known_.erase(it);
   auto snap = snapshot_.find(tgid);
-  if (snap == snapshot_.end()) return;
-  Instance target = std::move(snap->second);
-  snapshot_.erase(snap);
-  if (!query_.deletion) return;
-  bool wanted = wql::matches(*query_.filter, [&](size_t i) {
-    return i == wql::kClassProperty ? Value::string(ctx_.cls->name) : target.at(i);
-  });
-  if (wanted) ready_.push_back(make_event("__InstanceDeletionEvent", target));
+  if (snap != snapshot_.end()) {
+    Instance target = std::move(snap->second);
+    snapshot_.erase(snap);
+    if (query_.deletion && matches(target, nullptr))
+      deliver(make_event("__InstanceDeletionEvent", target));
+  }
+  if (query_.stop_trace) {
+    if (e && e->parent_tgid > 0) {
+      k.ppid = static_cast<uint32_t>(e->parent_tgid);
+      k.info = true;
+    }
+    Instance ev = make_trace("Win32_ProcessStopTrace", tgid, k);
+    Value status = Value::null(CimType::kUint32);
+    if (auto reason = provider::process::TerminateReasons::global().lookup(tgid, k.start)) {
+      status = Value::uint32(*reason);
+    } else if (e && source_->has_exit_status()) {
+      const int st = static_cast<int>(e->exit_code);
+      if (WIFEXITED(st))
+        status = Value::uint32(static_cast<uint32_t>(WEXITSTATUS(st)));
+      else if (WIFSIGNALED(st))
+        status = Value::uint32(128u + static_cast<uint32_t>(WTERMSIG(st)));
+    }
+    ev.set("ExitStatus", status);
+    if (trace_matches(ev)) deliver(std::move(ev));
+  }
 }
 
 void ProcessEventStream::handle(const os::ProcEvent& e) {
   using K = os::ProcEvent::Kind;
+  if (e.timestamp_ns > latest_ns_) latest_ns_ = e.timestamp_ns;
   switch (e.kind) {
     case K::kFork:
       if (!e.is_thread()) {
-        forked_[e.tgid] = Clock::now();
+        forked_[e.tgid] = e.timestamp_ns ? e.timestamp_ns : clock_ns(CLOCK_MONOTONIC);
         parent_[e.tgid] = e.parent_tgid;
       }
       break;
     case K::kExec:
-      created(e.tgid);
+      created(e.tgid, false, e.timestamp_ns);
       break;
     case K::kExit:
-      if (!e.is_thread()) exited(e.tgid);
+      if (!e.is_thread()) exited(e.tgid, &e);
       break;
     default:
       break;
   }
 }
 
-void ProcessEventStream::settle(bool all) {
-  auto now = Clock::now();
+void ProcessEventStream::settle(bool all, bool idle) {
+  // Settled by the events' own clock: once events from 100 ms after the fork have been read,
+  // its exit (if it came sooner) has been read too. With nothing queued, by the clock itself.
+  constexpr uint64_t kSettleNs = uint64_t{kSettleMs} * 1000000;
+  const uint64_t now = idle ? clock_ns(CLOCK_MONOTONIC) : 0;
   for (auto it = forked_.begin(); it != forked_.end();) {
-    if (all || now - it->second >= std::chrono::milliseconds(kSettleMs)) {
+    if (all || latest_ns_ >= it->second + kSettleNs || (idle && now >= it->second + kSettleNs)) {
       int32_t tgid = it->first;
       it = forked_.erase(it);
       created(tgid);
@@ -169,59 +405,158 @@ void ProcessEventStream::settle(bool all) {
 }
 
 void ProcessEventStream::rescan() {
+  ++rescans_;
+  ++counters_->rescans;
   std::unordered_map<int32_t, bool> alive;
   auto scan = provider_.fs().scan();
   int32_t pid;
   while (scan.next(&pid)) {
+    provider::process::ProcessRow row(ctx_, pid);
+    if (!row.exists()) continue;  // gone, or a zombie: exited (its exit may be read already)
     alive[pid] = true;
     if (!known_.count(pid)) created(pid);
   }
   std::vector<int32_t> gone;
-  for (const auto& [tgid, start] : known_)
+  for (const auto& [tgid, k] : known_)
     if (!alive.count(tgid)) gone.push_back(tgid);
-  for (int32_t tgid : gone) exited(tgid);
+  for (int32_t tgid : gone) exited(tgid, nullptr);
+}
+
+void ProcessEventStream::poll() {
+  bool shared = false;
+  auto snap = SharedSnapshots::global().get(provider_, caller_, query_.watched, next_poll_, &shared,
+                                            counters_);
+  ++polls_;
+  if (shared) ++shared_polls_;
+  const size_t n = ctx_.cls->properties.size();
+  for (const auto& [pid, row] : snap->rows) {
+    auto b = baseline_.find(pid);
+    if (b == baseline_.end() || b->second.start != row.start) {
+      baseline_[pid] = row;  // new to us: its creation comes from the kernel source
+      continue;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < n && !changed; ++i)
+      if (query_.watched.contains(i) && !(b->second.instance.at(i) == row.instance.at(i)))
+        changed = true;
+    if (!changed) continue;
+    Instance target = project(row.instance);
+    Instance previous = project(b->second.instance);
+    if (matches(target, &previous))
+      deliver(make_event("__InstanceModificationEvent", target, &previous));
+    b->second = row;
+  }
+  for (auto it = baseline_.begin(); it != baseline_.end();)
+    it = snap->rows.count(it->first) ? std::next(it) : baseline_.erase(it);
+  next_poll_ = SharedSnapshots::next_tick(Clock::now(), interval_);
 }
 
 Result<bool> ProcessEventStream::next(Instance* event, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   std::vector<os::ProcEvent> events;
+  bool first = true;
   for (;;) {
     if (!ready_.empty()) {
       *event = std::move(ready_.front());
       ready_.pop_front();
       return true;
     }
+    auto now = Clock::now();
     int wait = -1;
     if (timeout_ms >= 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      wait = static_cast<int>(left.count());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (left.count() <= 0 && !first) return false;
+      wait = static_cast<int>(std::max<int64_t>(0, left.count()));
     }
+    first = false;
+    auto cap = [&](Clock::time_point when) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count() + 1;
+      int m = static_cast<int>(std::max<int64_t>(0, ms));
+      if (wait < 0 || m < wait) wait = m;
+    };
     if (!forked_.empty()) wait = (wait < 0 || wait > kSettleMs) ? kSettleMs : wait;
+    if (query_.modification) cap(next_poll_);
+    for (const auto& [key, g] : groups_) cap(g.due);
     events.clear();
     auto n = source_->read(&events, wait);
     if (!n.ok()) return n.take_error();
+    received_ += *n;
+    counters_->received += *n;
     for (const auto& e : events) handle(e);
-    settle(false);
-    uint64_t losses = lost();
-    if (losses != losses_seen_) {
-      losses_seen_ = losses;
+    settle(false, *n == 0);
+    if (query_.modification && Clock::now() >= next_poll_) poll();
+    uint64_t overruns = source_->overruns(), gaps = source_->lost();
+    if (overruns != overruns_seen_ || gaps != gaps_seen_) {
+      counters_->overruns += overruns - overruns_seen_;
+      counters_->gaps += gaps - gaps_seen_;
+      overruns_seen_ = overruns;
+      gaps_seen_ = gaps;
       rescan();
     }
+    if (!groups_.empty()) flush_groups(false);
   }
+}
+
+std::optional<Instance> ProcessEventStream::source_state() const {
+  provider::EventSourceProvider p;
+  Instance inst = p.snapshot(kind_of(*source_));
+  // This subscription's own figures (the class's instances served by the CIM service hold the
+  // whole process's).
+  inst.set("Active", Value::uint32(1));
+  inst.set("Subscriptions", Value::uint64(1));
+  inst.set("EventsReceived", Value::uint64(received_));
+  inst.set("Overruns", Value::uint64(source_->overruns()));
+  inst.set("SequenceGaps", Value::uint64(source_->lost()));
+  inst.set("Rescans", Value::uint64(rescans_));
+  inst.set("UncapturedProperties", Value::uint64(uncaptured_));
+  inst.set("Polls", Value::uint64(polls_));
+  inst.set("SharedPolls", Value::uint64(shared_polls_));
+  return inst;
+}
+
+SourceChoice source_choice_from_environment() {
+  const char* v = std::getenv("LWMI_EVENT_SOURCE");
+  if (!v) return SourceChoice::kAuto;
+  if (base::iequals(v, "proc-poll")) return SourceChoice::kProcPoll;
+  if (base::iequals(v, "netlink")) return SourceChoice::kNetlink;
+  return SourceChoice::kAuto;
+}
+
+Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::ProcessProvider& provider,
+                                                      const security::Caller& caller,
+                                                      std::string_view wql, SourceChoice choice) {
+  auto q = compile_event_query(wql);
+  if (!q.ok()) return q.take_error();
+  const int poll_ms =
+      static_cast<int>(std::max<int64_t>(100, std::llround(q->within.value_or(1.0) * 1000)));
+  std::unique_ptr<os::ProcEventSource> source;
+  if (choice != SourceChoice::kProcPoll) {
+    // Root can force a receive buffer large enough for fork storms; others get rmem_max and
+    // rely on loss detection and rescans.
+    auto netlink = std::make_unique<os::NetlinkProcEvents>();
+    auto r = netlink->start();
+    if (r.ok()) {
+      source = std::move(netlink);
+      EventSourceStats::global().set_unavailable("");
+    } else if (choice == SourceChoice::kNetlink) {
+      return r.take_error();
+    } else {
+      EventSourceStats::global().set_unavailable(r.error().message);
+    }
+  }
+  if (!source) source = std::make_unique<os::ProcPollEvents>(provider.fs(), poll_ms);
+  auto stream =
+      std::make_unique<ProcessEventStream>(provider, caller, std::move(*q), std::move(source));
+  if (auto r = stream->start(); !r.ok()) return r.take_error();
+  return stream;
 }
 
 Result<std::unique_ptr<EventStream>> open_process_events(
     provider::process::ProcessProvider& provider, const security::Caller& caller,
     std::string_view wql) {
-  auto q = compile_event_query(wql);
-  if (!q.ok()) return q.take_error();
-  // Root can force a receive buffer large enough for fork storms; others get rmem_max and rely
-  // on loss detection and rescans.
-  auto stream = std::make_unique<ProcessEventStream>(provider, caller, std::move(*q),
-                                                     std::make_unique<os::NetlinkProcEvents>());
-  if (auto r = stream->start(); !r.ok()) return r.take_error();
-  return std::unique_ptr<EventStream>(std::move(stream));
+  auto stream = subscribe(provider, caller, wql, source_choice_from_environment());
+  if (!stream.ok()) return stream.take_error();
+  return std::unique_ptr<EventStream>(std::move(*stream));
 }
 
 }  // namespace lwmi::event

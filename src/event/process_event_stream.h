@@ -1,23 +1,31 @@
-// event/process_event_stream.h — process creation and deletion events from kernel events.
+// event/process_event_stream.h — process events from kernel events and polling.
 //
-// Each process gets exactly one __InstanceCreationEvent, at its first exec (or, for a child
-// that never execs, after a short settle time), and at most one __InstanceDeletionEvent when it
-// exits, carrying the snapshot taken at its creation (at exit its files are gone). Processes that
-// existed before the subscription are known from a /proc scan and get no creation event. Lost
-// kernel events (overruns, sequence gaps) are answered by a rescan of /proc: creations and
-// deletions found that way are delivered late, never dropped. Filters see the caller's masked
-// view, as data queries do.
+// Each process gets exactly one __InstanceCreationEvent (and Win32_ProcessStartTrace), at its
+// first exec (or, for a child that never execs, after a short settle time), and at most one
+// __InstanceDeletionEvent (and Win32_ProcessStopTrace) when it exits; the deletion carries the
+// snapshot taken at its creation (at exit its files are gone). A later exec of a process gives
+// an __InstanceModificationEvent and another Win32_ProcessStartTrace. Other modifications are
+// found by polling every WITHIN seconds: a snapshot shared with the other polling subscriptions
+// of this process (SharedSnapshots), compared on the properties the query selects and tests.
+// Processes that existed before the subscription are known from a /proc scan and get no
+// creation event. Lost kernel events (overruns, sequence gaps) are answered by a rescan of /proc:
+// creations and deletions found that way are delivered late, never dropped, and counted.
+// Filters see the caller's masked view, as data queries do. GROUP WITHIN folds the filtered
+// events into __AggregateEvent instances.
 // Thread safety: one thread at a time.
 #pragma once
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
 #include "event/event_query.h"
+#include "event/shared_snapshot.h"
 #include "lwmi/services.h"
 #include "os/proc_events.h"
+#include "provider/event_source_provider.h"
 #include "provider/process/process_provider.h"
 
 namespace lwmi::event {
@@ -26,25 +34,56 @@ class ProcessEventStream : public EventStream {
  public:
   ProcessEventStream(provider::process::ProcessProvider& provider, security::Caller caller,
                      EventQuery query, std::unique_ptr<os::ProcEventSource> source);
+  ~ProcessEventStream() override;
   /// Subscribes to the source, then learns the processes that already exist.
   Result<void> start();
   Result<bool> next(Instance* event, int timeout_ms) override;
   uint64_t lost() const override { return source_->lost() + source_->overruns(); }
+  std::optional<Instance> source_state() const override;
   /// Processes that vanished before their properties could be read (their events carry NULLs).
   uint64_t uncaptured() const { return uncaptured_; }
+  /// Rescans of /proc made to answer a loss.
+  uint64_t rescans() const { return rescans_; }
+  /// Polls made for modification events, and how many of them reused another's snapshot.
+  uint64_t polls() const { return polls_; }
+  uint64_t shared_polls() const { return shared_polls_; }
+  const char* source_name() const { return source_->name(); }
 
   static constexpr int kSettleMs = 100;  ///< a child that never execs is created after this
 
  private:
+  using Clock = std::chrono::steady_clock;
+  /// What a stop trace needs once the process is gone.
+  struct Known {
+    uint64_t start = 0;
+    std::string name;
+    uint32_t ppid = 0, session = 0;
+    std::optional<uint32_t> uid;
+    bool info = false;
+  };
+
   void handle(const os::ProcEvent& e);
-  void created(int32_t tgid);
-  void exited(int32_t tgid);
+  /// The first exec (or the settle time, or a rescan) of tgid; `exited`: its exit event came
+  /// first, so whatever runs under the pid now is another process.
+  void created(int32_t tgid, bool exited = false, uint64_t exec_ns = 0);
+  void exited(int32_t tgid, const os::ProcEvent* e);
   void rescan();
-  void settle(bool all);
-  Instance make_event(const char* cls, const Instance& target) const;
+  void settle(bool all, bool idle);
+  void poll();
+  void flush_groups(bool all);
+  /// Applies GROUP, counts, and queues.
+  void deliver(Instance ev);
+  Instance make_event(const char* cls, const Instance& target,
+                      const Instance* previous = nullptr) const;
+  Instance make_trace(const char* cls, int32_t tgid, const Known& k) const;
+  bool matches(const Instance& target, const Instance* previous) const;
+  bool trace_matches(const Instance& ev) const;
+  void remember(int32_t tgid, provider::process::ProcessRow& row, const Instance& inst);
   /// The instance as complete as it can still be read; a process already gone keeps only what
   /// the events told (Handle, ProcessId, ParentProcessId) and counts in uncaptured().
-  std::optional<Instance> capture(int32_t tgid, provider::process::ProcessRow& row);
+  std::optional<Instance> capture(int32_t tgid, provider::process::ProcessRow& row,
+                                  bool exited = false);
+  Instance project(const Instance& full) const;  ///< only the watched properties
 
   provider::process::ProcessProvider& provider_;
   security::Caller caller_;
@@ -54,17 +93,47 @@ class ProcessEventStream : public EventStream {
   bool in_view(provider::process::ProcessRow& row);
   provider::process::RowContext ctx_;
   std::optional<os::PidView> view_;  // a caller in a child pid namespace: only its processes
-  std::unordered_map<int32_t, uint64_t> known_;     ///< tgid -> start ticks
+  provider::EventSourceCounters* counters_ = nullptr;
+  bool started_ = false;
+  std::unordered_map<int32_t, Known> known_;
   std::unordered_map<int32_t, Instance> snapshot_;  ///< for deletion events
-  std::unordered_map<int32_t, std::chrono::steady_clock::time_point> forked_;
-  std::unordered_map<int32_t, int32_t> parent_;  ///< from fork events, until exit
-  uint64_t uncaptured_ = 0;
+  std::unordered_map<int32_t, uint64_t> forked_;    ///< tgid -> fork time (CLOCK_MONOTONIC ns)
+  uint64_t latest_ns_ = 0;                          ///< the newest event timestamp read
+  uint64_t boot_offset_ns_ = 0;                     ///< CLOCK_BOOTTIME - CLOCK_MONOTONIC
+  std::unordered_map<int32_t, int32_t> parent_;     ///< from fork events, until exit
+  uint64_t uncaptured_ = 0, rescans_ = 0, polls_ = 0, shared_polls_ = 0;
+  uint64_t received_ = 0;
   std::deque<Instance> ready_;
-  uint64_t losses_seen_ = 0;
+  uint64_t losses_seen_ = 0, overruns_seen_ = 0, gaps_seen_ = 0;
+  // Modification polling.
+  SharedSnapshots::Registration registration_;
+  std::chrono::milliseconds interval_{0};
+  Clock::time_point next_poll_;
+  std::unordered_map<int32_t, ProcessSnapshot::Row> baseline_;
+  // GROUP WITHIN.
+  struct Group {
+    uint32_t count = 0;
+    Instance representative;
+    Clock::time_point due;
+  };
+  std::map<std::string, Group> groups_;
 };
 
-/// Compiles the event query `wql` and opens a started stream of process events from the kernel's
-/// process connector, filtered on `caller`'s masked view. Errors carry the query position.
+/// Which kernel source a subscription uses.
+enum class SourceChoice { kAuto, kNetlink, kProcPoll };
+/// LWMI_EVENT_SOURCE=netlink|proc-poll in the environment (tests), else kAuto.
+SourceChoice source_choice_from_environment();
+
+/// Compiles `wql` and subscribes: the netlink connector, or (kAuto, when it cannot be used)
+/// /proc polling every WITHIN seconds (1 s without WITHIN).
+Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::ProcessProvider& provider,
+                                                      const security::Caller& caller,
+                                                      std::string_view wql,
+                                                      SourceChoice choice = SourceChoice::kAuto);
+
+/// Compiles the event query `wql` and opens a started stream of process events, filtered on
+/// `caller`'s masked view: subscribe() with the source LWMI_EVENT_SOURCE names (kAuto without
+/// it). Errors carry the query position.
 Result<std::unique_ptr<EventStream>> open_process_events(
     provider::process::ProcessProvider& provider, const security::Caller& caller,
     std::string_view wql);
