@@ -902,6 +902,9 @@ int main(int argc, char** argv) {
   watch->add_option("--reason", watch_reason, "Terminate's Reason (default 0)");
   watch->add_option("--count", watch_count, "Stop after this many events (default: never)");
   watch->add_option("--timeout", watch_timeout, "Stop after this many seconds (default: never)");
+  bool watch_stats = false;
+  watch->add_flag("--stats", watch_stats,
+                  "At the end, print the event source's state (LWMI_EventSource) on stderr");
   std::vector<std::string> alias_words;
   auto* process = app.add_subcommand(
       "process", "wmic's alias for Win32_Process: process [where COND] get|list|call|delete …");
@@ -1133,6 +1136,16 @@ int main(int argc, char** argv) {
     if ((*stream)->lost())
       std::cerr << "lwmic: note: " << (*stream)->lost()
                 << " kernel event(s) were lost; /proc was rescanned so none was missed\n";
+    if (watch_stats) {
+      if (auto state = (*stream)->source_state()) {
+        std::cerr << "lwmic: event source:";
+        for (const auto& [name, value] : state->properties())
+          std::cerr << ' ' << name << '=' << (value.is_null() ? "NULL" : value.to_text());
+        std::cerr << '\n';
+      } else {
+        std::cerr << "lwmic: note: this connection does not report its event source\n";
+      }
+    }
     return status;
   }
   if (process->parsed()) {

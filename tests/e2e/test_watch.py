@@ -88,6 +88,92 @@ class WatchTest(unittest.TestCase):
         self.assertIn("WBEM_E_NOT_EVENT_CLASS (0x80041059)", p.stderr.decode())
         self.assertIn("^", p.stderr.decode())
 
+    def test_proc_poll_source_and_its_statistics(self):
+        # The /proc polling source (used when the netlink connector cannot be), chosen here by
+        # LWMI_EVENT_SOURCE; --stats shows which source served and what it received.
+        out = open(os.path.join(self.dir, "out"), "w+")
+        err = open(os.path.join(self.dir, "err"), "w+")
+        self.addCleanup(out.close)
+        self.addCleanup(err.close)
+        wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 0.2 WHERE TargetInstance ISA "
+               "'Win32_Process' AND TargetInstance.Name = '%s'" % self.name)
+        env = dict(os.environ, LWMI_EVENT_SOURCE="proc-poll")
+        w = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, "--count", "1",
+                              "--timeout", "20", "--stats"],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        self.addCleanup(lambda: (w.kill(), w.wait()))
+        e2e.wait_for(lambda: (err.seek(0), "watching" in err.read())[1], 20, "lwmic watch")
+        p = self.run_prog(self.prog)
+        self.assertEqual(w.wait(timeout=20), 0)
+        out.seek(0)
+        events = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["TargetInstance"]["ProcessId"], p.pid)
+        err.seek(0)
+        text = err.read()
+        self.assertIn("Source=proc-poll", text)
+        self.assertRegex(text, r"EventsReceived=[1-9]")
+
+    def test_stop_trace_exit_status_of_a_signal(self):
+        out = open(os.path.join(self.dir, "out"), "w+")
+        err = open(os.path.join(self.dir, "err"), "w+")
+        self.addCleanup(out.close)
+        self.addCleanup(err.close)
+        wql = "SELECT * FROM Win32_ProcessStopTrace WHERE ProcessName = '%s'" % self.name
+        w = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, "--count", "1",
+                              "--timeout", "20"],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self.addCleanup(lambda: (w.kill(), w.wait()))
+        e2e.wait_for(lambda: (err.seek(0), "watching" in err.read())[1], 20, "lwmic watch")
+        p = self.run_prog(self.prog)
+        e2e.wait_for(lambda: os.readlink("/proc/%d/exe" % p.pid).endswith(self.name), 10,
+                     "the program to run")
+        p.terminate()
+        p.wait(timeout=10)
+        self.assertEqual(w.wait(timeout=20), 0)
+        out.seek(0)
+        events = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+        self.assertEqual(len(events), 1)
+        self.assertEqual(events[0]["__CLASS"], "Win32_ProcessStopTrace")
+        self.assertEqual(events[0]["ProcessID"], p.pid)
+        self.assertEqual(events[0]["ExitStatus"], 143, "128 + SIGTERM")
+
+    def test_modification_needs_within(self):
+        p = subprocess.run([e2e.LWMIC, "watch", "SELECT * FROM __InstanceModificationEvent "
+                            "WHERE TargetInstance ISA 'Win32_Process'"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("WBEMESS_E_REGISTRATION_TOO_PRECISE (0x80042002)", p.stderr.decode())
+
+    def test_event_sources_served_by_lwmid(self):
+        # LWMI_EventSource is served by lwmid (its own engine's counters) like any class.
+        if os.geteuid() != 0:
+            self.skipTest("lwmid runs as root")
+        import test_daemon
+        if not os.access(test_daemon.LWMID, os.X_OK):
+            self.skipTest("no lwmid")
+        sock = os.path.join(self.dir, "lwmid.sock")
+        os.chmod(self.dir, 0o755)
+        d = test_daemon.Daemon(self.dir, "", socket_path=sock, http="127.0.0.1:0",
+                               https="127.0.0.1:0")
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        r = subprocess.run([e2e.LWMIC, "--socket", sock, "--format", "json", "list",
+                            "LWMI_EventSource"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        rows = [json.loads(line) for line in r.stdout.decode().splitlines() if line.strip()]
+        self.assertEqual(sorted(row["Source"] for row in rows), ["netlink", "proc-poll"])
+        for row in rows:
+            for k in ("EventsReceived", "Overruns", "SequenceGaps", "Rescans",
+                      "UncapturedProperties"):
+                self.assertIsInstance(row[k], int, k)
+        r = subprocess.run([e2e.LWMIC, "--socket", sock, "--format", "json", "query",
+                            "SELECT * FROM LWMI_EventSource WHERE Source = 'netlink'"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertEqual(json.loads(r.stdout.decode().splitlines()[0])["Source"], "netlink")
+
 
 if __name__ == "__main__":
     unittest.main()
