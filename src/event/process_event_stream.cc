@@ -410,11 +410,27 @@ void ProcessEventStream::rescan() {
   std::unordered_map<int32_t, bool> alive;
   auto scan = provider_.fs().scan();
   int32_t pid;
+  const size_t name_index = provider_.ids().index(provider::process::Prop::kName);
   while (scan.next(&pid)) {
     provider::process::ProcessRow row(ctx_, pid);
     if (!row.exists()) continue;  // gone, or a zombie: exited (its exit may be read already)
     alive[pid] = true;
-    if (!known_.count(pid)) created(pid);
+    auto k = known_.find(pid);
+    if (k == known_.end()) {
+      created(pid);
+      continue;
+    }
+    // A known process whose exec event was lost runs another program now: a later exec.
+    const std::string* before = nullptr;
+    if (k->second.info) {
+      before = &k->second.name;
+    } else if (auto snap = snapshot_.find(pid); snap != snapshot_.end()) {
+      const Value& n = snap->second.at(name_index);
+      if (!n.is_null()) before = &n.as_string();
+    }
+    if (!before || k->second.start != row.start_ticks().value_or(0)) continue;
+    const Value now = row.property(name_index);
+    if (!now.is_null() && now.as_string() != *before) created(pid);
   }
   std::vector<int32_t> gone;
   for (const auto& [tgid, k] : known_)

@@ -115,28 +115,37 @@ class WatchTest(unittest.TestCase):
         self.assertRegex(text, r"EventsReceived=[1-9]")
 
     def test_stop_trace_exit_status_of_a_signal(self):
+        # Win32_ProcessTrace: the start trace, then (once the watcher has shown it, so that the
+        # process was seen running) the stop trace with 128 + SIGTERM.
         out = open(os.path.join(self.dir, "out"), "w+")
         err = open(os.path.join(self.dir, "err"), "w+")
         self.addCleanup(out.close)
         self.addCleanup(err.close)
-        wql = "SELECT * FROM Win32_ProcessStopTrace WHERE ProcessName = '%s'" % self.name
-        w = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, "--count", "1",
-                              "--timeout", "20"],
+        wql = "SELECT * FROM Win32_ProcessTrace WHERE ParentProcessID = %d" % os.getpid()
+        w = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, "--count", "2",
+                              "--timeout", "30", "--stats"],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         self.addCleanup(lambda: (w.kill(), w.wait()))
         e2e.wait_for(lambda: (err.seek(0), "watching" in err.read())[1], 20, "lwmic watch")
         p = self.run_prog(self.prog)
-        e2e.wait_for(lambda: os.readlink("/proc/%d/exe" % p.pid).endswith(self.name), 10,
-                     "the program to run")
+
+        def events():
+            out.seek(0)
+            return [json.loads(line) for line in out.read().splitlines() if line.strip()]
+        e2e.wait_for(lambda: any(e["ProcessID"] == p.pid for e in events()), 20, "the start trace")
         p.terminate()
         p.wait(timeout=10)
-        self.assertEqual(w.wait(timeout=20), 0)
-        out.seek(0)
-        events = [json.loads(line) for line in out.read().splitlines() if line.strip()]
-        self.assertEqual(len(events), 1)
-        self.assertEqual(events[0]["__CLASS"], "Win32_ProcessStopTrace")
-        self.assertEqual(events[0]["ProcessID"], p.pid)
-        self.assertEqual(events[0]["ExitStatus"], 143, "128 + SIGTERM")
+        self.assertEqual(w.wait(timeout=30), 0)
+        err.seek(0)
+        evs = events()
+        self.assertEqual(len(evs), 2, err.read())
+        start, stop = evs
+        self.assertEqual(start["__CLASS"], "Win32_ProcessStartTrace")
+        self.assertEqual(start["ProcessName"], self.name)
+        self.assertEqual(stop["__CLASS"], "Win32_ProcessStopTrace")
+        self.assertEqual(stop["ProcessID"], p.pid)
+        self.assertEqual(stop["ProcessName"], self.name)
+        self.assertEqual(stop["ExitStatus"], 143, "128 + SIGTERM")
 
     def test_modification_needs_within(self):
         p = subprocess.run([e2e.LWMIC, "watch", "SELECT * FROM __InstanceModificationEvent "
