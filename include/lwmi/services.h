@@ -58,7 +58,8 @@ class EventStream {
   virtual ~EventStream() = default;
   /// Waits up to timeout_ms (-1: forever) for the next event; false on timeout.
   virtual Result<bool> next(Instance* event, int timeout_ms) = 0;
-  /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come).
+  /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come);
+  /// over WS-Man, the count lwmid reports for its stream.
   virtual uint64_t lost() const { return 0; }
   /// Events a server dropped because this consumer's queue overflowed (they never come;
   /// WMI's WBEM_E_QUEUE_OVERFLOW). Only remote streams drop events.

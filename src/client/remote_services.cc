@@ -636,10 +636,13 @@ class RemoteEventStream : public EventStream {
       auto page = wc::parse_enumeration_response(*body);
       if (!page.ok()) return page.take_error();
       for (auto& i : page->items) queue_.push_back(std::move(i));
+      if (page->lost_events) lost_ = *page->lost_events;
       if (!page->context.empty()) sub_.context = page->context;
     }
   }
   uint64_t dropped() const override { return dropped_; }
+  /// The server's count of kernel events lost (each answered by a rescan there).
+  uint64_t lost() const override { return lost_; }
 
  private:
   std::shared_ptr<Connection> connection_;
@@ -648,6 +651,7 @@ class RemoteEventStream : public EventStream {
   wc::SubscribeResult sub_;
   std::deque<Instance> queue_;
   uint64_t dropped_ = 0;
+  uint64_t lost_ = 0;
 };
 
 std::string local_host_name() {

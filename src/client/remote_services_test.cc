@@ -692,6 +692,7 @@ struct EventWorld {
           return encoded(out);
         }
         out.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";
+        out.lost_events = 5;
         Instance target(cim::Schema::builtin().find("Win32_Process"));
         target.set("Handle", Value::string("4242"));
         target.set("ProcessId", Value::uint32(4242));
@@ -734,6 +735,7 @@ TEST_F(RemoteServicesTest, EventsBySubscribeAndPulls) {
     EXPECT_EQ(target->identity().to_string(),
               std::string("Win32_Process.Handle=\"4242\",CreationDate=\"") + kCreation + "\"");
     EXPECT_EQ((*stream)->dropped(), 3u);
+    EXPECT_EQ((*stream)->lost(), 5u);
     // Nothing more within the time given.
     got = (*stream)->next(&ev, 50);
     ASSERT_TRUE(got.ok());

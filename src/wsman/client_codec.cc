@@ -650,6 +650,10 @@ Result<EnumerationPage> parse_enumeration_response(std::string_view body) {
     }
   }
   if (page.context.empty()) page.end_of_sequence = true;
+  if (xmlNode* env = xmlDocGetRootElement(b->first.get()))
+    if (xmlNode* h = child(env, ns::kSoap, "Header"))
+      if (xmlNode* lost = child(h, ns::kLwmi, "LostEvents"))
+        if (auto n = base::parse_u64(base::trim(text(lost)))) page.lost_events = *n;
   return page;
 }
 

@@ -97,6 +97,8 @@ struct EnumerationPage {
   std::vector<Instance> items;
   std::string context;  ///< "" when the server sent none (end of sequence)
   bool end_of_sequence = false;
+  /// Pull on an event subscription: lwmid's count of kernel events its stream lost (rescanned).
+  std::optional<uint64_t> lost_events;
 };
 
 /// The Error a fault envelope carries; nullopt when `body` is not a fault.

@@ -945,6 +945,11 @@ std::string encode(const Response& response) {
     return out;
   }
   out += header(response.action, response.relates_to);
+  if (response.lost_events) {
+    out.insert(out.size() - std::string_view("</s:Header>").size(),
+               "<l:LostEvents xmlns:l=\"" + std::string(ns::kLwmi) + "\">" +
+                   std::to_string(*response.lost_events) + "</l:LostEvents>");
+  }
   Writer w(response.resource_uri);
   w.out = std::move(out);
   w.out += "<s:Body>";

@@ -149,6 +149,7 @@ void Eventing::pull(const Request& r, const security::Caller& c,
                   out.resource_uri = uri;
                   out.is_pull = true;
                   out.context = context;
+                  out.lost_events = got->lost;
                   for (auto& ev : got->events)
                     out.items.push_back(Item{std::move(ev), true, false});
                   done(std::move(out));

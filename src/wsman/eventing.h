@@ -7,9 +7,10 @@
 // instances (__InstanceCreationEvent with TargetInstance embedded); with nothing to deliver
 // within OperationTimeout a w:TimedOut fault (clients pull again); with nothing within the
 // requested heartbeat interval a PullResponse with the wsman Heartbeat action and no items.
-// A dropped-events overflow is a fault carrying WBEM_E_QUEUE_OVERFLOW. Errors are faults with
-// the WBEM status (a bad query: w:CannotProcessFilter, its column in the reason).
-// Thread safety: as SubscriptionManager.
+// A dropped-events overflow is a fault carrying WBEM_E_QUEUE_OVERFLOW. PullResponses carry the
+// stream's count of lost kernel events (rescanned, not missed) in an lwmi header, LostEvents.
+// Errors are faults with the WBEM status (a bad query: w:CannotProcessFilter, its column in the
+// reason). Thread safety: as SubscriptionManager.
 #pragma once
 
 #include <functional>

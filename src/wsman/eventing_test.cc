@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -54,6 +55,7 @@ struct Feed {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Instance> events;
+  std::atomic<uint64_t> lost{0};
   void push(uint32_t pid, const std::string& name) {
     Instance target(cim::Schema::builtin().find("Win32_Process"));
     target.set("ProcessId", Value::uint32(pid));
@@ -82,6 +84,7 @@ class FakeStream : public EventStream {
     feed_->events.pop_front();
     return true;
   }
+  uint64_t lost() const override { return feed_->lost; }
 
  private:
   std::shared_ptr<Feed> feed_;
@@ -151,6 +154,7 @@ TEST_F(EventingOps, OpenwsmanSubscribePullUnsubscribe) {
   EXPECT_EQ(sub.context, sub.identifier);
   EXPECT_EQ(sub.expires, "PT600.000S");  // as asked: below the 1 h maximum
 
+  feed_->lost = 2;  // the kernel dropped two messages; the stream rescanned
   feed_->push(4242, "notepad.exe");
   std::string body = answer(pull(sub.context, 5), alice_);
   EXPECT_NE(body.find("http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse"),
@@ -159,6 +163,7 @@ TEST_F(EventingOps, OpenwsmanSubscribePullUnsubscribe) {
   ASSERT_TRUE(page.ok()) << page.error().to_string();
   EXPECT_EQ(page->context, sub.context);
   EXPECT_FALSE(page->end_of_sequence);
+  EXPECT_EQ(page->lost_events, 2u) << body;
   ASSERT_EQ(page->items.size(), 1u) << body;
   const Instance& ev = page->items[0];
   EXPECT_EQ(ev.class_name(), "__InstanceCreationEvent");

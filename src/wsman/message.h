@@ -35,6 +35,8 @@ inline constexpr const char* kDmtfPrefix = "http://schemas.dmtf.org/wbem/wscim/1
 inline constexpr const char* kCimXmlPrefix =
     "http://schemas.dmtf.org/wbem/wscim/1/cim-xml/2/cim-schema/2/";
 inline constexpr const char* kWqlDialect = "http://schemas.microsoft.com/wbem/wsman/1/WQL";
+/// lwmi's own header elements (never mustUnderstand: other clients ignore them).
+inline constexpr const char* kLwmi = "urn:lwmi:wsman:1";
 inline constexpr const char* kAnonymous =
     "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
 }  // namespace ns
@@ -142,6 +144,9 @@ struct Response {
   // Subscribe
   std::string subscription_id;
   std::optional<double> expires_s;
+  // Pull on an event subscription: kernel events the server's stream lost so far (each answered
+  // by a rescan of /proc, so none is missed), sent as the header <l:LostEvents>.
+  std::optional<uint64_t> lost_events;
   // Renew: a RenewResponse with expires_s.
   bool is_renew = false;
   // Create/Delete/Release/Unsubscribe: an empty body with the right Action.

@@ -251,6 +251,9 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertTrue(action_of(root).endswith("/enumeration/PullResponse"), action_of(root))
         self.assertEqual(root.find("s:Body/wsen:PullResponse/wsen:EnumerationContext", NS).text,
                          ctx)
+        lost = root.find("s:Header/{urn:lwmi:wsman:1}LostEvents", NS)
+        self.assertIsNotNone(lost, "the server's count of lost kernel events")
+        self.assertGreaterEqual(int(lost.text), 0)
         items = event_items(root)
         self.assertEqual(len(items), 1, ET.tostring(root)[:3000])
         cls, target = items[0]
