@@ -53,7 +53,8 @@ echo
 # Prints "label: figures" and keeps the figures in the named variable.
 field() { awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$1"; }
 run_launches() {
-  local label=$1 killer=$2 files=$tmp/files-$killer out
+  local label=$1 killer=$2 files out
+  files=$tmp/files-$killer
   mkdir -p "$files"
   out=$("$bench" launch "$prog" "$files" "$launches" "$killer")
   printf '%-34s %s\n' "$label" "$out"
