@@ -169,9 +169,9 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertIsNotNone(f, data[:2000])
         return f
 
-    def subscribe(self, condition, role="alice", cleanup=True, **kw):
+    def subscribe(self, condition, role="alice", cleanup=True, wql=CREATION, **kw):
         """Subscribes as role; returns (identifier, context, expires). Unsubscribed at cleanup."""
-        root = self.ok(subscribe_envelope(CREATION % condition, **kw), role)
+        root = self.ok(subscribe_envelope(wql % condition, **kw), role)
         resp = root.find("s:Body/wse:SubscribeResponse", NS)
         self.assertIsNotNone(resp, ET.tostring(root)[:2000])
         ident = resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier", NS)
@@ -426,6 +426,48 @@ class DaemonEventsTest(unittest.TestCase):
         err.seek(0)
         self.assertNotIn("embedded", err.read())
         self.assert_audited("action=Subscribe", "result=0", "caller.uid=0", "unix:pid=", name)
+
+    def test_lwmic_watch_traces_over_the_unix_socket(self):
+        # Extrinsic events (start and stop traces, ExitStatus) through Subscribe/Pull, typed
+        # again by the client.
+        name, exe = self.program("evtrace")
+        watcher, out, err = self.start_watch([
+            e2e.LWMIC, "--socket", self.socket_path, "--format", "json", "watch",
+            "SELECT * FROM Win32_ProcessTrace WHERE ProcessName = '%s'" % name,
+            "--count", "2", "--timeout", "20"])
+        p = self.start(exe, role="root")
+
+        def events():
+            out.seek(0)
+            return e2e.json_lines(out.read())
+        e2e.wait_for(lambda: any(e.get("ProcessID") == p.pid for e in events()), 15,
+                     "the start trace")
+        p.terminate()
+        p.wait(timeout=10)
+        self.assertEqual(watcher.wait(timeout=15), 0)
+        start, stop = events()
+        self.assertEqual(start["__CLASS"], "Win32_ProcessStartTrace")
+        self.assertEqual(stop["__CLASS"], "Win32_ProcessStopTrace")
+        self.assertEqual(stop["ProcessID"], p.pid)
+        self.assertEqual(stop["ProcessName"], name)
+        self.assertEqual(stop["ExitStatus"], 143, "128 + SIGTERM")
+
+    def test_deletion_event_carries_the_creation_snapshot(self):
+        name, exe = self.program("evdel")
+        p = self.start(exe)
+        e2e.wait_for(lambda: e2e.proc_state(p.pid) == "S", 10, "the target to run")
+        _, ctx, _ = self.subscribe(
+            "TargetInstance.Name = '%s'" % name,
+            wql="SELECT * FROM __InstanceDeletionEvent WITHIN 1 WHERE TargetInstance ISA "
+                "'Win32_Process' AND %s")
+        p.kill()
+        p.wait(timeout=10)
+        items = event_items(self.ok(pull_envelope(ctx)))
+        self.assertEqual(len(items), 1)
+        cls, target = items[0]
+        self.assertEqual(cls, "__InstanceDeletionEvent")
+        self.assertEqual(target["ProcessId"], str(p.pid))
+        self.assertEqual(target["Name"], name)
 
     def test_lwmic_remote_bad_query_points_at_the_column(self):
         r = subprocess.run(self.lwmic_remote("watch", "SELECT * FROM Win32_Process"),
