@@ -289,6 +289,15 @@ Result<PullResult> SubscriptionManager::pull_sync(const std::string& id,
   return future.get();
 }
 
+void SubscriptionManager::give_back(const std::string& id, std::vector<Instance> events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = subs_.find(id);
+  if (it == subs_.end()) return;
+  auto& q = it->second->queue;
+  q.insert(q.begin(), std::make_move_iterator(events.begin()),
+           std::make_move_iterator(events.end()));
+}
+
 Result<Millis> SubscriptionManager::renew(const std::string& id, const security::Caller& caller,
                                           std::optional<Millis> expires) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -98,6 +98,9 @@ class SubscriptionManager {
   /// Pull, waiting on the calling thread.
   Result<PullResult> pull_sync(const std::string& id, const security::Caller& caller, uint32_t max,
                                Millis wait);
+  /// Puts events a pull took back at the front of the queue, in order (they did not fit in the
+  /// answer); nothing when the subscription has ended.
+  void give_back(const std::string& id, std::vector<Instance> events);
   /// Extends the lease; returns the lease granted.
   Result<Millis> renew(const std::string& id, const security::Caller& caller,
                        std::optional<Millis> expires);

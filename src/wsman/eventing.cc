@@ -3,6 +3,7 @@
 #include <cmath>
 #include <future>
 
+#include "wsman/envelope.h"
 #include "wsman/operations.h"
 
 namespace lwmi::wsman {
@@ -128,8 +129,10 @@ void Eventing::pull(const Request& r, const security::Caller& c,
   auto wait = millis(wait_s).value_or(event::Millis(0));
   uint32_t max = r.max_elements.value_or(1);
   std::string context = r.context, message_id = r.message_id, uri = r.resource_uri;
+  std::optional<uint64_t> max_bytes = r.max_envelope_size;
   manager_.pull(r.context, c, max, wait,
-                [done = std::move(done), context, message_id, uri](Result<event::PullResult> got) {
+                [this, done = std::move(done), context, message_id, uri,
+                 max_bytes](Result<event::PullResult> got) {
                   Request req;
                   req.message_id = message_id;
                   if (!got.ok())
@@ -152,8 +155,38 @@ void Eventing::pull(const Request& r, const security::Caller& c,
                   out.lost_events = got->lost;
                   for (auto& ev : got->events)
                     out.items.push_back(Item{std::move(ev), true, false});
+                  if (max_bytes) {
+                    if (auto f = fit(out, *max_bytes)) return done(fault_response(req, *f));
+                  }
                   done(std::move(out));
                 });
+}
+
+std::optional<Fault> Eventing::fit(Response& out, uint64_t max_bytes) {
+  if (out.items.empty()) return std::nullopt;
+  // The response grows event by event, each measured with the codec; what does not fit goes
+  // back to the front of the subscription's queue for the next Pull.
+  Response empty = out;
+  empty.items.clear();
+  size_t base = encode(empty).size(), used = base, keep = 0;
+  for (; keep < out.items.size(); ++keep) {
+    Response one = empty;
+    one.items.push_back(out.items[keep]);
+    size_t alone = encode(one).size();
+    size_t add = alone > base ? alone - base : 0;
+    if (used + add > max_bytes) break;
+    used += add;
+  }
+  if (keep == out.items.size()) return std::nullopt;
+  std::vector<Instance> rest;
+  for (size_t i = keep; i < out.items.size(); ++i) rest.push_back(std::move(out.items[i].instance));
+  out.items.resize(keep);
+  manager_.give_back(out.context, std::move(rest));
+  if (keep > 0) return std::nullopt;
+  return fault("w:EncodingLimit",
+               "one event needs more than MaxEnvelopeSize " + std::to_string(max_bytes) +
+                   " bytes; it is kept for a Pull with a larger MaxEnvelopeSize",
+               WbemStatus::kQuotaViolation);
 }
 
 Response Eventing::pull_sync(const Request& r, const security::Caller& c) {

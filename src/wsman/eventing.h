@@ -5,7 +5,8 @@
 // the granted wse:Expires, and the wsen:EnumerationContext to Pull with (the same id). A Pull
 // answers with the queued events (up to MaxElements) as a PullResponse whose items are the event
 // instances (__InstanceCreationEvent with TargetInstance embedded); with nothing to deliver
-// within OperationTimeout a w:TimedOut fault (clients pull again); with nothing within the
+// within OperationTimeout a w:TimedOut fault. MaxEnvelopeSize is honoured: events that do not
+// fit wait for the next Pull (w:EncodingLimit when not even one fits). With nothing within the
 // requested heartbeat interval a PullResponse with the wsman Heartbeat action and no items.
 // A dropped-events overflow is a fault carrying WBEM_E_QUEUE_OVERFLOW. PullResponses carry the
 // stream's count of lost kernel events (rescanned, not missed) in an lwmi header, LostEvents.
@@ -44,6 +45,10 @@ class Eventing {
   event::SubscriptionManager& manager() { return manager_; }
 
  private:
+  /// Keeps the events of `out` that fit in `max_bytes` (MaxEnvelopeSize), gives the rest back
+  /// to the subscription; a fault when not even the first fits.
+  std::optional<Fault> fit(Response& out, uint64_t max_bytes);
+
   event::SubscriptionManager& manager_;
 };
 

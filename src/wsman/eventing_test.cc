@@ -209,6 +209,38 @@ TEST_F(EventingOps, AnotherUsersPullRenewAndUnsubscribeAreAccessDenied) {
   EXPECT_EQ(manager_->size(), 1u);
 }
 
+TEST_F(EventingOps, MaxEnvelopeSizeKeepsTheRestForTheNextPull) {
+  auto sub = subscribe(alice_);
+  for (uint32_t pid = 1; pid <= 3; ++pid) feed_->push(pid, "p" + std::to_string(pid));
+  // Room for one event (measured: the answer with one event, as the codec writes it).
+  Request r = pull(sub.context, 5);
+  r.max_elements = 1;
+  auto one = answer(r, alice_);
+  ASSERT_FALSE(wc::fault_of(one)) << one;
+  r.max_elements = 10;
+  r.max_envelope_size = one.size() + 100;
+  std::vector<uint64_t> pids;
+  for (int i = 0; i < 2; ++i) {
+    std::string body = answer(r, alice_);
+    auto page = wc::parse_enumeration_response(body);
+    ASSERT_TRUE(page.ok()) << body;
+    ASSERT_EQ(page->items.size(), 1u) << "the rest waits for the next Pull";
+    EXPECT_LE(body.size(), *r.max_envelope_size);
+    pids.push_back(page->items[0].get("TargetInstance")->as_object()->get("ProcessId")->as_u64());
+  }
+  EXPECT_EQ(pids, (std::vector<uint64_t>{2, 3}));  // in order, none lost
+  // Not even one fits: w:EncodingLimit, and the event stays for a Pull with more room.
+  feed_->push(4, "p4");
+  r.max_envelope_size = 600;
+  std::string body = answer(r, alice_);
+  EXPECT_NE(body.find("w:EncodingLimit"), std::string::npos) << body;
+  r.max_envelope_size.reset();
+  auto page = wc::parse_enumeration_response(answer(r, alice_));
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].get("TargetInstance")->as_object()->get("ProcessId")->as_u64(), 4u);
+}
+
 TEST_F(EventingOps, MaxTimeBoundsThePullToo) {
   auto sub = subscribe(alice_);
   Request r = pull(sub.context, 0);
