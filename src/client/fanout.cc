@@ -71,21 +71,25 @@ Result<void> parse_file_into(std::string_view text, std::string_view file_name, 
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     std::string where = std::string(file_name) + ":" + std::to_string(line_no);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF
     // A comment runs from a '#' at the line's start or after a blank to the line's end.
     for (size_t i = 0; i < line.size(); ++i)
       if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
         line = line.substr(0, i);
         break;
       }
-    std::string_view item = base::trim(line);
-    if (item.empty()) continue;
+    for (unsigned char c : line)
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return Error{WbemStatus::kInvalidParameter,
+                     where + ": a control character in '" + printable(line) + "'"};
+    // Blanks are spaces and tabs only.
+    size_t b = line.find_first_not_of(" \t");
+    if (b == std::string_view::npos) continue;
+    std::string_view item = line.substr(b, line.find_last_not_of(" \t") - b + 1);
     for (unsigned char c : item) {
       if (c == ' ' || c == '\t')
         return Error{WbemStatus::kInvalidParameter,
                      where + ": one host a line, found '" + std::string(item) + "'"};
-      if (c < 0x20 || c == 0x7f)
-        return Error{WbemStatus::kInvalidParameter,
-                     where + ": a control character in '" + printable(item) + "'"};
       if (c == ',')
         return Error{WbemStatus::kInvalidParameter,
                      where + ": one host a line, found a comma in '" + std::string(item) + "'"};

@@ -60,6 +60,7 @@ TEST(HostFile, ErrorsNameFileAndLine) {
       {"https://\n", "hosts.txt:1: node 'https://': no host name"},
       {"a,b\n", "hosts.txt:1: one host a line, found a comma in 'a,b'"},
       {"a\x01z\n", "hosts.txt:1: a control character in 'a\\x01z'"},
+      {"\f\f#\n", "hosts.txt:1: a control character in '\\x0c\\x0c#'"},  // fuzz
       {"@other\n", "hosts.txt:1: '@other': a host file cannot include another"},
       {"web1\n# x\nweb1  # again\n",
        "hosts.txt:3: host 'web1' is listed twice (first at hosts.txt:1)"},
