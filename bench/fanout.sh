@@ -200,7 +200,7 @@ flush_pam() { echo "$user:$password" | chpasswd; }
 
 echo
 echo "first run: pins $hosts certificates, checks the password on every host"
-time_once "${lw[@]}" --node "@$work/hosts" "${terminate[@]}"
+time_once "${lw[@]}" --connect-timeout 120 --node "@$work/hosts" "${terminate[@]}"
 ((rc == 0)) || { echo "exit status $rc"; tail -5 "$work/err"; exit 1; }
 echo "  $ms ms; $(tail -1 "$work/err")"
 

@@ -50,8 +50,10 @@ enum class HostOutcome {
   kOk,            ///< done; every method returned 0
   kMethodFailed,  ///< done; some method returned a non-zero ReturnValue
   kFailed,        ///< the host answered with a WBEM error
-  kTimedOut,      ///< connected, but an answer did not come within the operation timeout
-  kUnreachable,   ///< no connection (refused port, no route, connect timeout, TLS failure)
+  /// connected, but no answer in time: the TLS handshake within the connect timeout (e.g. a
+  /// stopped daemon, whose kernel still accepts), or a request within the operation timeout
+  kTimedOut,
+  kUnreachable,  ///< no connection: refused port, no route, TCP connect timeout, TLS failure
   kRefused,       ///< the host refused the credentials, or its certificate changed / is untrusted
 };
 
