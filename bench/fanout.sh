@@ -174,7 +174,7 @@ measure() {
     time_once "$@"
     if ((rc != want)); then
       echo "$key: exit status $rc (want $want):" >&2
-      tail -5 "$work/err" >&2
+      grep -v ': note: ' "$work/err" | tail -5 >&2
       exit 1
     fi
     if [[ $prep == none && $(db_stamp) != "$s0" ]] && ((redone < 10 * runs)); then
@@ -201,8 +201,8 @@ flush_pam() { echo "$user:$password" | chpasswd; }
 echo
 echo "first run: pins $hosts certificates, checks the password on every host"
 time_once "${lw[@]}" --connect-timeout 120 --node "@$work/hosts" "${terminate[@]}"
-((rc == 0)) || { echo "exit status $rc"; tail -5 "$work/err"; exit 1; }
-echo "  $ms ms; $(tail -1 "$work/err")"
+echo "  $ms ms, exit status $rc; $(tail -1 "$work/err")"
+((rc == 0)) || grep -v ': note: ' "$work/err" | head -5
 
 echo
 echo "wall time of one lwmic invocation ending '$target' (one process per host):"

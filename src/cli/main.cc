@@ -698,7 +698,10 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
             << summary.count(HostOutcome::kUnreachable) << " unreachable, "
             << summary.count(HostOutcome::kRefused) << " refused, "
             << summary.count(HostOutcome::kTimedOut) << " timed out";
-  if (call_each && !g.dry_run) {
+  if (call_each && g.dry_run) {
+    std::cerr << "; --dry-run: would call " << decl->name << " on " << t.instances
+              << " process(es); nothing was done";
+  } else if (call_each) {
     std::string m = decl->name;
     std::cerr << "; " << m << ": " << t.calls << " matched, " << t.returned_zero << " returned 0, "
               << t.returned_nonzero << " returned non-zero, " << t.gone << " gone before the call";

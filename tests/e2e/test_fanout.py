@@ -366,6 +366,20 @@ class FanoutTest(unittest.TestCase):
             self.assertEqual(sum(1 for r in rows if r[0] == n and r[2] == self.query_name), 1)
         self.assertEqual({r[0] for r in rows}, set(nodes[:2]))
 
+    def test_dry_run_ends_nothing(self):
+        nodes = self.ok_nodes()[:2]
+        before = {n: self.hosts[n].targets(self.query_name) for n in ("ok1", "ok2")}
+        rc, out, err = self.lwmic(",".join(nodes), "--dry-run", "--format", "csv", "process",
+                                  "where", "name='%s'" % self.query_name, "call", "terminate")
+        self.assertEqual(rc, 0, err)
+        rows = [l.split(",") for l in out.splitlines()]
+        self.assertEqual(rows[0], ["Node", "Handle", "Name", "CommandLine"])
+        self.assertEqual(sorted(r[0] for r in rows[1:]), sorted(nodes))
+        self.assertIn("--dry-run: would call Terminate on 2 process(es); nothing was done", err)
+        for pids in before.values():
+            for pid in pids:
+                self.assertTrue(td.alive(pid))
+
     # -- the exit status is the most severe outcome ---------------------------------------------
 
     def test_exit_status_wbem_error_on_one_host(self):
