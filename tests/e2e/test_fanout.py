@@ -380,6 +380,38 @@ class FanoutTest(unittest.TestCase):
             for pid in pids:
                 self.assertTrue(td.alive(pid))
 
+    def test_liblwmi_example_terminates_on_several_hosts(self):
+        """examples/fanout_terminate.cpp: lwmi::run_fanout ending a program started in two
+        hosts' namespaces, the refusing host reported by name."""
+        prog = os.path.join(os.environ.get("LWMI_BUILD_DIR", ""), "examples", "fanout_terminate")
+        if not os.path.exists(prog):
+            self.skipTest("examples not built")
+        name = "fx" + self.tag
+        exe = os.path.join(self.work, "bin", name)
+        shutil.copy("/bin/sleep", exe)
+        os.chmod(exe, 0o755)
+        started = []
+        for n in ("ok2", "ok3"):
+            p = subprocess.Popen(["nsenter", "--target", str(self.hosts[n].pid), "--pid",
+                                  "--mount", "--", *self.alice.prefix(), exe, "1000"],
+                                 stdin=subprocess.DEVNULL)
+            self.addCleanup(lambda p=p: (p.kill(), p.wait()))
+            started.append(p)
+        e2e.wait_for(lambda: subprocess.run(["pgrep", "-c", "-x", name], capture_output=True)
+                     .stdout.strip() == b"2", 10, "the programs to start")
+        nodes = [self.node("ok2"), self.node("ok3"), self.node("refusing")]
+        env = dict(os.environ, HOME=self.home, LWMI_PASSWORD=self.alice.password)
+        p = subprocess.run([prog, ",".join(nodes), self.alice.name, name], capture_output=True,
+                           stdin=subprocess.DEVNULL, env=env, timeout=60)
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 4, out + p.stderr.decode())
+        self.assertIn("%s: 1 ended, 0 not" % self.node("ok2"), out)
+        self.assertIn("%s: 1 ended, 0 not" % self.node("ok3"), out)
+        self.assertRegex(out, r"%s: refused: WBEM_E_ACCESS_DENIED" % re.escape(self.node("refusing")))
+        for sp in started:
+            # nsenter passes on its child's end: killed by SIGKILL.
+            self.assertEqual(sp.wait(timeout=10), -9)
+
     # -- the exit status is the most severe outcome ---------------------------------------------
 
     def test_exit_status_wbem_error_on_one_host(self):
