@@ -82,7 +82,7 @@ std::optional<std::string> prompt_password(const std::string& user, const std::s
   }
   // The prompt once echo is off (and typed-ahead input dropped), as getpass does: what is
   // typed after it is never shown.
-  std::cerr << "Password for " << user << "@" << node << ": " << std::flush;
+  std::cerr << ("Password for " + user + "@" + node + ": ") << std::flush;  // one write
   std::string line;
   bool ok = static_cast<bool>(std::getline(std::cin, line));
   if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);

@@ -543,7 +543,7 @@ class FanoutTest(unittest.TestCase):
                 if not chunk:
                     break
                 seen += chunk
-            if not sent and b"Password for" in seen:
+            if not sent and b"host(s): " in seen:  # the whole prompt
                 os.write(master, (self.alice.password + "\n").encode())
                 sent = True
             if p.poll() is not None and not r:
