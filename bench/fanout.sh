@@ -154,7 +154,7 @@ time_once() {
 
 # The password database's state: lwmid drops its credential cache when it changes (another
 # program adding a user makes every run cold), so a warm run during which it changed is redone.
-db_stamp() { stat -c '%i.%s.%Y' /etc/passwd /etc/shadow /etc/group | tr '\n' ' '; }
+db_stamp() { stat -c '%i.%s.%y' /etc/passwd /etc/shadow /etc/group | tr '\n' ' '; }
 # CPU time (clock ticks) of every lwmid of this benchmark.
 daemon_ticks() {
   local p
