@@ -16,6 +16,7 @@
 #include "cim/schema.h"
 #include "cli/exit_status.h"
 #include "cli/output.h"
+#include "cli/watch_terminate.h"
 #include "cli/wmic_args.h"
 #include "event/event_query.h"
 #include "lwmi/fanout.h"
@@ -769,22 +770,26 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
       if (!got.ok()) return got.take_error();
       if (!*got) continue;
       if (stop) break;
-      bool creation = ev.class_name() == "__InstanceCreationEvent";
-      std::optional<Instance> target;
-      if (w.terminate && creation) target = *ev.get("TargetInstance")->as_object();
+      std::optional<Result<TerminateTarget>> target;
+      if (w.terminate) target = terminate_target(ev);
       h.emit(std::move(ev));
-      if (target) {
+      if (target && !target->ok()) {
+        if (target->error().code == WbemStatus::kNotFound)
+          h.note(target->error().message);
+        else
+          h.error(target->take_error());
+      } else if (target) {
         ++h.tally.calls;
-        auto r =
-            h.services().exec_method(*target, "Terminate", {{"Reason", Value::uint32(w.reason)}});
-        std::string pid = target->get("ProcessId")->to_text();
+        auto r = h.services().exec_method((*target)->path, "Terminate",
+                                          {{"Reason", Value::uint32(w.reason)}});
+        const std::string& pid = (*target)->pid;
         if (!r.ok()) {
           Error e = r.take_error();
           e.message = "process " + pid + ": " + e.message;
           h.error(std::move(e));
         } else {
           ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
-          h.note("terminated process " + pid + " (" + target->get("Name")->to_text() +
+          h.note("terminated process " + pid + " (" + (*target)->name +
                  "): ReturnValue " + std::to_string(r->return_value));
         }
       }
@@ -901,7 +906,9 @@ int main(int argc, char** argv) {
       "Deliver events as they happen: watch \"SELECT * FROM __InstanceCreationEvent "
       "WHERE TargetInstance ISA 'Win32_Process' …\"");
   watch->add_option("wql", watch_wql, "The event query")->required();
-  watch->add_flag("--terminate", watch_terminate, "End each process an event names, as it comes");
+  watch->add_flag("--terminate", watch_terminate,
+                  "End each process an event names, as it comes (creation, modification and "
+                  "Win32_ProcessStartTrace events; by pid and start time)");
   watch->add_option("--reason", watch_reason, "Terminate's Reason (default 0)");
   watch->add_option("--count", watch_count, "Stop after this many events (default: never)");
   watch->add_option("--timeout", watch_timeout, "Stop after this many seconds (default: never)");
@@ -951,6 +958,13 @@ int main(int argc, char** argv) {
       return kExitUsage;
     }
     nodes = std::move(*parsed);
+  }
+  // Before any prompt or connection: --terminate on events about ended processes.
+  if (watch->parsed() && watch_terminate) {
+    if (std::string why = terminate_refusal(watch_wql); !why.empty()) {
+      std::cerr << "lwmic: error: " << why << '\n';
+      return kExitUsage;
+    }
   }
   if (!g.user.empty() && g.password.empty()) {
     // Asked once, for every host.
@@ -1116,17 +1130,27 @@ int main(int argc, char** argv) {
       ++n;
       f->add(ev);
       std::cout.flush();
-      if (watch_terminate && ev.class_name() == "__InstanceCreationEvent") {
-        const Instance& target = *ev.get("TargetInstance")->as_object();
-        auto r = svc.exec_method(target, "Terminate", {{"Reason", Value::uint32(watch_reason)}});
-        std::string pid = target.get("ProcessId")->to_text();
-        if (!r.ok()) {
-          std::cerr << "lwmic: process " << pid << ": " << r.error().to_string() << '\n';
+      if (watch_terminate) {
+        // The process by its pid and start time: a reused pid is never hit.
+        auto target = terminate_target(ev);
+        if (!target.ok()) {
+          if (target.error().code == WbemStatus::kNotFound) {
+            std::cerr << "lwmic: note: " << target.error().message << '\n';
+          } else {
+            print_error(target.error());
+            status = kExitWbemError;
+          }
         } else {
-          for (const auto& note : r->notes) std::cerr << "lwmic: note: " << note << '\n';
-          std::cerr << "lwmic: terminated process " << pid << " (" << target.get("Name")->to_text()
-                    << "): ReturnValue " << r->return_value << '\n';
-          if (r->return_value != 0 && status == kExitOk) status = kExitMethodFailed;
+          auto r =
+              svc.exec_method(target->path, "Terminate", {{"Reason", Value::uint32(watch_reason)}});
+          if (!r.ok()) {
+            std::cerr << "lwmic: process " << target->pid << ": " << r.error().to_string() << '\n';
+          } else {
+            for (const auto& note : r->notes) std::cerr << "lwmic: note: " << note << '\n';
+            std::cerr << "lwmic: terminated process " << target->pid << " (" << target->name
+                      << "): ReturnValue " << r->return_value << '\n';
+            if (r->return_value != 0 && status == kExitOk) status = kExitMethodFailed;
+          }
         }
       }
       if (watch_count && n >= watch_count) break;

@@ -93,6 +93,8 @@ void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& r
   k.ppid = ppid.is_null() ? 0 : static_cast<uint32_t>(ppid.as_u64());
   const Value& session = inst.at(ids.index(Prop::kSessionId));
   k.session = session.is_null() ? 0 : static_cast<uint32_t>(session.as_u64());
+  const Value& created = inst.at(ids.index(Prop::kCreationDate));
+  k.creation_date = created.is_null() ? std::string() : created.as_string();
   if (!row.gone())
     if (auto uid = row.owner_uid()) k.uid = uid;
 }
@@ -149,6 +151,9 @@ Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Kno
   ev.set("ProcessName", k.name.empty() ? Value::null(CimType::kString) : Value::string(k.name));
   ev.set("SessionID", k.info ? Value::uint32(k.session) : Value::null(CimType::kUint32));
   ev.set("Sid", k.uid ? binary_sid(*k.uid) : Value::null(CimType::kUint8, true));
+  // With ProcessID, the identity a Terminate re-checks (pid and start time).
+  ev.set("ProcessCreationDate", k.creation_date.empty() ? Value::null(CimType::kDatetime)
+                                                        : Value::datetime(k.creation_date));
   ev.set("TIME_CREATED", Value::uint64(filetime_now()));
   ev.set("SECURITY_DESCRIPTOR", Value::null(CimType::kUint8, true));
   return ev;

@@ -59,6 +59,7 @@ class ProcessEventStream : public EventStream {
     std::string name;
     uint32_t ppid = 0, session = 0;
     std::optional<uint32_t> uid;
+    std::string creation_date;  ///< its CreationDate ("" when it could not be read)
     bool info = false;
   };
 

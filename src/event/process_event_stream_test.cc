@@ -555,3 +555,38 @@ TEST_F(Events, PollingSubscriptionsShareOneSnapshotPerInterval) {
 }
 
 }  // namespace lwmi::event
+
+namespace lwmi::event {
+
+// A start trace carries the process's start time (ProcessCreationDate, as Win32_Process's
+// CreationDate): with ProcessID, the identity a Terminate re-checks.
+TEST_F(Events, StartTraceCarriesTheProcessIdentity) {
+  auto s = open("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '" + name_ + "'");
+  ASSERT_TRUE(s);
+  pid_t p = spawn(name_, {"30"});
+  auto evs = collect(*s, 1, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].get("ProcessID")->as_u64(), static_cast<uint64_t>(p));
+  auto start = evs[0].get("ProcessCreationDate");
+  ASSERT_TRUE(start && !start->is_null());
+  EXPECT_EQ(start->type(), CimType::kDatetime);
+  ObjectPath path;
+  path.class_name = "Win32_Process";
+  path.keys.push_back({"Handle", Value::string(std::to_string(p))});
+  auto inst = provider_.get(security::Caller::current_process(), path, {});
+  ASSERT_TRUE(inst.ok()) << inst.error().to_string();
+  EXPECT_EQ(start->as_string(), inst->get("CreationDate")->as_string());
+  // The pair names the process: Terminate by it ends it.
+  path.keys.push_back({"CreationDate", *start});
+  const auto* terminate = provider_.class_decl()->method("Terminate");
+  security::AuditTarget audit;
+  auto r = provider_.invoke(security::Caller::current_process(), *terminate, &path, {}, &audit);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->return_value, 0u);
+  int status = 0;
+  ASSERT_EQ(::waitpid(p, &status, 0), p);
+  children_.erase(std::remove(children_.begin(), children_.end(), p), children_.end());
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+}  // namespace lwmi::event

@@ -346,6 +346,9 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
   if (!parsed.ok()) return parsed.take_error();
   auto cls = get_class(parsed->class_name);
   if (!cls.ok()) return cls.take_error();
+  if (event_sources_.class_decl()->is_a((*cls)->name))
+    return Error{WbemStatus::kProviderNotCapable,
+                 (*cls)->name + " is read-only: its instances cannot be deleted"};
   if (!(*cls)->is_a("CIM_Process") || !parsed->is_instance_path())
     return Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"};
   auto r = exec_method(caller, path, "Terminate", {});

@@ -49,6 +49,7 @@ class CimService {
   Result<MethodResult> exec_method(const security::Caller& caller, std::string_view path,
                                    std::string_view method, const Parameters& in);
   /// DeleteInstance: for Win32_Process, Terminate. ReturnValue 2/3 become WBEM_E_ACCESS_DENIED.
+  /// WBEM_E_PROVIDER_NOT_CAPABLE for a read-only class (LWMI_EventSource).
   Result<MethodResult> delete_instance(const security::Caller& caller, std::string_view path);
   /// A class declaration; WBEM_E_INVALID_CLASS when unknown.
   Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) const;

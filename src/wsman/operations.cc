@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cstdio>
+#include <variant>
 
 #include "base/strings.h"
 #include "cim/schema.h"
@@ -51,20 +52,68 @@ bool is_cim_xml(const std::string& uri) {
          starts("http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/");
 }
 
-// Selectors -> an instance path "Class.Key="v",…" (the __cimnamespace selector excluded).
-Result<std::string> path_from_selectors(const std::string& cls, const Request& r,
-                                        bool require_keys) {
+constexpr const char* kFaultDetail = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/";
+
+/// A selector set that does not name an instance of its class: the error, and the wsman
+/// FaultDetail that says which way it is wrong (InsufficientSelectors, UnexpectedSelectors, …).
+struct SelectorError {
+  Error error;
+  std::string detail;
+};
+
+Response selector_fault(const Request& r, const SelectorError& e) {
+  Fault f = fault_for(e.error);
+  if (!e.detail.empty()) f.detail = std::string(kFaultDetail) + e.detail;
+  return fault_response(r, std::move(f));
+}
+
+// Selectors -> an instance path "Class.Key="v",…", checked against the keys the schema declares
+// for the class (the __cimnamespace selector excluded). Beside the keys, CreationDate is
+// accepted where the class has that property: a process is its pid and its start time
+// (DESIGN decision 4). Every key is required.
+std::variant<std::string, SelectorError> path_from_selectors(const std::string& class_name,
+                                                             const Request& r) {
+  auto cls = cim::Schema::builtin().find(class_name);
+  if (!cls)
+    return SelectorError{
+        {WbemStatus::kInvalidClass, "no class named '" + class_name + "' in root\\cimv2"}, ""};
+  std::vector<const PropertyDecl*> keys;
+  for (size_t i : cls->key_indices()) keys.push_back(&cls->properties[i]);
+  const PropertyDecl* creation = keys.empty() ? nullptr : cls->property("CreationDate");
+  std::string key_text;
+  for (const auto* k : keys) key_text += (key_text.empty() ? "" : ", ") + k->name;
+  auto invalid = [](std::string message, const char* detail) {
+    return SelectorError{{WbemStatus::kInvalidObjectPath, std::move(message)}, detail};
+  };
+  if (keys.empty()) {
+    bool any = false;
+    for (const auto& s : r.selectors) any |= !base::iequals(s.name, "__cimnamespace");
+    return invalid(cls->name + " has no key properties: no selector names one of its instances",
+                   any ? "UnexpectedSelectors" : "InsufficientSelectors");
+  }
+
   ObjectPath p;
-  p.class_name = cls;
+  p.class_name = cls->name;
   for (const auto& s : r.selectors) {
     if (base::iequals(s.name, "__cimnamespace")) continue;
-    if (!base::iequals(s.name, "Handle") && !base::iequals(s.name, "CreationDate"))
-      return Error{WbemStatus::kInvalidObjectPath,
-                   "selector '" + s.name + "' is not a key of " + cls + " (its key is Handle)"};
-    p.keys.push_back({s.name, Value::string(s.value)});
+    const PropertyDecl* prop = cls->property(s.name);
+    if (!prop || !(prop->key || prop == creation)) {
+      std::string known = (keys.size() == 1 ? "its key is " : "its keys are ") + key_text;
+      if (creation) known += "; CreationDate may be given beside it";
+      return invalid("selector '" + s.name + "' is not a key of " + cls->name + " (" + known + ")",
+                     "UnexpectedSelectors");
+    }
+    if (p.key(prop->name))
+      return invalid("selector '" + prop->name + "' is given twice", "DuplicateSelector");
+    p.keys.push_back({prop->name, Value::string(s.value)});
   }
-  if (require_keys && !p.key("Handle"))
-    return Error{WbemStatus::kInvalidObjectPath, "the Handle selector is required"};
+  std::string missing;
+  for (const auto* k : keys)
+    if (!p.key(k->name)) missing += (missing.empty() ? "" : ", ") + k->name;
+  if (!missing.empty())
+    return invalid("selector " + missing + " is required: " + cls->name + " is keyed by " +
+                       key_text,
+                   "InsufficientSelectors");
   return p.relative();
 }
 
@@ -148,6 +197,9 @@ Fault fault_for(const Error& e) {
       return make_fault("w:AccessDenied", e.message, e.code);
     case WbemStatus::kNotSupported:
       return make_fault("w:UnsupportedFeature", e.message, e.code);
+    case WbemStatus::kProviderNotCapable:  // e.g. Delete on a read-only class
+    case WbemStatus::kReadOnly:
+      return make_fault("a:ActionNotSupported", e.message, e.code);
     default:
       return make_fault("w:InternalError", e.message, e.code, "s:Receiver");
   }
@@ -277,9 +329,9 @@ Response Operations::get(const Request& r, const security::Caller& c) {
   if (res->cls == "*")
     return fault_response(r, make_fault("w:InvalidSelectors", "Get needs a class, not '*'",
                                         WbemStatus::kInvalidObjectPath));
-  auto path = path_from_selectors(res->cls, r, true);
-  if (!path.ok()) return fault_response(r, fault_for(path.error()));
-  auto inst = service_.get_object(c, *path, {});
+  auto path = path_from_selectors(res->cls, r);
+  if (auto* e = std::get_if<SelectorError>(&path)) return selector_fault(r, *e);
+  auto inst = service_.get_object(c, std::get<std::string>(path), {});
   if (!inst.ok()) return fault_response(r, fault_for(inst.error()));
   Response out;
   out.action = std::string(kTransfer) + "GetResponse";
@@ -468,9 +520,9 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
     if (!base::iequals(s.name, "__cimnamespace")) has_keys = true;
   std::string path;
   if (has_keys) {
-    auto p = path_from_selectors(res->cls, r, true);
-    if (!p.ok()) return fault_response(r, fault_for(p.error()));
-    path = *p;
+    auto p = path_from_selectors(res->cls, r);
+    if (auto* e = std::get_if<SelectorError>(&p)) return selector_fault(r, *e);
+    path = std::get<std::string>(p);
   } else {
     path = res->cls;
   }
@@ -506,9 +558,9 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
 Response Operations::remove(const Request& r, const security::Caller& c) {
   auto res = resolve(r);
   if (!res.ok()) return fault_response(r, fault_for(res.error()));
-  auto path = path_from_selectors(res->cls, r, true);
-  if (!path.ok()) return fault_response(r, fault_for(path.error()));
-  auto result = service_.delete_instance(c, *path);
+  auto path = path_from_selectors(res->cls, r);
+  if (auto* e = std::get_if<SelectorError>(&path)) return selector_fault(r, *e);
+  auto result = service_.delete_instance(c, std::get<std::string>(path));
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
   Response out;
   out.action = std::string(kTransfer) + "DeleteResponse";

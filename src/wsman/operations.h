@@ -3,7 +3,9 @@
 // Maps a decoded Request, with the caller it came from, onto CimService: Identify, Get (by
 // selectors), Enumerate/Pull/Release (a class, or `*` with a WQL filter; optimized enumeration,
 // MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
-// Terminate). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
+// Terminate). Get, Invoke and Delete check their selectors against the keys the schema declares
+// for the class (every key required; CreationDate also accepted where the class has it; faults
+// w:InvalidSelectors with a FaultDetail saying which way they are wrong). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
 // …/wscim/1/cim-schema/2/<Class> with a __cimnamespace selector). Errors become SOAP faults
 // with the WBEM status in the detail. Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration
 // contexts belong to the user who opened them, are bounded per user and expire when idle. Thread

@@ -293,3 +293,141 @@ TEST_F(Ops, Microsoft07GetClassCaptureRoundTrip) {
 }
 
 }  // namespace lwmi::wsman
+
+namespace lwmi::wsman {
+
+// Selectors are checked against the keys the schema declares for the class in the resource URI:
+// LWMI_EventSource is keyed by Source, Win32_Process by Handle (CreationDate beside it).
+class Selectors : public Ops {
+ protected:
+  const std::string kSourceUri =
+      "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/LWMI_EventSource";
+  const std::string kDetail = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/";
+
+  Request on_source(Operation op, std::vector<Selector> selectors) {
+    Request r = req(op);
+    r.resource_uri = kSourceUri;
+    r.selectors = std::move(selectors);
+    return r;
+  }
+  // The fault, checked to be InvalidSelectors with this detail; its reason is returned.
+  std::string invalid_selectors(const Request& r, const std::string& detail) {
+    Response out = ops_.handle(r, me_);
+    EXPECT_TRUE(out.fault);
+    if (!out.fault) return "";
+    EXPECT_EQ(out.fault->subcode, "w:InvalidSelectors") << out.fault->reason;
+    EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidObjectPath);
+    EXPECT_EQ(out.fault->detail, kDetail + detail);
+    EXPECT_FALSE(out.instance);
+    return out.fault->reason;
+  }
+};
+
+TEST_F(Selectors, GetEventSourceBySource) {
+  for (std::string source : {"netlink", "proc-poll"}) {
+    Response out = ops_.handle(on_source(Operation::kGet, {{"Source", source}}), me_);
+    ASSERT_FALSE(out.fault) << out.fault->reason;
+    ASSERT_TRUE(out.instance);
+    EXPECT_EQ(out.instance->class_name(), "LWMI_EventSource");
+    EXPECT_EQ(out.instance->get("Source")->as_string(), source);
+    EXPECT_EQ(out.action, "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse");
+  }
+  // Selector names are case-insensitive; the DMTF family names the namespace in a selector.
+  Request dmtf = on_source(Operation::kGet, {{"__cimnamespace", "root/cimv2"}, {"source", "netlink"}});
+  dmtf.resource_uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/LWMI_EventSource";
+  Response out = ops_.handle(dmtf, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  EXPECT_EQ(out.instance->get("Source")->as_string(), "netlink");
+  // A source lwmi does not have: not found, not a selector error.
+  out = ops_.handle(on_source(Operation::kGet, {{"Source", "bpf"}}), me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->subcode, "w:DestinationUnreachable");
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kNotFound);
+  EXPECT_NE(out.fault->reason.find("'bpf'"), std::string::npos) << out.fault->reason;
+}
+
+TEST_F(Selectors, EventSourceSelectorFaults) {
+  // Another class's key.
+  EXPECT_EQ(invalid_selectors(on_source(Operation::kGet, {{"Handle", "1"}}), "UnexpectedSelectors"),
+            "selector 'Handle' is not a key of LWMI_EventSource (its key is Source)");
+  // The key beside an unknown selector (CreationDate is an identity of processes only).
+  EXPECT_EQ(invalid_selectors(
+                on_source(Operation::kGet, {{"Source", "netlink"}, {"CreationDate", "x"}}),
+                "UnexpectedSelectors"),
+            "selector 'CreationDate' is not a key of LWMI_EventSource (its key is Source)");
+  // No key at all, or only the namespace.
+  EXPECT_EQ(invalid_selectors(on_source(Operation::kGet, {}), "InsufficientSelectors"),
+            "selector Source is required: LWMI_EventSource is keyed by Source");
+  EXPECT_EQ(invalid_selectors(on_source(Operation::kGet, {{"__cimnamespace", "root/cimv2"}}),
+                              "InsufficientSelectors"),
+            "selector Source is required: LWMI_EventSource is keyed by Source");
+  // The key twice.
+  EXPECT_EQ(invalid_selectors(
+                on_source(Operation::kGet, {{"Source", "netlink"}, {"SOURCE", "proc-poll"}}),
+                "DuplicateSelector"),
+            "selector 'Source' is given twice");
+  // Delete and Invoke take the same path.
+  EXPECT_EQ(invalid_selectors(on_source(Operation::kDelete, {{"Handle", "1"}}),
+                              "UnexpectedSelectors"),
+            "selector 'Handle' is not a key of LWMI_EventSource (its key is Source)");
+  Request inv = on_source(Operation::kInvoke, {{"Bogus", "1"}});
+  inv.method = "Terminate";
+  EXPECT_EQ(invalid_selectors(inv, "UnexpectedSelectors"),
+            "selector 'Bogus' is not a key of LWMI_EventSource (its key is Source)");
+}
+
+TEST_F(Selectors, EventSourceIsReadOnly) {
+  Response out = ops_.handle(on_source(Operation::kDelete, {{"Source", "netlink"}}), me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->subcode, "a:ActionNotSupported");
+  EXPECT_EQ(out.fault->code, "s:Sender");
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kProviderNotCapable);
+  EXPECT_EQ(out.fault->reason, "LWMI_EventSource is read-only: its instances cannot be deleted");
+  Request inv = on_source(Operation::kInvoke, {{"Source", "netlink"}});
+  inv.method = "Terminate";
+  out = ops_.handle(inv, me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->subcode, "a:ActionNotSupported");
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidMethod);
+  EXPECT_EQ(out.fault->reason, "LWMI_EventSource has no method 'Terminate'");
+  // The instance is still there.
+  out = ops_.handle(on_source(Operation::kGet, {{"Source", "netlink"}}), me_);
+  EXPECT_FALSE(out.fault);
+}
+
+TEST_F(Selectors, ProcessKeepsHandleAndCreationDate) {
+  Request r = req(Operation::kGet);
+  r.selectors = {{"handle", self_}};
+  Response out = ops_.handle(r, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  std::string cd = out.instance->get("CreationDate")->as_string();
+  r.selectors = {{"Handle", self_}, {"CreationDate", cd}};
+  out = ops_.handle(r, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  EXPECT_EQ(out.instance->get("ProcessId")->as_u64(), static_cast<uint64_t>(::getpid()));
+  // A stale CreationDate: not found (the pid was reused, or the reference is old).
+  r.selectors = {{"Handle", self_}, {"CreationDate", "20000101000000.000000+000"}};
+  out = ops_.handle(r, me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kNotFound);
+
+  Request no_handle = req(Operation::kGet);
+  no_handle.selectors = {{"CreationDate", cd}};
+  EXPECT_EQ(invalid_selectors(no_handle, "InsufficientSelectors"),
+            "selector Handle is required: Win32_Process is keyed by Handle");
+  Request other = req(Operation::kGet);
+  other.selectors = {{"Handle", self_}, {"Source", "netlink"}};
+  EXPECT_EQ(invalid_selectors(other, "UnexpectedSelectors"),
+            "selector 'Source' is not a key of Win32_Process (its key is Handle; CreationDate "
+            "may be given beside it)");
+  // A class without keys has no instance a selector could name.
+  Request keyless = req(Operation::kGet);
+  keyless.resource_uri =
+      "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/__InstanceCreationEvent";
+  keyless.selectors = {{"Handle", self_}};
+  EXPECT_EQ(invalid_selectors(keyless, "UnexpectedSelectors"),
+            "__InstanceCreationEvent has no key properties: no selector names one of its "
+            "instances");
+}
+
+}  // namespace lwmi::wsman
