@@ -22,15 +22,15 @@ class WatchTest(unittest.TestCase):
         self.other = os.path.join(self.dir, "allowed-" + secrets.token_hex(3))
         shutil.copy2("/bin/sleep", self.other)
 
-    def start_watch(self, *args, condition=None):
+    def start_watch(self, *args, condition=None, wql=None, connect=()):
         out = open(os.path.join(self.dir, "out"), "w+")
         err = open(os.path.join(self.dir, "err"), "w+")
         self.addCleanup(out.close)
         self.addCleanup(err.close)
         condition = condition or "TargetInstance.Name = '%s'" % self.name
-        wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
-               "'Win32_Process' AND %s" % condition)
-        p = subprocess.Popen([e2e.LWMIC, "--format", "json", "watch", wql, *args],
+        wql = wql or ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                      "'Win32_Process' AND %s" % condition)
+        p = subprocess.Popen([e2e.LWMIC, *connect, "--format", "json", "watch", wql, *args],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         self.addCleanup(lambda: (p.kill(), p.wait()))
         # lwmic says when it is subscribed; no process started after that is missed.
@@ -65,6 +65,76 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(events[0]["TargetInstance"]["Name"], self.name)
         err.seek(0)
         self.assertIn("terminated process %d" % forbidden.pid, err.read())
+
+    def start_lwmid(self):
+        if os.geteuid() != 0:
+            self.skipTest("lwmid runs as root")
+        import test_daemon
+        if not os.access(test_daemon.LWMID, os.X_OK):
+            self.skipTest("no lwmid")
+        sock = os.path.join(self.dir, "lwmid.sock")
+        os.chmod(self.dir, 0o755)
+        d = test_daemon.Daemon(self.dir, "", socket_path=sock, http="127.0.0.1:0",
+                               https="127.0.0.1:0")
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        return sock
+
+    def check_start_trace_terminate(self, connect):
+        # Win32_ProcessStartTrace names the process by ProcessID and ProcessCreationDate (its
+        # start time): --terminate ends it by both, so a reused pid is never hit.
+        wql = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '%s'" % self.name
+        watcher, out, err = self.start_watch("--terminate", "--count", "1", "--timeout", "30",
+                                             wql=wql, connect=connect)
+        allowed = self.run_prog(self.other)
+        forbidden = self.run_prog(self.prog)
+        self.assertEqual(forbidden.wait(timeout=20), -9, "ended by SIGKILL as it started")
+        self.assertEqual(watcher.wait(timeout=20), 0)
+        self.assertIsNone(allowed.poll(), "a program of another name runs on")
+        out.seek(0)
+        events = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+        self.assertEqual(len(events), 1, events)
+        self.assertEqual(events[0]["__CLASS"], "Win32_ProcessStartTrace")
+        self.assertEqual(events[0]["ProcessID"], forbidden.pid)
+        self.assertEqual(events[0]["ProcessName"], self.name)
+        self.assertRegex(events[0]["ProcessCreationDate"] or "", r"^\d{14}\.\d{6}[+-]\d{3}$")
+        err.seek(0)
+        self.assertIn("terminated process %d (%s): ReturnValue 0" % (forbidden.pid, self.name),
+                      err.read())
+
+    def test_terminate_on_start_trace_embedded(self):
+        self.check_start_trace_terminate(("--embedded",))
+
+    def test_terminate_on_start_trace_through_lwmid(self):
+        self.check_start_trace_terminate(("--socket", self.start_lwmid()))
+
+    def test_terminate_refused_for_events_about_ended_processes(self):
+        # Usage errors, found before subscribing: nothing is left to end.
+        cases = [
+            ("SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'Win32_Process' "
+             "AND TargetInstance.Name = '%s'" % self.name,
+             "--terminate cannot act on __InstanceDeletionEvent: it reports processes that "
+             "have already ended"),
+            ("SELECT * FROM Win32_ProcessStopTrace",
+             "--terminate cannot act on Win32_ProcessStopTrace: it reports processes"),
+            ("SELECT * FROM Win32_ProcessTrace",
+             "--terminate cannot act on Win32_ProcessTrace: it also delivers "
+             "Win32_ProcessStopTrace"),
+            ("SELECT * FROM Win32_ProcessStartTrace GROUP WITHIN 5",
+             "--terminate cannot act on GROUP WITHIN"),
+        ]
+        for wql, message in cases:
+            with self.subTest(wql=wql):
+                p = subprocess.run([e2e.LWMIC, "watch", wql, "--terminate", "--timeout", "5"],
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+                self.assertEqual(p.returncode, 2, p.stderr.decode())
+                self.assertIn("lwmic: error: " + message, p.stderr.decode())
+                self.assertNotIn("watching", p.stderr.decode(), "refused before subscribing")
+        # A class that is not an event class stays a WBEM error, as without --terminate.
+        p = subprocess.run([e2e.LWMIC, "watch", "SELECT * FROM LWMI_EventSource", "--terminate"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("WBEM_E_NOT_EVENT_CLASS (0x80041059)", p.stderr.decode())
 
     def test_every_short_lived_start_is_seen(self):
         # WMI's WITHIN 1 polling misses processes that live less than a second; lwmi does not.
@@ -190,17 +260,8 @@ class WatchTest(unittest.TestCase):
 
     def test_event_sources_served_by_lwmid(self):
         # LWMI_EventSource is served by lwmid (its own engine's counters) like any class.
-        if os.geteuid() != 0:
-            self.skipTest("lwmid runs as root")
+        sock = self.start_lwmid()
         import test_daemon
-        if not os.access(test_daemon.LWMID, os.X_OK):
-            self.skipTest("no lwmid")
-        sock = os.path.join(self.dir, "lwmid.sock")
-        os.chmod(self.dir, 0o755)
-        d = test_daemon.Daemon(self.dir, "", socket_path=sock, http="127.0.0.1:0",
-                               https="127.0.0.1:0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
         r = subprocess.run([e2e.LWMIC, "--socket", sock, "--format", "json", "list",
                             "LWMI_EventSource"],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
@@ -216,6 +277,58 @@ class WatchTest(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertEqual(json.loads(r.stdout.decode().splitlines()[0])["Source"], "netlink")
+
+        # WS-Man Get by the class's own key (Source), through lwmic and as a raw envelope.
+        def lwmic(*args):
+            return subprocess.run([e2e.LWMIC, "--socket", sock, "--format", "json", *args],
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        r = lwmic("get", 'LWMI_EventSource.Source="netlink"')
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        row = json.loads(r.stdout.decode().splitlines()[0])
+        self.assertEqual(row["__CLASS"], "LWMI_EventSource")
+        self.assertEqual(row["Source"], "netlink")
+        self.assertIsInstance(row["EventsReceived"], int)
+        r = lwmic("get", 'LWMI_EventSource.Source="bpf"')
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("WBEM_E_NOT_FOUND (0x80041002)", r.stderr.decode())
+        r = lwmic("get", 'LWMI_EventSource.Handle="1"')
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("WBEM_E_INVALID_OBJECT_PATH (0x8004103A): selector 'Handle' is not a key "
+                      "of LWMI_EventSource (its key is Source)", r.stderr.decode())
+        r = lwmic("delete", 'LWMI_EventSource.Source="netlink"')
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("WBEM_E_PROVIDER_NOT_CAPABLE (0x80041024): LWMI_EventSource is read-only",
+                      r.stderr.decode())
+        r = lwmic("call", 'LWMI_EventSource.Source="netlink"', "Terminate")
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("WBEM_E_INVALID_METHOD (0x8004102E)", r.stderr.decode())
+
+        uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/LWMI_EventSource"
+        get = test_daemon.fresh_id(test_daemon.capture("04-get.xml"))
+        get = get.replace("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process",
+                          uri)
+
+        def raw(selectors):
+            body = re.sub(r"<wsman:SelectorSet>.*</wsman:SelectorSet>",
+                          "<wsman:SelectorSet>%s</wsman:SelectorSet>" % "".join(
+                              '<wsman:Selector Name="%s">%s</wsman:Selector>' % kv
+                              for kv in selectors), get)
+            status, _, data = test_daemon.post(test_daemon.UnixHTTPConnection(sock), body)
+            return status, test_daemon.parse_envelope(data)
+        status, root = raw([("Source", "proc-poll")])
+        self.assertEqual(status, 200)
+        self.assertIsNone(test_daemon.fault_of(root))
+        self.assertEqual(test_daemon.property_of(root, "Source"), "proc-poll")
+        for selectors, reason in [
+                ([("Handle", "1")], "selector 'Handle' is not a key of LWMI_EventSource"),
+                ([], "selector Source is required"),
+                ([("Source", "netlink"), ("Extra", "x")], "selector 'Extra' is not a key")]:
+            status, root = raw(selectors)
+            self.assertEqual(status, 500)
+            f = test_daemon.fault_of(root)
+            self.assertTrue(f["subcode"].endswith(":InvalidSelectors"), f)
+            self.assertEqual(f["wbem"], 0x8004103A)
+            self.assertIn(reason, f["reason"])
 
 
 if __name__ == "__main__":
