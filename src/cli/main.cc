@@ -789,8 +789,8 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
           h.error(std::move(e));
         } else {
           ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
-          h.note("terminated process " + pid + " (" + (*target)->name +
-                 "): ReturnValue " + std::to_string(r->return_value));
+          h.note("terminated process " + pid + " (" + (*target)->name + "): ReturnValue " +
+                 std::to_string(r->return_value));
         }
       }
       if (w.count && ++events >= w.count) stop = true;

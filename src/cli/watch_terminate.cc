@@ -23,7 +23,8 @@ std::string terminate_refusal(std::string_view wql) {
            "events (remove GROUP WITHIN, or watch without --terminate)";
   std::string ended;  // the event class(es) the query delivers for processes that have ended
   if (q->deletion) ended = "__InstanceDeletionEvent";
-  if (q->stop_trace) ended += (ended.empty() ? "" : " and ") + std::string("Win32_ProcessStopTrace");
+  if (q->stop_trace)
+    ended += (ended.empty() ? "" : " and ") + std::string("Win32_ProcessStopTrace");
   if (ended.empty()) return "";
   const bool only = ended == from;
   return "--terminate cannot act on " + from + ": " +

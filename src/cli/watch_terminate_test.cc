@@ -9,14 +9,15 @@ namespace {
 
 constexpr const char* kStart = "20261127100501.250000+060";
 
-Instance of(const char* cls) { return Instance(cim::Schema::builtin().find(cls)); }
+Instance of(const char* cls) {
+  return Instance(cim::Schema::builtin().find(cls));
+}
 
 Instance start_trace(std::optional<std::string> start) {
   Instance ev = of("Win32_ProcessStartTrace");
   ev.set("ProcessID", Value::uint32(4242));
   ev.set("ProcessName", Value::string("Download.exe"));
-  ev.set("ProcessCreationDate",
-         start ? Value::datetime(*start) : Value::null(CimType::kDatetime));
+  ev.set("ProcessCreationDate", start ? Value::datetime(*start) : Value::null(CimType::kDatetime));
   return ev;
 }
 
@@ -62,8 +63,7 @@ TEST(WatchTerminate, RefusesQueriesAboutEndedProcesses) {
 }
 
 TEST(WatchTerminate, AcceptsQueriesAboutRunningProcesses) {
-  EXPECT_EQ(terminate_refusal("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'x'"),
-            "");
+  EXPECT_EQ(terminate_refusal("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'x'"), "");
   EXPECT_EQ(terminate_refusal("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
                               "'Win32_Process'"),
             "");

@@ -111,9 +111,9 @@ std::variant<std::string, SelectorError> path_from_selectors(const std::string& 
   for (const auto* k : keys)
     if (!p.key(k->name)) missing += (missing.empty() ? "" : ", ") + k->name;
   if (!missing.empty())
-    return invalid("selector " + missing + " is required: " + cls->name + " is keyed by " +
-                       key_text,
-                   "InsufficientSelectors");
+    return invalid(
+        "selector " + missing + " is required: " + cls->name + " is keyed by " + key_text,
+        "InsufficientSelectors");
   return p.relative();
 }
 

@@ -333,7 +333,8 @@ TEST_F(Selectors, GetEventSourceBySource) {
     EXPECT_EQ(out.action, "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse");
   }
   // Selector names are case-insensitive; the DMTF family names the namespace in a selector.
-  Request dmtf = on_source(Operation::kGet, {{"__cimnamespace", "root/cimv2"}, {"source", "netlink"}});
+  Request dmtf =
+      on_source(Operation::kGet, {{"__cimnamespace", "root/cimv2"}, {"source", "netlink"}});
   dmtf.resource_uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/LWMI_EventSource";
   Response out = ops_.handle(dmtf, me_);
   ASSERT_FALSE(out.fault) << out.fault->reason;
@@ -351,10 +352,10 @@ TEST_F(Selectors, EventSourceSelectorFaults) {
   EXPECT_EQ(invalid_selectors(on_source(Operation::kGet, {{"Handle", "1"}}), "UnexpectedSelectors"),
             "selector 'Handle' is not a key of LWMI_EventSource (its key is Source)");
   // The key beside an unknown selector (CreationDate is an identity of processes only).
-  EXPECT_EQ(invalid_selectors(
-                on_source(Operation::kGet, {{"Source", "netlink"}, {"CreationDate", "x"}}),
-                "UnexpectedSelectors"),
-            "selector 'CreationDate' is not a key of LWMI_EventSource (its key is Source)");
+  EXPECT_EQ(
+      invalid_selectors(on_source(Operation::kGet, {{"Source", "netlink"}, {"CreationDate", "x"}}),
+                        "UnexpectedSelectors"),
+      "selector 'CreationDate' is not a key of LWMI_EventSource (its key is Source)");
   // No key at all, or only the namespace.
   EXPECT_EQ(invalid_selectors(on_source(Operation::kGet, {}), "InsufficientSelectors"),
             "selector Source is required: LWMI_EventSource is keyed by Source");
@@ -367,9 +368,9 @@ TEST_F(Selectors, EventSourceSelectorFaults) {
                 "DuplicateSelector"),
             "selector 'Source' is given twice");
   // Delete and Invoke take the same path.
-  EXPECT_EQ(invalid_selectors(on_source(Operation::kDelete, {{"Handle", "1"}}),
-                              "UnexpectedSelectors"),
-            "selector 'Handle' is not a key of LWMI_EventSource (its key is Source)");
+  EXPECT_EQ(
+      invalid_selectors(on_source(Operation::kDelete, {{"Handle", "1"}}), "UnexpectedSelectors"),
+      "selector 'Handle' is not a key of LWMI_EventSource (its key is Source)");
   Request inv = on_source(Operation::kInvoke, {{"Bogus", "1"}});
   inv.method = "Terminate";
   EXPECT_EQ(invalid_selectors(inv, "UnexpectedSelectors"),
