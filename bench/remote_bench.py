@@ -31,7 +31,8 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 
-CAPTURES = "/work/shared/wsman-captures"
+CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                        "wsman-captures")
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
 NS_S = "http://www.w3.org/2003/05/soap-envelope"
 GOAL_GET_P50_MS = 1.0

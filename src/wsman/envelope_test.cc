@@ -19,11 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The real clients' requests, kept in the repository (tests/fixtures/wsman-captures).
 std::optional<fs::path> captures_dir() {
-  for (const char* rel : {"/../shared/wsman-captures", "/shared/wsman-captures"}) {
-    fs::path p = std::string(LWMI_SOURCE_DIR) + rel;
-    if (fs::is_directory(p)) return p;
-  }
+  fs::path p = std::string(LWMI_SOURCE_DIR) + "/tests/fixtures/wsman-captures";
+  if (fs::is_directory(p / "microsoft")) return p;
   return std::nullopt;
 }
 
@@ -34,9 +33,9 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-#define CAPTURES_OR_SKIP(var)                                                          \
-  auto var##_opt = captures_dir();                                                     \
-  if (!var##_opt) GTEST_SKIP() << "shared/wsman-captures not found beside the source"; \
+#define CAPTURES_DIR(var)                                                               \
+  auto var##_opt = captures_dir();                                                      \
+  ASSERT_TRUE(var##_opt) << "tests/fixtures/wsman-captures is missing from the source"; \
   const fs::path& var = *var##_opt
 
 Request decode_ok(const std::string& xml) {
@@ -84,7 +83,7 @@ std::string param(const Request& r, const std::string& name) {
 // Every capture decodes
 
 TEST(Decode, EveryCaptureDecodes) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   int n = 0;
   for (const fs::path& d : {dir, dir / "microsoft"}) {
     for (const auto& entry : fs::directory_iterator(d)) {
@@ -102,7 +101,7 @@ TEST(Decode, EveryCaptureDecodes) {
 }
 
 TEST(Decode, Openwsman01EnumerateWqlOptimized) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "01-enumerate-wql-optimized.xml");
   EXPECT_EQ(r.operation, Operation::kEnumerate);
   EXPECT_EQ(r.action, "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate");
@@ -119,7 +118,7 @@ TEST(Decode, Openwsman01EnumerateWqlOptimized) {
 }
 
 TEST(Decode, Openwsman02PlainEnumerate) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "02-enumerate-class.xml");
   EXPECT_EQ(r.operation, Operation::kEnumerate);
   EXPECT_EQ(r.resource_uri,
@@ -130,7 +129,7 @@ TEST(Decode, Openwsman02PlainEnumerate) {
 }
 
 TEST(Decode, Openwsman03And08Pull) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "03-pull.xml");
   EXPECT_EQ(r.operation, Operation::kPull);
   EXPECT_EQ(r.context, "uuid:ctx-1");
@@ -160,7 +159,7 @@ TEST(Decode, PullMaxTime) {
 }
 
 TEST(Decode, Openwsman04And05Get) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "04-get.xml");
   EXPECT_EQ(r.operation, Operation::kGet);
   ASSERT_EQ(r.selectors.size(), 1u);
@@ -171,7 +170,7 @@ TEST(Decode, Openwsman04And05Get) {
 }
 
 TEST(Decode, Openwsman06InvokeTerminateWmiUri) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "06-invoke-terminate-wmi-uri.xml");
   EXPECT_EQ(r.operation, Operation::kInvoke);
   EXPECT_EQ(r.method, "Terminate");
@@ -181,7 +180,7 @@ TEST(Decode, Openwsman06InvokeTerminateWmiUri) {
 }
 
 TEST(Decode, Openwsman13InvokeTerminateDmtfUri) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "13-invoke-terminate-dmtf-uri.xml");
   EXPECT_EQ(r.operation, Operation::kInvoke);
   EXPECT_EQ(r.method, "Terminate");
@@ -192,7 +191,7 @@ TEST(Decode, Openwsman13InvokeTerminateDmtfUri) {
 }
 
 TEST(Decode, Openwsman07SubscribePull) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "07-subscribe-pull.xml");
   EXPECT_EQ(r.operation, Operation::kSubscribe);
   EXPECT_EQ(r.delivery_mode, "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull");
@@ -205,14 +204,14 @@ TEST(Decode, Openwsman07SubscribePull) {
 }
 
 TEST(Decode, Openwsman09Unsubscribe) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir, "09-unsubscribe.xml");
   EXPECT_EQ(r.operation, Operation::kUnsubscribe);
   EXPECT_EQ(r.identifier, "uuid:sub-1");
 }
 
 TEST(Decode, Microsoft01EnumerateWql) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "01-enumerate-wql.xml");
   EXPECT_EQ(r.operation, Operation::kEnumerate);
   EXPECT_EQ(r.resource_uri, "http://schemas.dmtf.org/wbem/wscim/1/*");
@@ -230,7 +229,7 @@ TEST(Decode, Microsoft01EnumerateWql) {
 }
 
 TEST(Decode, Microsoft02GetCimInstance) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "02-enumerate-class-get-ciminstance.xml");
   EXPECT_EQ(r.operation, Operation::kEnumerate);
   EXPECT_EQ(r.resource_uri, "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Win32_LogicalDisk");
@@ -244,7 +243,7 @@ TEST(Decode, Microsoft02GetCimInstance) {
 }
 
 TEST(Decode, Microsoft03PlainEnumerate) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "03-enumerate-plain.xml");
   EXPECT_EQ(r.operation, Operation::kEnumerate);
   EXPECT_EQ(r.resource_uri, "http://schemas.microsoft.com/wbem/wscim/1/cim-schema/2/OMI_Datetime");
@@ -254,7 +253,7 @@ TEST(Decode, Microsoft03PlainEnumerate) {
 }
 
 TEST(Decode, Microsoft04PullPrettyPrinted) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "04-pull.xml");
   EXPECT_EQ(r.operation, Operation::kPull);
   EXPECT_EQ(r.resource_uri,
@@ -266,7 +265,7 @@ TEST(Decode, Microsoft04PullPrettyPrinted) {
 }
 
 TEST(Decode, Microsoft05And06Get) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "05-get-instance-mi-client.xml");
   EXPECT_EQ(r.operation, Operation::kGet);
   EXPECT_EQ(selector(r, "uint32key"), "10");
@@ -278,7 +277,7 @@ TEST(Decode, Microsoft05And06Get) {
 }
 
 TEST(Decode, Microsoft07GetClass) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "07-get-class.xml");
   EXPECT_EQ(r.operation, Operation::kGet);
   EXPECT_EQ(r.resource_uri, "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*");
@@ -288,7 +287,7 @@ TEST(Decode, Microsoft07GetClass) {
 }
 
 TEST(Decode, Microsoft08InvokeInstanceMethodCrlf) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "08-invoke-instance-method.xml");
   EXPECT_EQ(r.operation, Operation::kInvoke);
   EXPECT_EQ(r.method, "GetBoolValue");
@@ -300,7 +299,7 @@ TEST(Decode, Microsoft08InvokeInstanceMethodCrlf) {
 }
 
 TEST(Decode, Microsoft09InvokeCreate) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "09-invoke-static-method-win32_process-create.xml");
   EXPECT_EQ(r.operation, Operation::kInvoke);
   EXPECT_EQ(r.method, "Create");
@@ -309,7 +308,7 @@ TEST(Decode, Microsoft09InvokeCreate) {
 }
 
 TEST(Decode, Microsoft10InvokeStatic) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "10-invoke-static-method-mi-client-streaming.xml");
   EXPECT_EQ(r.operation, Operation::kInvoke);
   EXPECT_EQ(r.method, "TestStreaming");
@@ -318,14 +317,14 @@ TEST(Decode, Microsoft10InvokeStatic) {
 }
 
 TEST(Decode, Microsoft11Identify) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "11-identify.xml");
   EXPECT_EQ(r.operation, Operation::kIdentify);
   EXPECT_TRUE(r.action.empty());
 }
 
 TEST(Decode, Microsoft12PutInstanceBody) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "12-put-set-ciminstance.xml");
   EXPECT_EQ(r.operation, Operation::kPut);
   EXPECT_EQ(selector(r, "InstanceID"), "2FDB5542-5896-45D5-9BE9-DC04430AAABE");
@@ -348,7 +347,7 @@ std::string to_utf16le_bom(const std::string& ascii) {
 }
 
 TEST(Decode, Utf16WithBomDecodesTheSame) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   std::string xml = read_file(dir / "microsoft" / "01-enumerate-wql.xml");
   Request a = decode_ok(xml);
   Request b = decode_ok(to_utf16le_bom(xml));
@@ -364,7 +363,7 @@ TEST(Decode, Utf16WithBomDecodesTheSame) {
 
 TEST(Decode, Utf16OpenwsmanWithDeclarationNamingUtf8) {
   // An <?xml … encoding="UTF-8"?> declaration in a UTF-16 body: the BOM wins.
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   std::string xml = read_file(dir / "06-invoke-terminate-wmi-uri.xml");
   std::string decl_free = xml.substr(xml.find("?>") + 2);
   Request r = decode_ok(to_utf16le_bom(decl_free));
@@ -373,7 +372,7 @@ TEST(Decode, Utf16OpenwsmanWithDeclarationNamingUtf8) {
 }
 
 TEST(Decode, CrlfLineEnds) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   std::string xml = read_file(dir / "microsoft" / "04-pull.xml");
   std::string crlf;
   for (char c : xml) {
@@ -1003,7 +1002,7 @@ TEST(Encode, GetClassEscapesAndEmbeddedObjects) {
 }
 
 TEST(Encode, Microsoft07GetClassCaptureAnswered) {
-  CAPTURES_OR_SKIP(dir);
+  CAPTURES_DIR(dir);
   Request r = decode_capture(dir / "microsoft", "07-get-class.xml");
   // The capture asks OMI for CIM_Error in root/test; ask lwmi's class instead.
   for (auto& s : r.selectors) {

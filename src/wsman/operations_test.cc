@@ -262,13 +262,10 @@ TEST_F(Ops, GetClassAnswersTheClassDefinition) {
 // The MI client's GetClass capture (it names an OMI class; lwmi's is asked for instead):
 // decode -> handle -> encode gives a well-formed envelope carrying the class.
 TEST_F(Ops, Microsoft07GetClassCaptureRoundTrip) {
-  std::optional<std::filesystem::path> file;
-  for (const char* rel : {"/../shared/wsman-captures", "/shared/wsman-captures"}) {
-    std::filesystem::path p = std::string(LWMI_SOURCE_DIR) + rel + "/microsoft/07-get-class.xml";
-    if (std::filesystem::exists(p)) file = p;
-  }
-  if (!file) GTEST_SKIP() << "shared/wsman-captures not found beside the source";
-  std::ifstream in(*file, std::ios::binary);
+  const std::filesystem::path file =
+      std::string(LWMI_SOURCE_DIR) + "/tests/fixtures/wsman-captures/microsoft/07-get-class.xml";
+  ASSERT_TRUE(std::filesystem::exists(file)) << file << " is missing";
+  std::ifstream in(file, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   auto decoded = decode(ss.str());

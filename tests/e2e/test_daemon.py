@@ -1,5 +1,5 @@
 """End-to-end tests of lwmid, the lwmi daemon: WS-Management requests (the captured envelopes in
-fuzz/corpus/envelope, copies of /work/shared/wsman-captures) over its Unix socket, plain HTTP and
+tests/fixtures/wsman-captures) over its Unix socket, plain HTTP and
 HTTPS, sent with Debian's python3-winrm and with http.client; identity and refusals (PAM, the remote
 and admin groups, peer credentials, Basic over plain HTTP from a non-loopback address in a network
 namespace); readiness (ready file, sd_notify READY=1) and a clean stop on SIGTERM.
@@ -36,9 +36,7 @@ BUILD_DIR = os.environ.get("LWMI_BUILD_DIR") or os.path.join(SOURCE_DIR, "build"
 LWMID = os.environ.get("LWMID") or os.path.join(BUILD_DIR, "src", "daemon", "lwmid")
 PY = "/usr/bin/python3"
 
-CAPTURES = os.path.join(SOURCE_DIR, "fuzz", "corpus", "envelope")  # NN-*.xml and ms-NN-*.xml
-if not os.path.isdir(CAPTURES):
-    CAPTURES = "/work/shared/wsman-captures"
+CAPTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "wsman-captures")  # NN-*, microsoft/NN-*
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -62,23 +60,13 @@ for _v in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"
 
 def capture(name):
     """The text of a captured envelope: 'NN-…' (openwsman) or 'microsoft/NN-…'."""
-    if name.startswith("microsoft/"):
-        base = name[len("microsoft/"):]
-        path = os.path.join(CAPTURES, "ms-" + base)
-        if not os.path.exists(path):
-            path = os.path.join(CAPTURES, "microsoft", base)
-    else:
-        path = os.path.join(CAPTURES, name)
-    with open(path, "rb") as f:
+    with open(os.path.join(CAPTURES, name), "rb") as f:
         return f.read().decode("utf-8")
 
 
 def microsoft_captures():
-    if os.path.exists(os.path.join(CAPTURES, "microsoft")):
-        return sorted("microsoft/" + f for f in os.listdir(os.path.join(CAPTURES, "microsoft"))
-                      if f.endswith(".xml"))
-    return sorted("microsoft/" + f[3:] for f in os.listdir(CAPTURES)
-                  if f.startswith("ms-") and f.endswith(".xml"))
+    return sorted("microsoft/" + f for f in os.listdir(os.path.join(CAPTURES, "microsoft"))
+                  if f.endswith(".xml"))
 
 
 def fresh_id(xml):
