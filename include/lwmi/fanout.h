@@ -54,7 +54,7 @@ enum class HostOutcome {
   /// stopped daemon, whose kernel still accepts), or a request within the operation timeout
   kTimedOut,
   kUnreachable,  ///< no connection: refused port, no route, TCP connect timeout, TLS failure
-  kRefused,       ///< the host refused the credentials, or its certificate changed / is untrusted
+  kRefused,      ///< the host refused the credentials, or its certificate changed / is untrusted
 };
 
 /// "ok", "method failed", "failed", "timed out", "unreachable", "refused".

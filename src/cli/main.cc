@@ -142,8 +142,8 @@ int emit_stream(InstanceStream& stream, const Globals& g, const std::vector<std:
   return kExitOk;
 }
 
-// Prints the out-parameters (an instance of __PARAMETERS, as WMI returns them).
-int print_method_result(const MethodResult& r, const Globals& g) {
+/// A method's out-parameters as an instance (ReturnValue first), as WMI returns them.
+Instance method_result_instance(const MethodResult& r) {
   auto cls = std::make_shared<ClassDecl>();
   cls->name = "__PARAMETERS";
   PropertyDecl rvp;
@@ -160,6 +160,12 @@ int print_method_result(const MethodResult& r, const Globals& g) {
   Instance out(cls);
   out.set(0, Value::uint32(r.return_value));
   for (size_t i = 0; i < r.out.size(); ++i) out.set(i + 1, r.out[i].second);
+  return out;
+}
+
+// Prints the out-parameters.
+int print_method_result(const MethodResult& r, const Globals& g) {
+  Instance out = method_result_instance(r);
   OutputOptions oo;
   oo.format = *parse_format(g.format);
   if (oo.format == Format::kTable) oo.format = Format::kList;  // one instance reads best as a list
@@ -515,27 +521,6 @@ Result<void> host_call_each(HostContext& h, const std::string& wql, const Method
   }
   if ((*stream)->error()) return *(*stream)->error();
   return {};
-}
-
-/// A method's out-parameters as an instance (ReturnValue first), as print_method_result shows.
-Instance method_result_instance(const MethodResult& r) {
-  auto cls = std::make_shared<ClassDecl>();
-  cls->name = "__PARAMETERS";
-  PropertyDecl rvp;
-  rvp.name = "ReturnValue";
-  rvp.type = CimType::kUint32;
-  cls->properties.push_back(rvp);
-  for (const auto& [n, v] : r.out) {
-    PropertyDecl p;
-    p.name = n;
-    p.type = v.type();
-    p.is_array = v.is_array();
-    cls->properties.push_back(p);
-  }
-  Instance out(cls);
-  out.set(0, Value::uint32(r.return_value));
-  for (size_t i = 0; i < r.out.size(); ++i) out.set(i + 1, r.out[i].second);
-  return out;
 }
 
 Result<void> host_stream(HostContext& h, Result<std::unique_ptr<InstanceStream>> stream) {

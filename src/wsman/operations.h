@@ -5,11 +5,12 @@
 // MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
 // Terminate). Get, Invoke and Delete check their selectors against the keys the schema declares
 // for the class (every key required; CreationDate also accepted where the class has it; faults
-// w:InvalidSelectors with a FaultDetail saying which way they are wrong). Both resource-URI families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and
-// …/wscim/1/cim-schema/2/<Class> with a __cimnamespace selector). Errors become SOAP faults
-// with the WBEM status in the detail. Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration
-// contexts belong to the user who opened them, are bounded per user and expire when idle. Thread
-// safety: handle() may be called concurrently.
+// w:InvalidSelectors with a FaultDetail saying which way they are wrong). Both resource-URI
+// families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and …/wscim/1/cim-schema/2/<Class> with a
+// __cimnamespace selector). Errors become SOAP faults with the WBEM status in the detail.
+// Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the user who
+// opened them, are bounded per user and expire when idle. Thread safety: handle() may be called
+// concurrently.
 #pragma once
 
 #include <chrono>
@@ -72,7 +73,6 @@ class Operations {
   Eventing* eventing_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Enumeration>> enumerations_;
-  uint64_t next_id_ = 1;
 };
 
 /// A fault for a WBEM error (subcode chosen from the status).

@@ -285,8 +285,9 @@ TEST_F(Ops, Microsoft07GetClassCaptureRoundTrip) {
             std::string::npos);
   // Well-formed: the codec's own parser reads it back (a malformed one is refused as such).
   auto back = decode(xml);
-  if (auto* f = std::get_if<Fault>(&back))
+  if (auto* f = std::get_if<Fault>(&back)) {
     EXPECT_EQ(f->reason.find("not well-formed"), std::string::npos) << f->reason;
+  }
 }
 
 }  // namespace lwmi::wsman
