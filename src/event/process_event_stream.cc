@@ -82,7 +82,7 @@ ProcessEventStream::~ProcessEventStream() {
 }
 
 void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& row,
-                                  const Instance& inst) {
+                                  const Instance& inst, bool read_row) {
   Known& k = known_[tgid];
   k.info = true;
   const auto& ids = provider_.ids();
@@ -95,7 +95,7 @@ void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& r
   k.session = session.is_null() ? 0 : static_cast<uint32_t>(session.as_u64());
   const Value& created = inst.at(ids.index(Prop::kCreationDate));
   k.creation_date = created.is_null() ? std::string() : created.as_string();
-  if (!row.gone())
+  if (read_row && !row.gone())
     if (auto uid = row.owner_uid()) k.uid = uid;
 }
 
@@ -193,7 +193,7 @@ Instance ProcessEventStream::project(const Instance& full) const {
 
 std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
                                                     provider::process::ProcessRow& row,
-                                                    bool exited) {
+                                                    bool exited, bool reused) {
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
@@ -202,7 +202,7 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
   ++uncaptured_;
   ++counters_->uncaptured;
   Instance inst(ctx_.cls);
-  const bool zombie = !alive && row.stat() != nullptr;
+  const bool zombie = !reused && !alive && row.stat() != nullptr;
   for (size_t i = 0; i < ctx_.cls->properties.size(); ++i) {
     const auto& p = ctx_.cls->properties[i];
     inst.set(i, zombie ? row.property(i) : Value::null(p.type, p.is_array));
@@ -262,19 +262,27 @@ void ProcessEventStream::flush_groups(bool all) {
   }
 }
 
-void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t exec_ns) {
+bool ProcessEventStream::started_after(provider::process::ProcessRow& row, uint64_t event_ns) {
+  if (event_ns == 0) return false;
+  auto ticks = row.start_ticks();  // a zombie's too
+  if (!ticks) return false;
+  // The offset grows across a suspend: read it now. Start times are whole ticks (rounded
+  // down), so a pid reused within one tick of the event is not told apart.
+  const uint64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
+  boot_offset_ns_ = boot > mono ? boot - mono : 0;
+  const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(ctx_.sys->clk_tck);
+  return *ticks * tick_ns > event_ns + boot_offset_ns_ + tick_ns;  // CLOCK_BOOTTIME
+}
+
+void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns) {
   forked_.erase(tgid);
   provider::process::ProcessRow row(ctx_, tgid);
+  // Read late (a slow reader lags the kernel by seconds), the pid may already belong to a
+  // process that started after the fork or exec this creation is about: then that process has
+  // ended, and nothing read under its pid now is about it.
+  const bool reused = started_after(row, event_ns);
+  if (reused) exited = true;
   bool alive = !exited && row.exists();
-  if (alive && exec_ns != 0) {
-    // Read late, the pid may already belong to a process that started after this exec.
-    const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(ctx_.sys->clk_tck);
-    const uint64_t started = *row.start_ticks() * tick_ns;  // CLOCK_BOOTTIME
-    if (started > exec_ns + boot_offset_ns_ + tick_ns) {
-      alive = false;
-      exited = true;
-    }
-  }
   if (alive && !row.is_thread_group_leader()) {
     if (!row.gone() && row.status()) return;  // a thread id, not a process
     alive = false;                            // it exited meanwhile
@@ -319,9 +327,9 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t exec_ns) {
   if (!alive && it != known_.end()) return;  // already delivered; its exit follows
   known_[tgid] = Known{};
   known_[tgid].start = start;
-  auto inst = capture(tgid, row, exited);
+  auto inst = capture(tgid, row, exited, reused);
   if (!inst) return;
-  if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst);
+  if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst, !reused);
   // The filter runs on the captured view (masked for the caller, NULL where nothing was left).
   if (query_.deletion) snapshot_[tgid] = *inst;
   if (query_.modification && alive) baseline_[tgid] = ProcessSnapshot::Row{start, project(*inst)};
@@ -334,9 +342,9 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t exec_ns) {
 }
 
 void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
-  if (forked_.count(tgid)) {  // a child that exited before its settle time
+  if (auto f = forked_.find(tgid); f != forked_.end()) {  // exited before its settle time
     if (e && e->parent_tgid > 0 && !parent_.count(tgid)) parent_[tgid] = e->parent_tgid;
-    created(tgid, /*exited=*/true);
+    created(tgid, /*exited=*/true, f->second);
   }
   parent_.erase(tgid);
   baseline_.erase(tgid);
@@ -400,9 +408,10 @@ void ProcessEventStream::settle(bool all, bool idle) {
   const uint64_t now = idle ? clock_ns(CLOCK_MONOTONIC) : 0;
   for (auto it = forked_.begin(); it != forked_.end();) {
     if (all || latest_ns_ >= it->second + kSettleNs || (idle && now >= it->second + kSettleNs)) {
-      int32_t tgid = it->first;
+      const int32_t tgid = it->first;
+      const uint64_t fork_ns = it->second;
       it = forked_.erase(it);
-      created(tgid);
+      created(tgid, /*exited=*/false, fork_ns);
     } else {
       ++it;
     }

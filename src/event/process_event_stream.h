@@ -65,8 +65,12 @@ class ProcessEventStream : public EventStream {
 
   void handle(const os::ProcEvent& e);
   /// The first exec (or the settle time, or a rescan) of tgid; `exited`: its exit event came
-  /// first, so whatever runs under the pid now is another process.
-  void created(int32_t tgid, bool exited = false, uint64_t exec_ns = 0);
+  /// first, so whatever runs under the pid now is another process. `event_ns`: the time of the
+  /// exec or fork event (CLOCK_MONOTONIC; 0 for a rescan): a process under the pid that started
+  /// later has reused it, and this one has ended.
+  void created(int32_t tgid, bool exited = false, uint64_t event_ns = 0);
+  /// True when the process now under row's pid (alive or a zombie) started after event_ns.
+  bool started_after(provider::process::ProcessRow& row, uint64_t event_ns);
   void exited(int32_t tgid, const os::ProcEvent* e);
   void rescan();
   void settle(bool all, bool idle);
@@ -79,11 +83,14 @@ class ProcessEventStream : public EventStream {
   Instance make_trace(const char* cls, int32_t tgid, const Known& k) const;
   bool matches(const Instance& target, const Instance* previous) const;
   bool trace_matches(const Instance& ev) const;
-  void remember(int32_t tgid, provider::process::ProcessRow& row, const Instance& inst);
+  /// `read_row`: false when the pid now belongs to another process (only `inst` is used).
+  void remember(int32_t tgid, provider::process::ProcessRow& row, const Instance& inst,
+                bool read_row = true);
   /// The instance as complete as it can still be read; a process already gone keeps only what
   /// the events told (Handle, ProcessId, ParentProcessId) and counts in uncaptured().
+  /// `reused`: the pid belongs to a later process (alive or a zombie): nothing is read.
   std::optional<Instance> capture(int32_t tgid, provider::process::ProcessRow& row,
-                                  bool exited = false);
+                                  bool exited = false, bool reused = false);
   Instance project(const Instance& full) const;  ///< only the watched properties
 
   provider::process::ProcessProvider& provider_;
