@@ -262,25 +262,23 @@ void ProcessEventStream::flush_groups(bool all) {
   }
 }
 
-bool ProcessEventStream::started_after(provider::process::ProcessRow& row, uint64_t event_ns) {
-  if (event_ns == 0) return false;
-  auto ticks = row.start_ticks();  // a zombie's too
-  if (!ticks) return false;
+bool ProcessEventStream::started_after(uint64_t start_ticks, uint64_t event_ns) {
+  if (event_ns == 0 || start_ticks == 0) return false;
   // The offset grows across a suspend: read it now. Start times are whole ticks (rounded
   // down), so a pid reused within one tick of the event is not told apart.
   const uint64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
   boot_offset_ns_ = boot > mono ? boot - mono : 0;
   const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(ctx_.sys->clk_tck);
-  return *ticks * tick_ns > event_ns + boot_offset_ns_ + tick_ns;  // CLOCK_BOOTTIME
+  return start_ticks * tick_ns > event_ns + boot_offset_ns_ + tick_ns;  // CLOCK_BOOTTIME
 }
 
-void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns) {
+void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, bool exec) {
   forked_.erase(tgid);
   provider::process::ProcessRow row(ctx_, tgid);
   // Read late (a slow reader lags the kernel by seconds), the pid may already belong to a
   // process that started after the fork or exec this creation is about: then that process has
   // ended, and nothing read under its pid now is about it.
-  const bool reused = started_after(row, event_ns);
+  const bool reused = started_after(row.start_ticks().value_or(0), event_ns);  // a zombie's too
   if (reused) exited = true;
   bool alive = !exited && row.exists();
   if (alive && !row.is_thread_group_leader()) {
@@ -291,6 +289,8 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns) {
   uint64_t start = alive ? *row.start_ticks() : 0;
   auto it = known_.find(tgid);
   if (alive && it != known_.end() && it->second.start == start) {
+    // Settled after a rescan found it (its fork was read first): created already.
+    if (!exec) return;
     // A later exec of a known process: a modification and a start trace, not a creation.
     if (!query_.modification && !query_.start_trace && !query_.stop_trace && !query_.deletion)
       return;
@@ -342,9 +342,13 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns) {
 }
 
 void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
+  // Read late, after a rescan found a later process under the pid: the exit is not its own.
+  if (auto k = known_.find(tgid);
+      e && k != known_.end() && started_after(k->second.start, e->timestamp_ns))
+    return;
   if (auto f = forked_.find(tgid); f != forked_.end()) {  // exited before its settle time
     if (e && e->parent_tgid > 0 && !parent_.count(tgid)) parent_[tgid] = e->parent_tgid;
-    created(tgid, /*exited=*/true, f->second);
+    created(tgid, /*exited=*/true, f->second, /*exec=*/false);
   }
   parent_.erase(tgid);
   baseline_.erase(tgid);
@@ -411,7 +415,7 @@ void ProcessEventStream::settle(bool all, bool idle) {
       const int32_t tgid = it->first;
       const uint64_t fork_ns = it->second;
       it = forked_.erase(it);
-      created(tgid, /*exited=*/false, fork_ns);
+      created(tgid, /*exited=*/false, fork_ns, /*exec=*/false);
     } else {
       ++it;
     }
@@ -442,7 +446,13 @@ void ProcessEventStream::rescan() {
       const Value& n = snap->second.at(name_index);
       if (!n.is_null()) before = &n.as_string();
     }
-    if (!before || k->second.start != row.start_ticks().value_or(0)) continue;
+    if (k->second.start != row.start_ticks().value_or(0)) {
+      // The known process ended (its exit lost, or not read yet) and another has its pid.
+      exited(pid, nullptr);
+      created(pid);
+      continue;
+    }
+    if (!before) continue;
     const Value now = row.property(name_index);
     if (!now.is_null() && now.as_string() != *before) created(pid);
   }

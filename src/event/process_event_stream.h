@@ -68,9 +68,11 @@ class ProcessEventStream : public EventStream {
   /// first, so whatever runs under the pid now is another process. `event_ns`: the time of the
   /// exec or fork event (CLOCK_MONOTONIC; 0 for a rescan): a process under the pid that started
   /// later has reused it, and this one has ended.
-  void created(int32_t tgid, bool exited = false, uint64_t event_ns = 0);
-  /// True when the process now under row's pid (alive or a zombie) started after event_ns.
-  bool started_after(provider::process::ProcessRow& row, uint64_t event_ns);
+  /// `exec`: false when settled (no exec): a process a rescan created already gets nothing.
+  void created(int32_t tgid, bool exited = false, uint64_t event_ns = 0, bool exec = true);
+  /// True when a process that started at start_ticks (stat's clock ticks since boot) started
+  /// after event_ns (CLOCK_MONOTONIC); false when either is unknown (0).
+  bool started_after(uint64_t start_ticks, uint64_t event_ns);
   void exited(int32_t tgid, const os::ProcEvent* e);
   void rescan();
   void settle(bool all, bool idle);

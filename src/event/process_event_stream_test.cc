@@ -301,7 +301,7 @@ class ScriptedSource : public os::ProcEventSource {
     queued_.clear();
     return n;
   }
-  uint64_t lost() const override { return 0; }
+  uint64_t lost() const override { return lost_; }
   uint64_t overruns() const override { return 0; }
   int fd() const override { return -1; }
   void push(os::ProcEvent::Kind kind, int32_t pid, uint64_t ns, int32_t parent = 0) {
@@ -313,6 +313,7 @@ class ScriptedSource : public os::ProcEventSource {
     queued_.push_back(std::move(e));
   }
   std::vector<os::ProcEvent> queued_;
+  uint64_t lost_ = 0;
 };
 
 uint64_t monotonic_ns() {
@@ -362,6 +363,69 @@ TEST_F(Events, AChildSettledAfterItsPidWasReusedIsNotTakenForTheLaterProcess) {
   EXPECT_EQ(own.get("Name")->to_text(), name_);
   EXPECT_EQ(own.get("ParentProcessId")->as_u64(), static_cast<uint64_t>(::getpid()));
   EXPECT_EQ(s->lost(), 0u);
+}
+
+// A process forked between the subscription and its /proc scan is known from the scan (no
+// creation: it existed when the subscription began); its fork, read afterwards and settled,
+// is no exec and gives nothing (it gave a second start trace).
+TEST_F(Events, AForkReadForAProcessTheScanFoundGivesNothing) {
+  pid_t child = spawn(name_, {"30"});
+  const uint64_t fork_ns = monotonic_ns();
+  wait_exe(child, name_);
+  auto src = std::make_unique<ScriptedSource>();
+  ScriptedSource* raw = src.get();
+  auto s = open("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '" + name_ + "'",
+                std::move(src));
+  ASSERT_TRUE(s);
+  raw->push(os::ProcEvent::Kind::kFork, child, fork_ns, ::getpid());
+  EXPECT_TRUE(collect(*s, 1, 1000).empty()) << "no exec, no start trace";
+  // Its next exec is one.
+  raw->push(os::ProcEvent::Kind::kExec, child, monotonic_ns());
+  auto evs = collect(*s, 2, 2000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].get("ProcessID")->as_u64(), static_cast<uint64_t>(child));
+}
+
+// Loss hid a process's exit and the start of another under its pid (reused on demand through
+// ns_last_pid): the rescan reports both, the deletion of the one and the creation of the other.
+TEST_F(Events, ARescanFindingAPidReusedReportsTheDeletionAndTheCreation) {
+  if (::geteuid() != 0 || ::access("/proc/sys/kernel/ns_last_pid", W_OK) != 0)
+    GTEST_SKIP() << "needs root to set ns_last_pid";
+  pid_t first = spawn(name_, {"30"});
+  wait_exe(first, name_);
+  auto src = std::make_unique<ScriptedSource>();
+  ScriptedSource* raw = src.get();
+  auto s = open(
+      "SELECT * FROM __InstanceOperationEvent WITHIN 10 WHERE TargetInstance ISA "
+      "'Win32_Process' AND TargetInstance.ProcessId = " +
+          std::to_string(first),
+      std::move(src));
+  ASSERT_TRUE(s);
+  ::kill(first, SIGKILL);
+  reap(first);
+  pid_t second = 0;
+  for (int attempt = 0; attempt < 50 && second != first; ++attempt) {
+    if (second != 0) {
+      ::kill(second, SIGKILL);
+      reap(second);
+    }
+    FILE* f = std::fopen("/proc/sys/kernel/ns_last_pid", "w");
+    ASSERT_TRUE(f);
+    std::fprintf(f, "%d", first - 1);
+    std::fclose(f);
+    second = spawn(name_, {"31"});  // other processes of the host may take the pid first
+  }
+  if (second != first) GTEST_SKIP() << "the host kept taking pid " << first;
+  wait_exe(second, name_);
+  EXPECT_TRUE(collect(*s, 1, 300).empty()) << "no event, no loss: nothing yet";
+  raw->lost_ = 2;
+  auto evs = collect(*s, 3, 2000);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].class_name(), "__InstanceDeletionEvent");
+  EXPECT_EQ(target_of(evs[0]).get("CommandLine")->to_text(), (dir_ / name_).string() + " 30");
+  EXPECT_EQ(evs[1].class_name(), "__InstanceCreationEvent");
+  EXPECT_EQ(target_of(evs[1]).get("CommandLine")->to_text(), (dir_ / name_).string() + " 31");
+  EXPECT_EQ(s->lost(), 2u);
 }
 
 TEST_F(Events, ModificationWhenThePriorityChanges) {
