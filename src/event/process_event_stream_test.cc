@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <map>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -562,41 +563,52 @@ TEST_F(Events, StopTraceExitStatus) {
 
 // Every fork of a storm gives a creation, or the loss is counted. The stream may lag the kernel
 // by many seconds (a sanitizer build, a loaded machine): it is read until it has caught up, which
-// a marker child forked after the storm tells, however long that takes.
+// a marker child forked after the storm tells, however long that takes. The forks come from a
+// small perl process (perl-base is essential in Debian): forked from this test process, whose
+// sanitizer heap makes each fork copy large page tables, they took 50 s to many minutes.
 TEST_F(Events, ForkStormNothingLostOrTheLossReported) {
   constexpr int kForks = 10000;
-  int go[2], told[2];
-  ASSERT_EQ(::pipe(go), 0);
-  ASSERT_EQ(::pipe(told), 0);
-  pid_t helper = ::fork();
-  if (helper == 0) {
-    char c;
-    ::close(go[1]);
-    ::close(told[0]);
-    if (::read(go[0], &c, 1) != 1) ::_exit(2);
-    int live = 0;
-    for (int i = 0; i < kForks; ++i) {
-      pid_t p = ::fork();
-      if (p == 0) ::_exit(0);
-      if (p < 0) {  // at the machine's limit: reap and retry
-        while (live > 0 && ::waitpid(-1, nullptr, 0) > 0) --live;
-        --i;
-        continue;
+  static const char kHelper[] = R"(
+    use POSIX ();
+    my $n = shift;
+    defined(<STDIN>) or POSIX::_exit(2);  # go
+    my $live = 0;
+    for (my $i = 0; $i < $n; $i++) {
+      my $p = fork;
+      if (!defined $p) {  # at the machine's limit: reap and retry
+        while ($live > 0 && waitpid(-1, 0) > 0) { $live--; }
+        $i--;
+        next;
       }
-      ++live;
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) --live;
+      POSIX::_exit(0) if $p == 0;
+      $live++;
+      while (waitpid(-1, POSIX::WNOHANG()) > 0) { $live--; }
     }
-    while (::waitpid(-1, nullptr, 0) > 0) {
-    }
-    // The marker: forked well after every child of the storm has been forked and reaped, so
-    // that once its creation is read, theirs have been read and settled too.
-    ::usleep(300000);
-    pid_t marker = ::fork();
-    if (marker == 0) ::_exit(0);
-    if (marker < 0 || ::write(told[1], &marker, sizeof marker) != sizeof marker) ::_exit(3);
-    ::waitpid(marker, nullptr, 0);
-    ::_exit(0);
-  }
+    1 while waitpid(-1, 0) > 0;
+    # The marker: forked well after every child of the storm has been forked and reaped, so
+    # that once its creation is read, theirs have been read and settled too.
+    select(undef, undef, undef, 0.3);
+    my $m = fork;
+    POSIX::_exit(0) if defined $m && $m == 0;
+    POSIX::_exit(3) unless defined $m;
+    $| = 1;
+    print "$m\n";
+    waitpid($m, 0);
+    POSIX::_exit(0);
+  )";
+  int go[2], told[2];
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(told, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, go[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, told[1], 1);
+  std::string count = std::to_string(kForks);
+  std::vector<char*> argv{const_cast<char*>("perl"), const_cast<char*>("-e"),
+                          const_cast<char*>(kHelper), count.data(), nullptr};
+  pid_t helper = 0;
+  ASSERT_EQ(posix_spawn(&helper, "/usr/bin/perl", &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
   ::close(go[0]);
   ::close(told[1]);
   children_.push_back(helper);
@@ -606,7 +618,7 @@ TEST_F(Events, ForkStormNothingLostOrTheLossReported) {
       std::to_string(helper));
   ASSERT_TRUE(s);
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  ASSERT_EQ(::write(go[1], "x\n", 2), 2);
   ::close(go[1]);
   // Read while the helper forks, until the marker's creation has come. The bound only keeps a
   // broken stream from hanging the test.
@@ -630,7 +642,10 @@ TEST_F(Events, ForkStormNothingLostOrTheLossReported) {
       helper_done = true;
       children_.clear();
       helper_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ASSERT_EQ(::read(told[0], &marker, sizeof marker), static_cast<ssize_t>(sizeof marker));
+      char text[32] = {};
+      ASSERT_GT(::read(told[0], text, sizeof text - 1), 0) << "the helper told no marker";
+      marker = static_cast<pid_t>(std::atoi(text));
+      ASSERT_GT(marker, 0) << text;
       helper_at = std::chrono::steady_clock::now();
     }
     // A loss may have taken the marker's events too (a rescan cannot find what has ended).
