@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <variant>
 
@@ -24,6 +25,28 @@ Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
   f.wbem = wbem;
   f.http_status = 500;
   return f;
+}
+
+/// Distinct names one request's EnablePrivilege option may carry (lwmi knows two).
+constexpr size_t kMaxPrivilegeNames = 16;
+/// Bytes of an unknown privilege name written to the audit log.
+constexpr size_t kMaxAuditedName = 64;
+
+/// `s` cut to at most `max` bytes (not inside a UTF-8 sequence), "…" marking the cut.
+std::string clip(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "\u2026";
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
 }
 
 Response fault_response(const Request& r, Fault f) {
@@ -230,21 +253,48 @@ Response Operations::handle(const Request& r, security::Caller caller) {
     f.action = "http://www.w3.org/2005/08/addressing/soap/fault";
     return fault_response(r, f);
   }
-  // EnablePrivilege: a local caller enables held privileges per request.
+  // EnablePrivilege: a local caller enables held privileges per request. The names are
+  // trimmed, empty ones dropped and repeats counted once; more than kMaxPrivilegeNames distinct
+  // names is a fault, and the refused ones are audited in one line per request (a hostile
+  // ",,,," list must not turn into one audit line per comma).
+  std::vector<std::string_view> names;
   for (const auto& [name, value] : r.options) {
     if (!base::iequals(name, "EnablePrivilege")) continue;
     for (auto p : base::split(value, ',')) {
-      auto priv = security::parse_privilege(base::trim(p));
-      if (priv && caller.enable(*priv)) continue;
-      // Asking for a privilege not held changes nothing, and is audited.
-      security::AuditRecord rec;
-      rec.action = "EnablePrivilege";
-      rec.result = "refused";
-      rec.params = std::string(base::trim(p));
-      rec.detail = priv ? std::string(security::privilege_name(*priv)) + " is not held"
-                        : std::string("unknown privilege");
-      (void)service_.audit().record(caller, rec);
+      p = base::trim(p);
+      if (p.empty()) continue;
+      if (std::any_of(names.begin(), names.end(),
+                      [&](std::string_view n) { return base::iequals(n, p); }))
+        continue;
+      if (names.size() == kMaxPrivilegeNames)
+        return fault_response(
+            r, make_fault("w:InvalidOptions",
+                          "option EnablePrivilege names more than " +
+                              std::to_string(kMaxPrivilegeNames) + " distinct privileges",
+                          WbemStatus::kInvalidParameter));
+      names.push_back(p);
     }
+  }
+  std::vector<std::string> refused_names, refused_why;
+  for (auto p : names) {
+    auto priv = security::parse_privilege(p);
+    if (priv && caller.enable(*priv)) continue;
+    // Asking for a privilege not held changes nothing, and is audited.
+    refused_names.push_back(priv ? std::string(security::privilege_name(*priv))
+                                 : clip(p, kMaxAuditedName));
+    refused_why.push_back(priv ? refused_names.back() + " is not held"
+                               : "unknown privilege '" + refused_names.back() + "'");
+  }
+  if (!refused_names.empty()) {
+    security::AuditRecord rec;
+    rec.action = "EnablePrivilege";
+    rec.result = "refused";
+    rec.params = join(refused_names, ",");
+    // One name: "SeDebugPrivilege is not held" or "unknown privilege" (params names it).
+    rec.detail = refused_why.size() == 1 && !refused_why[0].ends_with(" is not held")
+                     ? std::string("unknown privilege")
+                     : join(refused_why, "; ");
+    (void)service_.audit().record(caller, rec);
   }
   switch (r.operation) {
     case Operation::kIdentify: {

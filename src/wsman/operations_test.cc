@@ -429,4 +429,65 @@ TEST_F(Selectors, ProcessKeepsHandleAndCreationDate) {
             "instances");
 }
 
+// A hostile EnablePrivilege option (empty items, repeats, unknown names) is audited in ONE line
+// per request; more than 16 distinct names is a fault naming the option, and audits nothing.
+TEST(OpsPrivileges, RefusedPrivilegesAreAuditedOncePerRequest) {
+  char dir[] = "/tmp/lwmi-ops-audit-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/audit.log";
+  config::Config cfg;
+  cfg.audit.journal = false;
+  cfg.audit.file = path;
+  service::CimService svc{cfg, os::ProcFs("/proc"), os::SystemInfo::live()};
+  Operations ops{svc};
+  security::Caller nobody = security::Caller::current_process();
+  nobody.held = {};  // holds nothing: every request is refused
+  auto lines = [&] {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  Request r;
+  r.operation = Operation::kIdentify;
+  r.message_id = "uuid:p";
+  std::string hostile(512 * 1024, ',');
+  hostile += " SeDebugPrivilege ,sedebugprivilege,SeDebugPrivilege,,SeNoSuchPrivilege, ,";
+  r.options = {{"EnablePrivilege", hostile}, {"EnablePrivilege", ",,,SeDebugPrivilege,,,"}};
+  Response out = ops.handle(r, nobody);
+  EXPECT_FALSE(out.fault) << out.fault->reason;
+  auto got = lines();
+  ASSERT_EQ(got.size(), 1u) << "one audit line per request, not per comma";
+  EXPECT_NE(got[0].find("action=EnablePrivilege"), std::string::npos) << got[0];
+  EXPECT_NE(got[0].find("params=SeDebugPrivilege,SeNoSuchPrivilege"), std::string::npos)
+      << got[0];
+  EXPECT_NE(got[0].find("SeDebugPrivilege is not held; unknown privilege 'SeNoSuchPrivilege'"),
+            std::string::npos)
+      << got[0];
+
+  // Only empty items: nothing asked, nothing audited.
+  r.options = {{"EnablePrivilege", std::string(4096, ',')}};
+  EXPECT_FALSE(ops.handle(r, nobody).fault);
+  EXPECT_EQ(lines().size(), 1u);
+
+  // 17 distinct names: a fault naming the option, and no audit line.
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += "SeX" + std::to_string(i) + "Privilege,";
+  r.options = {{"EnablePrivilege", many}};
+  out = ops.handle(r, nobody);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->subcode, "w:InvalidOptions");
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidParameter);
+  EXPECT_NE(out.fault->reason.find("EnablePrivilege"), std::string::npos) << out.fault->reason;
+  EXPECT_EQ(lines().size(), 1u);
+
+  // A long unknown name is cut in the audit line.
+  r.options = {{"EnablePrivilege", std::string(10000, 'A')}};
+  EXPECT_FALSE(ops.handle(r, nobody).fault);
+  got = lines();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_LT(got[1].size(), 1000u) << "the refused name is truncated";
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace lwmi::wsman
