@@ -216,7 +216,17 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
       !view_ && it != parent_.end() && (ppid.is_null() || ppid.as_u64() == 0))
     inst.set("ParentProcessId", Value::uint32(static_cast<uint32_t>(it->second)));
   inst.set_server(ctx_.sys->host);
-  inst.set_identity(row.identity());
+  if (zombie) {
+    inst.set_identity(row.identity());
+  } else {
+    // Nothing was read from this process: its identity is its Handle alone. The start time
+    // under the pid now (if any) is another process's, and a method re-checking it would act
+    // on that one.
+    ObjectPath id;
+    id.class_name = ctx_.cls->name;
+    id.keys.push_back({"Handle", Value::string(std::to_string(row.view_pid()))});
+    inst.set_identity(std::move(id));
+  }
   return inst;
 }
 

@@ -353,6 +353,11 @@ TEST_F(Events, AChildSettledAfterItsPidWasReusedIsNotTakenForTheLaterProcess) {
       << "the child's parent, from its fork event, not the later process's";
   EXPECT_TRUE(child.get("Name")->is_null()) << "nothing read from the later process";
   EXPECT_TRUE(child.get("CommandLine")->is_null());
+  EXPECT_TRUE(child.get("CreationDate")->is_null());
+  // Its identity is its Handle alone: the later process's start time would let a Terminate
+  // that re-checks the identity end that innocent process.
+  for (const auto& k : child.identity().keys)
+    EXPECT_NE(k.name, "CreationDate") << "the later process's start time: " << k.value.to_text();
   EXPECT_EQ(s->uncaptured(), 1u);
   // Then the rest, read late too: the child's exit, the later process's fork and exec.
   raw->push(os::ProcEvent::Kind::kExit, later, fork_ns + 200000000, kParent);
@@ -364,6 +369,26 @@ TEST_F(Events, AChildSettledAfterItsPidWasReusedIsNotTakenForTheLaterProcess) {
   EXPECT_EQ(own.get("Name")->to_text(), name_);
   EXPECT_EQ(own.get("ParentProcessId")->as_u64(), static_cast<uint64_t>(::getpid()));
   EXPECT_EQ(s->lost(), 0u);
+}
+
+// The same late read for a start trace: its ProcessCreationDate is not the later process's.
+TEST_F(Events, AStartTraceForAPidReusedCarriesNoCreationDate) {
+  auto src = std::make_unique<ScriptedSource>();
+  ScriptedSource* raw = src.get();
+  auto s = open("SELECT * FROM Win32_ProcessStartTrace", std::move(src));
+  ASSERT_TRUE(s);
+  const uint64_t fork_ns = monotonic_ns();
+  ::usleep(300000);
+  pid_t later = spawn(name_, {"30"});
+  wait_exe(later, name_);
+  raw->push(os::ProcEvent::Kind::kFork, later, fork_ns, 1);
+  raw->push(os::ProcEvent::Kind::kComm, 1, fork_ns + 150000000);
+  std::vector<Instance> evs = collect(*s, 1, 2000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].get("ProcessID")->as_u64(), static_cast<uint64_t>(later));
+  EXPECT_TRUE(evs[0].get("ProcessCreationDate")->is_null())
+      << evs[0].get("ProcessCreationDate")->to_text();
+  EXPECT_TRUE(evs[0].get("ProcessName")->is_null());
 }
 
 // A process forked between the subscription and its /proc scan is known from the scan (no
