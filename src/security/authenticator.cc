@@ -279,6 +279,11 @@ Authenticator::Authenticator(config::SecurityConfig cfg, Clock clock)
   cache_stamp_ = db_stamp();
 }
 
+size_t Authenticator::peers_tracked() const {
+  std::lock_guard lock(mu_);
+  return failures_.size();
+}
+
 size_t Authenticator::cache_size() const {
   std::lock_guard lock(mu_);
   return cache_.size();
@@ -333,15 +338,34 @@ Authenticator::Outcome Authenticator::refuse(std::string reason, const std::stri
   return o;
 }
 
+bool Authenticator::make_room(TimePoint now) {
+  // One sweep frees an eighth of the table at least, so a stream of new addresses costs one
+  // O(n log n) pass per kPeersMax / 8 of them, not one per address: expired entries first,
+  // then the oldest failures. Busy entries (an attempt under way) stay.
+  constexpr size_t kTarget = kPeersMax - kPeersMax / 8;
+  std::erase_if(failures_,
+                [&](const auto& kv) { return !kv.second.busy && now - kv.second.last > kFailureTtl; });
+  if (failures_.size() > kTarget) {
+    std::vector<std::pair<TimePoint, const std::string*>> idle;
+    idle.reserve(failures_.size());
+    for (const auto& [address, f] : failures_)
+      if (!f.busy) idle.emplace_back(f.last, &address);
+    const size_t drop = std::min(idle.size(), failures_.size() - kTarget);
+    std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(drop), idle.end());
+    std::vector<std::string> victims;
+    victims.reserve(drop);
+    for (size_t i = 0; i < drop; ++i) victims.push_back(*idle[i].second);
+    for (const auto& v : victims) failures_.erase(v);
+  }
+  return failures_.size() < kPeersMax;
+}
+
 int Authenticator::admit(const std::string& peer) {
   const TimePoint now = clock_();
   std::lock_guard lock(mu_);
   auto it = failures_.find(peer);
   if (it == failures_.end()) {
-    if (failures_.size() >= kPeersMax)
-      std::erase_if(failures_, [&](const auto& kv) {
-        return !kv.second.busy && now - kv.second.last > kFailureTtl;
-      });
+    if (failures_.size() >= kPeersMax && !make_room(now)) return kBusyRetryMs;
     it = failures_.emplace(peer, PeerFailures{}).first;
     it->second.last = now;
     it->second.busy = true;

@@ -21,7 +21,8 @@
 // delay_ms = min(100 · 2^(n-1), 8000); the server delays the 401 by that much on its own timer
 // (pam_unix's own ~2 s sleep is switched off with a PAM_FAIL_DELAY callback). A success from the
 // address resets its count; a count is forgotten kFailureTtl after the address's last failure. At
-// most kPeersMax addresses are tracked (expired ones first, then the oldest are dropped).
+// most kPeersMax addresses are tracked (expired ones first, then the oldest are dropped, an
+// eighth of the table at a time; while every entry is busy a new address is asked to retry).
 //
 // Parallel attempts: an address may not try again before the delay of its last failure has
 // passed, and at most one attempt per address is checked at a time. An attempt that comes too
@@ -92,6 +93,8 @@ class Authenticator {
   /// Test hooks: how many times PAM was run (pam_authenticate), and the cache size.
   uint64_t pam_calls() const { return pam_calls_.load(); }
   size_t cache_size() const;
+  /// Test hook: how many peer addresses are tracked (at most kPeersMax).
+  size_t peers_tracked() const;
 
   /// (inode, size, mtime) of the password database files; public for the implementation's helpers.
   struct FileStamp {
@@ -120,6 +123,9 @@ class Authenticator {
   // 0 and marks the peer busy when it may try now; else how long to wait (ms).
   int admit(const std::string& peer_address);
   void release(const std::string& peer_address);
+  // With failures_ full: drops expired entries, then the oldest idle ones, down to 7/8 of
+  // kPeersMax; false when the table is still full (every entry busy). mu_ held.
+  bool make_room(TimePoint now);
 
   Hash hash_credential(const std::string& user, const std::string& password) const;
   // Runs PAM and the account/group checks; no locks held.

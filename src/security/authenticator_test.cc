@@ -187,6 +187,29 @@ Authenticator::Outcome attempt(Authenticator& auth, const Offset& offset, const 
   return {};
 }
 
+// Cheap failures (an empty password never reaches PAM) from ever new addresses: the table of
+// peers stays at most kPeersMax, the oldest failures make room, recent ones are still delayed.
+TEST(Authenticator, PeerTableStaysBoundedUnderManyAddresses) {
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  const size_t n = 3 * Authenticator::kPeersMax;
+  size_t most = 0;
+  for (size_t i = 0; i < n; ++i) {
+    *offset += 1000000;  // 1 ms apart: all well inside kFailureTtl
+    auto o = auth.authenticate("mallory", "", "10.0." + std::to_string(i) + ":1");
+    ASSERT_FALSE(o.ok);
+    ASSERT_EQ(o.retry_after_ms, 0) << "a new address is checked at once (" << i << ")";
+    most = std::max(most, auth.peers_tracked());
+  }
+  EXPECT_LE(most, Authenticator::kPeersMax);
+  EXPECT_GT(auth.peers_tracked(), Authenticator::kPeersMax / 2) << "recent failures are kept";
+  // The last address is still inside its delay; the first one was dropped and is checked again.
+  EXPECT_GT(auth.authenticate("mallory", "", "10.0." + std::to_string(n - 1) + ":1").retry_after_ms,
+            0);
+  EXPECT_EQ(auth.authenticate("mallory", "", "10.0.0:1").retry_after_ms, 0);
+  EXPECT_EQ(auth.pam_calls(), 0u);
+}
+
 TEST(Authenticator, RightPasswordInRemoteGroup) {
   REQUIRE_ROOT();
   TestEnv env;
