@@ -48,6 +48,15 @@ TEST(EventQuery, ModificationsNeedWithinAndWatchWhatTheQueryNames) {
   EXPECT_TRUE(q->modification);
   EXPECT_FALSE(q->creation);
   EXPECT_EQ(*q->within, 0.5);
+  auto year = compile_event_query(
+      "SELECT * FROM __InstanceCreationEvent WITHIN 31536000 WHERE TargetInstance ISA "
+      "'Win32_Process'");
+  ASSERT_TRUE(year.ok()) << "a year is the maximum, accepted: " << year.error().to_string();
+  auto inf = compile_event_query(
+      "SELECT * FROM __InstanceCreationEvent WITHIN 1e999 WHERE TargetInstance ISA "
+      "'Win32_Process'");
+  ASSERT_FALSE(inf.ok()) << "an infinite WITHIN";
+  EXPECT_EQ(inf.error().code, WbemStatus::kInvalidQuery) << inf.error().to_string();
   auto proc = cim::Schema::builtin().find("Win32_Process");
   EXPECT_FALSE(q->watched.is_all());
   for (const char* name : {"Priority", "ProcessId", "Handle", "CreationDate"})
@@ -112,6 +121,16 @@ TEST(EventQuery, Errors) {
        "'Win32_Process'",
        WbemStatus::kInvalidQuery,
        "invalid query at column 39: WITHIN 0.050000 is below the 0.1 s minimum"},
+      {"SELECT * FROM __InstanceCreationEvent WITHIN 3000000000 WHERE TargetInstance ISA "
+       "'Win32_Process'",
+       WbemStatus::kInvalidQuery,
+       "invalid query at column 39: WITHIN 3000000000.000000 is above the 31536000 s (one year) "
+       "maximum"},
+      {"SELECT * FROM __InstanceCreationEvent WITHIN 31536001 WHERE TargetInstance ISA "
+       "'Win32_Process'",
+       WbemStatus::kInvalidQuery,
+       "invalid query at column 39: WITHIN 31536001.000000 is above the 31536000 s (one year) "
+       "maximum"},
       {"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' OR "
        "TargetInstance.Name = 'x'",
        WbemStatus::kInvalidQuery,

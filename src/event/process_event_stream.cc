@@ -3,8 +3,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "base/strings.h"
 #include "cim/schema.h"
@@ -577,8 +579,8 @@ Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::Process
                                                       std::string_view wql, SourceChoice choice) {
   auto q = compile_event_query(wql);
   if (!q.ok()) return q.take_error();
-  const int poll_ms =
-      static_cast<int>(std::max<int64_t>(100, std::llround(q->within.value_or(1.0) * 1000)));
+  const int poll_ms = static_cast<int>(std::clamp<int64_t>(
+      std::llround(q->within.value_or(1.0) * 1000), 100, std::numeric_limits<int>::max()));
   std::unique_ptr<os::ProcEventSource> source;
   if (choice != SourceChoice::kProcPoll) {
     // Root can force a receive buffer large enough for fork storms; others get rmem_max and
