@@ -87,6 +87,7 @@ void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& r
                                   const Instance& inst, bool read_row) {
   Known& k = known_[tgid];
   k.info = true;
+  k.view_pid = row.view_pid();
   const auto& ids = provider_.ids();
   using provider::process::Prop;
   const Value& name = inst.at(ids.index(Prop::kName));
@@ -147,7 +148,8 @@ Instance ProcessEventStream::make_event(const char* cls, const Instance& target,
 
 Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Known& k) const {
   Instance ev(cim::Schema::builtin().find(cls));
-  ev.set("ProcessID", Value::uint32(static_cast<uint32_t>(tgid)));
+  // In the caller's view: a caller in a child pid namespace gets its own pids, not the host's.
+  ev.set("ProcessID", Value::uint32(static_cast<uint32_t>(k.view_pid ? k.view_pid : tgid)));
   ev.set("ParentProcessID",
          k.info || k.ppid ? Value::uint32(k.ppid) : Value::null(CimType::kUint32));
   ev.set("ProcessName", k.name.empty() ? Value::null(CimType::kString) : Value::string(k.name));
@@ -318,8 +320,8 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
         previous = project(s->second);
       } else {
         previous = Instance(ctx_.cls);
-        previous.set("Handle", Value::string(std::to_string(tgid)));
-        previous.set("ProcessId", Value::uint32(static_cast<uint32_t>(tgid)));
+        previous.set("Handle", Value::string(std::to_string(row.view_pid())));
+        previous.set("ProcessId", Value::uint32(static_cast<uint32_t>(row.view_pid())));
       }
       // A poll may have seen the new program first: then it has been reported already.
       bool changed = false;
@@ -377,7 +379,11 @@ void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
   }
   if (query_.stop_trace) {
     if (e && e->parent_tgid > 0) {
-      k.ppid = static_cast<uint32_t>(e->parent_tgid);
+      // A host pid: in a child pid namespace's view, its pid there, or 0 (as Win32_Process
+      // shows a parent outside the view).
+      std::optional<int32_t> parent = e->parent_tgid;
+      if (view_) parent = view_->to_view(e->parent_tgid);
+      k.ppid = parent ? static_cast<uint32_t>(*parent) : 0;
       k.info = true;
     }
     Instance ev = make_trace("Win32_ProcessStopTrace", tgid, k);

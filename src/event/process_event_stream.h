@@ -56,6 +56,7 @@ class ProcessEventStream : public EventStream {
   /// What a stop trace needs once the process is gone.
   struct Known {
     uint64_t start = 0;
+    int32_t view_pid = 0;  ///< its pid in the caller's view (0: not read; then the tgid)
     std::string name;
     uint32_t ppid = 0, session = 0;
     std::optional<uint32_t> uid;

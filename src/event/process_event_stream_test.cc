@@ -210,6 +210,78 @@ TEST_F(Events, ACallerInAChildPidNamespaceHearsOnlyOfItsOwn) {
   ::kill(*init, SIGKILL);
 }
 
+// Traces too: a caller in a child pid namespace gets its pids (ProcessID, ParentProcessID),
+// never the host's; a parent outside its view is 0, as in its Win32_Process.
+TEST_F(Events, ACallerInAChildPidNamespaceGetsTracesWithItsOwnPids) {
+  if (::geteuid() != 0 || ::access("/usr/bin/unshare", X_OK) != 0 ||
+      ::access("/usr/bin/nsenter", X_OK) != 0)
+    GTEST_SKIP() << "needs root, unshare(1) and nsenter(1)";
+  std::string prog = (dir_ / name_).string();
+  // The namespace: `unshare --pid --fork` whose child (pid 1 inside) is a sleep.
+  pid_t unshare = 0;
+  {
+    std::vector<std::string> a{"/usr/bin/unshare", "--pid", "--fork", "--kill-child", prog, "60"};
+    std::vector<char*> argv;
+    for (auto& x : a) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&unshare, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children_.push_back(unshare);
+  }
+  os::ProcFs proc("/proc");
+  std::optional<os::PidNamespaceId> ns;
+  std::optional<int32_t> init;
+  for (int i = 0; i < 500 && !ns; ++i) {
+    auto scan = proc.scan();
+    int32_t pid;
+    while (scan.next(&pid)) {
+      std::string stat;
+      if (proc.read(pid, "stat", &stat) != 0) continue;
+      auto close = stat.rfind(')');
+      int ppid = 0;
+      char st;
+      if (close == std::string::npos ||
+          std::sscanf(stat.c_str() + close + 1, " %c %d", &st, &ppid) != 2 || ppid != unshare)
+        continue;
+      std::string exe;
+      if (proc.readlink(pid, "exe", &exe) != 0 || exe != prog) continue;
+      init = pid;
+      ns = os::pid_namespace_of(proc, pid);
+    }
+    if (!ns) ::usleep(10000);
+  }
+  ASSERT_TRUE(ns && init) << "the namespace's init did not start";
+  security::Caller caller = security::Caller::current_process();
+  caller.pid_ns = ns;
+  auto s = open("SELECT * FROM Win32_ProcessTrace WHERE ProcessName = '" + name_ + "'", nullptr,
+                caller);
+  ASSERT_TRUE(s);
+  pid_t nsenter = 0;
+  {
+    std::string t = std::to_string(*init);
+    std::vector<std::string> a{"/usr/bin/nsenter", "-t", t, "-p", "--", prog, "31"};
+    std::vector<char*> argv;
+    for (auto& x : a) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&nsenter, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    children_.push_back(nsenter);
+  }
+  auto evs = collect(*s, 1, 3000);
+  ASSERT_EQ(evs.size(), 1u) << "the start of the process inside the namespace";
+  EXPECT_EQ(evs[0].class_name(), "Win32_ProcessStartTrace");
+  EXPECT_EQ(evs[0].get("ProcessID")->as_u64(), 2u) << "its pid inside, not the host's";
+  EXPECT_EQ(evs[0].get("ParentProcessID")->as_u64(), 0u) << "nsenter is outside";
+  ::kill(*init, SIGKILL);  // ends every process in the namespace
+  evs = collect(*s, 2, 3000);
+  ASSERT_EQ(evs.size(), 2u) << "the stops of the init (1) and of the process (2)";
+  for (const auto& ev : evs) {
+    EXPECT_EQ(ev.class_name(), "Win32_ProcessStopTrace");
+    const uint64_t pid = ev.get("ProcessID")->as_u64();
+    EXPECT_TRUE(pid == 1 || pid == 2) << "a host pid: " << pid;
+    EXPECT_EQ(ev.get("ParentProcessID")->as_u64(), 0u)
+        << "the parents (unshare, nsenter) are outside the view";
+  }
+}
+
 TEST_F(Events, AShortLivedProcessGivesOneCreationAndOneDeletion) {
   // Filtered on the parent: a process that is gone before it can be read still has the
   // ProcessId and ParentProcessId the kernel events carry.
