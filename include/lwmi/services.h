@@ -58,6 +58,10 @@ class EventStream {
   virtual ~EventStream() = default;
   /// Waits up to timeout_ms (-1: forever) for the next event; false on timeout.
   virtual Result<bool> next(Instance* event, int timeout_ms) = 0;
+  /// Makes a next() waiting in another thread return false (as on a timeout) soon, without
+  /// waiting out its timeout, e.g. when its consumer is going away. Any thread may call it. The
+  /// default does nothing: next() returns when its timeout ends.
+  virtual void interrupt() {}
   /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come);
   /// over WS-Man, the count lwmid reports for its stream.
   virtual uint64_t lost() const { return 0; }

@@ -10,6 +10,7 @@
 
 #include "base/strings.h"
 #include "cim/schema.h"
+#include "event/shared_proc_source.h"
 #include "provider/process/terminate_reasons.h"
 
 namespace lwmi::event {
@@ -519,6 +520,7 @@ Result<bool> ProcessEventStream::next(Instance* event, int timeout_ms) {
       ready_.pop_front();
       return true;
     }
+    if (interrupted_.exchange(false)) return false;
     auto now = Clock::now();
     int wait = -1;
     if (timeout_ms >= 0) {
@@ -553,6 +555,11 @@ Result<bool> ProcessEventStream::next(Instance* event, int timeout_ms) {
     }
     if (!groups_.empty()) flush_groups(false);
   }
+}
+
+void ProcessEventStream::interrupt() {
+  interrupted_ = true;
+  source_->wake();
 }
 
 std::optional<Instance> ProcessEventStream::source_state() const {
@@ -591,10 +598,10 @@ Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::Process
   if (choice != SourceChoice::kProcPoll) {
     // Root can force a receive buffer large enough for fork storms; others get rmem_max and
     // rely on loss detection and rescans.
-    auto netlink = std::make_unique<os::NetlinkProcEvents>();
-    auto r = netlink->start();
+    // rely on loss detection and rescans. One socket for every stream of the process.
+    auto r = SharedProcSource::global().open();
     if (r.ok()) {
-      source = std::move(netlink);
+      source = std::move(*r);
       EventSourceStats::global().set_unavailable("");
     } else if (choice == SourceChoice::kNetlink) {
       return r.take_error();

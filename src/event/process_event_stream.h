@@ -15,6 +15,7 @@
 // Thread safety: one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -38,6 +39,8 @@ class ProcessEventStream : public EventStream {
   /// Subscribes to the source, then learns the processes that already exist.
   Result<void> start();
   Result<bool> next(Instance* event, int timeout_ms) override;
+  /// Wakes the source's read (os::ProcEventSource::wake) and makes next() return false.
+  void interrupt() override;
   uint64_t lost() const override { return source_->lost() + source_->overruns(); }
   std::optional<Instance> source_state() const override;
   /// Processes that vanished before their properties could be read (their events carry NULLs).
@@ -106,6 +109,7 @@ class ProcessEventStream : public EventStream {
   std::optional<os::PidView> view_;  // a caller in a child pid namespace: only its processes
   provider::EventSourceCounters* counters_ = nullptr;
   bool started_ = false;
+  std::atomic<bool> interrupted_{false};
   std::unordered_map<int32_t, Known> known_;
   std::unordered_map<int32_t, Instance> snapshot_;  ///< for deletion events
   std::unordered_map<int32_t, uint64_t> forked_;    ///< tgid -> fork time (CLOCK_MONOTONIC ns)
@@ -135,8 +139,9 @@ enum class SourceChoice { kAuto, kNetlink, kProcPoll };
 /// LWMI_EVENT_SOURCE=netlink|proc-poll in the environment (tests), else kAuto.
 SourceChoice source_choice_from_environment();
 
-/// Compiles `wql` and subscribes: the netlink connector, or (kAuto, when it cannot be used)
-/// /proc polling every WITHIN seconds (1 s without WITHIN).
+/// Compiles `wql` and subscribes: a tap on the netlink connector this process's streams share
+/// (SharedProcSource::global()), or (kAuto, when it cannot be used) /proc polling every WITHIN
+/// seconds (1 s without WITHIN).
 Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::ProcessProvider& provider,
                                                       const security::Caller& caller,
                                                       std::string_view wql,

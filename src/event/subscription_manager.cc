@@ -11,7 +11,7 @@
 namespace lwmi::event {
 namespace {
 
-constexpr int kPumpPollMs = 200;  ///< how often a pump checks whether its subscription ended
+constexpr int kPumpPollMs = 200;  ///< how often a pump checks its stop flag (interrupt() aside)
 
 std::string new_id() {
   unsigned char b[16];
@@ -375,6 +375,7 @@ std::shared_ptr<SubscriptionManager::Subscription> SubscriptionManager::remove_l
   auto s = it->second;
   subs_.erase(it);
   s->stop = true;
+  s->stream->interrupt();  // the pump's next() returns now, not at its next poll
   if (s->waiter) {
     out->push_back(Completion{
         std::move(s->waiter->done),

@@ -24,6 +24,8 @@ struct Feed {
   std::optional<Error> error;
   uint64_t lost = 0;
   std::atomic<int> open_streams{0};
+  std::atomic<int> interrupts{0};
+  bool interrupted = false;  // guarded by mu: the next next() returns false at once
 
   void push(int pid) {
     Instance target(cim::Schema::builtin().find("Win32_Process"));
@@ -52,14 +54,23 @@ class FakeStream : public EventStream {
   Result<bool> next(Instance* event, int timeout_ms) override {
     std::unique_lock<std::mutex> lock(feed_->mu);
     feed_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                       [&] { return !feed_->events.empty() || feed_->error; });
+                       [&] { return !feed_->events.empty() || feed_->error || feed_->interrupted; });
     if (feed_->error) return *feed_->error;
+    if (std::exchange(feed_->interrupted, false)) return false;
     if (feed_->events.empty()) return false;
     *event = std::move(feed_->events.front());
     feed_->events.pop_front();
     return true;
   }
   uint64_t lost() const override { return feed_->lost; }
+  void interrupt() override {
+    ++feed_->interrupts;
+    {
+      std::lock_guard<std::mutex> lock(feed_->mu);
+      feed_->interrupted = true;
+    }
+    feed_->cv.notify_all();
+  }
 
  private:
   std::shared_ptr<Feed> feed_;
@@ -322,6 +333,17 @@ TEST_F(SubscriptionManagerTest, AWaitingPullKeepsTheSubscriptionAlive) {
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_TRUE(r->timed_out);
   EXPECT_TRUE(m.pull_sync(g->id, alice_, 1, 0ms).ok());
+}
+
+TEST_F(SubscriptionManagerTest, UnsubscribeInterruptsThePumpsWait) {
+  auto& m = make();
+  auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g.ok());
+  std::this_thread::sleep_for(20ms);  // the pump waits in next()
+  EXPECT_EQ(feed_->interrupts.load(), 0);
+  ASSERT_TRUE(m.unsubscribe(g->id, alice_).ok());
+  EXPECT_EQ(feed_->interrupts.load(), 1) << "the stream was told to stop waiting";
+  EXPECT_EQ(feed_->open_streams.load(), 0) << "and its pump was joined";
 }
 
 TEST_F(SubscriptionManagerTest, UnsubscribeEndsTheStreamAndAWaitingPull) {

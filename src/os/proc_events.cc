@@ -5,6 +5,7 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -390,7 +391,31 @@ Result<size_t> NetlinkProcEvents::read(std::vector<ProcEvent>* out, int timeout_
 }
 
 ProcPollEvents::ProcPollEvents(ProcFs fs, int interval_ms)
-    : fs_(std::move(fs)), interval_ms_(interval_ms < 1 ? 1 : interval_ms) {}
+    : fs_(std::move(fs)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      interval_ms_(interval_ms < 1 ? 1 : interval_ms) {}
+
+ProcPollEvents::~ProcPollEvents() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void ProcPollEvents::wake() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+bool ProcPollEvents::sleep(int64_t ms) {
+  if (wake_fd_ < 0) {  // no eventfd: a plain sleep
+    ::usleep(static_cast<useconds_t>(ms) * 1000);
+    return false;
+  }
+  pollfd pfd{wake_fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(ms)) <= 0) return false;
+  uint64_t v;
+  (void)!::read(wake_fd_, &v, sizeof v);
+  return true;
+}
 
 void ProcPollEvents::scan(std::unordered_map<int32_t, uint64_t>* out) const {
   auto scanner = fs_.scan();
@@ -431,10 +456,10 @@ Result<size_t> ProcPollEvents::read(std::vector<ProcEvent>* out, int timeout_ms)
   if (now < next_scan_) {
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_scan_ - now).count() + 1;
     if (timeout_ms >= 0 && timeout_ms < wait) {
-      ::usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+      sleep(timeout_ms);
       return size_t{0};
     }
-    ::usleep(static_cast<useconds_t>(wait) * 1000);
+    if (sleep(wait)) return size_t{0};
   }
   next_scan_ = Clock::now() + std::chrono::milliseconds(interval_ms_);
   std::unordered_map<int32_t, uint64_t> now_known;

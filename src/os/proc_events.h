@@ -99,6 +99,9 @@ class ProcEventSource {
   virtual const char* name() const { return "netlink"; }
   /// True when exit events carry the exit status (the connector's do; /proc polling's do not).
   virtual bool has_exit_status() const { return true; }
+  /// Makes a read() blocked in another thread return at once (0 events when none came). Any
+  /// thread may call it; a source that cannot be woken waits out its timeout.
+  virtual void wake() {}
 };
 
 /// The netlink process connector: PROC_CN_MCAST_LISTEN on a NETLINK_CONNECTOR socket.
@@ -152,6 +155,9 @@ class NetlinkProcEvents : public ProcEventSource {
 class ProcPollEvents : public ProcEventSource {
  public:
   explicit ProcPollEvents(ProcFs fs, int interval_ms = 1000);
+  ~ProcPollEvents() override;
+  ProcPollEvents(const ProcPollEvents&) = delete;
+  ProcPollEvents& operator=(const ProcPollEvents&) = delete;
   Result<void> start() override;
   Result<size_t> read(std::vector<ProcEvent>* out, int timeout_ms) override;
   uint64_t lost() const override { return 0; }
@@ -159,13 +165,17 @@ class ProcPollEvents : public ProcEventSource {
   int fd() const override { return -1; }
   const char* name() const override { return "proc-poll"; }
   bool has_exit_status() const override { return false; }
+  void wake() override;
   /// Scans made so far.
   uint64_t scans() const { return scans_; }
 
  private:
   void scan(std::unordered_map<int32_t, uint64_t>* out) const;
+  /// Sleeps up to ms, less when woken; true when woken.
+  bool sleep(int64_t ms);
 
   ProcFs fs_;
+  int wake_fd_ = -1;  ///< an eventfd wake() signals
   int interval_ms_;
   bool started_ = false;
   std::unordered_map<int32_t, uint64_t> known_;  ///< pid -> start ticks

@@ -1,0 +1,259 @@
+#include "event/shared_proc_source.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace lwmi::event {
+namespace {
+
+class Tap;
+
+void signal_fd(int fd) {
+  const uint64_t one = 1;
+  ssize_t r;
+  do r = ::write(fd, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+}
+
+void drain_fd(int fd) {
+  uint64_t v;
+  ssize_t r;
+  do r = ::read(fd, &v, sizeof v);
+  while (r < 0 && errno == EINTR);
+}
+
+}  // namespace
+
+struct SharedProcSource::Core {
+  Factory factory;
+  size_t tap_queue;
+  // Held across a start or a stop of the inner source (open and the last close); the reader
+  // thread never takes it.
+  std::mutex life;
+  // Guards taps and error; the reader holds it while it hands events out.
+  std::mutex mu;
+  std::vector<Tap*> taps;
+  std::optional<Error> error;  ///< what stopped the reader (until the last tap closes)
+  // Touched with `life` held, and by the reader thread while it runs.
+  std::unique_ptr<os::ProcEventSource> inner;
+  std::thread reader;
+  int stop_fd = -1;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> running{false};
+  std::atomic<uint64_t> lost{0}, overruns{0}, starts{0};
+  std::string name = "netlink";
+  bool exit_status = true;
+
+  void read_loop();
+  void close(Tap* tap);
+};
+
+namespace {
+
+class Tap : public os::ProcEventSource {
+ public:
+  Tap(std::shared_ptr<SharedProcSource::Core> core, int efd)
+      : core_(std::move(core)),
+        efd_(efd),
+        base_lost_(core_->lost.load()),
+        base_overruns_(core_->overruns.load()) {}
+  ~Tap() override {
+    core_->close(this);
+    ::close(efd_);
+  }
+  Tap(const Tap&) = delete;
+  Tap& operator=(const Tap&) = delete;
+
+  Result<void> start() override { return {}; }  // attached when opened
+  Result<size_t> read(std::vector<os::ProcEvent>* out, int timeout_ms) override {
+    bool ready;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ready = !queue_.empty() || error_;
+    }
+    if (!ready && timeout_ms != 0) {
+      pollfd pfd{efd_, POLLIN, 0};
+      if (::poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+        return Error{WbemStatus::kProviderFailure,
+                     std::string("shared process events: poll: ") + strerror(errno)};
+    }
+    drain_fd(efd_);
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t n = queue_.size();
+    if (n == 0 && error_) return *error_;
+    for (auto& e : queue_) out->push_back(std::move(e));
+    queue_.clear();
+    return n;
+  }
+  uint64_t lost() const override { return core_->lost.load() - base_lost_; }
+  uint64_t overruns() const override {
+    return core_->overruns.load() - base_overruns_ + own_overruns_.load();
+  }
+  int fd() const override { return efd_; }
+  const char* name() const override { return core_->name.c_str(); }
+  bool has_exit_status() const override { return core_->exit_status; }
+  void wake() override { signal_fd(efd_); }
+
+  // From the reader thread (the core's mu held).
+  void push(const std::vector<os::ProcEvent>& events, bool loss) {
+    bool any = loss;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const size_t room = core_->tap_queue > queue_.size() ? core_->tap_queue - queue_.size() : 0;
+      const size_t take = std::min(room, events.size());
+      queue_.insert(queue_.end(), events.begin(), events.begin() + static_cast<ptrdiff_t>(take));
+      if (take < events.size()) ++own_overruns_;  // this stream alone fell behind: it rescans
+      any = any || !events.empty();
+    }
+    if (any) signal_fd(efd_);
+  }
+  void fail(const Error& e) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = e;
+    }
+    signal_fd(efd_);
+  }
+
+ private:
+  std::shared_ptr<SharedProcSource::Core> core_;
+  int efd_;
+  uint64_t base_lost_, base_overruns_;
+  std::atomic<uint64_t> own_overruns_{0};
+  std::mutex mu_;
+  std::vector<os::ProcEvent> queue_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+void SharedProcSource::Core::read_loop() {
+  std::vector<os::ProcEvent> events;
+  while (!stopping.load()) {
+    int timeout = 20;  // a source without a descriptor (a fake) is read in short slices
+    if (const int fd = inner->fd(); fd >= 0) {
+      pollfd pfd[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (::poll(pfd, 2, -1) < 0 && errno != EINTR) {
+        std::lock_guard<std::mutex> lock(mu);
+        error = Error{WbemStatus::kProviderFailure,
+                      std::string("shared process events: poll: ") + strerror(errno)};
+        for (Tap* t : taps) t->fail(*error);
+        return;
+      }
+      if (stopping.load()) return;
+      timeout = 0;
+    }
+    events.clear();
+    auto n = inner->read(&events, timeout);
+    if (!n.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      error = n.error();
+      for (Tap* t : taps) t->fail(*error);
+      return;
+    }
+    const uint64_t l = inner->lost(), o = inner->overruns();
+    const bool loss = l != lost.load() || o != overruns.load();
+    lost = l;
+    overruns = o;
+    if (events.empty() && !loss) continue;
+    std::lock_guard<std::mutex> lock(mu);
+    for (Tap* t : taps) t->push(events, loss);
+  }
+}
+
+void SharedProcSource::Core::close(Tap* tap) {
+  std::lock_guard<std::mutex> life_lock(life);
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    taps.erase(std::remove(taps.begin(), taps.end(), tap), taps.end());
+    last = taps.empty();
+  }
+  if (!last) return;
+  stopping = true;
+  signal_fd(stop_fd);
+  if (reader.joinable()) reader.join();
+  inner.reset();  // closes the socket (PROC_CN_MCAST_IGNORE first)
+  ::close(stop_fd);
+  stop_fd = -1;
+  running = false;
+  std::lock_guard<std::mutex> lock(mu);
+  error.reset();
+}
+
+SharedProcSource::SharedProcSource(Factory factory, size_t tap_queue)
+    : core_(std::make_shared<Core>()) {
+  core_->factory = std::move(factory);
+  core_->tap_queue = std::max<size_t>(1, tap_queue);
+}
+
+SharedProcSource::~SharedProcSource() = default;
+
+SharedProcSource& SharedProcSource::global() {
+  // Never destroyed: streams may still close while the process exits.
+  static SharedProcSource* g =
+      new SharedProcSource([] { return std::make_unique<os::NetlinkProcEvents>(); });
+  return *g;
+}
+
+Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
+  Core& c = *core_;
+  std::lock_guard<std::mutex> life_lock(c.life);
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (c.error) return *c.error;
+  }
+  const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0)
+    return Error{WbemStatus::kProviderFailure,
+                 std::string("shared process events: eventfd: ") + strerror(errno)};
+  if (!c.running.load()) {
+    auto inner = c.factory();
+    if (auto r = inner->start(); !r.ok()) {
+      ::close(efd);
+      return r.take_error();
+    }
+    c.stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c.stop_fd < 0) {
+      ::close(efd);
+      return Error{WbemStatus::kProviderFailure,
+                   std::string("shared process events: eventfd: ") + strerror(errno)};
+    }
+    c.name = inner->name();
+    c.exit_status = inner->has_exit_status();
+    c.lost = inner->lost();
+    c.overruns = inner->overruns();
+    c.inner = std::move(inner);
+    c.stopping = false;
+    c.running = true;
+    ++c.starts;
+    c.reader = std::thread([&c] { c.read_loop(); });
+  }
+  auto tap = std::make_unique<Tap>(core_, efd);
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.taps.push_back(tap.get());
+  }
+  return std::unique_ptr<os::ProcEventSource>(std::move(tap));
+}
+
+size_t SharedProcSource::taps() const {
+  std::lock_guard<std::mutex> lock(core_->mu);
+  return core_->taps.size();
+}
+
+bool SharedProcSource::running() const { return core_->running.load(); }
+
+uint64_t SharedProcSource::starts() const { return core_->starts.load(); }
+
+}  // namespace lwmi::event
