@@ -243,6 +243,7 @@ Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.taps.push_back(tap.get());
+    if (c.error) tap->fail(*c.error);  // the reader stopped since the check above
   }
   return std::unique_ptr<os::ProcEventSource>(std::move(tap));
 }
