@@ -280,7 +280,7 @@ TEST_F(SharedStreams, InterruptEndsABlockedNextOfAStreamOnATap) {
 TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
   const char* wql =
       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
-      "TargetInstance.Name = 'true'";
+      "TargetInstance.Name = 'sleep'";
   const size_t before = SharedProcSource::global().taps();
   auto a = subscribe(provider_, security::Caller::current_process(), wql, SourceChoice::kNetlink);
   ASSERT_TRUE(a.ok()) << a.error().to_string();
@@ -289,7 +289,11 @@ TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
   ASSERT_TRUE(b.ok()) << b.error().to_string();
   EXPECT_EQ(SharedProcSource::global().taps(), before + 2);
   EXPECT_EQ(sockets_open(), sockets) << "the second stream opened no socket";
-  pid_t pid = spawn_true();
+  // Alive while both streams read (a process gone before a stream reads its exec has no Name).
+  char path[] = "/bin/sleep", arg[] = "30";
+  char* argv[] = {path, arg, nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, path, nullptr, nullptr, argv, environ), 0);
   for (auto* s : {a->get(), b->get()}) {
     bool seen = false;
     const auto end = Clock::now() + std::chrono::seconds(10);
@@ -303,6 +307,7 @@ TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
     }
     EXPECT_TRUE(seen) << "each stream sees the process";
   }
+  ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   a->reset();
   b->reset();
