@@ -101,6 +101,8 @@ void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& r
   k.creation_date = created.is_null() ? std::string() : created.as_string();
   if (read_row && !row.gone())
     if (auto uid = row.owner_uid()) k.uid = uid;
+  // The masking rule of Win32_Process's ptrace-guarded properties.
+  k.owned = read_row && !row.gone() && !row.masked();
 }
 
 Result<void> ProcessEventStream::start() {
@@ -389,7 +391,10 @@ void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
     }
     Instance ev = make_trace("Win32_ProcessStopTrace", tgid, k);
     Value status = Value::null(CimType::kUint32);
-    if (auto reason = provider::process::TerminateReasons::global().lookup(tgid, k.start)) {
+    // Another user's exit status is theirs: NULL unless the caller may read the process's
+    // guarded properties (it owned it, or has SeDebugPrivilege enabled).
+    if (!k.owned && !caller_.can(security::Privilege::kDebug)) {
+    } else if (auto reason = provider::process::TerminateReasons::global().lookup(tgid, k.start)) {
       status = Value::uint32(*reason);
     } else if (e && source_->has_exit_status()) {
       const int st = static_cast<int>(e->exit_code);

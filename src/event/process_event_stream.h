@@ -65,6 +65,7 @@ class ProcessEventStream : public EventStream {
     std::optional<uint32_t> uid;
     std::string creation_date;  ///< its CreationDate ("" when it could not be read)
     bool info = false;
+    bool owned = false;  ///< read as the caller's own process (its exit status is the caller's)
   };
 
   void handle(const os::ProcEvent& e);

@@ -626,7 +626,10 @@ TEST_F(Events, StopTraceExitStatus) {
   auto drain = [&](size_t want, int ms) {
     for (auto& ev : collect(*s, want, ms)) by_pid[ev.get("ProcessID")->as_u64()] = std::move(ev);
   };
-  pid_t three = spawn_sh("exit 3");
+  // It lives long enough to be read as the caller's: the exit status of a process gone before
+  // it could be read, whose owner is unknown, is told only to a caller with SeDebugPrivilege.
+  pid_t three = spawn_sh("sleep 1; exit 3");
+  drain(1, 500);  // reads its start while it runs
   reap(three);
   drain(1, 5000);
   pid_t term = spawn(name_, {"30"});
@@ -656,6 +659,37 @@ TEST_F(Events, StopTraceExitStatus) {
   EXPECT_EQ(by_pid[ended].get("ExitStatus")->as_u64(), 7u) << "Terminate's Reason";
   EXPECT_EQ(by_pid[ended].get("ProcessName")->to_text(), name_);
   EXPECT_EQ(by_pid[ended].class_name(), "Win32_ProcessStopTrace");
+}
+
+// Another user's exit status is not told to a caller without SeDebugPrivilege: NULL.
+TEST_F(Events, StopTraceExitStatusOfAnotherUsersProcessIsNull) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the process must be another user's";
+  const std::string wql =
+      "SELECT * FROM Win32_ProcessStopTrace WHERE ParentProcessID = " + std::to_string(::getpid());
+  security::Caller other = security::Caller::current_process();
+  other.uid = other.euid = 65534;
+  other.gid = 65534;
+  other.groups.clear();
+  other.held = security::PrivilegeSet{};
+  other.enabled = security::PrivilegeSet{};
+  auto plain = open(wql, nullptr, other);
+  ASSERT_TRUE(plain);
+  security::Caller debug = other;
+  debug.held.add(security::Privilege::kDebug);
+  ASSERT_TRUE(debug.enable(security::Privilege::kDebug));
+  auto privileged = open(wql, nullptr, debug);
+  ASSERT_TRUE(privileged);
+  pid_t three = spawn_sh("sleep 1; exit 3");  // root's, read while it runs
+  EXPECT_TRUE(collect(*plain, 1, 500).empty());
+  EXPECT_TRUE(collect(*privileged, 1, 100).empty());
+  reap(three);
+  auto evs = collect(*plain, 1, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].get("ProcessID")->as_u64(), static_cast<uint64_t>(three));
+  EXPECT_TRUE(evs[0].get("ExitStatus")->is_null()) << evs[0].get("ExitStatus")->to_text();
+  evs = collect(*privileged, 1, 5000);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].get("ExitStatus")->as_u64(), 3u) << "SeDebugPrivilege enabled";
 }
 
 // Every fork of a storm gives a creation, or the loss is counted. The stream may lag the kernel

@@ -57,6 +57,9 @@ class ProcessRow {
   /// The pid as the caller knows it (its pid namespace); pid() unless set.
   int32_t view_pid() const { return view_pid_; }
   void set_view_pid(int32_t pid) { view_pid_ = pid; }
+  /// True when the caller's view of this process is masked: without SeDebugPrivilege enabled,
+  /// a process the caller does not own (real, effective and saved uid all its uid).
+  bool masked();
   /// Reads stat: false when the process is gone or a zombie (then it is not an instance).
   bool exists();
   /// True once a read has shown the process is gone.
@@ -83,7 +86,6 @@ class ProcessRow {
  private:
   bool note(int err);  // records ENOENT/ESRCH as gone; returns err == 0
   bool owned_by_caller();
-  bool masked();
   const std::string* exe();
   const std::vector<std::string>* argv();
   const ProcIo* io();
