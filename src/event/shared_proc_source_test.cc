@@ -314,34 +314,5 @@ TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
   EXPECT_EQ(SharedProcSource::global().taps(), before);
 }
 
-TEST_F(SharedStreams, UnsubscribeDoesNotWaitForThePumpsPoll) {
-  SubscriptionManager m(
-      SubscriptionLimits{},
-      [&](const security::Caller& c, std::string_view wql) -> Result<std::unique_ptr<EventStream>> {
-        auto s = subscribe(provider_, c, wql, SourceChoice::kNetlink);
-        if (!s.ok()) return s.take_error();
-        return std::unique_ptr<EventStream>(std::move(*s));
-      },
-      nullptr);
-  auto caller = security::Caller::current_process();
-  std::vector<double> ms;
-  for (int i = 0; i < 5; ++i) {
-    auto g = m.subscribe(caller,
-                         "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA "
-                         "'Win32_Process' AND TargetInstance.Name = 'no-such-lwmi-program'",
-                         std::nullopt, std::nullopt);
-    ASSERT_TRUE(g.ok()) << g.error().to_string();
-    ::usleep(30000);  // the pump is waiting in next()
-    const auto t0 = Clock::now();
-    ASSERT_TRUE(m.unsubscribe(g->id, caller).ok());
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  std::printf("unsubscribe latency: min %.2f ms, median %.2f ms, max %.2f ms\n", ms[0], ms[2],
-              ms[4]);
-  // The pump polled its stop flag every 200 ms: without the wake-up the median was ~100 ms.
-  EXPECT_LT(ms[2], 150.0);
-}
-
 }  // namespace
 }  // namespace lwmi::event
