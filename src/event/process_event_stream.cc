@@ -252,6 +252,14 @@ void ProcessEventStream::deliver(Instance ev) {
     key += (v && !v->is_null()) ? "v" + v->to_text() : std::string("n");
     key += '\x1f';
   }
+  if (groups_.size() >= max_groups_ && !groups_.count(key)) {
+    // Full: the oldest group (the first due) is delivered now rather than kept without bound.
+    auto oldest = groups_.begin();
+    for (auto it = groups_.begin(); it != groups_.end(); ++it)
+      if (it->second.due < oldest->second.due) oldest = it;
+    flush_group(oldest);
+    ++groups_flushed_early_;
+  }
   Group& g = groups_[key];
   if (g.count == 0) {
     g.representative = std::move(ev);
@@ -267,16 +275,22 @@ void ProcessEventStream::flush_groups(bool all) {
       ++it;
       continue;
     }
-    if (having_passes(query_, it->second.count)) {
-      Instance agg(cim::Schema::builtin().find("__AggregateEvent"));
-      agg.set("NumberOfEvents", Value::uint32(it->second.count));
-      agg.set("Representative",
-              Value::object(std::make_shared<Instance>(std::move(it->second.representative))));
-      ++counters_->delivered;
-      ready_.push_back(std::move(agg));
-    }
-    it = groups_.erase(it);
+    auto next = std::next(it);
+    flush_group(it);
+    it = next;
   }
+}
+
+void ProcessEventStream::flush_group(std::map<std::string, Group>::iterator it) {
+  if (having_passes(query_, it->second.count)) {
+    Instance agg(cim::Schema::builtin().find("__AggregateEvent"));
+    agg.set("NumberOfEvents", Value::uint32(it->second.count));
+    agg.set("Representative",
+            Value::object(std::make_shared<Instance>(std::move(it->second.representative))));
+    ++counters_->delivered;
+    ready_.push_back(std::move(agg));
+  }
+  groups_.erase(it);
 }
 
 bool ProcessEventStream::started_after(uint64_t start_ticks, uint64_t event_ns) {

@@ -50,6 +50,11 @@ class ProcessEventStream : public EventStream {
   /// Polls made for modification events, and how many of them reused another's snapshot.
   uint64_t polls() const { return polls_; }
   uint64_t shared_polls() const { return shared_polls_; }
+  /// GROUP WITHIN … BY keeps at most this many groups (default kMaxGroups): a new group beyond
+  /// them first delivers the oldest group's aggregate early (counted in groups_flushed_early()).
+  static constexpr size_t kMaxGroups = 10000;
+  void set_max_groups(size_t n) { max_groups_ = n ? n : 1; }
+  uint64_t groups_flushed_early() const { return groups_flushed_early_; }
   const char* source_name() const { return source_->name(); }
 
   static constexpr int kSettleMs = 100;  ///< a child that never execs is created after this
@@ -133,6 +138,9 @@ class ProcessEventStream : public EventStream {
     Clock::time_point due;
   };
   std::map<std::string, Group> groups_;
+  size_t max_groups_ = kMaxGroups;
+  uint64_t groups_flushed_early_ = 0;
+  void flush_group(std::map<std::string, Group>::iterator it);  ///< delivers (HAVING) and erases
 };
 
 /// Which kernel source a subscription uses.

@@ -863,6 +863,30 @@ TEST_F(Events, GroupWithinByNameHavingCount) {
   EXPECT_EQ(target_of(rep).get("Name")->to_text(), name_);
 }
 
+// Groups are bounded: beyond the cap, the oldest group is delivered early, not kept.
+TEST_F(Events, GroupWithinKeepsAtMostTheCapOfGroups) {
+  auto s = open(
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.ParentProcessId = " +
+      std::to_string(::getpid()) + " GROUP WITHIN 600 BY TargetInstance.ProcessId");
+  ASSERT_TRUE(s);
+  s->set_max_groups(2);
+  pid_t first = spawn(name_, {"30"});
+  wait_exe(first, name_);
+  EXPECT_TRUE(collect(*s, 1, 500).empty()) << "one group, due in 600 s";
+  pid_t second = spawn(name_, {"30"});
+  wait_exe(second, name_);
+  EXPECT_TRUE(collect(*s, 1, 500).empty()) << "two groups: the cap, none delivered";
+  spawn(name_, {"30"});
+  auto evs = collect(*s, 2, 3000);
+  ASSERT_EQ(evs.size(), 1u) << "a third group: the oldest is delivered now";
+  EXPECT_EQ(evs[0].class_name(), "__AggregateEvent");
+  EXPECT_EQ(evs[0].get("NumberOfEvents")->as_u64(), 1u);
+  EXPECT_EQ(target_of(*evs[0].get("Representative")->as_object()).get("ProcessId")->as_u64(),
+            static_cast<uint64_t>(first));
+  EXPECT_EQ(s->groups_flushed_early(), 1u);
+}
+
 TEST_F(Events, PollingSubscriptionsShareOneSnapshotPerInterval) {
   const std::string wql =
       "SELECT TargetInstance.Priority FROM __InstanceModificationEvent WITHIN 0.2 WHERE "
