@@ -60,7 +60,12 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
   // A caller outside lwmid's user or pid namespace holds no privilege, and one in a child pid
   // namespace sees and acts only inside it (Caller::pid_ns).
   static const os::ProcFs proc("/proc");
-  auto ns = security::Caller::peer_namespaces(proc, c.pid);
+  // The pid SO_PEERCRED gave at connect is checked against the pidfd (or start time) taken at
+  // accept: once the peer exits its pid may name another process, and the caller is nowhere.
+  security::Caller::PeerIdentity identity;
+  if (peer.pidfd) identity.pidfd = *peer.pidfd;
+  identity.start_ticks = peer.start_ticks;
+  auto ns = security::Caller::peer_namespaces(proc, c.pid, &identity);
   c.pid_ns = ns.pid_ns;
   bool own_ns = ns.same_user_ns && !ns.pid_ns;
   if (own_ns && (c.uid == 0 || in_group(c.groups, c.gid, cfg.admin_group))) {

@@ -8,6 +8,7 @@
 #include "net/http_server.h"
 
 #include <openssl/ssl.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +38,8 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+
+#include "os/proc_fs.h"
 
 namespace lwmi::net {
 
@@ -89,6 +92,29 @@ bool is_http_error(const error_code& ec) {
 }
 
 }  // namespace
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux >= 6.5
+#endif
+
+// What names the unix peer's process beyond its pid, which is reused once it exits: a pidfd,
+// or on kernels without SO_PEERPIDFD its start time now. Neither when the peer is already gone.
+static void identify_peer_process(int fd, Peer* peer) {
+  int pidfd = -1;
+  socklen_t len = sizeof pidfd;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+    (void)fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    peer->pidfd = std::shared_ptr<const int>(new int(pidfd), [](const int* p) {
+      ::close(*p);
+      delete p;
+    });
+    return;
+  }
+  if (errno != ENOPROTOOPT && errno != EINVAL) return;  // ESRCH: the peer has exited
+  static const os::ProcFs proc("/proc");
+  uint64_t ticks = 0;
+  if (peer->pid && proc.start_ticks(*peer->pid, &ticks) == 0) peer->start_ticks = ticks;
+}
 
 std::string Peer::describe() const {
   switch (transport) {
@@ -649,6 +675,7 @@ void Core::accept_unix(UnixListener& l) {
           peer.uid = cred.uid;
           peer.gid = cred.gid;
           peer.pid = cred.pid;
+          identify_peer_process(socket.native_handle(), &peer);
         }
         auto s = std::make_shared<Session<UnixStream>>(this, std::move(peer), std::move(socket));
         s->run();

@@ -32,6 +32,12 @@ struct Peer {
   std::optional<uid_t> uid;  ///< unix: SO_PEERCRED
   std::optional<gid_t> gid;
   std::optional<pid_t> pid;
+  /// unix: a pidfd of the peer process (SO_PEERPIDFD), closed with the last copy of the Peer, so
+  /// that later requests can tell whether `pid` still names the process that connected.
+  std::shared_ptr<const int> pidfd;
+  /// unix, where the kernel has no SO_PEERPIDFD: the peer's start time at accept (/proc/PID/stat
+  /// field 22); 0 when neither could be had (the peer was already gone).
+  uint64_t start_ticks = 0;
   uint64_t connection_id = 0;  ///< stable for one connection (keep-alive)
   /// "unix:pid=123,uid=1000", "https:[::1]:5000", "http:127.0.0.1:4242"
   std::string describe() const;

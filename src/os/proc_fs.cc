@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace lwmi::os {
@@ -136,6 +137,29 @@ int ProcFs::owner(int32_t pid, uid_t* uid) const {
   if (::stat(path(pid, nullptr).c_str(), &st) != 0) return errno;
   *uid = st.st_uid;
   return 0;
+}
+
+int ProcFs::start_ticks(int32_t pid, uint64_t* ticks) const {
+  std::string text;
+  if (int e = read(pid, "stat", &text); e != 0) return e;
+  // "pid (comm) state ppid …": comm may hold anything, so fields count from the last ')'.
+  size_t at = text.rfind(')');
+  if (at == std::string::npos) return EINVAL;
+  const char* p = text.c_str() + at + 1;
+  for (int field = 3; field <= 22; ++field) {
+    while (*p == ' ') ++p;
+    if (*p == '\0' || *p == '\n') return EINVAL;
+    if (field == 22) {
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long v = std::strtoull(p, &end, 10);
+      if (end == p || errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0')) return EINVAL;
+      *ticks = v;
+      return 0;
+    }
+    while (*p != ' ' && *p != '\0' && *p != '\n') ++p;
+  }
+  return EINVAL;
 }
 
 }  // namespace lwmi::os

@@ -49,6 +49,9 @@ class ProcFs {
   int list_tasks(int32_t pid, std::vector<int32_t>* tids) const;
   /// The owner (uid) of the directory ROOT/PID.
   int owner(int32_t pid, uid_t* uid) const;
+  /// The start time of PID (ROOT/PID/stat field 22, clock ticks since boot): with the pid, what
+  /// names one process (a pid is reused, the pair is not). 0 or errno (EINVAL: malformed stat).
+  int start_ticks(int32_t pid, uint64_t* ticks) const;
 
  private:
   std::string path(int32_t pid, const char* name) const;

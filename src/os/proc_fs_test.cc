@@ -61,6 +61,27 @@ TEST_F(ProcFsTree, ReadsFilesLinksAndDirectories) {
   EXPECT_EQ(p.readlink(7, "exe", &s), ENOENT);
 }
 
+TEST_F(ProcFsTree, StartTicksCountFieldsFromTheLastParenthesis) {
+  ProcFs p(root_.string());
+  uint64_t t = 0;
+  EXPECT_EQ(p.start_ticks(42, &t), EINVAL) << "a truncated stat is malformed";
+  fs::create_directories(root_ / "8");
+  std::ofstream(root_ / "8" / "stat")
+      << "8 (x) 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19) S 1 8 8 0 -1 4194560 10 0 0 0 1 "
+         "0 0 0 20 0 1 0 123456789 1000 100\n";
+  ASSERT_EQ(p.start_ticks(8, &t), 0) << "a comm holding ')' and numbers does not shift fields";
+  EXPECT_EQ(t, 123456789u);
+  std::ofstream(root_ / "8" / "stat") << "8 (x) S 1 8 8 0 -1 4194560 10 0 0 0 1 0 0 0 20 0 1 0 12x 1\n";
+  EXPECT_EQ(p.start_ticks(8, &t), EINVAL) << "not a number";
+  EXPECT_EQ(p.start_ticks(99, &t), ENOENT);
+  ProcFs live("/proc");
+  uint64_t a = 0, b = 0;
+  ASSERT_EQ(live.start_ticks(::getpid(), &a), 0);
+  ASSERT_EQ(live.start_ticks(::getpid(), &b), 0);
+  EXPECT_EQ(a, b);
+  EXPECT_GT(a, 0u);
+}
+
 TEST_F(ProcFsTree, MissingRootReportsError) {
   ProcFs p((root_ / "nope").string());
   auto scan = p.scan();

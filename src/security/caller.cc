@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "base/strings.h"
 
 namespace lwmi::security {
@@ -68,8 +70,10 @@ Caller Caller::current_process() {
   return c;
 }
 
-Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t peer_pid) {
-  PeerNamespaces out;
+namespace {
+
+Caller::PeerNamespaces read_peer_namespaces(const os::ProcFs& proc, pid_t peer_pid) {
+  Caller::PeerNamespaces out;
   // Nothing readable: a namespace no process is in (no pid can reach level UINT32_MAX).
   const os::PidNamespaceId nowhere{0, UINT32_MAX};
   out.pid_ns = nowhere;
@@ -84,6 +88,43 @@ Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t pee
     out.pid_ns.reset();
   } else if (theirs->level > ours->level) {
     out.pid_ns = theirs;  // a child (SO_PEERCRED gave a pid we can see, so a descendant)
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Caller::is_same_process(const os::ProcFs& proc, pid_t peer_pid,
+                             const PeerIdentity& identity) {
+  if (peer_pid <= 0) return false;
+  if (identity.pidfd >= 0) {
+    // The pidfd's fdinfo "Pid:" is the pid in our /proc's namespace while the process lives
+    // (unreaped), -1 after: equal to peer_pid only if that pid still names the same process.
+    std::string info;
+    if (proc.read(::getpid(), ("fdinfo/" + std::to_string(identity.pidfd)).c_str(), &info) != 0)
+      return false;
+    size_t at = info.find("\nPid:");
+    if (at == std::string::npos) return false;
+    const char* p = info.c_str() + at + 5;
+    char* end = nullptr;
+    long v = std::strtol(p, &end, 10);
+    return end != p && (*end == '\n' || *end == '\0') && v == peer_pid;
+  }
+  if (identity.start_ticks != 0) {
+    uint64_t ticks = 0;
+    return proc.start_ticks(peer_pid, &ticks) == 0 && ticks == identity.start_ticks;
+  }
+  return false;
+}
+
+Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t peer_pid,
+                                               const PeerIdentity* identity) {
+  PeerNamespaces out = read_peer_namespaces(proc, peer_pid);
+  // Checked after reading: if the pid still names the process that connected now, it did when
+  // its namespaces were read (a pid is not freed and handed back to the same process).
+  if (identity && !is_same_process(proc, peer_pid, *identity)) {
+    out = PeerNamespaces{};
+    out.pid_ns = os::PidNamespaceId{0, UINT32_MAX};  // nowhere
   }
   return out;
 }

@@ -75,7 +75,19 @@ struct Caller {
     bool same_user_ns = false;
     std::optional<os::PidNamespaceId> pid_ns;  ///< nullopt: lwmid's own pid namespace
   };
-  static PeerNamespaces peer_namespaces(const os::ProcFs& proc, pid_t peer_pid);
+  /// What names the peer's process beyond its pid (which is reused once the process exits): a
+  /// pidfd (SO_PEERPIDFD), or its start time when it connected. With an identity, a peer whose
+  /// pid no longer names that process (it exited; its pid may name another now), or with neither
+  /// set, is nowhere: no namespace it could be in, no privilege.
+  struct PeerIdentity {
+    int pidfd = -1;
+    uint64_t start_ticks = 0;
+  };
+  static PeerNamespaces peer_namespaces(const os::ProcFs& proc, pid_t peer_pid,
+                                        const PeerIdentity* identity = nullptr);
+  /// True when `peer_pid` still names the process `identity` names.
+  static bool is_same_process(const os::ProcFs& proc, pid_t peer_pid,
+                              const PeerIdentity& identity);
 };
 
 }  // namespace lwmi::security

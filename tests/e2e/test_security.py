@@ -11,6 +11,7 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -53,6 +54,18 @@ out["kill_child"] = lw("call", "Win32_Process=%d" % child.pid, "Terminate")
 child.wait(timeout=10)
 out["child_status"] = child.returncode
 print(json.dumps(out))
+"""
+
+
+# Connects to lwmid's socket, passes the connection to the test (over the socketpair end given),
+# and exits when told to: the connection then outlives the process that made it.
+CONNECT_AND_PASS = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+c = socket.socket(fileno=int(sys.argv[2]))
+socket.send_fds(c, [b"c"], [s.fileno()])
+c.recv(1)
 """
 
 
@@ -141,6 +154,63 @@ class SecurityAttacks(unittest.TestCase):
             self.assertIn("caller.pidns", line)
         self.assertNotEqual(lines[-1]["target.pid"], str(out["child"]),
                             "the audit names the process by lwmid's pid")
+
+    def test_connection_outliving_its_peer_is_nowhere(self):
+        """A connection kept open after the process that connected exits, its pid then reused by
+        a host process as root: the next request is no longer root's in lwmid's namespace (it was
+        read from /proc by the pid SO_PEERCRED gave): it sees nothing and holds no privilege."""
+        env = self.env
+        first, second = env.target(self, "alice"), env.target(self, "alice")
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        connector = subprocess.Popen(
+            [td.PY, "-c", CONNECT_AND_PASS, env.socket, str(b.fileno())], pass_fds=[b.fileno()])
+        b.close()
+        _, fds, _, _ = socket.recv_fds(a, 1, 1)
+        self.assertEqual(len(fds), 1)
+        conn_sock = socket.socket(fileno=fds[0])
+        conn_sock.settimeout(60)
+        conn = http.client.HTTPConnection("localhost", timeout=60)
+        conn.sock = conn_sock
+        self.addCleanup(conn.close)
+
+        def terminate(pid):
+            conn.request("POST", "/wsman", body=td.enable_privilege(td.terminate_envelope(pid)),
+                         headers={"Content-Type": td.SOAP_TYPE})
+            r = conn.getresponse()
+            return r.status, td.parse_envelope(r.read())
+
+        # While the connector lives, the connection is root's on the host, with SeDebugPrivilege.
+        status, root = terminate(first)
+        self.assertEqual((status, td.property_of(root, "ReturnValue")), (200, "0"))
+        self.assertTrue(td.wait_gone(first))
+        a.send(b"q")
+        connector.wait(timeout=60)
+        gone = connector.pid
+        # Its pid, reused by a root process of the host.
+        with open("/proc/sys/kernel/pid_max") as f:
+            pid_max = int(f.read())
+        reuser = None
+        for _ in range(500):
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(gone - 1 if gone > 1 else pid_max - 1))
+            p = subprocess.Popen(["/bin/sleep", "1000"], stdin=subprocess.DEVNULL)
+            if p.pid == gone:
+                reuser = p
+                break
+            e2e.kill_and_reap(p)
+        self.assertIsNotNone(reuser, "pid %d was not reused" % gone)
+        self.addCleanup(e2e.stop_process, reuser)
+        status, root = terminate(second)
+        fault = td.fault_of(root)
+        self.assertIsNotNone(fault, "the request ran as the host's root: %r" % status)
+        self.assertEqual(fault["wbem"], 0x80041002, fault)
+        self.assertTrue(td.alive(second))
+        lines = env.audit.new()
+        self.assertEqual([(l["action"], l["result"]) for l in lines],
+                         [("Terminate", "0"), ("EnablePrivilege", "refused"),
+                          ("Terminate", "WBEM_E_NOT_FOUND")], lines)
+        self.assertEqual(lines[-1]["privileges"], "none")
 
     # -- Create --------------------------------------------------------------------------------
 
