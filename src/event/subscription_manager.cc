@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <deque>
 #include <future>
+#include <limits>
+#include <string_view>
+
+#include "base/strings.h"
 
 namespace lwmi::event {
 namespace {
@@ -366,7 +370,9 @@ uint64_t SubscriptionManager::dropped_in(const Error& e) {
   size_t start = at;
   while (start > 0 && e.message[start - 1] >= '0' && e.message[start - 1] <= '9') --start;
   if (start == at) return 0;
-  return std::stoull(e.message.substr(start, at - start));
+  // A server's text: a count beyond 64 bits saturates rather than throwing.
+  auto n = base::parse_u64(std::string_view(e.message).substr(start, at - start));
+  return n ? *n : std::numeric_limits<uint64_t>::max();
 }
 
 std::shared_ptr<SubscriptionManager::Subscription> SubscriptionManager::remove_locked(
