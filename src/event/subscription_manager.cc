@@ -156,7 +156,10 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   s->stream = std::move(*stream);
   s->lease = grant(expires);
   if (heartbeat && heartbeat->count() > 0)
-    s->heartbeat = std::max(*heartbeat, limits_.min_heartbeat);
+    // At most the longest pull wait: a longer one never fires, and a huge one overflowed
+    // steady_clock (a heartbeat due at once, at every pull).
+    s->heartbeat = std::min(std::max(*heartbeat, limits_.min_heartbeat),
+                            std::max(limits_.max_pull_wait, limits_.min_heartbeat));
   auto now = Clock::now();
   s->expires_at = now + s->lease;
   s->last_delivery = now;

@@ -218,6 +218,21 @@ TEST_F(SubscriptionManagerTest, HeartbeatWhenNothingHappenedWithinTheInterval) {
   EXPECT_EQ(*g2->heartbeat, 10ms);
 }
 
+TEST_F(SubscriptionManagerTest, AHugeHeartbeatIsLoweredToTheLongestPullWait) {
+  SubscriptionLimits l;
+  l.max_pull_wait = 2s;
+  auto& m = make(l);
+  auto g = m.subscribe(alice_, wql_, std::nullopt, Millis::max());
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(g->heartbeat);
+  EXPECT_EQ(*g->heartbeat, 2s);
+  // Not overflowed into a heartbeat due at once: a short pull times out.
+  auto r = m.pull_sync(g->id, alice_, 5, 300ms);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->heartbeat);
+  EXPECT_TRUE(r->timed_out);
+}
+
 TEST_F(SubscriptionManagerTest, OverflowIsReportedOnTheNextPullThenQueuedEventsFollow) {
   SubscriptionLimits l;
   l.queue_size = 3;
