@@ -17,6 +17,12 @@ namespace {
 
 constexpr int kPumpPollMs = 200;  ///< how often a pump checks its stop flag (interrupt() aside)
 
+// A subscription is its owner's: the same uid, in the same pid namespace (a same-uid caller in
+// a container must not pull the host's events, nor the host a container's).
+bool owned_by(const security::Caller& owner, const security::Caller& caller) {
+  return owner.uid == caller.uid && owner.pid_ns == caller.pid_ns;
+}
+
 std::string new_id() {
   unsigned char b[16];
   if (::getrandom(b, sizeof b, 0) != sizeof b) {
@@ -261,10 +267,10 @@ void SubscriptionManager::pull(const std::string& id, const security::Caller& ca
           {std::move(done),
            Error{WbemStatus::kNotFound,
                  "no event subscription '" + id + "' (never made, unsubscribed, or expired)"}});
-    } else if (it->second->owner.uid != caller.uid) {
+    } else if (!owned_by(it->second->owner, caller)) {
       completions.push_back(
           {std::move(done), Error{WbemStatus::kAccessDenied,
-                                  "the event subscription '" + id + "' belongs to another user"}});
+                                  "the event subscription '" + id + "' belongs to another user or pid namespace"}});
     } else {
       Subscription& s = *it->second;
       auto now = Clock::now();
@@ -313,9 +319,9 @@ Result<Millis> SubscriptionManager::renew(const std::string& id, const security:
     return Error{WbemStatus::kNotFound,
                  "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
   Subscription& s = *it->second;
-  if (s.owner.uid != caller.uid)
+  if (!owned_by(s.owner, caller))
     return Error{WbemStatus::kAccessDenied,
-                 "the event subscription '" + id + "' belongs to another user"};
+                 "the event subscription '" + id + "' belongs to another user or pid namespace"};
   s.lease = grant(expires);
   s.expires_at = Clock::now() + s.lease;
   return s.lease;
@@ -332,14 +338,14 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
     if (it == subs_.end())
       return Error{WbemStatus::kNotFound,
                    "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
-    if (it->second->owner.uid != caller.uid)
+    if (!owned_by(it->second->owner, caller))
       denied = it->second->query;
     else
       ended.push_back(remove_locked(id, "unsubscribed", &completions));
   }
   if (denied) {
     Error e{WbemStatus::kAccessDenied,
-            "the event subscription '" + id + "' belongs to another user"};
+            "the event subscription '" + id + "' belongs to another user or pid namespace"};
     audit(caller, "Unsubscribe", "WBEM_E_ACCESS_DENIED", *denied, "id=" + id + ": " + e.message);
     return e;
   }
@@ -432,6 +438,8 @@ void SubscriptionManager::housekeeping() {
       for (auto& s : expired)
         audit(s->owner, "SubscriptionExpired", "0", s->query,
               "id=" + s->id + ": neither pulled nor renewed for " + seconds(s->lease));
+      // Their streams end here, unlocked: tearing a source down must not hold up every pull.
+      expired.clear();
       lock.lock();
       continue;
     }

@@ -287,6 +287,29 @@ TEST_F(SubscriptionManagerTest, QuotaInAll) {
   EXPECT_EQ(b.error().code, WbemStatus::kQuotaViolation);
 }
 
+// The same uid in a child pid namespace (a container) is not the owner of a host subscription.
+TEST_F(SubscriptionManagerTest, TheSameUidInAnotherPidNamespaceIsAccessDenied) {
+  auto& m = make();
+  auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g.ok());
+  feed_->push(7);
+  drain();
+  security::Caller contained = alice_;
+  contained.pid_ns = os::PidNamespaceId{4026532000u, 1};
+  auto r = m.pull_sync(g->id, contained, 5, 0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kAccessDenied) << r.error().to_string();
+  auto u = m.unsubscribe(g->id, contained);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code, WbemStatus::kAccessDenied);
+  auto n = m.renew(g->id, contained, Millis(1000));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, WbemStatus::kAccessDenied);
+  r = m.pull_sync(g->id, alice_, 5, 0ms);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->events.size(), 1u) << "the owner still gets her event";
+}
+
 TEST_F(SubscriptionManagerTest, AnotherUsersSubscriptionIsAccessDenied) {
   auto& m = make();
   auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
