@@ -214,9 +214,9 @@ Result<EventQuery> compile_event_query(std::string_view text) {
   if (s.within) {
     // At most a year, like GROUP WITHIN: a larger interval overflows the poll timers.
     if (!std::isfinite(*s.within) || *s.within > 86400.0 * 365)
-      return at(WbemStatus::kInvalidQuery, s.within_loc,
-                "WITHIN " + std::to_string(*s.within) +
-                    " is above the 31536000 s (one year) maximum");
+      return at(
+          WbemStatus::kInvalidQuery, s.within_loc,
+          "WITHIN " + std::to_string(*s.within) + " is above the 31536000 s (one year) maximum");
     if (!(*s.within >= 0.1))
       return at(WbemStatus::kInvalidQuery, s.within_loc,
                 "WITHIN " + std::to_string(*s.within) + " is below the 0.1 s minimum");

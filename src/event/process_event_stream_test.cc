@@ -252,8 +252,8 @@ TEST_F(Events, ACallerInAChildPidNamespaceGetsTracesWithItsOwnPids) {
   ASSERT_TRUE(ns && init) << "the namespace's init did not start";
   security::Caller caller = security::Caller::current_process();
   caller.pid_ns = ns;
-  auto s = open("SELECT * FROM Win32_ProcessTrace WHERE ProcessName = '" + name_ + "'", nullptr,
-                caller);
+  auto s =
+      open("SELECT * FROM Win32_ProcessTrace WHERE ProcessName = '" + name_ + "'", nullptr, caller);
   ASSERT_TRUE(s);
   pid_t nsenter = 0;
   {

@@ -269,8 +269,9 @@ void SubscriptionManager::pull(const std::string& id, const security::Caller& ca
                  "no event subscription '" + id + "' (never made, unsubscribed, or expired)"}});
     } else if (!owned_by(it->second->owner, caller)) {
       completions.push_back(
-          {std::move(done), Error{WbemStatus::kAccessDenied,
-                                  "the event subscription '" + id + "' belongs to another user or pid namespace"}});
+          {std::move(done),
+           Error{WbemStatus::kAccessDenied,
+                 "the event subscription '" + id + "' belongs to another user or pid namespace"}});
     } else {
       Subscription& s = *it->second;
       auto now = Clock::now();

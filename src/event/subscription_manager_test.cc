@@ -476,9 +476,10 @@ TEST(SubscriptionManagerStatic, DroppedIn) {
   EXPECT_EQ(SubscriptionManager::dropped_in(Error{WbemStatus::kQueueOverflow, "no count"}), 0u);
   EXPECT_EQ(SubscriptionManager::dropped_in(Error{WbemStatus::kFailed, "3 event(s) dropped"}), 0u);
   // A server's text: a count beyond 64 bits saturates (std::stoull threw out_of_range).
-  EXPECT_EQ(SubscriptionManager::dropped_in(Error{
-                WbemStatus::kQueueOverflow, "overflowed: 99999999999999999999999 event(s) dropped"}),
-            std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(
+      SubscriptionManager::dropped_in(Error{
+          WbemStatus::kQueueOverflow, "overflowed: 99999999999999999999999 event(s) dropped"}),
+      std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(SubscriptionManager::dropped_in(Error{
                 WbemStatus::kQueueOverflow, "overflowed: 18446744073709551615 event(s) dropped"}),
             18446744073709551615u);
