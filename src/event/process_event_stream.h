@@ -125,7 +125,7 @@ class ProcessEventStream : public EventStream {
   uint64_t uncaptured_ = 0, rescans_ = 0, polls_ = 0, shared_polls_ = 0;
   uint64_t received_ = 0;
   std::deque<Instance> ready_;
-  uint64_t losses_seen_ = 0, overruns_seen_ = 0, gaps_seen_ = 0;
+  uint64_t overruns_seen_ = 0, gaps_seen_ = 0;
   // Modification polling.
   SharedSnapshots::Registration registration_;
   std::chrono::milliseconds interval_{0};
