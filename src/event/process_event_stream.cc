@@ -199,8 +199,8 @@ Instance ProcessEventStream::project(const Instance& full) const {
 }
 
 std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
-                                                    provider::process::ProcessRow& row,
-                                                    bool exited, bool reused) {
+                                                    provider::process::ProcessRow& row, bool exited,
+                                                    bool reused) {
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;

@@ -780,8 +780,7 @@ TEST_F(Events, ForkStormNothingLostOrTheLossReported) {
       helper_at = std::chrono::steady_clock::now();
     }
     // A loss may have taken the marker's events too (a rescan cannot find what has ended).
-    if (helper_done && s->lost() > 0)
-      bound = std::min(bound, helper_at + std::chrono::seconds(60));
+    if (helper_done && s->lost() > 0) bound = std::min(bound, helper_at + std::chrono::seconds(60));
   }
   ::close(told[0]);
   const bool marker_seen = marker != 0 && pids.count(static_cast<uint64_t>(marker));

@@ -253,8 +253,12 @@ size_t SharedProcSource::taps() const {
   return core_->taps.size();
 }
 
-bool SharedProcSource::running() const { return core_->running.load(); }
+bool SharedProcSource::running() const {
+  return core_->running.load();
+}
 
-uint64_t SharedProcSource::starts() const { return core_->starts.load(); }
+uint64_t SharedProcSource::starts() const {
+  return core_->starts.load();
+}
 
 }  // namespace lwmi::event

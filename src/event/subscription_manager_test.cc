@@ -54,8 +54,9 @@ class FakeStream : public EventStream {
   ~FakeStream() override { --feed_->open_streams; }
   Result<bool> next(Instance* event, int timeout_ms) override {
     std::unique_lock<std::mutex> lock(feed_->mu);
-    feed_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                       [&] { return !feed_->events.empty() || feed_->error || feed_->interrupted; });
+    feed_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+      return !feed_->events.empty() || feed_->error || feed_->interrupted;
+    });
     if (feed_->error) return *feed_->error;
     if (std::exchange(feed_->interrupted, false)) return false;
     if (feed_->events.empty()) return false;

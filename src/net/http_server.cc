@@ -7,8 +7,8 @@
 // the pool, then the I/O threads (forcing the io_context to stop after a short grace period).
 #include "net/http_server.h"
 
-#include <openssl/ssl.h>
 #include <fcntl.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>

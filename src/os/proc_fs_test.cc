@@ -71,7 +71,8 @@ TEST_F(ProcFsTree, StartTicksCountFieldsFromTheLastParenthesis) {
          "0 0 0 20 0 1 0 123456789 1000 100\n";
   ASSERT_EQ(p.start_ticks(8, &t), 0) << "a comm holding ')' and numbers does not shift fields";
   EXPECT_EQ(t, 123456789u);
-  std::ofstream(root_ / "8" / "stat") << "8 (x) S 1 8 8 0 -1 4194560 10 0 0 0 1 0 0 0 20 0 1 0 12x 1\n";
+  std::ofstream(root_ / "8" / "stat")
+      << "8 (x) S 1 8 8 0 -1 4194560 10 0 0 0 1 0 0 0 20 0 1 0 12x 1\n";
   EXPECT_EQ(p.start_ticks(8, &t), EINVAL) << "not a number";
   EXPECT_EQ(p.start_ticks(99, &t), ENOENT);
   ProcFs live("/proc");

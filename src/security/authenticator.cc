@@ -343,8 +343,9 @@ bool Authenticator::make_room(TimePoint now) {
   // O(n log n) pass per kPeersMax / 8 of them, not one per address: expired entries first,
   // then the oldest failures. Busy entries (an attempt under way) stay.
   constexpr size_t kTarget = kPeersMax - kPeersMax / 8;
-  std::erase_if(failures_,
-                [&](const auto& kv) { return !kv.second.busy && now - kv.second.last > kFailureTtl; });
+  std::erase_if(failures_, [&](const auto& kv) {
+    return !kv.second.busy && now - kv.second.last > kFailureTtl;
+  });
   if (failures_.size() > kTarget) {
     std::vector<std::pair<TimePoint, const std::string*>> idle;
     idle.reserve(failures_.size());

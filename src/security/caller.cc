@@ -94,8 +94,7 @@ Caller::PeerNamespaces read_peer_namespaces(const os::ProcFs& proc, pid_t peer_p
 
 }  // namespace
 
-bool Caller::is_same_process(const os::ProcFs& proc, pid_t peer_pid,
-                             const PeerIdentity& identity) {
+bool Caller::is_same_process(const os::ProcFs& proc, pid_t peer_pid, const PeerIdentity& identity) {
   if (peer_pid <= 0) return false;
   if (identity.pidfd >= 0) {
     // The pidfd's fdinfo "Pid:" is the pid in our /proc's namespace while the process lives

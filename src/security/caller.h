@@ -86,8 +86,7 @@ struct Caller {
   static PeerNamespaces peer_namespaces(const os::ProcFs& proc, pid_t peer_pid,
                                         const PeerIdentity* identity = nullptr);
   /// True when `peer_pid` still names the process `identity` names.
-  static bool is_same_process(const os::ProcFs& proc, pid_t peer_pid,
-                              const PeerIdentity& identity);
+  static bool is_same_process(const os::ProcFs& proc, pid_t peer_pid, const PeerIdentity& identity);
 };
 
 }  // namespace lwmi::security

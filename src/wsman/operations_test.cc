@@ -459,8 +459,7 @@ TEST(OpsPrivileges, RefusedPrivilegesAreAuditedOncePerRequest) {
   auto got = lines();
   ASSERT_EQ(got.size(), 1u) << "one audit line per request, not per comma";
   EXPECT_NE(got[0].find("action=EnablePrivilege"), std::string::npos) << got[0];
-  EXPECT_NE(got[0].find("params=SeDebugPrivilege,SeNoSuchPrivilege"), std::string::npos)
-      << got[0];
+  EXPECT_NE(got[0].find("params=SeDebugPrivilege,SeNoSuchPrivilege"), std::string::npos) << got[0];
   EXPECT_NE(got[0].find("SeDebugPrivilege is not held; unknown privilege 'SeNoSuchPrivilege'"),
             std::string::npos)
       << got[0];
