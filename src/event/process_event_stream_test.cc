@@ -111,6 +111,43 @@ class Events : public ::testing::Test {
   static const Instance& target_of(const Instance& ev) {
     return *ev.get("TargetInstance")->as_object();
   }
+  // Starts `unshare --pid --fork` whose child (pid 1 inside) is `prog`; gives that child's
+  // host pid and its pid namespace once it runs (left empty if it does not start).
+  void start_child_pid_namespace(const std::string& prog, std::optional<int32_t>* init_out,
+                                 std::optional<os::PidNamespaceId>* ns_out) {
+    std::optional<os::PidNamespaceId>& ns = *ns_out;
+    std::optional<int32_t>& init = *init_out;
+    pid_t unshare = 0;
+    {
+      std::vector<std::string> a{"/usr/bin/unshare", "--pid", "--fork", "--kill-child", prog, "60"};
+      std::vector<char*> argv;
+      for (auto& x : a) argv.push_back(x.data());
+      argv.push_back(nullptr);
+      ASSERT_EQ(posix_spawn(&unshare, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+      children_.push_back(unshare);
+    }
+    os::ProcFs proc("/proc");
+    for (int i = 0; i < 500 && !ns; ++i) {
+      auto scan = proc.scan();
+      int32_t pid;
+      while (scan.next(&pid)) {
+        std::string stat;
+        if (proc.read(pid, "stat", &stat) != 0) continue;
+        auto close = stat.rfind(')');
+        int ppid = 0;
+        char st;
+        if (close == std::string::npos ||
+            std::sscanf(stat.c_str() + close + 1, " %c %d", &st, &ppid) != 2 || ppid != unshare)
+          continue;
+        std::string exe;
+        if (proc.readlink(pid, "exe", &exe) != 0 || exe != prog) continue;
+        init = pid;
+        ns = os::pid_namespace_of(proc, pid);
+      }
+      if (!ns) ::usleep(10000);
+    }
+  }
+
   static uint64_t pid_of(const Instance& ev) {
     return ev.get("TargetInstance")->as_object()->get("ProcessId")->as_u64();
   }
@@ -148,38 +185,9 @@ TEST_F(Events, ACallerInAChildPidNamespaceHearsOnlyOfItsOwn) {
       ::access("/usr/bin/nsenter", X_OK) != 0)
     GTEST_SKIP() << "needs root, unshare(1) and nsenter(1)";
   std::string prog = (dir_ / name_).string();
-  // The namespace: `unshare --pid --fork` whose child (pid 1 inside) is a sleep.
-  pid_t unshare = 0;
-  {
-    std::vector<std::string> a{"/usr/bin/unshare", "--pid", "--fork", "--kill-child", prog, "60"};
-    std::vector<char*> argv;
-    for (auto& x : a) argv.push_back(x.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawn(&unshare, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-    children_.push_back(unshare);
-  }
-  os::ProcFs proc("/proc");
   std::optional<os::PidNamespaceId> ns;
   std::optional<int32_t> init;
-  for (int i = 0; i < 500 && !ns; ++i) {
-    auto scan = proc.scan();
-    int32_t pid;
-    while (scan.next(&pid)) {
-      std::string stat;
-      if (proc.read(pid, "stat", &stat) != 0) continue;
-      auto close = stat.rfind(')');
-      int ppid = 0;
-      char st;
-      if (close == std::string::npos ||
-          std::sscanf(stat.c_str() + close + 1, " %c %d", &st, &ppid) != 2 || ppid != unshare)
-        continue;
-      std::string exe;
-      if (proc.readlink(pid, "exe", &exe) != 0 || exe != prog) continue;
-      init = pid;
-      ns = os::pid_namespace_of(proc, pid);
-    }
-    if (!ns) ::usleep(10000);
-  }
+  start_child_pid_namespace(prog, &init, &ns);
   ASSERT_TRUE(ns && init) << "the namespace's init did not start";
   security::Caller caller = security::Caller::current_process();
   caller.pid_ns = ns;
@@ -217,38 +225,9 @@ TEST_F(Events, ACallerInAChildPidNamespaceGetsTracesWithItsOwnPids) {
       ::access("/usr/bin/nsenter", X_OK) != 0)
     GTEST_SKIP() << "needs root, unshare(1) and nsenter(1)";
   std::string prog = (dir_ / name_).string();
-  // The namespace: `unshare --pid --fork` whose child (pid 1 inside) is a sleep.
-  pid_t unshare = 0;
-  {
-    std::vector<std::string> a{"/usr/bin/unshare", "--pid", "--fork", "--kill-child", prog, "60"};
-    std::vector<char*> argv;
-    for (auto& x : a) argv.push_back(x.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawn(&unshare, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-    children_.push_back(unshare);
-  }
-  os::ProcFs proc("/proc");
   std::optional<os::PidNamespaceId> ns;
   std::optional<int32_t> init;
-  for (int i = 0; i < 500 && !ns; ++i) {
-    auto scan = proc.scan();
-    int32_t pid;
-    while (scan.next(&pid)) {
-      std::string stat;
-      if (proc.read(pid, "stat", &stat) != 0) continue;
-      auto close = stat.rfind(')');
-      int ppid = 0;
-      char st;
-      if (close == std::string::npos ||
-          std::sscanf(stat.c_str() + close + 1, " %c %d", &st, &ppid) != 2 || ppid != unshare)
-        continue;
-      std::string exe;
-      if (proc.readlink(pid, "exe", &exe) != 0 || exe != prog) continue;
-      init = pid;
-      ns = os::pid_namespace_of(proc, pid);
-    }
-    if (!ns) ::usleep(10000);
-  }
+  start_child_pid_namespace(prog, &init, &ns);
   ASSERT_TRUE(ns && init) << "the namespace's init did not start";
   security::Caller caller = security::Caller::current_process();
   caller.pid_ns = ns;
