@@ -30,6 +30,8 @@
 #include "cim/schema.h"
 #include "event/subscription_manager.h"
 #include "lwmi/object_path.h"
+#include "net/cloexec_socket.h"
+#include "os/descriptors.h"
 #include "security/caller.h"
 
 namespace lwmi::client {
@@ -115,8 +117,8 @@ bool socket_accepts(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
   asio::io_context ioc;
   asio::local::stream_protocol::socket s(ioc);
-  error_code ec;
-  s.connect(asio::local::stream_protocol::endpoint(path), ec);
+  error_code ec = net::open_cloexec(s, asio::local::stream_protocol());
+  if (!ec) s.connect(asio::local::stream_protocol::endpoint(path), ec);
   return !ec;
 }
 
@@ -329,11 +331,13 @@ class Connection {
     error_code ec;
     if (endpoint_.kind == Endpoint::Kind::kUnix) {
       unix_.emplace(ioc_);
-      ec = run(
-          [&](auto done) {
-            unix_->async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), done);
-          },
-          deadline_after(connect_timeout_ms_));
+      ec = net::open_cloexec(*unix_, asio::local::stream_protocol());
+      if (!ec)
+        ec = run(
+            [&](auto done) {
+              unix_->async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), done);
+            },
+            deadline_after(connect_timeout_ms_));
       if (ec) {
         unix_.reset();
         return Error{WbemStatus::kFailed, "cannot reach lwmid at " + where() + ": " + ec.message()};
@@ -376,6 +380,9 @@ class Connection {
     }
     asio::ip::tcp::socket sock(std::move(*pending_tcp_));
     pending_tcp_.reset();
+    // asio's range connect opens a socket per address without close-on-exec: flag it now (a
+    // program that forks while this connects may still inherit it for that instant).
+    (void)os::set_cloexec(sock.native_handle());
     sock.set_option(asio::ip::tcp::no_delay(true), ec);
     if (endpoint_.kind == Endpoint::Kind::kHttp) {
       tcp_.emplace(std::move(sock));

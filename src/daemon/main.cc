@@ -16,6 +16,7 @@
 #include "event/subscription_manager.h"
 #include "net/certificate.h"
 #include "net/http_server.h"
+#include "os/descriptors.h"
 #include "os/system_info.h"
 #include "security/authenticator.h"
 #include "service/cim_service.h"
@@ -160,6 +161,14 @@ int main(int argc, char** argv) {
       log_line("cannot listen on " + w + ": " + r.error().message);
       return 1;
     }
+  }
+  // Nothing lwmid holds may reach a process it starts (DESIGN decision 10): every descriptor is
+  // opened close-on-exec; one that is not (inherited from whoever started lwmid, or a library's)
+  // is named here and flagged.
+  for (int fd : lwmi::os::inheritable_descriptors()) {
+    log_line("descriptor " + std::to_string(fd) +
+             " was not close-on-exec (inherited or a library's): flagged");
+    (void)lwmi::os::set_cloexec(fd);
   }
   server.start();
   auto endpoints = server.endpoints();

@@ -39,6 +39,7 @@
 #include <thread>
 #include <utility>
 
+#include "net/cloexec_socket.h"
 #include "os/proc_fs.h"
 
 namespace lwmi::net {
@@ -559,7 +560,8 @@ Result<void> Core::listen_tcp(const std::string& endpoint, const std::string& ho
   }
   tcp::endpoint ep(addr, static_cast<uint16_t>(std::stoul(port)));
   auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(*ioc));
-  acceptor->open(ep.protocol(), ec);
+  ec = open_cloexec(*acceptor, ep.protocol());
+  if (!ec) acceptor->non_blocking(true, ec);
   if (ec) return asio_error(endpoint + ": socket", ec);
   acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (addr.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
@@ -591,7 +593,8 @@ Result<void> Core::listen_unix(const std::string& path) {
     if (!S_ISSOCK(st.st_mode))
       return Error{WbemStatus::kFailed, "unix:" + path + ": exists and is not a socket"};
     unix_proto::socket probe(*ioc);
-    error_code ec;
+    error_code ec = open_cloexec(probe, unix_proto());
+    if (ec) return asio_error("unix:" + path + ": socket", ec);
     probe.connect(unix_proto::endpoint(path), ec);
     if (!ec)
       return Error{WbemStatus::kFailed, "unix:" + path + ": another process is listening on it"};
@@ -602,7 +605,8 @@ Result<void> Core::listen_unix(const std::string& path) {
   }
   auto acceptor = std::make_unique<unix_proto::acceptor>(asio::make_strand(*ioc));
   error_code ec;
-  acceptor->open(unix_proto(), ec);
+  ec = open_cloexec(*acceptor, unix_proto());
+  if (!ec) acceptor->non_blocking(true, ec);
   if (ec) return asio_error("unix:" + path + ": socket", ec);
   acceptor->bind(unix_proto::endpoint(path), ec);
   if (ec) return asio_error("unix:" + path + ": bind", ec);
@@ -617,44 +621,45 @@ Result<void> Core::listen_unix(const std::string& path) {
 }
 
 void Core::accept_tcp(TcpListener& l) {
-  l.acceptor->async_accept(asio::make_strand(*ioc), [this, &l](error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !l.acceptor->is_open() || stopping) return;
-    if (ec) {  // EMFILE and the like: try again shortly
-      auto timer = std::make_shared<asio::steady_timer>(l.acceptor->get_executor(),
-                                                        std::chrono::milliseconds(100));
-      timer->async_wait([this, &l, timer](error_code) {
-        if (!stopping && l.acceptor->is_open()) accept_tcp(l);
+  async_accept_cloexec(
+      *l.acceptor, asio::make_strand(*ioc), [this, &l](error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !l.acceptor->is_open() || stopping) return;
+        if (ec) {  // EMFILE and the like: try again shortly
+          auto timer = std::make_shared<asio::steady_timer>(l.acceptor->get_executor(),
+                                                            std::chrono::milliseconds(100));
+          timer->async_wait([this, &l, timer](error_code) {
+            if (!stopping && l.acceptor->is_open()) accept_tcp(l);
+          });
+          return;
+        }
+        Peer peer;
+        peer.transport = l.transport;
+        peer.connection_id = next_connection_id++;
+        error_code ignored;
+        auto remote = socket.remote_endpoint(ignored);
+        peer.address = remote.address().to_string();
+        peer.port = remote.port();
+        peer.loopback = is_loopback(remote.address());
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::shared_ptr<SessionBase> session;
+        if (l.transport == Peer::Transport::kHttps) {
+          auto s = std::make_shared<Session<TlsStream>>(this, std::move(peer), std::move(socket),
+                                                        *ssl_ctx);
+          s->run();
+          session = s;
+        } else {
+          auto s = std::make_shared<Session<TcpStream>>(this, std::move(peer), std::move(socket));
+          s->run();
+          session = s;
+        }
+        add_session(session);
+        accept_tcp(l);
       });
-      return;
-    }
-    Peer peer;
-    peer.transport = l.transport;
-    peer.connection_id = next_connection_id++;
-    error_code ignored;
-    auto remote = socket.remote_endpoint(ignored);
-    peer.address = remote.address().to_string();
-    peer.port = remote.port();
-    peer.loopback = is_loopback(remote.address());
-    socket.set_option(tcp::no_delay(true), ignored);
-    std::shared_ptr<SessionBase> session;
-    if (l.transport == Peer::Transport::kHttps) {
-      auto s =
-          std::make_shared<Session<TlsStream>>(this, std::move(peer), std::move(socket), *ssl_ctx);
-      s->run();
-      session = s;
-    } else {
-      auto s = std::make_shared<Session<TcpStream>>(this, std::move(peer), std::move(socket));
-      s->run();
-      session = s;
-    }
-    add_session(session);
-    accept_tcp(l);
-  });
 }
 
 void Core::accept_unix(UnixListener& l) {
-  l.acceptor->async_accept(
-      asio::make_strand(*ioc), [this, &l](error_code ec, unix_proto::socket socket) {
+  async_accept_cloexec(
+      *l.acceptor, asio::make_strand(*ioc), [this, &l](error_code ec, unix_proto::socket socket) {
         if (ec == asio::error::operation_aborted || !l.acceptor->is_open() || stopping) return;
         if (ec) {
           auto timer = std::make_shared<asio::steady_timer>(l.acceptor->get_executor(),

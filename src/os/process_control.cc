@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "os/descriptors.h"
+
 extern char** environ;
 
 namespace lwmi::os {
@@ -169,6 +171,10 @@ int prepare(const SpawnRequest& request, Prepared* p) {
   for (int target = 0; target <= 2; ++target)
     if (::dup2(null_fd, target) < 0) fail_child(error_fd, errno);
   if (null_fd > 2) ::close(null_fd);
+  // Exactly 0–2 for the new program: lwmid's descriptors are close-on-exec, and this is the
+  // second line for any another thread opened without the flag (or not yet flagged) at fork.
+  // The error pipe stays until the exec closes it.
+  close_inherited(error_fd);
 
   if (request.change_identity) {
     if (raw_setgroups(request.groups.size(), request.groups.data()) != 0)

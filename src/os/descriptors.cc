@@ -1,0 +1,76 @@
+// os/descriptors.cc — close-on-exec and the child's clean slate.
+#include "os/descriptors.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace lwmi::os {
+namespace {
+
+// close_range(first, last, 0) as a raw system call (glibc 2.36 has a wrapper, Debian 12's has
+// it too, but the raw call keeps this file free of that dependency). -1 with errno on failure.
+int raw_close_range(unsigned first, unsigned last) {
+#ifdef SYS_close_range
+  return static_cast<int>(::syscall(SYS_close_range, first, last, 0u));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// Closes [first, last]; last may be ~0U ("every descriptor").
+void close_span(unsigned first, unsigned last) noexcept {
+  if (first > last) return;
+  if (raw_close_range(first, last) == 0) return;
+  // A kernel without close_range: one by one, up to the descriptor limit (no allocation, no
+  // /proc: async-signal-safe).
+  unsigned limit = 65536;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < 0x7fffffff)
+    limit = static_cast<unsigned>(rl.rlim_cur);
+  for (unsigned fd = first; fd <= last && fd < limit; ++fd) ::close(static_cast<int>(fd));
+}
+
+}  // namespace
+
+int set_cloexec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) return errno;
+  if (flags & FD_CLOEXEC) return 0;
+  if (::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) return errno;
+  return 0;
+}
+
+void close_inherited(int keep) noexcept {
+  if (keep > 2) {
+    close_span(3, static_cast<unsigned>(keep) - 1);
+    close_span(static_cast<unsigned>(keep) + 1, ~0u);
+  } else {
+    close_span(3, ~0u);
+  }
+}
+
+std::vector<int> inheritable_descriptors() {
+  std::vector<int> out;
+  DIR* dir = ::opendir("/proc/self/fd");  // glibc opens it O_CLOEXEC
+  if (!dir) return out;
+  const int own = ::dirfd(dir);
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd <= 2 || fd == own) continue;
+    int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) out.push_back(static_cast<int>(fd));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+}  // namespace lwmi::os

@@ -1,0 +1,27 @@
+// os/descriptors.h — a root daemon keeps its descriptors to itself (DESIGN decision 10).
+//
+// Every descriptor lwmi opens is close-on-exec, and every process lwmid or liblwmi starts gets
+// exactly 0–2. Most descriptors are opened close-on-exec at birth (O_CLOEXEC, SOCK_CLOEXEC…);
+// set_cloexec() is for the few a library opens without it. close_inherited() is the second line,
+// in a forked child before exec: whatever another thread opened without the flag, or opened in
+// the instant before setting it, does not reach the new program.
+// Thread safety: every function is safe to call from any thread; close_inherited() is
+// async-signal-safe (it runs between fork and exec).
+#pragma once
+
+#include <vector>
+
+namespace lwmi::os {
+
+/// Sets FD_CLOEXEC on `fd`; returns 0 or an errno value.
+int set_cloexec(int fd);
+
+/// In a forked child: closes every descriptor above 2 except `keep` (-1: none). Uses
+/// close_range(2), falling back to closing one by one up to the descriptor limit.
+void close_inherited(int keep) noexcept;
+
+/// The descriptors above 2 this process holds without FD_CLOEXEC (from /proc/self/fd): what an
+/// exec would hand over. For tests and lwmid's start-up self-check.
+std::vector<int> inheritable_descriptors();
+
+}  // namespace lwmi::os

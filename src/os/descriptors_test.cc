@@ -1,0 +1,63 @@
+#include "os/descriptors.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace lwmi::os {
+namespace {
+
+bool listed(const std::vector<int>& fds, int fd) {
+  return std::find(fds.begin(), fds.end(), fd) != fds.end();
+}
+
+TEST(Descriptors, SetCloexecRemovesADescriptorFromTheInheritableOnes) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);  // without O_CLOEXEC
+  auto before = inheritable_descriptors();
+  EXPECT_TRUE(listed(before, p[0]));
+  EXPECT_TRUE(listed(before, p[1]));
+  EXPECT_EQ(set_cloexec(p[0]), 0);
+  EXPECT_EQ(set_cloexec(p[0]), 0);  // idempotent
+  auto after = inheritable_descriptors();
+  EXPECT_FALSE(listed(after, p[0]));
+  EXPECT_TRUE(listed(after, p[1]));
+  EXPECT_NE(::fcntl(p[0], F_GETFD) & FD_CLOEXEC, 0);
+  ::close(p[0]);
+  ::close(p[1]);
+  EXPECT_EQ(set_cloexec(p[0]), EBADF);
+}
+
+TEST(Descriptors, CloseInheritedKeepsZeroToTwoAndTheOneAskedFor) {
+  int a[2], b[2];
+  ASSERT_EQ(::pipe(a), 0);
+  ASSERT_EQ(::pipe2(b, O_CLOEXEC), 0);
+  const int keep = b[1];
+  int standard = 0;  // which of 0–2 this test process has (ctest may close stdin)
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) >= 0) standard |= 1 << fd;
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close_inherited(keep);
+    int code = 0;
+    if (::fcntl(keep, F_GETFD) < 0) code |= 1;                     // kept
+    if (::fcntl(a[0], F_GETFD) >= 0 || errno != EBADF) code |= 2;  // closed
+    if (::fcntl(a[1], F_GETFD) >= 0) code |= 4;
+    if (::fcntl(b[0], F_GETFD) >= 0) code |= 8;
+    for (int fd = 0; fd <= 2; ++fd)
+      if ((standard & (1 << fd)) && ::fcntl(fd, F_GETFD) < 0) code |= 16;  // untouched
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
+}
+
+}  // namespace
+}  // namespace lwmi::os
