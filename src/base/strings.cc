@@ -66,6 +66,11 @@ std::vector<std::string_view> split(std::string_view s, char delim) {
   return out;
 }
 
+std::string base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
 std::string_view trim(std::string_view s) {
   auto ws = [](char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';

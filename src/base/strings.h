@@ -24,6 +24,8 @@ std::optional<int64_t> parse_i64(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char delim);
 /// Trims ASCII whitespace on both ends.
 std::string_view trim(std::string_view s);
+/// The last component of a path ("/usr/bin/sleep" → "sleep"; no '/' → the whole text).
+std::string base_name(std::string_view path);
 
 /// Case-insensitive hash and equality for unordered containers keyed by CIM names.
 struct IHash {

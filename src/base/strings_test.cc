@@ -10,6 +10,13 @@ TEST(Strings, IEqualsIgnoresAsciiCase) {
   EXPECT_FALSE(iequals("a", "b"));
 }
 
+TEST(Strings, BaseName) {
+  EXPECT_EQ(base_name("/usr/bin/sleep"), "sleep");
+  EXPECT_EQ(base_name("sleep"), "sleep");
+  EXPECT_EQ(base_name("/usr/bin/"), "");
+  EXPECT_EQ(base_name(""), "");
+}
+
 TEST(Strings, ICompareOrders) {
   EXPECT_LT(icompare("abc", "ABD"), 0);
   EXPECT_EQ(icompare("abc", "ABC"), 0);

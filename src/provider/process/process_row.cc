@@ -14,11 +14,6 @@ uint32_t saturate32(uint64_t v) {
   return v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
 }
 
-std::string basename_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
 }  // namespace
 
 uint32_t PeakTracker::update(int32_t pid, uint64_t start, uint32_t kb) {
@@ -115,11 +110,15 @@ std::string ProcessRow::name() {
   if (name_) return *name_;
   // DESIGN decision 5: exe, else argv[0], else comm. An argv[0] rewritten into a title with
   // spaces ("sshd: root@pts/0") is not a program name: comm is used then.
-  if (const std::string* e = exe(); e && !e->empty()) {
-    name_ = basename_of(*e);
+  // Decision 10: for a caller who may not read the exe link itself (masked: not the owner, no
+  // SeDebugPrivilege enabled) the name comes only from what it could read, argv[0] or comm,
+  // whoever reads /proc: a program started through a symlink in a private directory does not
+  // reveal its target's name, and the name is the same embedded and through lwmid.
+  if (const std::string* e = masked() ? nullptr : exe(); e && !e->empty()) {
+    name_ = base::base_name(*e);
   } else if (const auto* a = argv();
              a && !a->empty() && !(*a)[0].empty() && (*a)[0].find(' ') == std::string::npos) {
-    name_ = basename_of((*a)[0]);
+    name_ = base::base_name((*a)[0]);
   } else if (const ProcStat* s = stat()) {
     name_ = s->comm;
   } else {

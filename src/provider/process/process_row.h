@@ -82,11 +82,13 @@ class ProcessRow {
   const ProcStatus* status();
   /// The process's real uid (status), if readable.
   std::optional<uint32_t> owner_uid();
+  /// The exe link as lwmi reads it, unmasked: for lwmi's own decisions (is this lwmid?), never
+  /// to be shown to a caller who may not read it (property() masks).
+  const std::string* exe();
 
  private:
   bool note(int err);  // records ENOENT/ESRCH as gone; returns err == 0
   bool owned_by_caller();
-  const std::string* exe();
   const std::vector<std::string>* argv();
   const ProcIo* io();
   std::string name();
