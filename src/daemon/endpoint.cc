@@ -67,6 +67,12 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
   identity.start_ticks = peer.start_ticks;
   auto ns = security::Caller::peer_namespaces(proc, c.pid, &identity);
   c.pid_ns = ns.pid_ns;
+  c.sandboxed = !(ns.same_user_ns && ns.same_mount_ns && ns.same_net_ns) || ns.pid_ns;
+  // The peer's own groups, read while its pid still names it (checked after reading).
+  // Unreadable, or the pid no longer names it: none (fails closed).
+  c.process_groups = security::Caller::process_groups_of(proc, c.pid);
+  if (!c.process_groups || !security::Caller::is_same_process(proc, c.pid, identity))
+    c.process_groups = std::vector<gid_t>{};
   bool own_ns = ns.same_user_ns && !ns.pid_ns;
   if (own_ns && (c.uid == 0 || in_group(c.groups, c.gid, cfg.admin_group))) {
     c.held.add(security::Privilege::kDebug);

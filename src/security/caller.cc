@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 
 #include "base/strings.h"
 
@@ -78,9 +79,14 @@ Caller::PeerNamespaces read_peer_namespaces(const os::ProcFs& proc, pid_t peer_p
   const os::PidNamespaceId nowhere{0, UINT32_MAX};
   out.pid_ns = nowhere;
   if (peer_pid <= 0) return out;
-  std::string a, b;
-  if (proc.readlink(peer_pid, "ns/user", &a) == 0 && proc.readlink(::getpid(), "ns/user", &b) == 0)
-    out.same_user_ns = !a.empty() && a == b;
+  auto same = [&](const char* ns) {
+    std::string a, b;
+    return proc.readlink(peer_pid, ns, &a) == 0 && proc.readlink(::getpid(), ns, &b) == 0 &&
+           !a.empty() && a == b;
+  };
+  out.same_user_ns = same("ns/user");
+  out.same_mount_ns = same("ns/mnt");
+  out.same_net_ns = same("ns/net");
   auto theirs = os::pid_namespace_of(proc, peer_pid);
   auto ours = os::pid_namespace_of(proc, ::getpid());
   if (!theirs || !ours) return out;
@@ -114,6 +120,22 @@ bool Caller::is_same_process(const os::ProcFs& proc, pid_t peer_pid, const PeerI
     return proc.start_ticks(peer_pid, &ticks) == 0 && ticks == identity.start_ticks;
   }
   return false;
+}
+
+std::optional<std::vector<gid_t>> Caller::process_groups_of(const os::ProcFs& proc, pid_t pid) {
+  std::string status;
+  if (pid <= 0 || proc.read(pid, "status", &status) != 0) return std::nullopt;
+  size_t at = status.rfind("\nGroups:");
+  if (at == std::string::npos) return std::nullopt;
+  size_t end = status.find('\n', at + 1);
+  std::istringstream line(status.substr(at + 8, end == std::string::npos ? end : end - at - 8));
+  std::vector<gid_t> groups;
+  for (std::string g; line >> g;) {
+    auto v = base::parse_u64(g);
+    if (!v || *v > UINT32_MAX) return std::nullopt;
+    groups.push_back(static_cast<gid_t>(*v));
+  }
+  return groups;
 }
 
 Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t peer_pid,

@@ -58,6 +58,12 @@ struct Caller {
   /// socket): it sees and acts only on processes of that namespace (and namespaces nested in
   /// it), by the pids it knows there. Such a caller holds no privilege.
   std::optional<os::PidNamespaceId> pid_ns;
+  /// A local peer outside lwmid's user, mount or network namespace (or nowhere): a process
+  /// lwmid created for it would escape its sandbox, so Create is refused.
+  bool sandboxed = false;
+  /// A local peer's own supplementary groups (/proc/PID/status), when read: a process lwmid
+  /// creates for it gets no group the caller's process does not have (it may have dropped some).
+  std::optional<std::vector<gid_t>> process_groups;
 
   /// True when `p` is held and enabled.
   bool can(Privilege p) const { return held.has(p) && enabled.has(p); }
@@ -73,6 +79,8 @@ struct Caller {
   /// whose namespaces cannot be read counts as outside both, seeing nothing (fails closed).
   struct PeerNamespaces {
     bool same_user_ns = false;
+    bool same_mount_ns = false;  ///< with same_net_ns: where a created process would live
+    bool same_net_ns = false;
     std::optional<os::PidNamespaceId> pid_ns;  ///< nullopt: lwmid's own pid namespace
   };
   /// What names the peer's process beyond its pid (which is reused once the process exits): a
@@ -85,6 +93,9 @@ struct Caller {
   };
   static PeerNamespaces peer_namespaces(const os::ProcFs& proc, pid_t peer_pid,
                                         const PeerIdentity* identity = nullptr);
+  /// The supplementary groups of process `pid` (the "Groups:" line of its status); nullopt when
+  /// unreadable.
+  static std::optional<std::vector<gid_t>> process_groups_of(const os::ProcFs& proc, pid_t pid);
   /// True when `peer_pid` still names the process `identity` names.
   static bool is_same_process(const os::ProcFs& proc, pid_t peer_pid, const PeerIdentity& identity);
 };

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,6 +15,9 @@
 
 namespace lwmi::provider::process {
 namespace {
+
+// The daemon's program name: every process by this name is protected from Terminate.
+constexpr std::string_view kDaemonName = "lwmid";
 
 constexpr uint32_t kOk = 0, kAccessDenied = 2, kInsufficientPrivilege = 3, kUnknownFailure = 8,
                    kPathNotFound = 9, kInvalidParameter = 21;
@@ -89,10 +93,14 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   const std::string& m = method.name;
 
   if (m == "Create") {
-    // The new process would live in lwmid's pid namespace, outside the caller's: refused.
+    // The new process would live in lwmid's namespaces, outside the caller's sandbox: refused.
     if (caller.pid_ns)
       return rv(kAccessDenied,
                 "Create is not available to a caller in another pid namespace than lwmid's");
+    if (caller.sandboxed)
+      return rv(kAccessDenied,
+                "Create is not available to a caller outside lwmid's user, mount and network "
+                "namespaces: the new process would escape the caller's sandbox");
     const Value* cmd = param(in, "CommandLine");
     if (!cmd || cmd->as_string().empty()) return rv(kInvalidParameter, "CommandLine is required");
     auto argv = parse_windows_command_line(cmd->as_string());
@@ -141,6 +149,15 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       req.uid = caller.uid;
       req.gid = caller.gid;
       req.groups = caller.groups;
+      // Never a group the caller's own process has dropped (or no longer has).
+      if (caller.process_groups) {
+        std::vector<gid_t> kept;
+        for (gid_t g : req.groups)
+          if (std::find(caller.process_groups->begin(), caller.process_groups->end(), g) !=
+              caller.process_groups->end())
+            kept.push_back(g);
+        req.groups = std::move(kept);
+      }
     }
     if (!caller.embedded) {
       req.search_path = caller.uid == 0 ? kRootPath : kUserPath;
@@ -251,9 +268,19 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     if (host == 1 || named == 1 || row.stat()->is_kernel_thread() || host == sys_.self_pid)
       return rv(kInsufficientPrivilege, "process " + std::to_string(named) + " (" + name +
                                             ") is protected: the system must not lose it");
+    // Protection is decided on what the process is, not on the name this caller sees: the
+    // executable's name (read by lwmi, never shown), its comm and the shown name all count.
+    // lwmid is protected in every mode: by itself, by embedded lwmic, by another lwmid.
+    std::vector<std::string> identities = {name, row.stat()->comm};
+    if (const std::string* e = row.exe()) identities.push_back(base::base_name(*e));
+    for (const auto& id : identities)
+      if (id == kDaemonName)
+        return rv(kInsufficientPrivilege, "process " + std::to_string(named) +
+                                              " is lwmid: the management service is protected");
     for (const auto& p : policy_.protected_names)
-      if (base::iequals(p, name))
-        return rv(kInsufficientPrivilege, name + " is listed in [security] protected_processes");
+      for (const auto& id : identities)
+        if (base::iequals(p, id))
+          return rv(kInsufficientPrivilege, id + " is listed in [security] protected_processes");
   }
   if (!own && !debug && !skip_check)
     return rv(kAccessDenied, "process " + std::to_string(named) + " belongs to " +
