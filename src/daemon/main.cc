@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 
@@ -37,14 +36,9 @@ std::string url(const char* scheme, const std::string& addr) {
 }
 
 bool write_ready_file(const std::string& path, const std::vector<std::string>& endpoints) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return false;
-    for (const auto& e : endpoints) out << e << '\n';
-    if (!out.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  std::string text;
+  for (const auto& e : endpoints) text += e + '\n';
+  return lwmi::os::write_file_atomically(path, text, 0644) == 0;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 // async-signal-safe (it runs between fork and exec).
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace lwmi::os {
@@ -19,6 +20,13 @@ int set_cloexec(int fd);
 /// In a forked child: closes every descriptor above 2 except `keep` (-1: none). Uses
 /// close_range(2), falling back to closing one by one up to the descriptor limit.
 void close_inherited(int keep) noexcept;
+
+/// Reads a whole (small) file through a close-on-exec descriptor (std::ifstream's is not);
+/// returns 0 or an errno value.
+int read_file(const std::string& path, std::string* out);
+/// Replaces `path` with `text` (a temporary file beside it, opened close-on-exec, then renamed);
+/// returns 0 or an errno value.
+int write_file_atomically(const std::string& path, const std::string& text, int mode);
 
 /// The descriptors above 2 this process holds without FD_CLOEXEC (from /proc/self/fd): what an
 /// exec would hand over. For tests and lwmid's start-up self-check.

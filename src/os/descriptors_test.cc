@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <string>
 
 namespace lwmi::os {
 namespace {
@@ -57,6 +59,20 @@ TEST(Descriptors, CloseInheritedKeepsZeroToTwoAndTheOneAskedFor) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
+}
+
+TEST(Descriptors, WriteThenReadAFile) {
+  const std::string path = "/tmp/lwmi-descriptors-test-" + std::to_string(::getpid());
+  EXPECT_EQ(write_file_atomically(path, "one\ntwo\n", 0600), 0);
+  std::string text;
+  EXPECT_EQ(read_file(path, &text), 0);
+  EXPECT_EQ(text, "one\ntwo\n");
+  EXPECT_EQ(write_file_atomically(path, "", 0600), 0);  // replaced
+  EXPECT_EQ(read_file(path, &text), 0);
+  EXPECT_EQ(text, "");
+  ::unlink(path.c_str());
+  EXPECT_EQ(read_file(path, &text), ENOENT);
+  EXPECT_EQ(write_file_atomically("/nonexistent-dir/x", "", 0600), ENOENT);
 }
 
 }  // namespace

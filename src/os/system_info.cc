@@ -4,15 +4,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
+
+#include "os/descriptors.h"
 
 namespace lwmi::os {
 namespace {
 
 std::string os_release_pretty_name() {
   for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
-    std::ifstream in(path);
+    std::string text;
+    if (read_file(path, &text) != 0) continue;
+    std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
       if (line.rfind("PRETTY_NAME=", 0) != 0) continue;
@@ -27,7 +30,9 @@ std::string os_release_pretty_name() {
 
 // The source of the "/" mount in /proc/self/mountinfo (field after " - fstype ").
 std::string root_device() {
-  std::ifstream in("/proc/self/mountinfo");
+  std::string text;
+  (void)read_file("/proc/self/mountinfo", &text);
+  std::istringstream in(text);
   std::string line, found;
   while (std::getline(in, line)) {
     std::istringstream f(line);

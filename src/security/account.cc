@@ -6,11 +6,10 @@
 #include <shadow.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "base/strings.h"
+#include "os/descriptors.h"
 
 namespace lwmi::security {
 namespace {
@@ -45,11 +44,7 @@ std::string login_refusal(const std::string& user, const std::string& pam_servic
   if (::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
     return "account " + user + " does not exist";
   std::string shells;
-  if (std::ifstream f("/etc/shells"); f) {
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    shells = ss.str();
-  }
+  (void)os::read_file("/etc/shells", &shells);  // missing: empty, as before
   if (auto why = shell_refusal(pw.pw_shell ? pw.pw_shell : "", shells); !why.empty())
     return "account " + user + ": " + why;
 
