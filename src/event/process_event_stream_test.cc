@@ -919,3 +919,46 @@ TEST_F(Events, StartTraceCarriesTheProcessIdentity) {
 }
 
 }  // namespace lwmi::event
+
+namespace lwmi::event {
+
+// A caller that is nowhere (its connection outlived the process that made it) sees nothing, even
+// at a tick when a same-uid caller on the host has just taken the shared snapshot: views are
+// keyed by everything that shapes them, and nowhere's key equals no real one.
+TEST_F(Events, ACallerThatIsNowhereNeverSharesTheHostsSnapshot) {
+  security::Caller host = security::Caller::current_process();
+  security::Caller nowhere = host;
+  nowhere.held = {};
+  nowhere.pid_ns = security::Caller::kNowhere;
+  ASSERT_NE(host.view_key(), nowhere.view_key());
+
+  provider::PropertySet props;
+  props.add(provider_.ids().index(provider::process::Prop::kPriority));
+  auto& snapshots = SharedSnapshots::global();
+  auto host_reg = snapshots.add(provider_, host, props);
+  auto nowhere_reg = snapshots.add(provider_, nowhere, props);
+  const auto at = std::chrono::steady_clock::now();
+  bool shared = true;
+  auto seen = snapshots.get(provider_, host, props, at, &shared, nullptr);
+  ASSERT_FALSE(seen->rows.empty());
+  auto none = snapshots.get(provider_, nowhere, props, at, &shared, nullptr);
+  EXPECT_FALSE(shared) << "the host's snapshot is not nowhere's";
+  EXPECT_TRUE(none->rows.empty());
+
+  // The same through two subscriptions: a host change reaches the host watcher only.
+  pid_t pid = spawn(name_, {"30"});
+  wait_exe(pid, name_);
+  const std::string wql =
+      "SELECT TargetInstance.Priority FROM __InstanceModificationEvent WITHIN 0.2 WHERE "
+      "TargetInstance ISA 'Win32_Process'";
+  auto watcher = open(wql + " AND TargetInstance.ProcessId = " + std::to_string(pid));
+  auto orphan = open(wql, nullptr, nowhere);  // any host process's change would do
+  ASSERT_TRUE(watcher && orphan);
+  ASSERT_EQ(::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 7), 0);
+  auto evs = collect(*watcher, 1, 5000);
+  ASSERT_EQ(evs.size(), 1u) << "the host watcher hears of the change";
+  EXPECT_TRUE(collect(*orphan, 1, 800).empty()) << "no host event reaches the orphan";
+  EXPECT_GE(orphan->polls(), 2u);
+}
+
+}  // namespace lwmi::event

@@ -54,11 +54,11 @@ SharedSnapshots::Registration::~Registration() {
 
 std::string SharedSnapshots::view_of(const provider::process::ProcessProvider& provider,
                                      const security::Caller& caller) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%p/%u/%u/%d/%llu", static_cast<const void*>(&provider),
-                caller.uid, caller.euid, caller.can(security::Privilege::kDebug) ? 1 : 0,
-                static_cast<unsigned long long>(caller.pid_ns ? caller.pid_ns->inode : 0));
-  return buf;
+  // Keyed by everything that shapes the rows (Caller::view_key): a caller that is nowhere once
+  // shared the host's snapshot, since its key equalled a same-uid host caller's.
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p/", static_cast<const void*>(&provider));
+  return buf + caller.view_key();
 }
 
 SharedSnapshots::Registration SharedSnapshots::add(provider::process::ProcessProvider& provider,
@@ -113,7 +113,8 @@ std::shared_ptr<const ProcessSnapshot> SharedSnapshots::get(
   }
   auto scan = provider.fs().scan();
   int32_t pid;
-  while (scan.next(&pid)) {
+  // A caller that is nowhere sees no process: nothing to read.
+  while (!caller.nowhere() && scan.next(&pid)) {
     provider::process::ProcessRow row(ctx, pid);
     if (!row.exists()) continue;
     if (ns_view) {

@@ -5,8 +5,9 @@
 // process, only the union of what the registered subscriptions of the same view need. Ticks are
 // aligned to multiples of the polling interval on the monotonic clock, so subscriptions with
 // the same WITHIN (or multiples of it) wake together and the first to ask takes the snapshot the
-// others then reuse. Views are per caller (uid, euid, SeDebugPrivilege enabled): masking
-// differs between callers, so their snapshots are never mixed.
+// others then reuse. Views are per caller (Caller::view_key: uid, euid, privileges enabled,
+// pid namespace or nowhere): masking and the pid view differ between callers, so their
+// snapshots are never mixed.
 // Thread safety: safe to call concurrently; snapshots are immutable once returned.
 #pragma once
 

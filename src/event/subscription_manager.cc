@@ -17,10 +17,10 @@ namespace {
 
 constexpr int kPumpPollMs = 200;  ///< how often a pump checks its stop flag (interrupt() aside)
 
-// A subscription is its owner's: the same uid, in the same pid namespace (a same-uid caller in
-// a container must not pull the host's events, nor the host a container's).
+// A subscription is its owner's (Caller::Owner: a same-uid caller in a container must not pull
+// the host's events, nor the host a container's, nor a connection whose process is gone).
 bool owned_by(const security::Caller& owner, const security::Caller& caller) {
-  return owner.uid == caller.uid && owner.pid_ns == caller.pid_ns;
+  return owner.owner() == caller.owner();
 }
 
 std::string new_id() {
@@ -259,6 +259,8 @@ void SubscriptionManager::try_complete_locked(Subscription& s, Clock::time_point
 void SubscriptionManager::pull(const std::string& id, const security::Caller& caller, uint32_t max,
                                Millis wait, PullDone done) {
   std::vector<Completion> completions;
+  std::vector<std::shared_ptr<Subscription>> ended;
+  std::optional<Error> revoked;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = subs_.find(id);
@@ -272,6 +274,9 @@ void SubscriptionManager::pull(const std::string& id, const security::Caller& ca
           {std::move(done),
            Error{WbemStatus::kAccessDenied,
                  "the event subscription '" + id + "' belongs to another user or pid namespace"}});
+    } else if (auto lost = caller.privilege_lost_since(it->second->owner)) {
+      revoked = revoke_locked(id, *lost, &completions, &ended);
+      completions.push_back({std::move(done), *revoked});
     } else {
       Subscription& s = *it->second;
       auto now = Clock::now();
@@ -290,7 +295,8 @@ void SubscriptionManager::pull(const std::string& id, const security::Caller& ca
     }
   }
   cv_.notify_all();
-  for (auto& c : completions) c.done(std::move(c.result));
+  finish(completions, ended);
+  if (revoked) audit_revoked(caller, *ended.front(), *revoked);
 }
 
 Result<PullResult> SubscriptionManager::pull_sync(const std::string& id,
@@ -314,18 +320,31 @@ void SubscriptionManager::give_back(const std::string& id, std::vector<Instance>
 
 Result<Millis> SubscriptionManager::renew(const std::string& id, const security::Caller& caller,
                                           std::optional<Millis> expires) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = subs_.find(id);
-  if (it == subs_.end())
-    return Error{WbemStatus::kNotFound,
-                 "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
-  Subscription& s = *it->second;
-  if (!owned_by(s.owner, caller))
-    return Error{WbemStatus::kAccessDenied,
-                 "the event subscription '" + id + "' belongs to another user or pid namespace"};
-  s.lease = grant(expires);
-  s.expires_at = Clock::now() + s.lease;
-  return s.lease;
+  std::vector<Completion> completions;
+  std::vector<std::shared_ptr<Subscription>> ended;
+  std::optional<Error> revoked;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = subs_.find(id);
+    if (it == subs_.end())
+      return Error{WbemStatus::kNotFound,
+                   "no event subscription '" + id + "' (never made, unsubscribed, or expired)"};
+    Subscription& s = *it->second;
+    if (!owned_by(s.owner, caller))
+      return Error{WbemStatus::kAccessDenied,
+                   "the event subscription '" + id + "' belongs to another user or pid namespace"};
+    if (auto lost = caller.privilege_lost_since(s.owner)) {
+      revoked = revoke_locked(id, *lost, &completions, &ended);
+    } else {
+      s.lease = grant(expires);
+      s.expires_at = Clock::now() + s.lease;
+      return s.lease;
+    }
+  }
+  cv_.notify_all();
+  finish(completions, ended);
+  audit_revoked(caller, *ended.front(), *revoked);
+  return *revoked;
 }
 
 Result<void> SubscriptionManager::unsubscribe(const std::string& id,
@@ -383,6 +402,23 @@ uint64_t SubscriptionManager::dropped_in(const Error& e) {
   // A server's text: a count beyond 64 bits saturates rather than throwing.
   auto n = base::parse_u64(std::string_view(e.message).substr(start, at - start));
   return n ? *n : std::numeric_limits<uint64_t>::max();
+}
+
+Error SubscriptionManager::revoke_locked(const std::string& id, security::Privilege lost,
+                                         std::vector<Completion>* completions,
+                                         std::vector<std::shared_ptr<Subscription>>* ended) {
+  // Its stream was opened with the privilege, and filters and reads with it: it cannot go on.
+  std::string why = std::string(security::privilege_name(lost)) +
+                    ", enabled when the subscription was made, is no longer held";
+  ended->push_back(remove_locked(id, "rights changed", completions));
+  return Error{WbemStatus::kAccessDenied,
+               "the event subscription '" + id + "' is ended: " + why + "; subscribe again"};
+}
+
+void SubscriptionManager::audit_revoked(const security::Caller& caller, const Subscription& s,
+                                        const Error& why) {
+  audit(caller, "Unsubscribe", std::string(wbem_status_name(why.code)), s.query,
+        "id=" + s.id + ": " + why.message);
 }
 
 std::shared_ptr<SubscriptionManager::Subscription> SubscriptionManager::remove_locked(

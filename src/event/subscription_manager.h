@@ -9,8 +9,11 @@
 // arrives, when the heartbeat interval passed with nothing to deliver, or when the wait ends —
 // from the manager's own threads, so a waiting pull holds no caller thread.
 // A subscription is a lease: it expires `expires` after it was made, last pulled or renewed,
-// unless a pull is waiting on it. Only the user who made a subscription may pull, renew or end
-// it. Subscribe, unsubscribe, expiry and overflow are written to the audit log.
+// unless a pull is waiting on it. Only its owner (Caller::Owner: the uid, in the same pid
+// namespace) may pull, renew or end it, and a pull or renew by a caller who no longer holds a
+// privilege enabled at Subscribe ends it (WBEM_E_ACCESS_DENIED): rights are those of each
+// request, not frozen at Subscribe. Subscribe, unsubscribe, expiry and overflow are written to
+// the audit log.
 // Thread safety: every method may be called concurrently; callbacks run without locks held.
 #pragma once
 
@@ -89,7 +92,8 @@ class SubscriptionManager {
   /// Delivers up to `max` queued events (at least 1), waiting up to `wait` (capped at
   /// max_pull_wait) for the first. `done` runs exactly once, maybe before pull() returns. A
   /// pull still waiting on the same subscription is answered as timed out.
-  /// Errors: WBEM_E_NOT_FOUND (unknown or ended), WBEM_E_ACCESS_DENIED (another user's),
+  /// Errors: WBEM_E_NOT_FOUND (unknown or ended), WBEM_E_ACCESS_DENIED (another owner's; or
+  /// `caller` no longer holds a privilege enabled at Subscribe: the subscription is ended),
   /// WBEM_E_QUEUE_OVERFLOW (events were dropped since the last pull; the count is in the
   /// message as "N event(s) dropped"), WBEM_E_CALL_CANCELLED (unsubscribed or shut down while
   /// waiting), the stream's own error.
@@ -101,7 +105,8 @@ class SubscriptionManager {
   /// Puts events a pull took back at the front of the queue, in order (they did not fit in the
   /// answer); nothing when the subscription has ended.
   void give_back(const std::string& id, std::vector<Instance> events);
-  /// Extends the lease; returns the lease granted.
+  /// Extends the lease; returns the lease granted. Like pull(), ends the subscription when the
+  /// caller no longer holds a privilege enabled at Subscribe (WBEM_E_ACCESS_DENIED).
   Result<Millis> renew(const std::string& id, const security::Caller& caller,
                        std::optional<Millis> expires);
   /// Ends a subscription (a waiting pull completes with WBEM_E_CALL_CANCELLED).
@@ -133,6 +138,12 @@ class SubscriptionManager {
                                               std::vector<Completion>* out);
   void finish(std::vector<Completion>& completions,
               std::vector<std::shared_ptr<Subscription>>& ended);
+  /// With mu_ held: ends subscription `id`, whose owner's caller no longer holds `lost`; the
+  /// error to answer with (audit it with audit_revoked once unlocked).
+  Error revoke_locked(const std::string& id, security::Privilege lost,
+                      std::vector<Completion>* completions,
+                      std::vector<std::shared_ptr<Subscription>>* ended);
+  void audit_revoked(const security::Caller& caller, const Subscription& s, const Error& why);
   Millis grant(std::optional<Millis> asked) const;
   void audit(const security::Caller& caller, const std::string& action, const std::string& result,
              const std::string& query, const std::string& detail);

@@ -311,6 +311,82 @@ TEST_F(SubscriptionManagerTest, TheSameUidInAnotherPidNamespaceIsAccessDenied) {
   ASSERT_EQ(r->events.size(), 1u) << "the owner still gets her event";
 }
 
+// A connection whose process is gone (nowhere) owns nothing a real caller made, and the other
+// way round.
+TEST_F(SubscriptionManagerTest, ACallerThatIsNowhereIsNotTheOwner) {
+  auto& m = make();
+  auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g.ok());
+  security::Caller orphan = alice_;
+  orphan.pid_ns = security::Caller::kNowhere;
+  auto r = m.pull_sync(g->id, orphan, 5, 0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kAccessDenied);
+  auto n = m.renew(g->id, orphan, Millis(1000));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, WbemStatus::kAccessDenied);
+  auto mine = m.subscribe(orphan, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(mine.ok());
+  r = m.pull_sync(mine->id, alice_, 5, 0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kAccessDenied);
+}
+
+// Rights are those of each request: an admin removed from admin_group since Subscribe (a later
+// request no longer holds SeDebugPrivilege) cannot pull or renew what it made with the privilege
+// enabled: the subscription is ended, its waiting pull cancelled, and it is audited.
+TEST_F(SubscriptionManagerTest, APrivilegeLostSinceSubscribeEndsTheSubscription) {
+  auto& m = make();
+  security::Caller admin = alice_;
+  admin.held.add(security::Privilege::kDebug);
+  ASSERT_TRUE(admin.enable(security::Privilege::kDebug));
+  security::Caller admin_not_enabling = admin;
+  admin_not_enabling.enabled = {};
+  security::Caller demoted = alice_;  // the same user on a later request, no longer an admin
+
+  // Still held (enabling is per request): pulls and renews go on.
+  auto g = m.subscribe(admin, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g.ok());
+  feed_->push(7);
+  drain();
+  auto r = m.pull_sync(g->id, admin_not_enabling, 5, 0ms);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->events.size(), 1u);
+  ASSERT_TRUE(m.renew(g->id, admin_not_enabling, Millis(1000)).ok());
+
+  // Renew by the demoted caller: refused, and the subscription is gone.
+  auto n = m.renew(g->id, demoted, Millis(1000));
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, WbemStatus::kAccessDenied) << n.error().to_string();
+  EXPECT_NE(n.error().message.find("SeDebugPrivilege"), std::string::npos);
+  EXPECT_FALSE(m.exists(g->id));
+  EXPECT_EQ(feed_->open_streams.load(), 0);
+
+  // Pull by the demoted caller while another pull waits: both end, nothing delivered.
+  auto g2 = m.subscribe(admin, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g2.ok());
+  std::promise<Result<PullResult>> p;
+  auto waiting = p.get_future();
+  m.pull(g2->id, admin, 5, 10s, [&](Result<PullResult> got) { p.set_value(std::move(got)); });
+  r = m.pull_sync(g2->id, demoted, 5, 0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kAccessDenied) << r.error().to_string();
+  ASSERT_EQ(waiting.wait_for(5s), std::future_status::ready);
+  auto w = waiting.get();
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, WbemStatus::kCallCancelled);
+  feed_->push(8);
+  EXPECT_FALSE(m.exists(g2->id));
+  r = m.pull_sync(g2->id, admin, 5, 0ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kNotFound);
+  std::string a = audit_text();
+  EXPECT_NE(a.find("action=Unsubscribe result=WBEM_E_ACCESS_DENIED caller.uid=1001"),
+            std::string::npos)
+      << a;
+  EXPECT_NE(a.find("no longer held"), std::string::npos) << a;
+}
+
 TEST_F(SubscriptionManagerTest, AnotherUsersSubscriptionIsAccessDenied) {
   auto& m = make();
   auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);

@@ -41,6 +41,24 @@ std::optional<Privilege> parse_privilege(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<Privilege> Caller::privilege_lost_since(const Caller& opener) const {
+  for (Privilege p : kPrivileges)
+    if (opener.can(p) && !held.has(p)) return p;
+  return std::nullopt;
+}
+
+std::string Caller::view_key() const {
+  std::string key = std::to_string(uid) + "/" + std::to_string(euid) + "/";
+  for (Privilege p : kPrivileges) key += can(p) ? '1' : '0';
+  if (nowhere())
+    key += "/nowhere";
+  else if (pid_ns)
+    key += "/pidns:" + std::to_string(pid_ns->inode) + ":" + std::to_string(pid_ns->level);
+  else
+    key += "/host";
+  return key;
+}
+
 bool Caller::enable(Privilege p) {
   if (!held.has(p)) return false;
   enabled.add(p);
@@ -75,9 +93,8 @@ namespace {
 
 Caller::PeerNamespaces read_peer_namespaces(const os::ProcFs& proc, pid_t peer_pid) {
   Caller::PeerNamespaces out;
-  // Nothing readable: a namespace no process is in (no pid can reach level UINT32_MAX).
-  const os::PidNamespaceId nowhere{0, UINT32_MAX};
-  out.pid_ns = nowhere;
+  // Nothing readable: a namespace no process is in.
+  out.pid_ns = Caller::kNowhere;
   if (peer_pid <= 0) return out;
   auto same = [&](const char* ns) {
     std::string a, b;
@@ -145,7 +162,7 @@ Caller::PeerNamespaces Caller::peer_namespaces(const os::ProcFs& proc, pid_t pee
   // its namespaces were read (a pid is not freed and handed back to the same process).
   if (identity && !is_same_process(proc, peer_pid, *identity)) {
     out = PeerNamespaces{};
-    out.pid_ns = os::PidNamespaceId{0, UINT32_MAX};  // nowhere
+    out.pid_ns = kNowhere;
   }
   return out;
 }

@@ -23,6 +23,8 @@ enum class Privilege : uint8_t {
   kDebug,                 ///< SeDebugPrivilege: act on / read other users' processes
   kIncreaseBasePriority,  ///< SeIncreaseBasePriorityPrivilege: raise priority (CAP_SYS_NICE)
 };
+/// Every privilege, for what goes through them all.
+inline constexpr Privilege kPrivileges[] = {Privilege::kDebug, Privilege::kIncreaseBasePriority};
 
 /// "SeDebugPrivilege"…
 std::string_view privilege_name(Privilege p);
@@ -56,7 +58,8 @@ struct Caller {
   PrivilegeSet enabled;  ///< requested; counts only where also held
   /// Set when the caller lives in another pid namespace than lwmid's (a container on a mounted
   /// socket): it sees and acts only on processes of that namespace (and namespaces nested in
-  /// it), by the pids it knows there. Such a caller holds no privilege.
+  /// it), by the pids it knows there. Such a caller holds no privilege. kNowhere: a peer whose
+  /// process is gone (or unreadable) — no process is in it, so it sees nothing.
   std::optional<os::PidNamespaceId> pid_ns;
   /// A local peer outside lwmid's user, mount or network namespace (or nowhere): a process
   /// lwmid created for it would escape its sandbox, so Create is refused.
@@ -65,8 +68,36 @@ struct Caller {
   /// creates for it gets no group the caller's process does not have (it may have dropped some).
   std::optional<std::vector<gid_t>> process_groups;
 
+  /// The pid namespace of a caller that is nowhere: no pid can reach its level.
+  static constexpr os::PidNamespaceId kNowhere{0, UINT32_MAX};
+  bool nowhere() const { return pid_ns && *pid_ns == kNowhere; }
+
   /// True when `p` is held and enabled.
   bool can(Privilege p) const { return held.has(p) && enabled.has(p); }
+
+  /// Whose an enumeration context or an event subscription is (DESIGN decision 10): the uid and
+  /// where the caller lives — lwmid's pid namespace, a child one, or nowhere (which equals no
+  /// real place; two nowhere callers of one uid are one owner, and both see nothing). Checked,
+  /// the same way for both, on every request that uses one.
+  struct Owner {
+    uid_t uid = 0;
+    std::optional<os::PidNamespaceId> pid_ns;
+    bool operator==(const Owner&) const = default;
+  };
+  Owner owner() const { return Owner{uid, pid_ns}; }
+
+  /// A privilege `opener` had enabled that this caller (the same owner, on a later request) no
+  /// longer holds — e.g. an admin since removed from admin_group: what was opened with it must
+  /// not go on delivering (DESIGN decision 10). nullopt when every one is still held; enabling
+  /// is per request, so only holding is required.
+  std::optional<Privilege> privilege_lost_since(const Caller& opener) const;
+
+  /// Everything about the caller that shapes what it is shown (uid, euid, each privilege held
+  /// and enabled, pid namespace or nowhere): callers with equal keys see the same rows and
+  /// values, so they may share what was read for one (the event snapshots). A nowhere caller's
+  /// key equals no key of a caller somewhere.
+  std::string view_key() const;
+
   /// Requests `p`; returns false (and changes nothing) when it is not held.
   bool enable(Privilege p);
 

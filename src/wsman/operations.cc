@@ -412,7 +412,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
   if (!stream.ok()) return fault_response(r, fault_for(stream.error()));
   auto e = std::make_shared<Enumeration>();
   e->stream = std::move(*stream);
-  e->owner = c.uid;
+  e->opener = c;
   e->last_used = std::chrono::steady_clock::now();
   e->with_epr = r.object_and_epr || r.epr_only;
   e->with_object = !r.epr_only;
@@ -430,7 +430,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
   std::lock_guard<std::mutex> lock(mu_);
   expire_locked();
   size_t mine = 0;
-  for (const auto& [id, en] : enumerations_) mine += en->owner == c.uid;
+  for (const auto& [id, en] : enumerations_) mine += en->opener.uid == c.uid;
   if (mine >= limits_.max_enumerations_per_user)
     return fault_response(r, make_fault("w:QuotaLimit",
                                         "too many open enumerations for this user (" +
@@ -513,9 +513,21 @@ Response Operations::pull(const Request& r, const security::Caller& c) {
     std::lock_guard<std::mutex> lock(mu_);
     expire_locked();
     auto it = enumerations_.find(r.context);
-    if (it != enumerations_.end() && it->second->owner == c.uid) {
+    if (it != enumerations_.end() && it->second->opener.owner() == c.owner()) {
       e = it->second;
       enumerations_.erase(it);  // one Pull at a time: taken out while in use
+    }
+  }
+  if (e) {
+    if (auto lost = c.privilege_lost_since(e->opener)) {
+      // Its stream reads with the rights of Enumerate: with one of them gone, it is ended (taken
+      // out above) rather than go on returning what the caller may no longer read.
+      return fault_response(
+          r, fault_for(
+                 Error{WbemStatus::kAccessDenied,
+                       "the enumeration is ended: " + std::string(security::privilege_name(*lost)) +
+                           ", enabled when it was opened, is no longer held; enumerate "
+                           "again"}));
     }
   }
   if (!e) {
@@ -549,7 +561,7 @@ Response Operations::pull(const Request& r, const security::Caller& c) {
 Response Operations::release(const Request& r, const security::Caller& c) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = enumerations_.find(r.context);
-  if (it == enumerations_.end() || it->second->owner != c.uid) {
+  if (it == enumerations_.end() || it->second->opener.owner() != c.owner()) {
     Fault f = make_fault("n:InvalidEnumerationContext", "the enumeration context is not valid",
                          WbemStatus::kInvalidParameter);
     f.action = std::string(kEnum) + "fault";

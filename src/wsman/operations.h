@@ -8,9 +8,10 @@
 // w:InvalidSelectors with a FaultDetail saying which way they are wrong). Both resource-URI
 // families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and …/wscim/1/cim-schema/2/<Class> with a
 // __cimnamespace selector). Errors become SOAP faults with the WBEM status in the detail.
-// Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the user who
-// opened them, are bounded per user and expire when idle. Thread safety: handle() may be called
-// concurrently.
+// Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the caller who
+// opened them (Caller::Owner: uid and pid namespace, as subscriptions), are bounded per user and
+// expire when idle; a Pull by a caller who no longer holds a privilege enabled at Enumerate ends
+// the context (WBEM_E_ACCESS_DENIED). Thread safety: handle() may be called concurrently.
 #pragma once
 
 #include <chrono>
@@ -51,7 +52,7 @@ class Operations {
  private:
   struct Enumeration {
     std::unique_ptr<InstanceStream> stream;
-    uid_t owner = 0;
+    security::Caller opener;  ///< its owner, and the rights its stream reads with
     std::chrono::steady_clock::time_point last_used;
     bool with_object = true;
     bool with_epr = false;

@@ -112,6 +112,74 @@ TEST_F(Ops, EnumeratePullRelease) {
   EXPECT_EQ(gone.fault->subcode, "n:InvalidEnumerationContext");
 }
 
+// An enumeration context is its opener's as a subscription is (Caller::Owner): the same uid in a
+// child pid namespace, or on a connection whose process is gone, cannot pull or release it.
+TEST_F(Ops, AContextPassedIntoAChildPidNamespaceOrNowhereIsInvalid) {
+  Request r = req(Operation::kEnumerate);
+  Response first = ops_.handle(r, me_);
+  ASSERT_FALSE(first.fault);
+  security::Caller contained = me_;
+  contained.held = {};
+  contained.pid_ns = os::PidNamespaceId{4026532000u, 1};
+  security::Caller orphan = contained;
+  orphan.pid_ns = security::Caller::kNowhere;
+  Request p = req(Operation::kPull);
+  p.context = first.context;
+  p.max_elements = 5;
+  Request rel = req(Operation::kRelease);
+  rel.context = first.context;
+  for (const security::Caller* c : {&contained, &orphan}) {
+    Response stolen = ops_.handle(p, *c);
+    ASSERT_TRUE(stolen.fault);
+    EXPECT_EQ(stolen.fault->subcode, "n:InvalidEnumerationContext");
+    EXPECT_TRUE(stolen.items.empty()) << "no host process";
+    Response released = ops_.handle(rel, *c);
+    ASSERT_TRUE(released.fault);
+    EXPECT_EQ(released.fault->subcode, "n:InvalidEnumerationContext");
+  }
+  Response mine = ops_.handle(p, me_);
+  ASSERT_FALSE(mine.fault) << mine.fault->reason;
+  EXPECT_EQ(mine.items.size(), 5u) << "the opener's context is untouched";
+}
+
+// Rights are those of each request: a caller who no longer holds a privilege enabled at
+// Enumerate (an admin since removed from admin_group) gets no more of what it read, and the
+// context is ended.
+TEST_F(Ops, APrivilegeLostSinceEnumerateEndsTheContext) {
+  security::Caller admin = me_;
+  admin.held.add(security::Privilege::kDebug);
+  ASSERT_TRUE(admin.enable(security::Privilege::kDebug));
+  security::Caller demoted = me_;
+  demoted.held = {};
+  demoted.enabled = {};
+  Request r = req(Operation::kEnumerate);
+  Response first = ops_.handle(r, admin);
+  ASSERT_FALSE(first.fault);
+  Request p = req(Operation::kPull);
+  p.context = first.context;
+  p.max_elements = 2;
+  security::Caller admin_not_enabling = admin;
+  admin_not_enabling.enabled = {};
+  Response held = ops_.handle(p, admin_not_enabling);
+  ASSERT_FALSE(held.fault) << "still held: enabling is per request";
+  EXPECT_EQ(held.items.size(), 2u);
+  Response refused = ops_.handle(p, demoted);
+  ASSERT_TRUE(refused.fault);
+  EXPECT_EQ(refused.fault->wbem, WbemStatus::kAccessDenied);
+  EXPECT_NE(refused.fault->reason.find("SeDebugPrivilege"), std::string::npos);
+  EXPECT_TRUE(refused.items.empty());
+  Response ended = ops_.handle(p, admin);
+  ASSERT_TRUE(ended.fault);
+  EXPECT_EQ(ended.fault->subcode, "n:InvalidEnumerationContext") << "ended, not kept";
+  EXPECT_EQ(ops_.open_enumerations(), 0u);
+  // Opened without the privilege: losing it changes nothing.
+  Response plain = ops_.handle(r, demoted);
+  ASSERT_FALSE(plain.fault);
+  p.context = plain.context;
+  Response again = ops_.handle(p, demoted);
+  EXPECT_FALSE(again.fault);
+}
+
 TEST_F(Ops, EnumerationQuotaPerUser) {
   Operations small(svc_, OperationLimits{2, std::chrono::seconds(600), 100});
   Request r = req(Operation::kEnumerate);

@@ -17,12 +17,14 @@ import sys
 import threading
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
 import security_env  # noqa: E402
 import test_daemon as td  # noqa: E402
+import test_daemon_events as tde  # noqa: E402
 
 NOT_FOUND = "WBEM_E_NOT_FOUND (0x80041002)"
 
@@ -67,6 +69,13 @@ c = socket.socket(fileno=int(sys.argv[2]))
 socket.send_fds(c, [b"c"], [s.fileno()])
 c.recv(1)
 """
+
+
+def renew_envelope(identifier, expires="PT600.000000S"):
+    """A WS-Eventing Renew of the subscription `identifier`."""
+    xml = tde.unsubscribe_envelope(identifier).replace("/eventing/Unsubscribe<", "/eventing/Renew<")
+    return xml.replace("<wse:Unsubscribe/>",
+                       "<wse:Renew><wse:Expires>%s</wse:Expires></wse:Renew>" % expires)
 
 
 def json_rows(text):
@@ -211,6 +220,233 @@ class SecurityAttacks(unittest.TestCase):
                          [("Terminate", "0"), ("EnablePrivilege", "refused"),
                           ("Terminate", "WBEM_E_NOT_FOUND")], lines)
         self.assertEqual(lines[-1]["privileges"], "none")
+
+    # -- who owns an open enumeration or subscription, with which rights ----------------------
+
+    def unix_as(self, user, body, conn=None):
+        """POSTs body on lwmid's socket as `user` (None: root, in this process; conn: on that
+        connection); returns (HTTP status, parsed envelope)."""
+        if conn is not None:
+            conn.request("POST", "/wsman", body=body.encode(),
+                         headers={"Content-Type": td.SOAP_TYPE})
+            r = conn.getresponse()
+            return r.status, td.parse_envelope(r.read())
+        if user is None:
+            status, _, data = td.post(td.UnixHTTPConnection(self.env.socket, 60), body)
+            return status, td.parse_envelope(data)
+        p = subprocess.run(user.prefix() + [td.PY, "-c", td.CLIENT, "unix:" + self.env.socket],
+                           input=body.encode(), capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        status, _, data = p.stdout.decode().partition("\n")
+        return int(status), td.parse_envelope(data)
+
+    def https_as(self, user, body):
+        status, _, data = self.post(self.env.https, body, td.basic(user.name, user.password))
+        return status, td.parse_envelope(data)
+
+    @staticmethod
+    def subscription_of(root):
+        resp = root.find("s:Body/wse:SubscribeResponse", tde.NS)
+        assert resp is not None, ET.tostring(root)[:2000]
+        return resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier",
+                         tde.NS).text
+
+    def test_an_orphaned_connection_in_a_child_pid_namespace_hears_no_host_event(self):
+        """A same-uid watcher on the host and a subscriber whose connection was made inside
+        `unshare --pid` by a process since gone (nowhere), both on modification events at the
+        same WITHIN: the host's changes reach the watcher and never the orphan (its view once
+        shared the host's snapshot)."""
+        if not shutil.which("unshare"):
+            self.skipTest("no unshare(1)")
+        env = self.env
+        target = env.target(self, "root")
+        wql = ("SELECT * FROM __InstanceModificationEvent WITHIN 0.5 WHERE TargetInstance ISA "
+               "'Win32_Process'")
+        status, root = self.unix_as(None, tde.subscribe_envelope(
+            wql + " AND TargetInstance.ProcessId = %d" % target))
+        self.assertEqual(status, 200, ET.tostring(root)[:2000])
+        watcher = self.subscription_of(root)
+        self.addCleanup(self.unix_as, None, tde.unsubscribe_envelope(watcher))
+
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        connector = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", td.PY, "-c",
+             CONNECT_AND_PASS, env.socket, str(b.fileno())],
+            pass_fds=[b.fileno()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        b.close()
+        a.settimeout(30)
+        try:
+            _, fds, _, _ = socket.recv_fds(a, 1, 1)
+        except OSError:
+            fds = []
+        if not fds:
+            connector.wait(timeout=30)
+            self.skipTest("unshare --pid is not allowed here: %s" % connector.stderr.read())
+        conn = http.client.HTTPConnection("localhost", timeout=60)
+        conn.sock = socket.socket(fileno=fds[0])
+        self.addCleanup(conn.close)
+        a.send(b"q")
+        self.assertEqual(connector.wait(timeout=60), 0, connector.stderr.read())
+        connector.stderr.close()
+
+        status, root = self.unix_as(None, tde.subscribe_envelope(wql), conn=conn)
+        self.assertEqual(status, 200, ET.tostring(root)[:2000])
+        orphan = self.subscription_of(root)
+
+        # The host process changes, again and again, while both listen.
+        stop = threading.Event()
+
+        def renice():
+            n = 0
+            while not stop.is_set():
+                n = n % 19 + 1
+                os.setpriority(os.PRIO_PROCESS, target, n)
+                stop.wait(0.3)
+        t = threading.Thread(target=renice)
+        t.start()
+        self.addCleanup(t.join)
+        self.addCleanup(stop.set)
+        heard, end = [], time.monotonic() + 4
+        while time.monotonic() < end:
+            status, root = self.unix_as(None, tde.pull_envelope(orphan, timeout="PT1.000S"),
+                                        conn=conn)
+            if status == 200:
+                heard += tde.event_items(root)
+            else:
+                self.assertEqual(td.fault_of(root)["wbem"], tde.WBEM_E_TIMED_OUT,
+                                 td.fault_of(root))
+        status, root = self.unix_as(None, tde.pull_envelope(watcher, timeout="PT5.000S"))
+        self.assertEqual(status, 200, td.fault_of(root))
+        self.assertTrue(any(ev["ProcessId"] == str(target) for _, ev in tde.event_items(root)),
+                        "the host watcher hears of the host's changes")
+        self.assertEqual(heard, [], "host events reached the orphaned connection")
+        stop.set()
+        self.unix_as(None, tde.unsubscribe_envelope(orphan), conn=conn)
+
+    def test_an_enumeration_context_passed_into_a_child_pid_namespace_is_refused(self):
+        """Enumeration contexts follow the subscriptions' owner rule (uid and pid namespace): the
+        host's root opens one; root inside `unshare --pid` with its identifier can neither pull
+        host processes from it nor release it."""
+        if not shutil.which("unshare"):
+            self.skipTest("no unshare(1)")
+        env = self.env
+        status, root = self.unix_as(None, td.fresh_id(td.capture("02-enumerate-class.xml")))
+        self.assertEqual(status, 200)
+        context = root.find("s:Body/wsen:EnumerateResponse/wsen:EnumerationContext",
+                            td.NS).text.strip()
+        pull = td.fresh_id(td.set_context(td.capture("03-pull.xml"), context))
+        release = pull.replace("/enumeration/Pull<", "/enumeration/Release<").replace(
+            "<wsen:Pull>", "<wsen:Release>").replace("</wsen:Pull>", "</wsen:Release>")
+        for what, body in (("pull", pull), ("release", release)):
+            with self.subTest(what=what):
+                p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", td.PY, "-c",
+                                    td.CLIENT, "unix:" + env.socket],
+                                   input=body.encode(), capture_output=True, timeout=60)
+                if p.returncode != 0 and b"unshare failed" in p.stderr:
+                    self.skipTest("unshare --pid is not allowed here: " + p.stderr.decode())
+                self.assertEqual(p.returncode, 0, p.stderr.decode())
+                status, _, data = p.stdout.decode().partition("\n")
+                got = td.parse_envelope(data)
+                self.assertEqual(status, "500", data[:2000])
+                self.assertTrue(td.fault_of(got)["subcode"].endswith(":InvalidEnumerationContext"),
+                                td.fault_of(got))
+                self.assertEqual(td.instances(got, "s:Body/wsen:PullResponse/wsen:Items"), [])
+        # The host's root still has it, whole.
+        status, root = self.unix_as(None, td.fresh_id(pull))
+        self.assertEqual(status, 200, td.fault_of(root))
+        self.assertEqual(len(td.instances(root, "s:Body/wsen:PullResponse/wsen:Items")), 1)
+        self.unix_as(None, td.fresh_id(release))
+
+    def test_rights_are_those_of_each_request_not_frozen_at_open(self):
+        """An admin opens an enumeration and event subscriptions with SeDebugPrivilege enabled
+        (root's ExecutablePath readable), then is removed from admin_group (gpasswd -d): the
+        next Pull returns nothing more and ends the enumeration or subscription, Renew is
+        refused and ends it — over the Unix socket (groups read at each request) and HTTPS
+        (the login cache is dropped when /etc/group changes)."""
+        env = self.env
+        prog, name = env.program()
+        for _ in range(3):  # one for the first Pull, more for the next
+            env.target(self, "root", name)
+        query = ("SELECT Handle, ExecutablePath FROM Win32_Process WHERE Name = '%s'" % name)
+        events = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+                  "'Win32_Process' AND TargetInstance.Name = '%s'" % name)
+        enumerate_ = td.fresh_id(td.set_filter(
+            td.capture("01-enumerate-wql-optimized.xml").replace(
+                "<wsman:OptimizeEnumeration/>", ""), query))
+        for via in ("unix", "https"):
+            with self.subTest(via=via):
+                dave = td.User("sec-dave-%s" % secrets.token_hex(3), "pw-" + secrets.token_hex(8),
+                               [env.remote_group, env.admin_group])
+                self.addCleanup(dave.remove)
+                if via == "unix":
+                    def send(body):
+                        return self.unix_as(dave, td.enable_privilege(td.fresh_id(body)))
+                else:
+                    def send(body):
+                        return self.https_as(dave, td.fresh_id(body))
+                env.audit.mark()
+                status, root = send(enumerate_)
+                self.assertEqual(status, 200, td.fault_of(root))
+                context = root.find("s:Body/wsen:EnumerateResponse/wsen:EnumerationContext",
+                                    td.NS).text.strip()
+                pull = td.set_context(td.capture("03-pull.xml"), context).replace(
+                    "</wsen:Pull>", "<wsen:MaxElements>1</wsen:MaxElements></wsen:Pull>")
+                status, root = send(pull)
+                self.assertEqual(status, 200, td.fault_of(root))
+                rows = td.instances(root, "s:Body/wsen:PullResponse/wsen:Items")
+                self.assertEqual([r["ExecutablePath"] for r in rows], [prog],
+                                 "root's ExecutablePath, read with SeDebugPrivilege")
+                subs = []
+                for _ in range(2):
+                    status, root = send(tde.subscribe_envelope(events))
+                    self.assertEqual(status, 200, td.fault_of(root))
+                    subs.append(self.subscription_of(root))
+                pulled, renewed = subs
+                env.target(self, "root", name)
+                status, root = send(tde.pull_envelope(pulled, timeout="PT10.000S"))
+                self.assertEqual(status, 200, td.fault_of(root))
+                self.assertEqual([ev["ExecutablePath"] for _, ev in tde.event_items(root)],
+                                 [prog], "an event read with SeDebugPrivilege")
+
+                subprocess.run(["gpasswd", "-d", dave.name, env.admin_group], check=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                env.target(self, "root", name)  # an event for the subscription, queued
+                time.sleep(1)  # the event reaches the queue (the refusal below holds regardless)
+
+                status, root = send(pull)
+                fault = td.fault_of(root)
+                self.assertIsNotNone(fault, "pulled after the removal: %r" % td.instances(
+                    root, "s:Body/wsen:PullResponse/wsen:Items"))
+                self.assertEqual((status, fault["wbem"]), (500, tde.WBEM_E_ACCESS_DENIED), fault)
+                self.assertIn("SeDebugPrivilege", fault["reason"])
+                status, root = send(pull)
+                self.assertTrue(td.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
+                                "the enumeration was ended: %r" % td.fault_of(root))
+
+                status, root = send(tde.pull_envelope(pulled, timeout="PT1.000S"))
+                fault = td.fault_of(root)
+                self.assertIsNotNone(fault, "pulled after the removal: %r" % tde.event_items(root))
+                self.assertEqual((status, fault["wbem"]), (500, tde.WBEM_E_ACCESS_DENIED), fault)
+                status, root = send(tde.pull_envelope(pulled, timeout="PT1.000S"))
+                self.assertTrue(td.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
+                                "the subscription was ended: %r" % td.fault_of(root))
+
+                status, root = send(renew_envelope(renewed))
+                fault = td.fault_of(root)
+                self.assertIsNotNone(fault, "renewed after the removal")
+                self.assertEqual((status, fault["wbem"]), (500, tde.WBEM_E_ACCESS_DENIED), fault)
+                status, root = send(renew_envelope(renewed))
+                self.assertTrue(td.fault_of(root)["subcode"].endswith(":UnableToRenew"),
+                                "the subscription was ended: %r" % td.fault_of(root))
+
+                ended = [l for l in env.audit.new()
+                         if l["action"] == "Unsubscribe" and l["caller.user"] == dave.name]
+                self.assertEqual([l["result"] for l in ended], ["WBEM_E_ACCESS_DENIED"] * 2, ended)
+                for line, ident in zip(ended, (pulled, renewed)):
+                    self.assertTrue(line["detail"].startswith("id=%s: " % ident), line)
+                    self.assertIn("SeDebugPrivilege, enabled when the subscription was made, is "
+                                  "no longer held", line["detail"])
 
     # -- Create --------------------------------------------------------------------------------
 
