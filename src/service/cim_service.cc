@@ -186,20 +186,26 @@ std::string params_text(const Parameters& in) {
 
 }  // namespace
 
+void CimService::audit_refused_call(const security::Caller& caller, std::string_view path,
+                                    std::string_view method, const Parameters& in,
+                                    const Error& error) {
+  if (!changes_state(method)) return;
+  constexpr size_t kMaxShown = 256;  // a name or path the caller made up
+  security::AuditRecord rec;
+  rec.action = std::string(method.substr(0, kMaxShown));
+  rec.result = std::string(wbem_status_name(error.code));
+  rec.params = params_text(in);
+  rec.detail = error.message + " path=" + std::string(path.substr(0, kMaxShown));
+  (void)audit_.record(caller, rec);
+}
+
 Result<MethodResult> CimService::exec_method(const security::Caller& caller, std::string_view text,
                                              std::string_view method_name, const Parameters& in) {
   // A call refused before it runs (path, method or parameters invalid, or not allowed) is
   // audited like one that ran, with its parameters, unless the method only reads.
   const MethodDecl* method = nullptr;
   auto refused = [&](Error e) -> Error {
-    if (!changes_state(method ? std::string_view(method->name) : method_name)) return e;
-    constexpr size_t kMaxShown = 256;  // a name or path the caller made up
-    security::AuditRecord rec;
-    rec.action = method ? method->name : std::string(method_name.substr(0, kMaxShown));
-    rec.result = std::string(wbem_status_name(e.code));
-    rec.params = params_text(in);
-    rec.detail = e.message + " path=" + std::string(text.substr(0, kMaxShown));
-    (void)audit_.record(caller, rec);
+    audit_refused_call(caller, text, method ? std::string_view(method->name) : method_name, in, e);
     return e;
   };
   auto path = ObjectPath::parse(text);
@@ -353,15 +359,21 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
 
 Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
                                                  std::string_view path) {
+  // Refused before Terminate runs: audited as a Terminate (DeleteInstance is one).
+  auto refused = [&](Error e) -> Error {
+    audit_refused_call(caller, path, "Terminate", {}, e);
+    return e;
+  };
   auto parsed = ObjectPath::parse(path);
-  if (!parsed.ok()) return parsed.take_error();
+  if (!parsed.ok()) return refused(parsed.take_error());
   auto cls = get_class(parsed->class_name);
-  if (!cls.ok()) return cls.take_error();
+  if (!cls.ok()) return refused(cls.take_error());
   if (event_sources_.class_decl()->is_a((*cls)->name))
-    return Error{WbemStatus::kProviderNotCapable,
-                 (*cls)->name + " is read-only: its instances cannot be deleted"};
+    return refused(Error{WbemStatus::kProviderNotCapable,
+                         (*cls)->name + " is read-only: its instances cannot be deleted"});
   if (!(*cls)->is_a("CIM_Process") || !parsed->is_instance_path())
-    return Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"};
+    return refused(
+        Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"});
   auto r = exec_method(caller, path, "Terminate", {});
   if (r.ok() && (r->return_value == 2 || r->return_value == 3))
     return Error{WbemStatus::kAccessDenied,

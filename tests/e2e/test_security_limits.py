@@ -256,6 +256,22 @@ class SecurityLimits(unittest.TestCase):
         self.assertIn("CommandLine=%s 1000" % prog, lines[0]["params"])
         self.assertEqual(lines[0]["caller.user"], self.env.users["alice"].name)
 
+    def test_calls_refused_for_their_selectors_are_audited(self):
+        """A Terminate whose selectors name no instance is refused by the WS-Man layer before
+        the service sees it: audited all the same, with its parameters."""
+        pid = self.env.target(self, "bob")
+        body = td.terminate_envelope(pid).replace('<wsman:Selector Name="Handle">',
+                                                  '<wsman:Selector Name="Bogus">')
+        status, _, data = td.post(td.UnixHTTPConnection(self.env.socket), body)
+        self.assertEqual(status, 500, data[:300])
+        self.assertIn(b"UnexpectedSelectors", data)
+        lines = self.env.audit.new()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertEqual((lines[0]["action"], lines[0]["result"], lines[0]["params"]),
+                         ("Terminate", "WBEM_E_INVALID_OBJECT_PATH", "Reason=15"))
+        self.assertIn("selector 'Bogus' is not a key", lines[0]["detail"])
+        self.assertTrue(td.alive(pid))
+
     def test_identical_refusals_are_summarised_not_dropped(self):
         """Alice repeats one refused call 60 times: 5 lines, then one line with repeated=55
         (here written when lwmid stops; in service, when the 10 s window ends). Bob's refusal
