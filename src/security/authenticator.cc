@@ -101,7 +101,11 @@ std::string failure_key_for_address(const std::string& address) {
     static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(a, kLoopback, 16) == 0) return "loopback";
-    if (std::memcmp(a, kMapped, 12) == 0 && a[12] == 127) return "loopback";
+    if (std::memcmp(a, kMapped, 12) == 0) return a[12] == 127 ? "loopback" : address;
+    // One host usually holds a whole /64: its addresses are one peer, or each would be fresh.
+    std::memset(a + 8, 0, 8);
+    char text[INET6_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET6, a, text, sizeof text) != nullptr) return std::string(text) + "/64";
   }
   return address;
 }

@@ -23,9 +23,9 @@
 // callback). A success from the address resets the address's count; a count is forgotten
 // kFailureTtl after the key's last failure. Every loopback address (127.0.0.0/8, ::1, and their
 // IPv4-mapped forms) is one peer, "loopback": a local user cannot get fresh delays by moving to
-// 127.0.0.2, 127.0.0.3… At most kPeersMax addresses and kPeersMax user names are tracked (expired
-// ones first, then the oldest are dropped, an eighth of the table at a time; while every entry
-// is busy a new key is asked to retry).
+// 127.0.0.2, 127.0.0.3…; likewise every IPv6 address of one /64 is one peer. At most kPeersMax
+// addresses and kPeersMax user names are tracked (expired ones first, then the oldest are dropped,
+// an eighth of the table at a time; while every entry is busy a new key is asked to retry).
 //
 // Parallel attempts: an address may not try again before the delay of its last failure has
 // passed, and at most one attempt per address is checked at a time. An attempt that comes too
@@ -65,7 +65,8 @@
 namespace lwmi::security {
 
 /// The key a peer address's login failures are counted under: "loopback" for every loopback
-/// address (127.0.0.0/8, ::1, ::ffff:127.x.y.z), else the address itself.
+/// address (127.0.0.0/8, ::1, ::ffff:127.x.y.z), an IPv6 address's /64 ("2001:db8::/64"), else
+/// the address itself.
 std::string failure_key_for_address(const std::string& address);
 
 /// Parses an Authorization header value "Basic <base64(user:password)>": the scheme is

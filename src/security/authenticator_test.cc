@@ -469,7 +469,9 @@ TEST(Authenticator, EveryLoopbackAddressIsOnePeer) {
   EXPECT_EQ(failure_key_for_address("::ffff:127.0.0.9"), "loopback");
   EXPECT_EQ(failure_key_for_address("192.0.2.1"), "192.0.2.1");
   EXPECT_EQ(failure_key_for_address("::ffff:192.0.2.1"), "::ffff:192.0.2.1");
-  EXPECT_EQ(failure_key_for_address("2001:db8::1"), "2001:db8::1");
+  EXPECT_EQ(failure_key_for_address("2001:db8::1"), "2001:db8::/64");
+  EXPECT_EQ(failure_key_for_address("2001:db8:0:7:a:b:c:d"), "2001:db8:0:7::/64")
+      << "one host's /64 is one peer";
   EXPECT_EQ(failure_key_for_address("p"), "p") << "not an address: kept as it is";
 }
 
