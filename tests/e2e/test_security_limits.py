@@ -17,7 +17,6 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import lwmi_e2e as e2e  # noqa: E402
 import security_env  # noqa: E402
 import test_daemon as td  # noqa: E402
 
