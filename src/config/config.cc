@@ -24,6 +24,8 @@ constexpr int64_t kMaxExpirySeconds = 7 * 24 * 3600;
 constexpr int64_t kMaxQueueSize = 1000000;
 constexpr int64_t kMaxSubscriptions = 100000;
 constexpr int64_t kMaxPullWaitSeconds = 3600;
+constexpr int64_t kMaxConnections = 65536;
+constexpr int64_t kMaxIdleTimeoutSeconds = 3600;
 constexpr size_t kMaxFileBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxShownChars = 80;
 
@@ -208,6 +210,9 @@ class Parser {
         {"certificate", "server"},
         {"private_key", "server"},
         {"allow_basic_over_http", "server"},
+        {"max_connections", "server"},
+        {"max_connections_per_user", "server"},
+        {"idle_timeout", "server"},
         {"remote_group", "security"},
         {"admin_group", "security"},
         {"pam_service", "security"},
@@ -394,6 +399,12 @@ class Parser {
         e = get_path(table, key, node, c.private_key, true);
       } else if (k == "allow_basic_over_http") {
         e = get_bool(table, key, node, c.allow_basic_over_http);
+      } else if (k == "max_connections") {
+        e = get_uint(table, key, node, c.max_connections, 1, kMaxConnections);
+      } else if (k == "max_connections_per_user") {
+        e = get_uint(table, key, node, c.max_connections_per_user, 1, kMaxConnections);
+      } else if (k == "idle_timeout") {
+        e = get_uint(table, key, node, c.idle_timeout, 1, kMaxIdleTimeoutSeconds);
       } else {
         e = unknown(table, key, node);
       }

@@ -25,6 +25,9 @@ struct ServerConfig {
   std::string certificate;                      ///< [server] certificate (PEM); "" = generated
   std::string private_key;                      ///< [server] private_key (PEM)
   bool allow_basic_over_http = false;  ///< [server] Basic on non-loopback plain HTTP (not advised)
+  uint32_t max_connections = 512;      ///< [server] open connections in all (+16 for root)
+  uint32_t max_connections_per_user = 32;  ///< [server] per Unix uid and per TCP address
+  uint32_t idle_timeout = 30;  ///< [server] seconds a connection may wait for its next request
 };
 
 struct SecurityConfig {

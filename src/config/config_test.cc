@@ -35,6 +35,9 @@ void ExpectSameSettings(const Config& a, const Config& b) {
   EXPECT_EQ(a.server.certificate, b.server.certificate);
   EXPECT_EQ(a.server.private_key, b.server.private_key);
   EXPECT_EQ(a.server.allow_basic_over_http, b.server.allow_basic_over_http);
+  EXPECT_EQ(a.server.max_connections, b.server.max_connections);
+  EXPECT_EQ(a.server.max_connections_per_user, b.server.max_connections_per_user);
+  EXPECT_EQ(a.server.idle_timeout, b.server.idle_timeout);
   EXPECT_EQ(a.security.remote_group, b.security.remote_group);
   EXPECT_EQ(a.security.admin_group, b.security.admin_group);
   EXPECT_EQ(a.security.pam_service, b.security.pam_service);
@@ -107,6 +110,9 @@ TEST(Config, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.server.certificate, "");
   EXPECT_EQ(c.server.private_key, "");
   EXPECT_FALSE(c.server.allow_basic_over_http);
+  EXPECT_EQ(c.server.max_connections, 512u);
+  EXPECT_EQ(c.server.max_connections_per_user, 32u);
+  EXPECT_EQ(c.server.idle_timeout, 30u);
   EXPECT_EQ(c.security.remote_group, "lwmi");
   EXPECT_EQ(c.security.admin_group, "lwmi-admins");
   EXPECT_EQ(c.security.pam_service, "lwmi");
@@ -146,6 +152,9 @@ state_dir = "/srv/lwmi"
 certificate = "/etc/lwmi/cert.pem"
 private_key = "/etc/lwmi/key.pem"
 allow_basic_over_http = true
+max_connections = 2000
+max_connections_per_user = 8
+idle_timeout = 5
 
 [security]
 remote_group = "wheel"
@@ -173,6 +182,9 @@ journal = false
   EXPECT_EQ(c.server.certificate, "/etc/lwmi/cert.pem");
   EXPECT_EQ(c.server.private_key, "/etc/lwmi/key.pem");
   EXPECT_TRUE(c.server.allow_basic_over_http);
+  EXPECT_EQ(c.server.max_connections, 2000u);
+  EXPECT_EQ(c.server.max_connections_per_user, 8u);
+  EXPECT_EQ(c.server.idle_timeout, 5u);
   EXPECT_EQ(c.security.remote_group, "wheel");
   EXPECT_EQ(c.security.admin_group, "ops.admins_2");
   EXPECT_EQ(c.security.pam_service, "login");
@@ -235,6 +247,8 @@ TEST(Config, KeyOutsideAnyTable) {
 TEST(Config, WrongType) {
   EXPECT_EQ(ParseError("[security]\nremote_create = \"yes\"\n"),
             "lwmid.conf:2:17: [security] remote_create must be true or false, got \"yes\"");
+  EXPECT_EQ(ParseError("[server]\nmax_connections = 0\n"),
+            "lwmid.conf:2:19: [server] max_connections must be an integer from 1 to 65536, got 0");
   EXPECT_EQ(ParseError("[server]\nallow_basic_over_http = 1\n"),
             "lwmid.conf:2:25: [server] allow_basic_over_http must be true or false, got 1");
   EXPECT_EQ(ParseError("[methods]\ndebugger_command = [\"gdb\"]\n"),
@@ -478,7 +492,7 @@ TEST(Config, MissingDefaultFileGivesDefaults) {
 
 TEST(Config, HeaderKeysAreAllParsed) {
   auto keys = KeysInHeader();
-  EXPECT_EQ(keys.size(), 22u) << "config.h's structs changed; update this test";
+  EXPECT_EQ(keys.size(), 25u) << "config.h's structs changed; update this test";
   for (const auto& [table, key] : keys) {
     // An inline table is the wrong type for every key: the error must be about the value.
     std::string message = ParseError("[" + table + "]\n" + key + " = {}\n");

@@ -107,6 +107,18 @@ net::HttpResponse Endpoint::unauthorized(const net::Peer& peer, const std::strin
   return r;
 }
 
+net::HttpResponse Endpoint::challenge() {
+  // Not a refused login: HTTP clients (libcurl, WinRM) send their first request without
+  // credentials and answer the challenge. Counted, neither logged nor audited.
+  challenges_.fetch_add(1, std::memory_order_relaxed);
+  net::HttpResponse r;
+  r.status = 401;
+  r.headers.push_back({"WWW-Authenticate", "Basic realm=\"lwmi\""});
+  r.headers.push_back({"Content-Type", "text/plain"});
+  r.body = "401 Unauthorized\n";
+  return r;
+}
+
 net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer& peer) {
   net::HttpResponse out;
   if (req.target != "/wsman" && req.target.rfind("/wsman?", 0) != 0) {
@@ -127,7 +139,7 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     caller = local_caller(peer, config_.security);
   } else if (!anonymous_identify) {
     std::string auth = req.header("authorization");
-    if (auth.empty()) return unauthorized(peer, "no credentials", 0);
+    if (auth.empty()) return challenge();
     if (peer.transport == net::Peer::Transport::kHttp && !peer.loopback &&
         !config_.server.allow_basic_over_http)
       return unauthorized(peer, "Basic authentication over plain HTTP from a remote address", 0);

@@ -7,6 +7,8 @@
 // Thread safety: handle() is called concurrently from the server's worker pool.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +31,9 @@ class Endpoint {
 
   net::HttpResponse handle(const net::HttpRequest& request, const net::Peer& peer);
 
+  /// Requests without credentials answered with a 401 challenge (not refused logins).
+  uint64_t challenges() const { return challenges_.load(std::memory_order_relaxed); }
+
   /// The Caller for a process on the Unix socket (SO_PEERCRED): its uid, gid and groups;
   /// SeDebugPrivilege held by uid 0 in lwmid's user namespace and by the admin group.
   static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg);
@@ -37,6 +42,7 @@ class Endpoint {
   /// The HTTP response for a WS-Man response (faults logged).
   net::HttpResponse finish(net::HttpResponse out, const wsman::Response& response,
                            const std::string& peer, const std::string& action);
+  net::HttpResponse challenge();
   net::HttpResponse unauthorized(const net::Peer& peer, const std::string& why, int delay_ms,
                                  const std::string& user = "");
 
@@ -45,6 +51,7 @@ class Endpoint {
   security::Authenticator& authenticator_;
   std::function<void(const std::string&)> log_;
   security::AuditLog* audit_;
+  std::atomic<uint64_t> challenges_{0};
 };
 
 }  // namespace lwmi::daemon

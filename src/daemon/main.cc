@@ -1,10 +1,13 @@
 // lwmid — the lwmi daemon: WS-Management over a Unix socket, HTTP (loopback) and HTTPS.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -14,6 +17,7 @@
 #include "event/process_event_stream.h"
 #include "event/subscription_manager.h"
 #include "net/certificate.h"
+#include "net/connection_limiter.h"
 #include "net/http_server.h"
 #include "os/descriptors.h"
 #include "os/system_info.h"
@@ -39,6 +43,26 @@ bool write_ready_file(const std::string& path, const std::vector<std::string>& e
   std::string text;
   for (const auto& e : endpoints) text += e + '\n';
   return lwmi::os::write_file_atomically(path, text, 0644) == 0;
+}
+
+// Raises the soft descriptor limit to the hard one (the unit file's LimitNOFILE), and warns when
+// it cannot hold every connection the caps allow: a Unix connection holds two descriptors (the
+// socket and the caller's pidfd), a subscription a few, and lwmid needs some of its own.
+void check_descriptor_limit(const lwmi::config::Config& config) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+    (void)::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const uint64_t needed =
+      2 * (uint64_t{config.server.max_connections} + lwmi::net::ConnectionLimiter::kReserve) +
+      4 * uint64_t{config.events.max_subscriptions} + 256;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed)
+    log_line("warning: the descriptor limit (" + std::to_string(rl.rlim_cur) +
+             ") is below what max_connections and max_subscriptions may need (" +
+             std::to_string(needed) + "): raise LimitNOFILE or lower them");
 }
 
 }  // namespace
@@ -91,8 +115,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  check_descriptor_limit(config);
   lwmi::os::SystemInfo sys = lwmi::os::SystemInfo::live();
   lwmi::net::ServerOptions options;
+  options.idle_timeout_s = static_cast<int>(config.server.idle_timeout);
+  options.max_connections = config.server.max_connections;
+  options.max_connections_per_user = config.server.max_connections_per_user;
   if (!config.server.https.empty()) {
     if (!config.server.certificate.empty()) {
       options.certificate_file = config.server.certificate;
@@ -113,6 +141,24 @@ int main(int argc, char** argv) {
   }
 
   lwmi::service::CimService service(config, lwmi::os::ProcFs("/proc"), sys);
+  service.audit().limit_repeats();
+  // A connection over a cap is audited (identical refusals of one caller are summarised) and
+  // counted; the log gets a count now and then, not a line each.
+  std::atomic<uint64_t> connections_refused{0};
+  options.on_connection_refused = [&](const lwmi::net::Peer& peer, const std::string& why) {
+    connections_refused.fetch_add(1, std::memory_order_relaxed);
+    lwmi::security::Caller who;
+    who.uid = who.euid = peer.uid.value_or(static_cast<uid_t>(-1));
+    who.user = peer.uid ? std::string() : std::string("-");
+    who.peer = peer.describe();
+    who.embedded = false;
+    who.remote = peer.transport != lwmi::net::Peer::Transport::kUnix;
+    lwmi::security::AuditRecord rec;
+    rec.action = "Connect";
+    rec.result = "refused";
+    rec.detail = why;
+    if (std::string problem = service.audit().record(who, rec); !problem.empty()) log_line(problem);
+  };
   if (testing_skip_own_checks) {
     log_line("WARNING: --testing-skip-own-checks: lwmi's own permission check is OFF (tests only)");
     auto policy = service.processes().policy();
@@ -175,8 +221,28 @@ int main(int argc, char** argv) {
   sd_notify(0, "READY=1\nSTATUS=serving WS-Management");
 
   int sig = 0;
+  uint64_t refused_logged = 0;
+  auto log_refused = [&] {
+    const uint64_t n = connections_refused.load(std::memory_order_relaxed);
+    if (n == refused_logged) return;
+    log_line(std::to_string(n - refused_logged) +
+             " connection(s) refused over max_connections / max_connections_per_user (audited)");
+    refused_logged = n;
+  };
+  auto last_refused_log = std::chrono::steady_clock::now();
   for (;;) {
-    if (sigwait(&sigs, &sig) != 0) continue;
+    // Every second: the audit's repeat summaries that are due, and now and then the count of
+    // refused connections.
+    const struct timespec tick { 1, 0 };
+    sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig < 0) {
+      service.audit().flush();
+      if (std::chrono::steady_clock::now() - last_refused_log >= std::chrono::seconds(10)) {
+        log_refused();
+        last_refused_log = std::chrono::steady_clock::now();
+      }
+      continue;
+    }
     if (sig == SIGHUP) {
       log_line("SIGHUP: configuration reload is not supported yet; restart lwmid to apply");
       continue;
@@ -188,5 +254,9 @@ int main(int argc, char** argv) {
   subscriptions.shutdown();  // pulls still waiting are answered before the server stops
   server.stop();
   if (!config.server.socket.empty()) ::unlink(config.server.socket.c_str());
+  log_refused();
+  log_line(std::to_string(endpoint.challenges()) +
+           " request(s) without credentials answered with a 401 challenge");
+  service.audit().flush();
   return 0;
 }

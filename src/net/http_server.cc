@@ -40,6 +40,7 @@
 #include <utility>
 
 #include "net/cloexec_socket.h"
+#include "net/connection_limiter.h"
 #include "os/proc_fs.h"
 
 namespace lwmi::net {
@@ -151,6 +152,7 @@ namespace {
 
 struct SessionBase {
   virtual ~SessionBase() = default;
+  ConnectionLimiter::Ticket ticket;  ///< the connection's slot, given back when it closes
   /// Called from any thread: closes the connection if it waits for a request, otherwise makes
   /// it close after the response in flight.
   virtual void cancel() = 0;
@@ -187,7 +189,11 @@ struct Core {
   std::list<TcpListener> tcp_listeners;  // list: stable addresses for the accept loops
   std::list<UnixListener> unix_listeners;
 
+  std::shared_ptr<ConnectionLimiter> limiter;
+
   Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {
+    limiter = ConnectionLimiter::create(
+        {.max_total = options.max_connections, .max_per_key = options.max_connections_per_user});
     if (options.io_threads == 0) options.io_threads = 1;
     if (options.workers == 0) options.workers = 1;
     ioc = std::make_unique<asio::io_context>(static_cast<int>(options.io_threads));
@@ -206,6 +212,22 @@ struct Core {
   Result<void> listen_unix(const std::string& path);
   void accept_tcp(TcpListener& l);
   void accept_unix(UnixListener& l);
+  // A connection over a cap: reported through options.on_connection_refused (first, so that a
+  // client that sees the answer finds the refusal counted), then a short 503 when the stream is
+  // plain (best effort, never blocking), then closed at once.
+  template <class Socket>
+  void refuse_connection(Socket& socket, const Peer& peer, const std::string& why, bool plain) {
+    if (options.on_connection_refused) options.on_connection_refused(peer, why);
+    if (plain) {
+      static constexpr char kBusy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+          "Content-Length: 33\r\nConnection: close\r\n\r\ntoo many connections: try later\r\n";
+      (void)::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    error_code ignored;
+    socket.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket.close(ignored);
+  }
   void stop();
 };
 
@@ -242,8 +264,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   auto& lowest() { return beast::get_lowest_layer(stream_); }
 
   void arm_idle() {
-    if (impl_->options.idle_timeout_s > 0)
-      lowest().expires_after(std::chrono::seconds(impl_->options.idle_timeout_s));
+    // Until its first request has been answered, a connection gets the shorter limit.
+    const int s =
+        answered_ ? impl_->options.idle_timeout_s : impl_->options.first_request_timeout_s;
+    if (s > 0)
+      lowest().expires_after(std::chrono::seconds(s));
     else
       lowest().expires_never();
   }
@@ -430,6 +455,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         stream_, *response_, [self = this->shared_from_this(), keep](error_code ec, size_t) {
           self->response_.reset();
           if (ec) return self->close_now();
+          self->answered_ = true;
           if (!keep) return self->drain_after_ ? self->close_draining() : self->close_graceful();
           self->do_read();
         });
@@ -474,6 +500,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     lowest().cancel();
     lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
     lowest().socket().close(ignored);
+    ticket.reset();  // the descriptor is gone: so is the slot, whoever still holds the session
   }
 
   Core* impl_;
@@ -489,6 +516,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = false;
   bool stopping_ = false;
   bool drain_after_ = false;
+  bool answered_ = false;  // a response was written: idle_timeout_s applies from now on
   unsigned version_ = 11;
 };
 
@@ -640,15 +668,24 @@ void Core::accept_tcp(TcpListener& l) {
         peer.address = remote.address().to_string();
         peer.port = remote.port();
         peer.loopback = is_loopback(remote.address());
+        auto admission = limiter->admit(
+            "addr:" + (peer.loopback ? std::string("loopback") : peer.address), false);
+        if (!admission.ticket) {
+          refuse_connection(socket, peer, admission.refusal,
+                            l.transport != Peer::Transport::kHttps);
+          return accept_tcp(l);
+        }
         socket.set_option(tcp::no_delay(true), ignored);
         std::shared_ptr<SessionBase> session;
         if (l.transport == Peer::Transport::kHttps) {
           auto s = std::make_shared<Session<TlsStream>>(this, std::move(peer), std::move(socket),
                                                         *ssl_ctx);
-          s->run();
           session = s;
+          s->ticket = std::move(admission.ticket);
+          s->run();
         } else {
           auto s = std::make_shared<Session<TcpStream>>(this, std::move(peer), std::move(socket));
+          s->ticket = std::move(admission.ticket);
           s->run();
           session = s;
         }
@@ -680,9 +717,17 @@ void Core::accept_unix(UnixListener& l) {
           peer.uid = cred.uid;
           peer.gid = cred.gid;
           peer.pid = cred.pid;
-          identify_peer_process(socket.native_handle(), &peer);
         }
+        // Counted before the pidfd is taken: a refused connection costs no second descriptor.
+        auto admission = limiter->admit(
+            peer.uid ? "uid:" + std::to_string(*peer.uid) : std::string("uid:?"), peer.uid == 0u);
+        if (!admission.ticket) {
+          refuse_connection(socket, peer, admission.refusal, true);
+          return accept_unix(l);
+        }
+        if (peer.uid) identify_peer_process(socket.native_handle(), &peer);
         auto s = std::make_shared<Session<UnixStream>>(this, std::move(peer), std::move(socket));
+        s->ticket = std::move(admission.ticket);
         s->run();
         add_session(s);
         accept_unix(l);

@@ -87,7 +87,17 @@ struct ServerOptions {
   size_t io_threads = 1;
   size_t workers = 4;  ///< bounded pool for handlers
   size_t max_body_bytes = 512 * 1024;
-  int idle_timeout_s = 120;
+  /// How long a connection may wait for its next request after a response (keep-alive).
+  int idle_timeout_s = 30;
+  /// How long a new connection may take to send its first request (TLS handshake apart).
+  int first_request_timeout_s = 10;
+  /// Open connections in all, and per Unix uid or TCP address (every loopback address counts as
+  /// one): see ConnectionLimiter. uid 0 on the Unix socket has no per-uid cap and a reserve
+  /// beyond max_connections. A connection over a cap is answered 503 (TLS: closed) at once.
+  size_t max_connections = 512;
+  size_t max_connections_per_user = 32;
+  /// Told about every refused connection (on an I/O thread: keep it short).
+  std::function<void(const Peer&, const std::string& why)> on_connection_refused;
   std::string certificate_file;  ///< PEM, for HTTPS
   std::string private_key_file;  ///< PEM
 };

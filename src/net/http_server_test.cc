@@ -21,8 +21,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "net/certificate.h"
@@ -588,6 +590,76 @@ TEST(HttpServer, StopIsPromptWithIdleConnections) {
   http::response<http::string_body> none;
   http::read(idle.stream, idle.buffer, none, ec);
   EXPECT_TRUE(ec) << "the idle connection is closed";
+}
+
+// The attack: one peer opens connection after connection and keeps them idle. Past the cap each
+// new one gets a 503 at once and is reported; every loopback address is the same peer; a closed
+// connection gives its slot back.
+TEST(HttpServer, ConnectionsOverTheCapAreRefusedAtOnce) {
+  ServerOptions opt;
+  opt.max_connections_per_user = 2;
+  std::mutex mu;
+  std::vector<std::string> refused;
+  opt.on_connection_refused = [&](const Peer& peer, const std::string& why) {
+    std::lock_guard lock(mu);
+    refused.push_back(peer.describe() + " " + why);
+  };
+  Server server(opt, echo);
+  ASSERT_TRUE(server.listen("http://127.0.0.1:0"));
+  server.start();
+  const uint16_t port = port_of(server.endpoints()[0]);
+  auto a = std::make_unique<TcpClient>("127.0.0.1", port);
+  EXPECT_EQ(a->send("/wsman").result_int(), 200);
+  TcpClient b("127.0.0.1", port);  // idle, never sends
+  for (const char* source : {"127.0.0.1", "127.0.0.2"}) {
+    asio::io_context ioc;
+    beast::tcp_stream over(ioc);
+    over.socket().open(tcp::v4());
+    over.socket().bind(tcp::endpoint(asio::ip::make_address(source), 0));
+    over.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    over.expires_after(std::chrono::seconds(10));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(over, buffer, res);  // no request sent: the answer comes by itself
+    EXPECT_EQ(res.result_int(), 503) << source;
+  }
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(refused.size(), 2u);
+    EXPECT_NE(refused[0].find("addr:loopback has 2 connections open"), std::string::npos)
+        << refused[0];
+  }
+  a.reset();  // closed: the server frees the slot when it sees the end of the stream
+  int status = 0;
+  for (int i = 0; i < 200 && status != 200; ++i) {
+    TcpClient c("127.0.0.1", port);
+    boost::system::error_code ec;
+    http::write(c.stream, make_request("/wsman", ""), ec);
+    http::response<http::string_body> res;
+    if (!ec) http::read(c.stream, c.buffer, res, ec);
+    if (!ec) status = res.result_int();
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status, 200);
+}
+
+// A connection that never sends a request is closed after first_request_timeout_s, not after
+// the (longer) idle timeout.
+TEST(HttpServer, SilentConnectionIsClosedAfterTheFirstRequestTimeout) {
+  ServerOptions opt;
+  opt.first_request_timeout_s = 1;
+  opt.idle_timeout_s = 600;
+  Server server(opt, echo);
+  ASSERT_TRUE(server.listen("http://127.0.0.1:0"));
+  server.start();
+  TcpClient silent("127.0.0.1", port_of(server.endpoints()[0]));
+  silent.stream.expires_after(std::chrono::seconds(30));
+  boost::system::error_code ec;
+  http::response<http::string_body> none;
+  http::read(silent.stream, silent.buffer, none, ec);
+  EXPECT_TRUE(ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+              ec == asio::error::eof)
+      << "closed by the server, not by the client's own 30 s limit: " << ec.message();
 }
 
 TEST(HttpServer, Ipv6Loopback) {

@@ -1,5 +1,7 @@
 #include "security/audit.h"
 
+#include "security/audit_limiter.h"
+
 #include <fcntl.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
@@ -60,10 +62,56 @@ std::string AuditLog::format(const Caller& c, const AuditRecord& r, int64_t unix
   }
   line += " params=" + q(r.params);
   if (!r.detail.empty()) line += " detail=" + q(r.detail);
+  if (r.repeated > 0) line += " repeated=" + std::to_string(r.repeated);
   return line;
 }
 
+AuditLog::AuditLog(config::AuditConfig config) : config_(std::move(config)) {}
+
+AuditLog::~AuditLog() {
+  std::vector<AuditRepeatLimiter::Summary> due;
+  {
+    std::lock_guard lock(limit_mu_);
+    if (limiter_) due = limiter_->flush_all();
+  }
+  for (const auto& s : due) (void)write_line(s.caller, s.record);
+}
+
+void AuditLog::limit_repeats() {
+  std::lock_guard lock(limit_mu_);
+  if (!limiter_) limiter_ = std::make_unique<AuditRepeatLimiter>();
+}
+
+uint64_t AuditLog::repeats_counted() const {
+  std::lock_guard lock(limit_mu_);
+  return limiter_ ? limiter_->suppressed() : 0;
+}
+
+void AuditLog::flush() {
+  std::vector<AuditRepeatLimiter::Summary> due;
+  {
+    std::lock_guard lock(limit_mu_);
+    if (limiter_) due = limiter_->flush(std::chrono::steady_clock::now());
+  }
+  for (const auto& s : due) (void)write_line(s.caller, s.record);
+}
+
 std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
+  std::vector<AuditRepeatLimiter::Summary> due;
+  bool write = true;
+  {
+    std::lock_guard lock(limit_mu_);
+    if (limiter_) write = limiter_->admit(caller, r, std::chrono::steady_clock::now(), &due);
+  }
+  std::string problem;
+  for (const auto& s : due)
+    if (std::string p = write_line(s.caller, s.record); !p.empty()) problem = p;
+  if (write)
+    if (std::string p = write_line(caller, r); !p.empty()) problem = p;
+  return problem;
+}
+
+std::string AuditLog::write_line(const Caller& caller, const AuditRecord& r) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   std::string line =

@@ -5,11 +5,14 @@
 //   peer=local mode=embedded target.pid=4242 target.start=20261127062133.130000+000
 //   target.name=sleep target.uid=1000 params="Reason=5" detail="…"
 // record() never blocks for long and reports a line it could not write (never silently lost).
+// With limit_repeats() (lwmid), identical lines of one caller are limited (AuditRepeatLimiter):
+// the excess is counted and written as one summary line carrying `repeated=N`.
 // Thread safety: record() is safe to call concurrently.
 #pragma once
 
 #include <sys/types.h>
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,19 +35,36 @@ struct AuditRecord {
   std::string params;
   std::string detail;
   std::optional<AuditTarget> target;
+  /// On a summary line: how many identical lines were not written (AuditRepeatLimiter).
+  uint64_t repeated = 0;
 };
+
+class AuditRepeatLimiter;
 
 class AuditLog {
  public:
-  explicit AuditLog(config::AuditConfig config) : config_(std::move(config)) {}
+  explicit AuditLog(config::AuditConfig config);
+  ~AuditLog();  ///< writes the summaries still pending
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
   /// Writes one line; returns "" or a message saying where it could not be written.
   std::string record(const Caller& caller, const AuditRecord& record);
+  /// From now on identical lines of a caller are limited (see audit_limiter.h).
+  void limit_repeats();
+  /// Writes the summaries of repeat windows that have ended (lwmid calls it every second).
+  void flush();
+  /// Lines counted into summaries instead of written, since the start.
+  uint64_t repeats_counted() const;
   /// The logfmt line for a record (without the trailing newline).
   static std::string format(const Caller& caller, const AuditRecord& record, int64_t unix_us);
 
  private:
+  std::string write_line(const Caller& caller, const AuditRecord& record);
+
   config::AuditConfig config_;
-  std::mutex mu_;
+  std::mutex mu_;  // serialises writes
+  mutable std::mutex limit_mu_;
+  std::unique_ptr<AuditRepeatLimiter> limiter_;  // guarded by limit_mu_
 };
 
 }  // namespace lwmi::security

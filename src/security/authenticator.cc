@@ -1,6 +1,7 @@
 // security/authenticator.cc — see authenticator.h.
 #include "security/authenticator.h"
 
+#include <arpa/inet.h>
 #include <grp.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -90,6 +91,23 @@ std::optional<std::pair<std::string, std::string>> parse_basic(std::string_view 
   const size_t colon = decoded->find(':');
   if (colon == std::string::npos || colon == 0) return std::nullopt;
   return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+std::string failure_key_for_address(const std::string& address) {
+  unsigned char a[16];
+  if (::inet_pton(AF_INET, address.c_str(), a) == 1) {
+    if (a[0] == 127) return "loopback";
+  } else if (::inet_pton(AF_INET6, address.c_str(), a) == 1) {
+    static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a, kLoopback, 16) == 0) return "loopback";
+    if (std::memcmp(a, kMapped, 12) == 0) return a[12] == 127 ? "loopback" : address;
+    // One host usually holds a whole /64: its addresses are one peer, or each would be fresh.
+    std::memset(a + 8, 0, 8);
+    char text[INET6_ADDRSTRLEN];
+    if (::inet_ntop(AF_INET6, a, text, sizeof text) != nullptr) return std::string(text) + "/64";
+  }
+  return address;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +302,11 @@ size_t Authenticator::peers_tracked() const {
   return failures_.size();
 }
 
+size_t Authenticator::users_tracked() const {
+  std::lock_guard lock(mu_);
+  return user_failures_.size();
+}
+
 size_t Authenticator::cache_size() const {
   std::lock_guard lock(mu_);
   return cache_.size();
@@ -306,87 +329,108 @@ Authenticator::Hash Authenticator::hash_credential(const std::string& user,
   return h;
 }
 
-Authenticator::Outcome Authenticator::refuse(std::string reason, const std::string& peer) {
+int Authenticator::count_failure(FailureTable& table, const std::string& key, TimePoint now) {
+  auto it = table.find(key);
+  if (it != table.end() && now - it->second.last > kFailureTtl) it->second.count = 0;
+  if (it == table.end()) {
+    if (table.size() >= kPeersMax) make_room(table, now);
+    // Every entry busy (kPeersMax attempts under way at once): the oldest idle-or-not goes, so
+    // that this failure is counted.
+    while (table.size() >= kPeersMax) {
+      auto oldest = std::min_element(table.begin(), table.end(), [](auto& a, auto& b) {
+        return a.second.last < b.second.last;
+      });
+      table.erase(oldest);
+    }
+    it = table.emplace(key, Failures{}).first;
+  }
+  Failures& f = it->second;
+  if (f.count < 1000) ++f.count;
+  f.last = now;
+  // 100, 200, 400, … ms, capped at 8 s (the shift is bounded before it can overflow).
+  const uint32_t shift = std::min<uint32_t>(f.count - 1, 16);
+  f.delay_ms = static_cast<int>(std::min<int64_t>(int64_t{kBaseDelayMs} << shift, kMaxDelayMs));
+  return f.delay_ms;
+}
+
+Authenticator::Outcome Authenticator::refuse(std::string reason, const std::string& peer,
+                                             const std::string& user) {
   Outcome o;
   o.ok = false;
   o.reason = std::move(reason);
   const TimePoint now = clock_();
   std::lock_guard lock(mu_);
-  auto it = failures_.find(peer);
-  if (it != failures_.end() && now - it->second.last > kFailureTtl) {
-    it->second.count = 0;
-  }
-  if (it == failures_.end()) {
-    if (failures_.size() >= kPeersMax) {
-      std::erase_if(failures_, [&](const auto& kv) { return now - kv.second.last > kFailureTtl; });
-    }
-    while (failures_.size() >= kPeersMax) {
-      auto oldest = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
-        return a.second.last < b.second.last;
-      });
-      failures_.erase(oldest);
-    }
-    it = failures_.emplace(peer, PeerFailures{}).first;
-  }
-  PeerFailures& f = it->second;
-  if (f.count < 1000) ++f.count;
-  f.last = now;
-  // 100, 200, 400, … ms, capped at 8 s (the shift is bounded before it can overflow).
-  const uint32_t shift = std::min<uint32_t>(f.count - 1, 16);
-  o.delay_ms = static_cast<int>(std::min<int64_t>(int64_t{kBaseDelayMs} << shift, kMaxDelayMs));
-  f.delay_ms = o.delay_ms;
+  o.delay_ms = count_failure(failures_, peer, now);
+  (void)count_failure(user_failures_, user, now);
   return o;
 }
 
-bool Authenticator::make_room(TimePoint now) {
-  // One sweep frees an eighth of the table at least, so a stream of new addresses costs one
-  // O(n log n) pass per kPeersMax / 8 of them, not one per address: expired entries first,
+bool Authenticator::make_room(FailureTable& table, TimePoint now) {
+  // One sweep frees an eighth of the table at least, so a stream of new keys costs one
+  // O(n log n) pass per kPeersMax / 8 of them, not one per key: expired entries first,
   // then the oldest failures. Busy entries (an attempt under way) stay.
   constexpr size_t kTarget = kPeersMax - kPeersMax / 8;
-  std::erase_if(failures_, [&](const auto& kv) {
-    return !kv.second.busy && now - kv.second.last > kFailureTtl;
-  });
-  if (failures_.size() > kTarget) {
+  std::erase_if(
+      table, [&](const auto& kv) { return !kv.second.busy && now - kv.second.last > kFailureTtl; });
+  if (table.size() > kTarget) {
     std::vector<std::pair<TimePoint, const std::string*>> idle;
-    idle.reserve(failures_.size());
-    for (const auto& [address, f] : failures_)
-      if (!f.busy) idle.emplace_back(f.last, &address);
-    const size_t drop = std::min(idle.size(), failures_.size() - kTarget);
+    idle.reserve(table.size());
+    for (const auto& [key, f] : table)
+      if (!f.busy) idle.emplace_back(f.last, &key);
+    const size_t drop = std::min(idle.size(), table.size() - kTarget);
     std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(drop), idle.end());
     std::vector<std::string> victims;
     victims.reserve(drop);
     for (size_t i = 0; i < drop; ++i) victims.push_back(*idle[i].second);
-    for (const auto& v : victims) failures_.erase(v);
+    for (const auto& v : victims) table.erase(v);
   }
-  return failures_.size() < kPeersMax;
+  return table.size() < kPeersMax;
 }
 
-int Authenticator::admit(const std::string& peer) {
+int Authenticator::admit(const std::string& peer, const std::string& user, bool* user_held) {
+  *user_held = false;
   const TimePoint now = clock_();
   std::lock_guard lock(mu_);
-  auto it = failures_.find(peer);
-  if (it == failures_.end()) {
-    if (failures_.size() >= kPeersMax && !make_room(now)) return kBusyRetryMs;
-    it = failures_.emplace(peer, PeerFailures{}).first;
-    it->second.last = now;
-    it->second.busy = true;
-    return 0;
-  }
-  PeerFailures& f = it->second;
-  if (f.busy) return kBusyRetryMs;
-  if (f.count > 0 && now - f.last <= kFailureTtl) {
+  // How long until `f`'s delay has passed (0: now).
+  auto wait_ms = [&](const Failures& f) -> int {
+    if (f.count == 0 || now - f.last > kFailureTtl) return 0;
     const TimePoint until = f.last + std::chrono::milliseconds(f.delay_ms);
-    if (now < until) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
-      return static_cast<int>(std::max<int64_t>(ms, 1));
-    }
+    if (now >= until) return 0;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+    return static_cast<int>(std::max<int64_t>(ms, 1));
+  };
+  auto it = failures_.find(peer);
+  const bool peer_failed =
+      it != failures_.end() && it->second.count > 0 && now - it->second.last <= kFailureTtl;
+  if (it != failures_.end()) {
+    if (it->second.busy) return kBusyRetryMs;
+    if (int w = wait_ms(it->second); w > 0) return w;
   }
-  f.busy = true;
+  // The user name's delay holds back only addresses that have failed themselves: see the header.
+  auto u = peer_failed ? user_failures_.find(user) : user_failures_.end();
+  if (u != user_failures_.end() && u->second.count > 0 && now - u->second.last <= kFailureTtl) {
+    if (u->second.busy) return kBusyRetryMs;
+    if (int w = wait_ms(u->second); w > 0) return w;
+  } else {
+    u = user_failures_.end();
+  }
+  if (it == failures_.end()) {
+    if (failures_.size() >= kPeersMax && !make_room(failures_, now)) return kBusyRetryMs;
+    it = failures_.emplace(peer, Failures{}).first;
+    it->second.last = now;
+  }
+  it->second.busy = true;
+  if (u != user_failures_.end()) {
+    u->second.busy = true;
+    *user_held = true;
+  }
   return 0;
 }
 
-void Authenticator::release(const std::string& peer) {
+void Authenticator::release(const std::string& peer, const std::string& user, bool user_held) {
   std::lock_guard lock(mu_);
+  if (user_held)
+    if (auto u = user_failures_.find(user); u != user_failures_.end()) u->second.busy = false;
   auto it = failures_.find(peer);
   if (it == failures_.end()) return;
   it->second.busy = false;
@@ -459,20 +503,25 @@ Authenticator::Outcome Authenticator::check_with_pam(const std::string& user,
 
 Authenticator::Outcome Authenticator::authenticate(const std::string& user,
                                                    const std::string& password,
-                                                   const std::string& peer) {
-  if (int wait = admit(peer); wait > 0) {
+                                                   const std::string& peer_address) {
+  const std::string peer = failure_key_for_address(peer_address);
+  const std::string user_key = user.substr(0, std::min(user.size(), kMaxUserKey));
+  bool user_held = false;
+  if (int wait = admit(peer, user_key, &user_held); wait > 0) {
     Outcome o;
     o.retry_after_ms = wait;
-    o.reason = "an earlier attempt from this address failed or is under way";
+    o.reason = "an earlier attempt from this address (or for this user) failed or is under way";
     return o;
   }
   struct Release {
     Authenticator* self;
     const std::string& peer;
-    ~Release() { self->release(peer); }
-  } release_on_return{this, peer};
-  if (user.empty()) return refuse("unknown user (empty user name)", peer);
-  if (password.empty()) return refuse("wrong password (empty)", peer);
+    const std::string& user;
+    bool user_held;
+    ~Release() { self->release(peer, user, user_held); }
+  } release_on_return{this, peer, user_key, user_held};
+  if (user.empty()) return refuse("unknown user (empty user name)", peer, user_key);
+  if (password.empty()) return refuse("wrong password (empty)", peer, user_key);
 
   // The stamp is taken before PAM runs: a change made while PAM runs leaves the new entry tied to
   // the old stamp, so the next lookup drops it.
@@ -493,15 +542,15 @@ Authenticator::Outcome Authenticator::authenticate(const std::string& user,
         Outcome o;
         o.ok = true;
         o.caller = it->second.caller;
-        o.caller.peer = peer;
+        o.caller.peer = peer_address;
         failures_.erase(peer);
         return o;
       }
     }
   }
 
-  Outcome o = check_with_pam(user, password, peer);
-  if (!o.ok) return refuse(std::move(o.reason), peer);
+  Outcome o = check_with_pam(user, password, peer_address);
+  if (!o.ok) return refuse(std::move(o.reason), peer, user_key);
 
   const TimePoint now = clock_();
   std::lock_guard lock(mu_);

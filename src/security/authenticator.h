@@ -17,12 +17,15 @@
 // cache. A failure is never stored. At most kCacheMax entries.
 //
 // Failure delay: every refusal (wrong password, unknown user, locked account, not in the group)
-// counts as a failure of the peer address. The n-th consecutive failure of one address returns
-// delay_ms = min(100 · 2^(n-1), 8000); the server delays the 401 by that much on its own timer
-// (pam_unix's own ~2 s sleep is switched off with a PAM_FAIL_DELAY callback). A success from the
-// address resets its count; a count is forgotten kFailureTtl after the address's last failure. At
-// most kPeersMax addresses are tracked (expired ones first, then the oldest are dropped, an
-// eighth of the table at a time; while every entry is busy a new address is asked to retry).
+// counts as a failure of the peer address and of the user name tried. The n-th consecutive
+// failure of one key returns delay_ms = min(100 · 2^(n-1), 8000); the server delays the 401 by the
+// peer's delay on its own timer (pam_unix's own ~2 s sleep is switched off with a PAM_FAIL_DELAY
+// callback). A success from the address resets the address's count; a count is forgotten
+// kFailureTtl after the key's last failure. Every loopback address (127.0.0.0/8, ::1, and their
+// IPv4-mapped forms) is one peer, "loopback": a local user cannot get fresh delays by moving to
+// 127.0.0.2, 127.0.0.3…; likewise every IPv6 address of one /64 is one peer. At most kPeersMax
+// addresses and kPeersMax user names are tracked (expired ones first, then the oldest are dropped,
+// an eighth of the table at a time; while every entry is busy a new key is asked to retry).
 //
 // Parallel attempts: an address may not try again before the delay of its last failure has
 // passed, and at most one attempt per address is checked at a time. An attempt that comes too
@@ -30,6 +33,15 @@
 // request on a timer (no worker, no PAM slot) and asks again. So one address gets at most one
 // guess per delay, however many connections it opens, and uses at most one of the
 // kMaxConcurrentPam PAM slots: other peers are not slowed down.
+//
+// User-name delay: an attempt from an address that has failures of its own is also held while
+// the user name is inside the delay of its last failure (from any address), and at most one such
+// attempt per user name is checked at a time. An attempt from an address without failures is
+// checked at once, whatever the user name's count: the owner logging in from a clean address is
+// never held back (nor locked out) by an attacker's guesses, while the attacker's addresses, once
+// each has failed, share one guess per user delay. A success does not reset the user name's
+// count (else the owner's logins would give the attacker fresh delays); it is forgotten
+// kFailureTtl after its last failure.
 //
 // Thread safety: authenticate() may be called from any number of threads at once.
 #pragma once
@@ -52,6 +64,11 @@
 
 namespace lwmi::security {
 
+/// The key a peer address's login failures are counted under: "loopback" for every loopback
+/// address (127.0.0.0/8, ::1, ::ffff:127.x.y.z), an IPv6 address's /64 ("2001:db8::/64"), else
+/// the address itself.
+std::string failure_key_for_address(const std::string& address);
+
 /// Parses an Authorization header value "Basic <base64(user:password)>": the scheme is
 /// case-insensitive, the base64 strict (standard alphabet, padded, canonical), the user non-empty;
 /// the password is everything after the first ':' (it may contain ':'). nullopt when anything is
@@ -70,6 +87,8 @@ class Authenticator {
   static constexpr int kMaxDelayMs = 8000;
   static constexpr std::chrono::minutes kFailureTtl{10};
   static constexpr size_t kPeersMax = 4096;
+  /// User names are counted by their first kMaxUserKey bytes (longer names are never real).
+  static constexpr size_t kMaxUserKey = 256;
 
   /// `clock` defaults to std::chrono::steady_clock::now (tests pass their own).
   explicit Authenticator(config::SecurityConfig cfg, Clock clock = {});
@@ -93,8 +112,9 @@ class Authenticator {
   /// Test hooks: how many times PAM was run (pam_authenticate), and the cache size.
   uint64_t pam_calls() const { return pam_calls_.load(); }
   size_t cache_size() const;
-  /// Test hook: how many peer addresses are tracked (at most kPeersMax).
+  /// Test hooks: how many peer addresses and user names are tracked (at most kPeersMax each).
   size_t peers_tracked() const;
+  size_t users_tracked() const;
 
   /// (inode, size, mtime) of the password database files; public for the implementation's helpers.
   struct FileStamp {
@@ -114,24 +134,28 @@ class Authenticator {
     Caller caller;
     TimePoint stored;
   };
-  struct PeerFailures {
+  struct Failures {
     uint32_t count = 0;
     TimePoint last;
     int delay_ms = 0;   // of the last failure: no new attempt before last + delay_ms
-    bool busy = false;  // an attempt of this peer is being checked
+    bool busy = false;  // an attempt of this key is being checked
   };
-  // 0 and marks the peer busy when it may try now; else how long to wait (ms).
-  int admit(const std::string& peer_address);
-  void release(const std::string& peer_address);
-  // With failures_ full: drops expired entries, then the oldest idle ones, down to 7/8 of
+  using FailureTable = std::unordered_map<std::string, Failures>;
+  // 0 and marks the peer busy (and the user, when `*user_held`) when it may try now; else how
+  // long to wait (ms). `peer` is a failure key (failure_key_for_address).
+  int admit(const std::string& peer, const std::string& user, bool* user_held);
+  void release(const std::string& peer, const std::string& user, bool user_held);
+  // With `table` full: drops expired entries, then the oldest idle ones, down to 7/8 of
   // kPeersMax; false when the table is still full (every entry busy). mu_ held.
-  bool make_room(TimePoint now);
+  static bool make_room(FailureTable& table, TimePoint now);
+  // Counts a failure of `key` in `table`; returns its delay (ms). mu_ held.
+  static int count_failure(FailureTable& table, const std::string& key, TimePoint now);
 
   Hash hash_credential(const std::string& user, const std::string& password) const;
   // Runs PAM and the account/group checks; no locks held.
   Outcome check_with_pam(const std::string& user, const std::string& password,
                          const std::string& peer_address);
-  Outcome refuse(std::string reason, const std::string& peer_address);
+  Outcome refuse(std::string reason, const std::string& peer, const std::string& user);
 
   config::SecurityConfig cfg_;
   Clock clock_;
@@ -142,7 +166,8 @@ class Authenticator {
   mutable std::mutex mu_;  // guards everything below
   DbStamp cache_stamp_{};
   std::unordered_map<std::string, CacheEntry> cache_;
-  std::unordered_map<std::string, PeerFailures> failures_;
+  FailureTable failures_;       // by failure_key_for_address
+  FailureTable user_failures_;  // by user name (clipped to kMaxUserKey bytes)
 };
 
 }  // namespace lwmi::security

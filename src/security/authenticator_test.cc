@@ -462,5 +462,90 @@ TEST(Authenticator, APeerInItsDelayIsNotCheckedAgainUntilItPasses) {
   EXPECT_EQ(auth.pam_calls(), 3u);
 }
 
+TEST(Authenticator, EveryLoopbackAddressIsOnePeer) {
+  EXPECT_EQ(failure_key_for_address("127.0.0.1"), "loopback");
+  EXPECT_EQ(failure_key_for_address("127.44.3.2"), "loopback");
+  EXPECT_EQ(failure_key_for_address("::1"), "loopback");
+  EXPECT_EQ(failure_key_for_address("::ffff:127.0.0.9"), "loopback");
+  EXPECT_EQ(failure_key_for_address("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(failure_key_for_address("::ffff:192.0.2.1"), "::ffff:192.0.2.1");
+  EXPECT_EQ(failure_key_for_address("2001:db8::1"), "2001:db8::/64");
+  EXPECT_EQ(failure_key_for_address("2001:db8:0:7:a:b:c:d"), "2001:db8:0:7::/64")
+      << "one host's /64 is one peer";
+  EXPECT_EQ(failure_key_for_address("p"), "p") << "not an address: kept as it is";
+}
+
+// The attack: a local user guesses from 40 loopback addresses, hoping for 40 fresh delays. Only
+// the first guess is checked; every other address is inside the one loopback delay.
+TEST(Authenticator, LoopbackAddressesShareOneDelay) {
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  auto o = auth.authenticate("alice", "", "127.0.0.1");  // empty password: refused before PAM
+  ASSERT_FALSE(o.ok);
+  EXPECT_EQ(o.delay_ms, 100);
+  for (int i = 2; i <= 40; ++i) {
+    o = auth.authenticate("alice", "", "127.0.0." + std::to_string(i));
+    EXPECT_GT(o.retry_after_ms, 0) << "127.0.0." << i << " is the same peer, inside its delay";
+  }
+  EXPECT_GT(auth.authenticate("bob", "", "::1").retry_after_ms, 0) << "another user name too";
+  EXPECT_GT(auth.authenticate("bob", "", "::ffff:127.3.2.1").retry_after_ms, 0);
+  EXPECT_EQ(auth.peers_tracked(), 1u);
+  // A remote address is another peer.
+  EXPECT_EQ(auth.authenticate("carol", "", "192.0.2.1").retry_after_ms, 0);
+}
+
+// The attack: guesses at one user name from many addresses. Once an address has failed, its next
+// guess waits for the user name's delay too, which grows with every address's failures.
+TEST(Authenticator, UserNameDelayHoldsBackAddressesThatFailed) {
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  for (int i = 1; i <= 4; ++i) {
+    auto o = auth.authenticate("alice", "", "192.0.2." + std::to_string(i));
+    ASSERT_EQ(o.retry_after_ms, 0) << "an address without failures is checked at once";
+    EXPECT_EQ(o.delay_ms, 100) << "each address's own delay";
+  }
+  EXPECT_EQ(auth.users_tracked(), 1u);
+  // Every address is past its own 100 ms, not past alice's 800 ms (4th failure).
+  *offset += int64_t{150} * 1000000;
+  for (int i = 1; i <= 4; ++i) {
+    auto o = auth.authenticate("alice", "", "192.0.2." + std::to_string(i));
+    EXPECT_GT(o.retry_after_ms, 0) << "192.0.2." << i;
+    EXPECT_LE(o.retry_after_ms, 650);
+  }
+  // Another user name is not held back by alice's delay.
+  EXPECT_EQ(auth.authenticate("bob", "", "192.0.2.1").retry_after_ms, 0);
+  // Past alice's delay, one failed address gets one guess; the next waits for the doubled delay.
+  *offset += int64_t{700} * 1000000;
+  EXPECT_EQ(auth.authenticate("alice", "", "192.0.2.2").retry_after_ms, 0);
+  EXPECT_GT(auth.authenticate("alice", "", "192.0.2.3").retry_after_ms, 1000);
+}
+
+// The owner logs in from an address without failures while an attacker keeps alice's user-name
+// delay at its cap: the right password is checked and accepted at once, and it gives the attacker
+// no fresh delay.
+TEST(Authenticator, RightPasswordFromACleanAddressIsNotHeldByTheUserDelay) {
+  REQUIRE_ROOT();
+  TestEnv env;
+  ASSERT_TRUE(env.ok());
+  const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  Authenticator auth(env.config(), clock_with(offset));
+  for (int i = 0; i < 8; ++i) (void)attempt(auth, offset, alice, "", "127.0.0.1");
+  for (int i = 1; i <= 4; ++i)
+    (void)attempt(auth, offset, alice, "", "192.0.2." + std::to_string(i));
+  EXPECT_GT(auth.authenticate(alice, "guess", "127.0.0.7").retry_after_ms, 1000);
+  auto o = auth.authenticate(alice, "Alice-pw-1", "198.51.100.7");
+  EXPECT_EQ(o.retry_after_ms, 0);
+  EXPECT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(auth.pam_calls(), 1u) << "only the owner's attempt reached PAM";
+  // A wrong password from another clean address is checked at once too (and refused).
+  o = auth.authenticate(alice, "guess", "198.51.100.8");
+  EXPECT_EQ(o.retry_after_ms, 0);
+  EXPECT_FALSE(o.ok);
+  // The success reset nothing for the attacker: its failed addresses still wait.
+  *offset += int64_t{200} * 1000000;
+  EXPECT_GT(auth.authenticate(alice, "guess", "192.0.2.1").retry_after_ms, 1000);
+}
+
 }  // namespace
 }  // namespace lwmi::security

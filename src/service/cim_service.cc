@@ -186,41 +186,57 @@ std::string params_text(const Parameters& in) {
 
 }  // namespace
 
+void CimService::audit_refused_call(const security::Caller& caller, std::string_view path,
+                                    std::string_view method, const Parameters& in,
+                                    const Error& error) {
+  if (!changes_state(method)) return;
+  constexpr size_t kMaxShown = 256;  // a name or path the caller made up
+  security::AuditRecord rec;
+  rec.action = std::string(method.substr(0, kMaxShown));
+  rec.result = std::string(wbem_status_name(error.code));
+  rec.params = params_text(in);
+  rec.detail = error.message + " path=" + std::string(path.substr(0, kMaxShown));
+  (void)audit_.record(caller, rec);
+}
+
 Result<MethodResult> CimService::exec_method(const security::Caller& caller, std::string_view text,
                                              std::string_view method_name, const Parameters& in) {
+  // A call refused before it runs (path, method or parameters invalid, or not allowed) is
+  // audited like one that ran, with its parameters, unless the method only reads.
+  const MethodDecl* method = nullptr;
+  auto refused = [&](Error e) -> Error {
+    audit_refused_call(caller, text, method ? std::string_view(method->name) : method_name, in, e);
+    return e;
+  };
   auto path = ObjectPath::parse(text);
-  if (!path.ok()) return path.take_error();
-  if (auto loc = check_location(*path); !loc.ok()) return loc.take_error();
+  if (!path.ok()) return refused(path.take_error());
+  if (auto loc = check_location(*path); !loc.ok()) return refused(loc.take_error());
   if (path->is_namespace_path())
-    return Error{WbemStatus::kInvalidObjectPath,
-                 "'" + std::string(text) + "' names a namespace, not a class or an instance"};
+    return refused(
+        Error{WbemStatus::kInvalidObjectPath,
+              "'" + std::string(text) + "' names a namespace, not a class or an instance"});
   auto cls = get_class(path->class_name);
-  if (!cls.ok()) return cls.take_error();
-  const MethodDecl* method = (*cls)->method(method_name);
+  if (!cls.ok()) return refused(cls.take_error());
+  method = (*cls)->method(method_name);
   if (!method)
-    return Error{WbemStatus::kInvalidMethod,
-                 (*cls)->name + " has no method '" + std::string(method_name) + "'"};
+    return refused(Error{WbemStatus::kInvalidMethod,
+                         (*cls)->name + " has no method '" + std::string(method_name) + "'"});
   if (!processes_.class_decl()->is_a((*cls)->name) &&
       !processes_.class_decl()->method(method->name))
-    return Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name};
+    return refused(Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name});
   // Create needs the "execute" right: off for remote callers unless the config allows it.
-  if (base::iequals(method->name, "Create") && caller.remote && !config_.security.remote_create) {
-    Error denied{WbemStatus::kAccessDenied,
-                 "Create is not allowed for remote callers ([security] remote_create = false)"};
-    security::AuditRecord rec;
-    rec.action = "Create";
-    rec.result = std::string(wbem_status_name(denied.code));
-    rec.detail = denied.message;
-    (void)audit_.record(caller, rec);
-    return denied;
-  }
+  if (base::iequals(method->name, "Create") && caller.remote && !config_.security.remote_create)
+    return refused(
+        Error{WbemStatus::kAccessDenied,
+              "Create is not allowed for remote callers ([security] remote_create = false)"});
   if (method->is_static && path->is_instance_path())
-    return Error{WbemStatus::kInvalidMethodParameters,
-                 method->name + " is a static method: call it on the class, e.g. " + (*cls)->name +
-                     "." + method->name};
+    return refused(Error{WbemStatus::kInvalidMethodParameters,
+                         method->name + " is a static method: call it on the class, e.g. " +
+                             (*cls)->name + "." + method->name});
   if (!method->is_static && !path->is_instance_path())
-    return Error{WbemStatus::kInvalidObjectPath, method->name + " needs an instance path, e.g. " +
-                                                     (*cls)->name + ".Handle=\"1234\""};
+    return refused(
+        Error{WbemStatus::kInvalidObjectPath,
+              method->name + " needs an instance path, e.g. " + (*cls)->name + ".Handle=\"1234\""});
 
   // In-parameters: check names, convert values to the declared types.
   Parameters typed;
@@ -277,8 +293,8 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
     size_t i = 0;
     while (i < slots.size() && !base::iequals(slots[i].first->name, head)) ++i;
     if (i == slots.size())
-      return Error{WbemStatus::kInvalidMethodParameters,
-                   method->name + " has no in-parameter '" + head + "'"};
+      return refused(Error{WbemStatus::kInvalidMethodParameters,
+                           method->name + " has no in-parameter '" + head + "'"});
     const ParameterDecl& decl = *slots[i].first;
     if (tail.empty()) {
       convert(decl.name, decl.type, decl.is_array, value, &slots[i].second);
@@ -288,12 +304,13 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
     auto ecls =
         decl.type == CimType::kObject ? cim::Schema::builtin().find(decl.embedded_class) : nullptr;
     if (!ecls)
-      return Error{WbemStatus::kInvalidMethodParameters,
-                   "in-parameter '" + decl.name + "' is not an object: '" + name + "' is invalid"};
+      return refused(
+          Error{WbemStatus::kInvalidMethodParameters,
+                "in-parameter '" + decl.name + "' is not an object: '" + name + "' is invalid"});
     const PropertyDecl* prop = ecls->property(tail);
     if (!prop)
-      return Error{WbemStatus::kInvalidMethodParameters,
-                   ecls->name + " has no property '" + tail + "'"};
+      return refused(Error{WbemStatus::kInvalidMethodParameters,
+                           ecls->name + " has no property '" + tail + "'"});
     if (!embedded[i]) embedded[i] = std::make_shared<Instance>(ecls);
     std::optional<Value> cur;
     if (auto existing = embedded[i]->get(prop->name)) cur = *existing;
@@ -342,15 +359,21 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
 
 Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
                                                  std::string_view path) {
+  // Refused before Terminate runs: audited as a Terminate (DeleteInstance is one).
+  auto refused = [&](Error e) -> Error {
+    audit_refused_call(caller, path, "Terminate", {}, e);
+    return e;
+  };
   auto parsed = ObjectPath::parse(path);
-  if (!parsed.ok()) return parsed.take_error();
+  if (!parsed.ok()) return refused(parsed.take_error());
   auto cls = get_class(parsed->class_name);
-  if (!cls.ok()) return cls.take_error();
+  if (!cls.ok()) return refused(cls.take_error());
   if (event_sources_.class_decl()->is_a((*cls)->name))
-    return Error{WbemStatus::kProviderNotCapable,
-                 (*cls)->name + " is read-only: its instances cannot be deleted"};
+    return refused(Error{WbemStatus::kProviderNotCapable,
+                         (*cls)->name + " is read-only: its instances cannot be deleted"});
   if (!(*cls)->is_a("CIM_Process") || !parsed->is_instance_path())
-    return Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"};
+    return refused(
+        Error{WbemStatus::kNotSupported, "DeleteInstance is supported for processes only"});
   auto r = exec_method(caller, path, "Terminate", {});
   if (r.ok() && (r->return_value == 2 || r->return_value == 3))
     return Error{WbemStatus::kAccessDenied,

@@ -61,6 +61,11 @@ class CimService {
   provider::process::ProcessProvider& processes() { return processes_; }
   /// The audit log every front end writes to (refused logins, state changes).
   security::AuditLog& audit() { return audit_; }
+  /// Audits a call of `method` refused before it ran (its path, method or parameters invalid,
+  /// or not allowed), with its parameters; nothing for a method that only reads. The service
+  /// and the front ends (a resource URI or selectors that name no instance) use it alike.
+  void audit_refused_call(const security::Caller& caller, std::string_view path,
+                          std::string_view method, const Parameters& in, const Error& error);
 
  private:
   Result<provider::Request> request_for(const ClassDecl& requested,

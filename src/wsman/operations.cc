@@ -575,21 +575,29 @@ Response Operations::release(const Request& r, const security::Caller& c) {
 }
 
 Response Operations::invoke(const Request& r, const security::Caller& c) {
+  Parameters in;
+  for (const auto& [n, v] : r.parameters) in.push_back({n, Value::string(v)});
+  // A call whose resource URI or selectors name no instance is refused here, and audited as
+  // the service audits its own refusals.
   auto res = resolve(r);
-  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  if (!res.ok()) {
+    service_.audit_refused_call(c, r.resource_uri, r.method, in, res.error());
+    return fault_response(r, fault_for(res.error()));
+  }
   bool has_keys = false;
   for (const auto& s : r.selectors)
     if (!base::iequals(s.name, "__cimnamespace")) has_keys = true;
   std::string path;
   if (has_keys) {
     auto p = path_from_selectors(res->cls, r);
-    if (auto* e = std::get_if<SelectorError>(&p)) return selector_fault(r, *e);
+    if (auto* e = std::get_if<SelectorError>(&p)) {
+      service_.audit_refused_call(c, r.resource_uri, r.method, in, e->error);
+      return selector_fault(r, *e);
+    }
     path = std::get<std::string>(p);
   } else {
     path = res->cls;
   }
-  Parameters in;
-  for (const auto& [n, v] : r.parameters) in.push_back({n, Value::string(v)});
   auto result = service_.exec_method(c, path, r.method, in);
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
   auto cls = std::make_shared<ClassDecl>();
@@ -618,10 +626,17 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
 }
 
 Response Operations::remove(const Request& r, const security::Caller& c) {
+  // Refused here: audited as the Terminate it would have been.
   auto res = resolve(r);
-  if (!res.ok()) return fault_response(r, fault_for(res.error()));
+  if (!res.ok()) {
+    service_.audit_refused_call(c, r.resource_uri, "Terminate", {}, res.error());
+    return fault_response(r, fault_for(res.error()));
+  }
   auto path = path_from_selectors(res->cls, r);
-  if (auto* e = std::get_if<SelectorError>(&path)) return selector_fault(r, *e);
+  if (auto* e = std::get_if<SelectorError>(&path)) {
+    service_.audit_refused_call(c, r.resource_uri, "Terminate", {}, e->error);
+    return selector_fault(r, *e);
+  }
   auto result = service_.delete_instance(c, std::get<std::string>(path));
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
   Response out;

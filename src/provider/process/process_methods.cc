@@ -183,6 +183,16 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       audit->pid = pid;
       audit->name = req.argv[0];
       audit->uid = caller.uid;
+      // Its CreationDate, so that the audit line names this process and no later one that
+      // reuses the pid.
+      RowContext ctx;
+      ctx.fs = &fs_;
+      ctx.sys = &sys_;
+      ctx.caller = &caller;
+      ctx.cls = cls_;
+      ctx.ids = &ids_;
+      ctx.peaks = &peaks_;
+      audit->start = ProcessRow(ctx, pid).creation_date().value_or("");
     }
     return r;
   }
