@@ -12,6 +12,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/fair_share.h"
 #include "net/http_server.h"
 #include "security/audit.h"
 #include "security/authenticator.h"
@@ -45,6 +46,7 @@ class Endpoint {
   security::Authenticator& authenticator_;
   std::function<void(const std::string&)> log_;
   security::AuditLog* audit_;
+  FairShare share_;  ///< each user's share of the workers ([requests] max_per_user)
 };
 
 }  // namespace lwmi::daemon
