@@ -101,12 +101,6 @@ std::optional<LikePattern> LikePattern::compile(std::string_view p, std::string*
       s.is_literal = s.is_literal && items[i + k].kind == Item::kChar;
     if (s.is_literal) {
       for (size_t k = 0; k < s.size; ++k) s.literal += static_cast<char>(items[i + k].c);
-    } else {
-      s.masks.assign(256 * s.words, 0);
-      for (size_t k = 0; k < s.size; ++k)
-        items[i + k].mark(&s.masks[k / 64], s.words, uint64_t{1} << (k % 64));
-    }
-    if (s.is_literal) {
       // Knuth-Morris-Pratt failure function: kmp[k] is the length of the longest proper border
       // of literal[0, k].
       s.kmp.assign(s.size, 0);
@@ -115,6 +109,10 @@ std::optional<LikePattern> LikePattern::compile(std::string_view p, std::string*
         if (s.literal[k] == s.literal[b]) ++b;
         s.kmp[k] = static_cast<uint32_t>(b);
       }
+    } else {
+      s.masks.assign(256 * s.words, 0);
+      for (size_t k = 0; k < s.size; ++k)
+        items[i + k].mark(&s.masks[k / 64], s.words, uint64_t{1} << (k % 64));
     }
     out.segments_.push_back(std::move(s));
     i = end;
@@ -135,23 +133,17 @@ bool LikePattern::Segment::matches_at(std::string_view text, size_t at) const {
   return true;
 }
 
-size_t LikePattern::Segment::find(std::string_view text, size_t from, size_t limit,
-                                  bool* aborted) const {
+size_t LikePattern::Segment::find(std::string_view text, size_t from, size_t limit) const {
   if (limit > text.size() || limit < from || limit - from < size) return std::string_view::npos;
-  return is_literal ? find_literal(text, from, limit, aborted)
-                    : find_shift_and(text, from, limit, aborted);
+  return is_literal ? find_literal(text, from, limit) : find_shift_and(text, from, limit);
 }
 
-size_t LikePattern::Segment::find_literal(std::string_view text, size_t from, size_t limit,
-                                          bool* aborted) const {
+size_t LikePattern::Segment::find_literal(std::string_view text, size_t from, size_t limit) const {
   size_t matched = 0;  // literal[0, matched) ends at the current text position
   size_t next_check = from + kWorkBetweenChecks;
   for (size_t t = from; t < limit; ++t) {
     if (t == next_check) {
-      if (base::Budget::spent()) {
-        *aborted = true;
-        return std::string_view::npos;
-      }
+      if (base::Budget::spent()) return std::string_view::npos;
       next_check += kWorkBetweenChecks;
     }
     char c = static_cast<char>(lower(static_cast<unsigned char>(text[t])));
@@ -162,8 +154,8 @@ size_t LikePattern::Segment::find_literal(std::string_view text, size_t from, si
   return std::string_view::npos;
 }
 
-size_t LikePattern::Segment::find_shift_and(std::string_view text, size_t from, size_t limit,
-                                            bool* aborted) const {
+size_t LikePattern::Segment::find_shift_and(std::string_view text, size_t from,
+                                            size_t limit) const {
   // Bit k of the state is set when elements [0, k] match the text ending at the current byte.
   // Only the words up to `top` can be non-zero, so a state that dies out early stays cheap.
   std::vector<uint64_t> state(words, 0);
@@ -174,10 +166,7 @@ size_t LikePattern::Segment::find_shift_and(std::string_view text, size_t from, 
   size_t next_check = from + step;
   for (size_t t = from; t < limit; ++t) {
     if (t == next_check) {
-      if (base::Budget::spent()) {
-        *aborted = true;
-        return std::string_view::npos;
-      }
+      if (base::Budget::spent()) return std::string_view::npos;
       next_check += step;
     }
     const uint64_t* row = &masks[static_cast<unsigned char>(text[t]) * words];
@@ -215,9 +204,8 @@ bool LikePattern::matches(std::string_view text) const {
     limit = n - s.size;
     last = segments_.size() - 1;
   }
-  bool aborted = false;
   for (size_t i = first; i < last; ++i) {
-    size_t at = segments_[i].find(text, pos, limit, &aborted);
+    size_t at = segments_[i].find(text, pos, limit);
     if (at == std::string_view::npos) return false;
     pos = at + segments_[i].size;
   }

@@ -48,12 +48,12 @@ class LikePattern {
     /// Whether the segment matches text[at, at + size).
     bool matches_at(std::string_view text, size_t at) const;
     /// The leftmost position p >= from with text[p, p + size) matched and p + size <= limit;
-    /// npos when there is none or the request's budget ran out (*aborted set).
-    size_t find(std::string_view text, size_t from, size_t limit, bool* aborted) const;
+    /// npos when there is none, or when the request's budget ran out (base::Budget::spent()).
+    size_t find(std::string_view text, size_t from, size_t limit) const;
 
    private:
-    size_t find_literal(std::string_view text, size_t from, size_t limit, bool* aborted) const;
-    size_t find_shift_and(std::string_view text, size_t from, size_t limit, bool* aborted) const;
+    size_t find_literal(std::string_view text, size_t from, size_t limit) const;
+    size_t find_shift_and(std::string_view text, size_t from, size_t limit) const;
   };
 
   std::vector<Segment> segments_;
