@@ -26,6 +26,8 @@ constexpr int64_t kMaxSubscriptions = 100000;
 constexpr int64_t kMaxPullWaitSeconds = 3600;
 constexpr int64_t kMaxConnections = 65536;
 constexpr int64_t kMaxIdleTimeoutSeconds = 3600;
+constexpr int64_t kMaxTimeLimitMs = 3600 * 1000;
+constexpr int64_t kMaxRequestsPerUser = 1024;
 constexpr size_t kMaxFileBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxShownChars = 80;
 
@@ -153,7 +155,7 @@ class Parser {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
       bool known = name == "server" || name == "security" || name == "methods" || name == "audit" ||
-                   name == "events";
+                   name == "events" || name == "requests";
       if (!known) {
         auto where = valid(key.source().begin) ? key.source().begin : first_position(node);
         if (table) {
@@ -163,8 +165,8 @@ class Parser {
         std::string_view home = table_of(name);
         return error_at(where, "key " + show_key(name, '\'') + " is outside any table; " +
                                    (home.empty() ? std::string("keys belong in [server], "
-                                                               "[security], [methods], [audit] or "
-                                                               "[events]")
+                                                               "[security], [methods], [audit], "
+                                                               "[events] or [requests]")
                                                  : "it belongs in [" + std::string(home) + "]"));
       }
       if (!table) {
@@ -177,6 +179,7 @@ class Parser {
       if (name == "methods") err = methods(*table, config.methods);
       if (name == "audit") err = audit(*table, config.audit);
       if (name == "events") err = events(*table, config.events);
+      if (name == "requests") err = requests(*table, config.requests);
       if (err) return std::move(*err);
     }
     config.source = std::string(source_);
@@ -228,6 +231,8 @@ class Parser {
         {"max_subscriptions_per_user", "events"},
         {"max_subscriptions", "events"},
         {"max_pull_wait", "events"},
+        {"time_limit_ms", "requests"},
+        {"max_per_user", "requests"},
     };
     for (const auto& [k, t] : kKeys)
       if (k == key) return t;
@@ -535,6 +540,23 @@ class Parser {
                           std::to_string(c.default_subscription_expiry) +
                           ") must not exceed max_subscription_expiry (" +
                           std::to_string(c.max_subscription_expiry) + ")");
+    return std::nullopt;
+  }
+
+  MaybeError requests(const toml::table& t, RequestsConfig& c) const {
+    const std::string table = "requests";
+    for (const auto& [key, node] : t) {
+      std::string_view k = key.str();
+      MaybeError e;
+      if (k == "time_limit_ms") {
+        e = get_uint(table, key, node, c.time_limit_ms, 1, kMaxTimeLimitMs);
+      } else if (k == "max_per_user") {
+        e = get_uint(table, key, node, c.max_per_user, 1, kMaxRequestsPerUser);
+      } else {
+        e = unknown(table, key, node);
+      }
+      if (e) return e;
+    }
     return std::nullopt;
   }
 

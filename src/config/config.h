@@ -62,12 +62,23 @@ struct EventsConfig {
   uint32_t max_pull_wait = 300;      ///< seconds: cap on a Pull's OperationTimeout
 };
 
+/// [requests]: what one request, and one user's requests, may take of lwmid.
+struct RequestsConfig {
+  /// [requests] time_limit_ms: how long one request may run on its worker; a query still
+  /// running then ends with WBEM_E_QUOTA_VIOLATION.
+  uint32_t time_limit_ms = 10000;
+  /// [requests] max_per_user: requests of one user served at once (lwmid has 4 workers, so the
+  /// default 3 always leaves one for other users); more wait, holding no worker.
+  uint32_t max_per_user = 3;
+};
+
 struct Config {
   ServerConfig server;
   SecurityConfig security;
   MethodsConfig methods;
   AuditConfig audit;
   EventsConfig events;
+  RequestsConfig requests;
   std::string source;  ///< the file it came from, or "" for built-in defaults
 };
 

@@ -53,6 +53,8 @@ void ExpectSameSettings(const Config& a, const Config& b) {
   EXPECT_EQ(a.events.max_subscriptions_per_user, b.events.max_subscriptions_per_user);
   EXPECT_EQ(a.events.max_subscriptions, b.events.max_subscriptions);
   EXPECT_EQ(a.events.max_pull_wait, b.events.max_pull_wait);
+  EXPECT_EQ(a.requests.time_limit_ms, b.requests.time_limit_ms);
+  EXPECT_EQ(a.requests.max_per_user, b.requests.max_per_user);
 }
 
 std::string ReadFile(const fs::path& path) {
@@ -67,7 +69,7 @@ std::string ReadFile(const fs::path& path) {
 /// AuditConfig, each named after its table.
 std::vector<std::pair<std::string, std::string>> KeysInHeader() {
   std::string header = ReadFile(fs::path(LWMI_SOURCE_DIR) / "src/config/config.h");
-  std::regex block(R"(struct (Server|Security|Methods|Audit|Events)Config \{([^}]*)\};)");
+  std::regex block(R"(struct (Server|Security|Methods|Audit|Events|Requests)Config \{([^}]*)\};)");
   std::regex member(
       R"((?:std::string|bool|u?int\d+_t|std::vector<std::string>)\s+([a-z_]+)\s*[;=])");
   std::vector<std::pair<std::string, std::string>> keys;
@@ -128,6 +130,8 @@ TEST(Config, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.events.max_subscriptions_per_user, 16u);
   EXPECT_EQ(c.events.max_subscriptions, 256u);
   EXPECT_EQ(c.events.max_pull_wait, 300u);
+  EXPECT_EQ(c.requests.time_limit_ms, 10000u);
+  EXPECT_EQ(c.requests.max_per_user, 3u);
   EXPECT_EQ(c.source, "");
 }
 
@@ -237,7 +241,7 @@ TEST(Config, KeyOutsideAnyTable) {
             "lwmid.conf:1:1: key 'socket' is outside any table; it belongs in [server]");
   EXPECT_EQ(ParseError("verbose = true\n"),
             "lwmid.conf:1:1: key 'verbose' is outside any table; keys belong in [server], "
-            "[security], [methods], [audit] or [events]");
+            "[security], [methods], [audit], [events] or [requests]");
   EXPECT_EQ(ParseError("server = \"/x\"\n"),
             "lwmid.conf:1:10: 'server' must be the table [server], got \"/x\"");
   EXPECT_EQ(ParseError("[[methods]]\n"),
@@ -328,6 +332,20 @@ TEST(Config, Events) {
   EXPECT_EQ(ParseError("[events]\nqueue = 5\n"), "lwmid.conf:2:1: unknown key 'queue' in [events]");
   EXPECT_EQ(ParseError("[audit]\nqueue_size = 5\n"),
             "lwmid.conf:2:1: unknown key 'queue_size' in [audit]; it belongs in [events]");
+}
+
+TEST(Config, Requests) {
+  auto r = parse("[requests]\ntime_limit_ms = 250\nmax_per_user = 1\n", "x");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->requests.time_limit_ms, 250u);
+  EXPECT_EQ(r->requests.max_per_user, 1u);
+  EXPECT_EQ(
+      ParseError("[requests]\ntime_limit_ms = 0\n"),
+      "lwmid.conf:2:17: [requests] time_limit_ms must be an integer from 1 to 3600000, got 0");
+  EXPECT_EQ(ParseError("[requests]\nmax_per_user = 1025\n"),
+            "lwmid.conf:2:16: [requests] max_per_user must be an integer from 1 to 1024, got 1025");
+  EXPECT_EQ(ParseError("[server]\nmax_per_user = 2\n"),
+            "lwmid.conf:2:1: unknown key 'max_per_user' in [server]; it belongs in [requests]");
 }
 
 TEST(Config, BadAddress) {
@@ -492,7 +510,7 @@ TEST(Config, MissingDefaultFileGivesDefaults) {
 
 TEST(Config, HeaderKeysAreAllParsed) {
   auto keys = KeysInHeader();
-  EXPECT_EQ(keys.size(), 25u) << "config.h's structs changed; update this test";
+  EXPECT_EQ(keys.size(), 27u) << "config.h's structs changed; update this test";
   for (const auto& [table, key] : keys) {
     // An inline table is the wrong type for every key: the error must be about the value.
     std::string message = ParseError("[" + table + "]\n" + key + " = {}\n");

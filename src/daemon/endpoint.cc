@@ -4,6 +4,10 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "base/budget.h"
 #include "base/strings.h"
 #include "wsman/envelope.h"
 
@@ -13,6 +17,11 @@ namespace {
 constexpr const char* kSoapType = "application/soap+xml;charset=UTF-8";
 // How long a request may be held back while its address is in its login-failure delay.
 constexpr int kMaxHeldMs = 30000;
+// A request whose user already has its share of the workers busy is handed back after a delay
+// that grows with its wait (few retries for long waits), and answered with a fault past the last.
+constexpr int kShareRetryMinMs = 10;
+constexpr int kShareRetryMaxMs = 250;
+constexpr int kMaxShareWaitMs = 60000;
 
 bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string& name) {
   if (name.empty()) return false;
@@ -34,7 +43,8 @@ Endpoint::Endpoint(const config::Config& config, wsman::Operations& operations,
       operations_(operations),
       authenticator_(authenticator),
       log_(std::move(log)),
-      audit_(audit) {}
+      audit_(audit),
+      share_(config.requests.max_per_user) {}
 
 security::Caller Endpoint::local_caller(const net::Peer& peer, const config::SecurityConfig& cfg) {
   security::Caller c;
@@ -165,6 +175,15 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     caller->peer = peer.describe();
   }
 
+  // Each user's share of the workers: past it, the request waits on the server's timer,
+  // holding no worker, and comes back here.
+  auto slot = caller ? share_.try_take(caller->uid) : std::nullopt;
+  if (caller && !slot && req.waited_ms < kMaxShareWaitMs) {
+    net::HttpResponse later;
+    later.retry_after_ms = std::clamp(req.waited_ms / 2, kShareRetryMinMs, kShareRetryMaxMs);
+    return later;
+  }
+
   auto decoded = wsman::decode(req.body);
   out.headers.push_back({"Content-Type", kSoapType});
   if (auto* fault = std::get_if<wsman::Fault>(&decoded)) {
@@ -176,7 +195,20 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
   if (!caller && request.operation != wsman::Operation::kIdentify)
     return unauthorized(peer, "WSMANIDENTIFY: unauthenticated is only for Identify", 0);
   wsman::Response response;
-  if (!caller) {
+  // Every request served runs within its time budget (base::Budget): a query still running
+  // past it ends with WBEM_E_QUOTA_VIOLATION instead of holding its worker.
+  base::Budget budget(std::chrono::milliseconds(config_.requests.time_limit_ms),
+                      "[requests] time_limit_ms");
+  base::Budget::Scope in_budget(&budget);
+  if (caller && !slot) {
+    response.relates_to = request.message_id;
+    response.fault = wsman::fault_for(
+        Error{WbemStatus::kQuotaViolation,
+              "user " + std::to_string(caller->uid) + " already has " +
+                  std::to_string(share_.per_user()) +
+                  " requests being served ([requests] max_per_user) and this one waited " +
+                  std::to_string(req.waited_ms / 1000) + " s for its turn"});
+  } else if (!caller) {
     response.is_identify = true;
     response.relates_to = request.message_id;
   } else if (request.operation == wsman::Operation::kPull) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/fair_share.h"
 #include "net/http_server.h"
 #include "security/audit.h"
 #include "security/authenticator.h"
@@ -52,6 +53,7 @@ class Endpoint {
   std::function<void(const std::string&)> log_;
   security::AuditLog* audit_;
   std::atomic<uint64_t> challenges_{0};
+  FairShare share_;  ///< each user's share of the workers ([requests] max_per_user)
 };
 
 }  // namespace lwmi::daemon

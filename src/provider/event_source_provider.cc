@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "base/budget.h"
 #include "base/strings.h"
 #include "cim/schema.h"
 
@@ -52,9 +53,12 @@ Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
 namespace {
 class VectorStream : public InstanceStream {
  public:
-  explicit VectorStream(std::vector<Instance> v) : v_(std::move(v)) {}
+  explicit VectorStream(std::vector<Instance> v, std::optional<Error> error = std::nullopt)
+      : v_(std::move(v)) {
+    error_ = std::move(error);
+  }
   bool next(Instance* out) override {
-    if (i_ >= v_.size()) return false;
+    if (error_ || i_ >= v_.size()) return false;
     *out = std::move(v_[i_++]);
     return true;
   }
@@ -74,6 +78,10 @@ std::unique_ptr<InstanceStream> EventSourceProvider::enumerate(const security::C
     if (request.filter && !request.filter([&](size_t i) { return inst.at(i); })) continue;
     out.push_back(std::move(inst));
   }
+  // A filter cut short by the request's spent budget may have said false wrongly.
+  if (base::Budget::spent())
+    return std::make_unique<VectorStream>(std::vector<Instance>{},
+                                          base::Budget::current()->error());
   return std::make_unique<VectorStream>(std::move(out));
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/budget.h"
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "lwmi/datetime.h"
@@ -44,7 +45,9 @@ class ProcessStream : public InstanceStream {
       }
       ProcessRow row(ctx_, host);
       row.set_view_pid(named);
-      if (!row.is_thread_group_leader() || !passes(row)) return false;
+      if (!row.is_thread_group_leader()) return false;
+      bool pass = passes(row);
+      if (out_of_budget() || !pass) return false;
       auto inst = row.materialize(request_.properties);
       if (!inst) return false;
       *out = std::move(*inst);
@@ -52,6 +55,7 @@ class ProcessStream : public InstanceStream {
     }
     int32_t pid;
     while (scanner_.next(&pid)) {
+      if (out_of_budget()) return false;
       ProcessRow row(ctx_, pid);
       if (view_) {  // only the caller's pid namespace, by the pids it knows there
         const ProcStatus* st = row.status();
@@ -59,7 +63,9 @@ class ProcessStream : public InstanceStream {
         if (!v) continue;
         row.set_view_pid(*v);
       }
-      if (!passes(row)) continue;
+      bool pass = passes(row);
+      if (out_of_budget()) return false;
+      if (!pass) continue;
       auto inst = row.materialize(request_.properties);
       if (!inst) continue;  // vanished or a zombie: not an instance
       *out = std::move(*inst);
@@ -73,6 +79,15 @@ class ProcessStream : public InstanceStream {
   }
 
  private:
+  // The request's time budget is checked before each row and after its filter (a LIKE cut
+  // short by a spent budget says false, which must not count as the row's answer): the stream
+  // then ends with the budget's error, and a query cannot hold its worker much past the limit.
+  bool out_of_budget() {
+    if (!base::Budget::spent()) return false;
+    error_ = base::Budget::current()->error();
+    return true;
+  }
+
   bool passes(ProcessRow& row) {
     if (!request_.filter) return true;
     return request_.filter([&row](size_t i) { return row.property(i); });

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "base/budget.h"
 #include "lwmi/datetime.h"
 
 namespace lwmi::provider::process {
@@ -404,6 +405,64 @@ TEST_F(CapturedTree, CallerInAChildPidNamespaceSeesOnlyItsOwnByItsPids) {
   EXPECT_EQ(inst.get("ProcessId")->as_u64(), 7u);
   pinned.only_pid = 100;
   EXPECT_FALSE(prov.enumerate(caller_, pinned)->next(&inst));
+}
+
+}  // namespace lwmi::provider::process
+
+namespace lwmi::provider::process {
+
+// A query whose request budget is spent ends with the budget's error, and a row whose filter
+// ran out of budget is not returned, whatever the filter said (a LIKE cut short says false, so
+// NOT LIKE would say true).
+TEST_F(CapturedTree, SpentRequestBudgetEndsTheQueryWithItsError) {
+  for (int pid : {100, 101, 102}) {
+    FakeProcess p;
+    p.pid = pid;
+    add(p);
+  }
+  auto prov = provider();
+  base::Budget roomy(std::chrono::hours(1), "[requests] time_limit_ms");
+  base::Budget none_left(std::chrono::milliseconds(0), "[requests] time_limit_ms");
+  Instance inst;
+  {
+    base::Budget::Scope scope(&roomy);
+    int filtered = 0;
+    std::optional<base::Budget::Scope> spent_inside;
+    Request req;
+    req.filter = [&](const std::function<Value(size_t)>&) {
+      ++filtered;
+      spent_inside.emplace(&none_left);  // the budget runs out inside the first row's filter
+      return true;
+    };
+    auto s = prov.enumerate(caller_, req);
+    EXPECT_FALSE(s->next(&inst)) << "the row whose filter ran out of budget is not returned";
+    ASSERT_TRUE(s->error().has_value());
+    EXPECT_EQ(s->error()->code, WbemStatus::kQuotaViolation);
+    EXPECT_NE(s->error()->message.find("[requests] time_limit_ms"), std::string::npos);
+    EXPECT_EQ(filtered, 1) << "no row is read after the budget is spent";
+    EXPECT_FALSE(s->next(&inst));
+    spent_inside.reset();
+  }
+  // With a budget left, the same query returns every row.
+  {
+    base::Budget::Scope scope(&roomy);
+    Request req;
+    req.filter = [](const std::function<Value(size_t)>&) { return true; };
+    auto s = prov.enumerate(caller_, req);
+    int rows = 0;
+    while (s->next(&inst)) ++rows;
+    EXPECT_EQ(rows, 3);
+    EXPECT_FALSE(s->error().has_value());
+  }
+  // Pinned to one pid: the same.
+  base::Budget::Scope scope(&none_left);
+  Request pinned;
+  pinned.only_pid = 101;
+  pinned.filter = [](const std::function<Value(size_t)>&) { return true; };
+  auto s = prov.enumerate(caller_, pinned);
+  EXPECT_FALSE(s->next(&inst));
+  ASSERT_TRUE(s->error().has_value());
+  EXPECT_EQ(s->error()->code, WbemStatus::kQuotaViolation);
 }
 
 }  // namespace lwmi::provider::process
