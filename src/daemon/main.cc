@@ -142,6 +142,12 @@ int main(int argc, char** argv) {
   lwmi::wsman::Operations operations(service, {}, &eventing);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
+  // A subscription made on the Unix socket ends with its connection: a client that was killed
+  // (and so never unsubscribed) does not hold the user's quota until the lease ends.
+  options.on_close = [&subscriptions](const lwmi::net::Peer& peer) {
+    if (peer.transport == lwmi::net::Peer::Transport::kUnix)
+      subscriptions.connection_closed(peer.connection_id);
+  };
   lwmi::net::Server server(options, [&](const lwmi::net::HttpRequest& r, const lwmi::net::Peer& p) {
     return endpoint.handle(r, p);
   });

@@ -412,6 +412,43 @@ TEST_F(SubscriptionManagerTest, UnsubscribeEndsTheStreamAndAWaitingPull) {
   EXPECT_NE(a.find("TargetInstance ISA"), std::string::npos) << a;
 }
 
+// A client killed before it could unsubscribe: its connection closing ends what it made on it,
+// and nothing else.
+TEST_F(SubscriptionManagerTest, ClosingItsConnectionEndsASubscriptionAndAWaitingPull) {
+  SubscriptionLimits l;
+  l.max_per_user = 2;
+  auto& m = make(l);
+  auto on7 = m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 7);
+  auto on8 = m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 8);
+  auto remote = m.subscribe(bob_, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(on7.ok() && on8.ok() && remote.ok());
+  EXPECT_FALSE(m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 9).ok());  // the quota
+  std::promise<Result<PullResult>> p;
+  auto f = p.get_future();
+  m.pull(on7->id, alice_, 5, 10s, [&](Result<PullResult> r) { p.set_value(std::move(r)); });
+  m.connection_closed(7);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kCallCancelled);
+  for (int i = 0; i < 500 && m.exists(on7->id); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_FALSE(m.exists(on7->id));
+  EXPECT_TRUE(m.exists(on8->id));
+  EXPECT_TRUE(m.exists(remote->id));
+  m.connection_closed(1234);  // a connection that made none
+  EXPECT_EQ(m.size(), 2u);
+  // The quota is free again.
+  EXPECT_TRUE(m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 9).ok());
+  // Audited by the manager's thread once the stream has ended.
+  std::string line = "action=Unsubscribe result=0 caller.uid=1001";
+  std::string why = "id=" + on7->id + ": its connection closed";
+  std::string a;
+  for (int i = 0; i < 500; ++i, std::this_thread::sleep_for(2ms))
+    if ((a = audit_text()).find(why) != std::string::npos) break;
+  EXPECT_NE(a.find(why), std::string::npos) << a;
+  EXPECT_NE(a.find(line), std::string::npos) << a;
+}
+
 TEST_F(SubscriptionManagerTest, BadQueryIsRefusedWithItsErrorAndAudited) {
   auto& m = make();
   auto g = m.subscribe(alice_, "SELEKT * FROM x", std::nullopt, std::nullopt);

@@ -222,6 +222,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         peer_(std::move(peer)),
         stream_(std::forward<Args>(args)...),
         timer_(stream_.get_executor()) {}
+  // The last handler holding the session is gone: the connection is over for good.
+  ~Session() override {
+    if (impl_->options.on_close) impl_->options.on_close(peer_);
+  }
 
   void run() {
     // The accept completion runs on the acceptor's strand; move onto ours.

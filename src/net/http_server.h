@@ -90,6 +90,9 @@ struct ServerOptions {
   int idle_timeout_s = 120;
   std::string certificate_file;  ///< PEM, for HTTPS
   std::string private_key_file;  ///< PEM
+  /// Called once when a connection has ended (its last response sent or abandoned), on an I/O
+  /// thread: keep it short and do not block.
+  std::function<void(const Peer&)> on_close;
 };
 
 class Server {
