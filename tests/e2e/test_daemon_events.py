@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -451,6 +452,108 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual(stop["ProcessID"], p.pid)
         self.assertEqual(stop["ProcessName"], name)
         self.assertEqual(stop["ExitStatus"], 143, "128 + SIGTERM")
+
+    # -- no subscription outlives the client that made it ----------------------------------------
+
+    def watch_and_signal(self, argv, sig):
+        """Starts `lwmic … watch`, waits until it subscribed, sends it `sig`; returns its status.
+        The signals get their default disposition first: a test runner may have started us
+        with SIGINT ignored (as a shell starts background jobs), which lwmic keeps."""
+        def defaults():
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_DFL)
+        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
+        self.addCleanup(err.close)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=err, preexec_fn=defaults)
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+
+        def subscribed():
+            err.seek(0)
+            if p.poll() is not None:
+                raise AssertionError("lwmic watch exited early: %s" % err.read())
+            return "watching" in err.read()
+        e2e.wait_for(subscribed, 20, "lwmic watch to subscribe")
+        p.send_signal(sig)
+        return p.wait(timeout=20)
+
+    def subscription_ids(self, action, uid, since):
+        """The ids in audit lines (after line `since`) of `action` with result 0 by uid."""
+        out = []
+        for line in self.audit_lines()[since:]:
+            if ("action=%s result=0 " % action) in line and ("caller.uid=%d " % uid) in line:
+                m = re.search(r"id=(uuid:[0-9a-f-]+)", line)
+                if m:
+                    out.append((m.group(1), line))
+        return out
+
+    def test_interrupted_watches_leave_no_subscription(self):
+        # 20 watches over the Unix socket, each ended by SIGINT, SIGTERM or SIGHUP while its Pull
+        # waits (the quota is 2): each unsubscribes itself, and the 21st watch works.
+        alice = self.users["alice"]
+        since = len(self.audit_lines())
+        wql = CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)
+        sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        for i in range(20):
+            sig = sigs[i % len(sigs)]
+            rc = self.watch_and_signal(
+                alice.prefix() + [e2e.LWMIC, "--socket", self.socket_path, "watch", wql], sig)
+            self.assertEqual(rc, -sig, "ended as the signal ends it, after unsubscribing")
+        made = [i for i, _ in self.subscription_ids("Subscribe", alice.uid, since)]
+        self.assertEqual(len(made), 20)
+        ended = self.subscription_ids("Unsubscribe", alice.uid, since)
+        self.assertEqual(sorted(i for i, _ in ended), sorted(made))
+        for _, line in ended:
+            self.assertNotIn("connection closed", line, "lwmic unsubscribed, not lwmid for it")
+        name, exe = self.program("ev21st")
+        watcher, out, err = self.start_watch(alice.prefix() + [
+            e2e.LWMIC, "--socket", self.socket_path, "--format", "json", "watch",
+            CREATION % ("TargetInstance.Name = '%s'" % name), "--count", "1", "--timeout", "20"])
+        p = self.start(exe, role="alice")
+        self.assertEqual(watcher.wait(timeout=15), 0)
+        out.seek(0)
+        self.assertEqual([e["TargetInstance"]["ProcessId"] for e in e2e.json_lines(out.read())],
+                         [p.pid])
+
+    def test_interrupted_remote_watches_free_the_quota(self):
+        # Over HTTPS no connection ties a subscription to its client: lwmic must unsubscribe.
+        bob = self.users["bob"]
+        wql = CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            argv = self.lwmic_remote("watch", wql, role="bob")
+            self.assertEqual(self.watch_and_signal(argv, sig), -sig)
+        for _ in range(PER_USER):  # the quota is whole again
+            self.subscribe("TargetInstance.Name = 'q2'", role="bob")
+
+    def unix_subscribe(self, conn):
+        conn.request("POST", "/wsman", body=subscribe_envelope(
+            CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)).encode(),
+            headers={"Content-Type": td.SOAP_TYPE})
+        r = conn.getresponse()
+        root = td.parse_envelope(r.read())
+        self.assertEqual(r.status, 200)
+        resp = root.find("s:Body/wse:SubscribeResponse", NS)
+        ident = resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier", NS)
+        ctx = resp.find("wsen:EnumerationContext", NS)
+        return ident.text, ctx.text
+
+    def unix_pull_fault(self, ctx):
+        status, _, data = td.post(td.UnixHTTPConnection(self.socket_path),
+                                  pull_envelope(ctx, timeout="PT0.300S"))
+        self.assertEqual(status, 500, data[:2000])
+        return td.fault_of(td.parse_envelope(data))
+
+    def test_a_subscription_ends_with_its_unix_connection(self):
+        # A client killed without unsubscribing: its connection closes, and with it what it made.
+        conn = td.UnixHTTPConnection(self.socket_path)
+        self.addCleanup(conn.close)
+        ident, ctx = self.unix_subscribe(conn)
+        f = self.unix_pull_fault(ctx)  # another connection of the same caller may pull
+        self.assertEqual(f["wbem"], WBEM_E_TIMED_OUT, f)
+        conn.close()
+        self.assert_audited("action=Unsubscribe", "result=0", "id=%s: its connection closed" % ident)
+        f = self.unix_pull_fault(ctx)
+        self.assertTrue(f["subcode"].endswith(":InvalidEnumerationContext"), f)
 
     def test_deletion_event_carries_the_creation_snapshot(self):
         name, exe = self.program("evdel")
