@@ -687,7 +687,8 @@ class RemoteEventStream : public EventStream {
       if (!page->context.empty()) sub_.context = page->context;
     }
   }
-  /// Ends the Pull under way at once (its connection is closed; the next request opens another).
+  /// Ends the Pull under way at once: its connection is closed (the next request opens another;
+  /// on the Unix socket lwmid ends the subscription with it).
   void interrupt() override {
     interrupted_ = true;
     connection_->cancel(&interrupted_);
