@@ -14,6 +14,7 @@
 #include "daemon/endpoint.h"
 #include "event/process_event_stream.h"
 #include "event/subscription_manager.h"
+#include "event/subscription_provider.h"
 #include "net/certificate.h"
 #include "net/http_server.h"
 #include "os/system_info.h"
@@ -139,6 +140,12 @@ int main(int argc, char** argv) {
       },
       &service.audit(), log_line);
   lwmi::wsman::Eventing eventing(subscriptions);
+  // A user finds and ends its own subscriptions as LWMI_EventSubscription instances.
+  auto subscription_class = std::make_shared<lwmi::event::SubscriptionProvider>(subscriptions);
+  service.serve(subscription_class,
+                [subscription_class](const lwmi::security::Caller& c, const lwmi::ObjectPath& p) {
+                  return subscription_class->remove(c, p);
+                });
   lwmi::wsman::Operations operations(service, {}, &eventing);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());

@@ -360,6 +360,29 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
   return {};
 }
 
+std::vector<SubscriptionInfo> SubscriptionManager::list(const security::Caller& caller) const {
+  std::vector<SubscriptionInfo> out;
+  auto now = Clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, s] : subs_) {
+    if (!owned_by(s->owner, caller)) continue;
+    SubscriptionInfo i;
+    i.id = id;
+    i.query = s->query;
+    i.user = s->owner.user;
+    i.uid = s->owner.uid;
+    i.peer = s->owner.peer;
+    i.lease = s->lease;
+    i.pulling = s->waiter.has_value();
+    if (!i.pulling && s->expires_at > now)
+      i.expires_in = std::chrono::duration_cast<Millis>(s->expires_at - now);
+    i.queued = s->queue.size();
+    i.dropped = s->dropped;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
 void SubscriptionManager::connection_closed(uint64_t connection) {
   bool any = false;
   {

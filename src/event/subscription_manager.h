@@ -58,6 +58,20 @@ struct Granted {
   std::optional<Millis> heartbeat;
 };
 
+/// A subscription as its owner may see it (LWMI_EventSubscription).
+struct SubscriptionInfo {
+  std::string id;
+  std::string query;
+  std::string user;
+  uid_t uid = 0;
+  std::string peer;
+  Millis lease{0};
+  Millis expires_in{0};  ///< 0 while a pull waits
+  bool pulling = false;
+  uint64_t queued = 0;
+  uint64_t dropped = 0;
+};
+
 /// What one pull delivers: events, or a heartbeat, or a timeout (neither).
 struct PullResult {
   std::vector<Instance> events;
@@ -112,6 +126,9 @@ class SubscriptionManager {
                        std::optional<Millis> expires);
   /// Ends a subscription (a waiting pull completes with WBEM_E_CALL_CANCELLED).
   Result<void> unsubscribe(const std::string& id, const security::Caller& caller);
+
+  /// The subscriptions `caller` owns (made by its uid from its pid namespace), by id.
+  std::vector<SubscriptionInfo> list(const security::Caller& caller) const;
 
   size_t size() const;
   /// True while a subscription with this id exists (whoever owns it).

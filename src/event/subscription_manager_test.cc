@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cim/schema.h"
+#include "event/subscription_provider.h"
 
 namespace lwmi::event {
 namespace {
@@ -447,6 +448,53 @@ TEST_F(SubscriptionManagerTest, ClosingItsConnectionEndsASubscriptionAndAWaiting
     if ((a = audit_text()).find(why) != std::string::npos) break;
   EXPECT_NE(a.find(why), std::string::npos) << a;
   EXPECT_NE(a.find(line), std::string::npos) << a;
+}
+
+// LWMI_EventSubscription: a user lists, reads and deletes its own subscriptions; another user's
+// (or the same uid's from another pid namespace) do not exist for it.
+TEST_F(SubscriptionManagerTest, ProviderShowsAndEndsOnlyTheCallersOwn) {
+  auto& m = make();
+  SubscriptionProvider p(m);
+  auto mine = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
+  auto his = m.subscribe(bob_, wql_ + " AND TargetInstance.Name = 'b'", std::nullopt, std::nullopt);
+  ASSERT_TRUE(mine.ok() && his.ok());
+  auto list = [&](const security::Caller& c) {
+    std::vector<Instance> out;
+    auto s = p.enumerate(c, {});
+    Instance i;
+    while (s->next(&i)) out.push_back(i);
+    return out;
+  };
+  auto seen = list(alice_);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].get("Id")->to_text(), mine->id);
+  EXPECT_EQ(seen[0].get("Query")->to_text(), wql_);
+  EXPECT_EQ(seen[0].get("User")->to_text(), "alice");
+  EXPECT_EQ(seen[0].get("UserId")->as_u64(), 1001u);
+  EXPECT_EQ(seen[0].get("LeaseSeconds")->as_u64(), 600u);
+  EXPECT_EQ(seen[0].identity().to_string(), "LWMI_EventSubscription.Id=\"" + mine->id + "\"");
+  security::Caller alice_in_container = alice_;
+  alice_in_container.pid_ns = os::PidNamespaceId{4026532000u, 1};
+  auto path = [](const std::string& id) {
+    ObjectPath o;
+    o.class_name = "LWMI_EventSubscription";
+    o.keys.push_back({"Id", Value::string(id)});
+    return o;
+  };
+  for (const auto* intruder : {&bob_, &alice_in_container}) {
+    auto got = p.get(*intruder, path(mine->id), {});
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.error().code, WbemStatus::kNotFound);
+    auto gone = p.remove(*intruder, path(mine->id));
+    ASSERT_FALSE(gone.ok());
+    EXPECT_EQ(gone.error().code, WbemStatus::kNotFound);
+  }
+  EXPECT_TRUE(m.exists(mine->id));
+  EXPECT_TRUE(p.get(alice_, path(mine->id), {}).ok());
+  ASSERT_TRUE(p.remove(alice_, path(mine->id)).ok());
+  EXPECT_FALSE(m.exists(mine->id));
+  EXPECT_TRUE(list(alice_).empty());
+  EXPECT_EQ(list(bob_).size(), 1u);
 }
 
 TEST_F(SubscriptionManagerTest, BadQueryIsRefusedWithItsErrorAndAudited) {

@@ -49,22 +49,6 @@ Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
   return inst;
 }
 
-namespace {
-class VectorStream : public InstanceStream {
- public:
-  explicit VectorStream(std::vector<Instance> v) : v_(std::move(v)) {}
-  bool next(Instance* out) override {
-    if (i_ >= v_.size()) return false;
-    *out = std::move(v_[i_++]);
-    return true;
-  }
-
- private:
-  std::vector<Instance> v_;
-  size_t i_ = 0;
-};
-}  // namespace
-
 std::unique_ptr<InstanceStream> EventSourceProvider::enumerate(const security::Caller&,
                                                                const Request& request) {
   std::vector<Instance> out;

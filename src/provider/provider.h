@@ -50,6 +50,21 @@ struct Request {
   std::function<bool(const std::function<Value(size_t)>& read)> filter;
 };
 
+/// Instances made up front, streamed (classes with few instances).
+class VectorStream : public InstanceStream {
+ public:
+  explicit VectorStream(std::vector<Instance> v) : v_(std::move(v)) {}
+  bool next(Instance* out) override {
+    if (i_ >= v_.size()) return false;
+    *out = std::move(v_[i_++]);
+    return true;
+  }
+
+ private:
+  std::vector<Instance> v_;
+  size_t i_ = 0;
+};
+
 class InstanceProvider {
  public:
   virtual ~InstanceProvider() = default;

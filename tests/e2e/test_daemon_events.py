@@ -571,6 +571,55 @@ class DaemonEventsTest(unittest.TestCase):
                             "id=%s: its connection closed" % made[0][0])
         self.assertLess(time.monotonic() - t0, 10, "not when the Pull's wait ended")
 
+    def test_a_user_lists_and_cancels_only_its_own_subscriptions(self):
+        alice, bob = self.users["alice"], self.users["bob"]
+
+        def lwmic(user, *args):
+            r = subprocess.run(user.prefix() + [e2e.LWMIC, "--socket", self.socket_path, *args],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=60)
+            return r.returncode, r.stdout, r.stderr
+
+        def mine(user):
+            rc, out, err = lwmic(user, "--format", "json", "list", "LWMI_EventSubscription")
+            self.assertEqual(rc, 0, err)
+            return e2e.json_lines(out)
+
+        watches = {}
+        for role, user in (("alice", alice), ("bob", bob)):
+            name = "never-%s-%s" % (role, self.tag)
+            watches[role] = self.start_watch(user.prefix() + [
+                e2e.LWMIC, "--socket", self.socket_path, "watch",
+                CREATION % ("TargetInstance.Name = '%s'" % name)])[0]
+        subs = mine(alice)
+        self.assertEqual(len(subs), 1, subs)
+        sub = subs[0]
+        self.assertIn("never-alice-", sub["Query"])
+        self.assertEqual(sub["User"], alice.name)
+        self.assertEqual(sub["UserId"], alice.uid)
+        self.assertTrue(sub["Peer"].startswith("unix:"), sub)
+        self.assertEqual(sub["__CLASS"], "LWMI_EventSubscription")
+        self.assertNotIn(sub["Id"], [s["Id"] for s in mine(bob)])
+        path = 'LWMI_EventSubscription.Id="%s"' % sub["Id"]
+        # bob can neither read nor end it: to him it does not exist.
+        for verb in ("get", "delete"):
+            rc, _, err = lwmic(bob, verb, path)
+            self.assertEqual(rc, 3, err)
+            self.assertIn("WBEM_E_NOT_FOUND", err)
+        rc, out, err = lwmic(bob, "--format", "json", "query",
+                             "SELECT * FROM LWMI_EventSubscription WHERE Id = '%s'" % sub["Id"])
+        self.assertEqual((rc, out), (0, ""), err)
+        self.assertIsNone(watches["alice"].poll(), "alice's watch runs on")
+        # alice ends hers; her watch learns it on its next Pull.
+        rc, _, err = lwmic(alice, "delete", path)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(mine(alice), [])
+        self.assertNotEqual(watches["alice"].wait(timeout=20), 0)
+        self.assertIsNone(watches["bob"].poll(), "bob's watch runs on")
+        self.assertEqual(len(mine(bob)), 1)
+        self.assert_audited("action=Unsubscribe", "result=0", "caller.uid=%d" % alice.uid,
+                            "id=" + sub["Id"])
+
     def test_deletion_event_carries_the_creation_snapshot(self):
         name, exe = self.program("evdel")
         p = self.start(exe)
