@@ -517,13 +517,38 @@ class DaemonEventsTest(unittest.TestCase):
 
     def test_interrupted_remote_watches_free_the_quota(self):
         # Over HTTPS no connection ties a subscription to its client: lwmic must unsubscribe.
+        # Both forms: one host, and a host list (fan-out: a subscription per host).
         bob = self.users["bob"]
         wql = CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)
+        hosts = os.path.join(self.work, "hosts-" + secrets.token_hex(3))
+        with open(hosts, "w") as f:
+            f.write(self.https + "\n")
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             argv = self.lwmic_remote("watch", wql, role="bob")
             self.assertEqual(self.watch_and_signal(argv, sig), -sig)
+            argv[argv.index("--node") + 1] = "@" + hosts
+            self.assertEqual(self.watch_and_signal(argv, sig), -sig)
         for _ in range(PER_USER):  # the quota is whole again
             self.subscribe("TargetInstance.Name = 'q2'", role="bob")
+
+    def test_a_watch_whose_reader_went_away_unsubscribes(self):
+        # `lwmic watch … | head -1`: the next event's write fails; lwmic unsubscribes first.
+        name, exe = self.program("evpipe")
+        since = len(self.audit_lines())
+        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
+        self.addCleanup(err.close)
+        w = subprocess.Popen(self.lwmic_remote(
+            "watch", CREATION % ("TargetInstance.Name = '%s'" % name), role="bob"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        self.addCleanup(lambda: (w.poll() is None and w.kill(), w.wait()))
+        e2e.wait_for(lambda: (err.seek(0), "watching" in err.read())[1], 20,
+                     "lwmic watch to subscribe")
+        w.stdout.close()  # the reader is gone
+        self.start(exe, role="bob")
+        self.assertEqual(w.wait(timeout=20), -signal.SIGPIPE)
+        made = self.subscription_ids("Subscribe", self.users["bob"].uid, since)
+        self.assertEqual(len(made), 1)
+        self.assert_audited("action=Unsubscribe", "result=0", "id=" + made[0][0])
 
     def unix_subscribe(self, conn):
         conn.request("POST", "/wsman", body=subscribe_envelope(
