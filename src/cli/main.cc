@@ -1115,6 +1115,7 @@ int main(int argc, char** argv) {
     auto stream = svc.exec_notification_query(watch_wql);
     if (!stream.ok()) {
       print_error(stream.error(), watch_wql);
+      signals->on_stop({});
       signals->end_as_received();
       return kExitWbemError;
     }
@@ -1205,7 +1206,8 @@ int main(int argc, char** argv) {
         std::cerr << "lwmic: note: this connection does not report its event source\n";
       }
     }
-    stream->reset();  // unsubscribes
+    stream->reset();       // unsubscribes
+    signals->on_stop({});  // `stop` ends with this block; a signal from here on ends lwmic
     if (broken_pipe) StopSignals::end_as(SIGPIPE);
     signals->end_as_received();
     return status;
