@@ -60,7 +60,9 @@ class EventStream {
   virtual Result<bool> next(Instance* event, int timeout_ms) = 0;
   /// Makes a next() waiting in another thread return false (as on a timeout) soon, without
   /// waiting out its timeout, e.g. when its consumer is going away. Any thread may call it. The
-  /// default does nothing: next() returns when its timeout ends.
+  /// default does nothing: next() returns when its timeout ends. A stream over lwmid's Unix
+  /// socket abandons its waiting Pull by closing that connection, which ends the subscription
+  /// there (lwmid ends a subscription whose connection closed): interrupt it to stop using it.
   virtual void interrupt() {}
   /// Kernel events known lost (each answered by a rescan of /proc, so late creations still come);
   /// over WS-Man, the count lwmid reports for its stream.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "cim/schema.h"
 #include "cli/exit_status.h"
 #include "cli/output.h"
+#include "cli/stop_signals.h"
 #include "cli/watch_terminate.h"
 #include "cli/wmic_args.h"
 #include "event/event_query.h"
@@ -50,9 +52,17 @@ int millis(double seconds) {
   return seconds <= 0 ? 0 : std::max(1, static_cast<int>(seconds * 1000 + 0.5));
 }
 
+// An error as lwmic shows it: its message may quote a process name or come from a server, so it
+// is shown as display_text() shows untrusted text.
+std::string error_text(const Error& e) {
+  Error shown = e;
+  shown.message = display_text(e.message);
+  return shown.to_string();
+}
+
 // Prints `lwmic: error: NAME (0x…): message`, and the input with a caret under the position.
 void print_error(const Error& e, std::string_view input = {}) {
-  std::cerr << "lwmic: error: " << e.to_string() << '\n';
+  std::cerr << "lwmic: error: " << error_text(e) << '\n';
   if (e.position && !input.empty() && *e.position <= input.size()) {
     std::cerr << "  " << input << '\n' << "  " << std::string(*e.position, ' ') << "^\n";
   }
@@ -104,12 +114,12 @@ Result<std::unique_ptr<Services>> open(const Globals& g) {
   o.operation_timeout_ms = millis(g.timeout);
   auto s = Locator::connect(o);
   if (!s.ok()) return s;
-  for (const auto& note : (*s)->notes()) std::cerr << "lwmic: note: " << note << '\n';
+  for (const auto& note : (*s)->notes()) std::cerr << "lwmic: note: " << display_text(note) << '\n';
   for (const auto& name : g.privileges) {
     auto r = (*s)->privileges().enable(name);
     if (!r.ok()) {
       if (r.error().code == WbemStatus::kPrivilegeNotHeld) {
-        std::cerr << "lwmic: warning: " << r.error().message << '\n';
+        std::cerr << "lwmic: warning: " << display_text(r.error().message) << '\n';
       } else {
         return r.take_error();
       }
@@ -267,7 +277,7 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
     if (!r.ok()) {
       if (r.error().code == WbemStatus::kNotFound) {
         ++gone;
-        std::cerr << "lwmic: note: process " << row.at(0).to_text()
+        std::cerr << "lwmic: note: process " << display_text(row.at(0).to_text())
                   << " was gone before the call (its pid is not touched if reused)\n";
       } else {
         ++errors;
@@ -276,7 +286,8 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
       continue;
     }
     for (const auto& note : r->notes)
-      std::cerr << "lwmic: note: process " << row.at(0).to_text() << ": " << note << '\n';
+      std::cerr << "lwmic: note: process " << display_text(row.at(0).to_text()) << ": "
+                << display_text(note) << '\n';
     row.set(2, Value::uint32(r->return_value));
     for (const auto& [pn, pv] : r->out) row.set(pn, pv);
     (r->return_value == 0 ? ok : failed)++;
@@ -415,7 +426,7 @@ int run_alias(Services& svc, const AliasPlan& plan, const Globals& g) {
         print_error(r.error());
         return status_for(r.error());
       }
-      for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
+      for (const auto& n : r->notes) std::cerr << "lwmic: note: " << display_text(n) << '\n';
       return print_method_result(*r, g);
     }
     case AliasPlan::Kind::kCallEach: {
@@ -575,7 +586,7 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
       (cmd.verb == Command::Verb::kAlias && cmd.alias.kind == AliasPlan::Kind::kCreate);
   if (g.dry_run && state_changing) {
     for (const auto& n : nodes)
-      std::cout << n << ": would call "
+      std::cout << display_text(n) << ": would call "
                 << (cmd.verb == Command::Verb::kDelete ? "Terminate"
                     : cmd.verb == Command::Verb::kCall ? cmd.method
                                                        : "Create")
@@ -655,17 +666,19 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
   };
   cb.on_error = [&](const std::string& node, const Error& e) {
     progress.clear();
-    std::cerr << "lwmic: " << node << ": error: " << e.to_string() << '\n';
+    std::cerr << "lwmic: " << display_text(node) << ": error: " << error_text(e) << '\n';
   };
   cb.on_host = [&](const HostReport& r, size_t done, size_t total) {
     progress.clear();
-    for (const auto& n : r.notes) std::cerr << "lwmic: " << r.node << ": note: " << n << '\n';
+    std::string node = display_text(r.node);
+    for (const auto& n : r.notes)
+      std::cerr << "lwmic: " << node << ": note: " << display_text(n) << '\n';
     if (r.outcome != HostOutcome::kOk && r.outcome != HostOutcome::kMethodFailed) {
       ++not_ok;
-      std::cerr << "lwmic: " << r.node << ": " << outcome_name(r.outcome) << ": "
-                << (r.error ? r.error->to_string() : std::string()) << '\n';
+      std::cerr << "lwmic: " << node << ": " << outcome_name(r.outcome) << ": "
+                << (r.error ? error_text(*r.error) : std::string()) << '\n';
     } else if (r.outcome == HostOutcome::kMethodFailed) {
-      std::cerr << "lwmic: " << r.node << ": " << r.tally.returned_nonzero
+      std::cerr << "lwmic: " << node << ": " << r.tally.returned_nonzero
                 << " call(s) returned non-zero\n";
     }
     if (call_each || cmd.verb == Command::Verb::kCall || cmd.verb == Command::Verb::kDelete)
@@ -714,7 +727,8 @@ struct WatchArgs {
 // watch on several hosts: a subscription on each, events from all as they come (tagged with
 // their host), each host's Terminate on its own processes. Every host is worked on at once
 // (a subscription holds its worker for the whole watch, so --throttle does not apply).
-int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, const Globals& g) {
+int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, const Globals& g,
+                     StopSignals& signals) {
   if (auto q = event::compile_event_query(w.wql); !q.ok()) {
     print_error(q.error(), w.wql);
     return kExitWbemError;
@@ -734,6 +748,9 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
   };
   std::atomic<size_t> events{0};
   std::atomic<bool> stop{false};
+  // Every host's loop looks at `stop` at least twice a second and then unsubscribes.
+  signals.on_stop([&] { stop = true; });
+  std::atomic<bool> broken_pipe{false};
   auto start = std::chrono::steady_clock::now();
   HostOperation op = [&](HostContext& h) -> Result<void> {
     auto stream = h.services().exec_notification_query(w.wql);
@@ -774,8 +791,8 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
           h.error(std::move(e));
         } else {
           ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
-          h.note("terminated process " + pid + " (" + (*target)->name + "): ReturnValue " +
-                 std::to_string(r->return_value));
+          h.note("terminated process " + display_text(pid) + " (" + display_text((*target)->name) +
+                 "): ReturnValue " + std::to_string(r->return_value));
         }
       }
       if (w.count && ++events >= w.count) stop = true;
@@ -800,20 +817,24 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
   cb.on_instance = [&](const std::string&, const Instance& inst) {
     f->add(inst);
     std::cout.flush();
+    if (!std::cout) broken_pipe = stop = true;  // the reader went away: end the watch cleanly
   };
   cb.on_error = [&](const std::string& node, const Error& e) {
-    std::cerr << "lwmic: " << node << ": error: " << e.to_string() << '\n';
+    std::cerr << "lwmic: " << display_text(node) << ": error: " << error_text(e) << '\n';
   };
   cb.on_host = [&](const HostReport& r, size_t, size_t) {
-    for (const auto& n : r.notes) std::cerr << "lwmic: " << r.node << ": " << n << '\n';
+    std::string node = display_text(r.node);
+    for (const auto& n : r.notes) std::cerr << "lwmic: " << node << ": " << display_text(n) << '\n';
     if (r.outcome != HostOutcome::kOk && r.outcome != HostOutcome::kMethodFailed) {
-      std::cerr << "lwmic: " << r.node << ": " << outcome_name(r.outcome) << ": "
-                << (r.error ? r.error->to_string() : std::string()) << '\n';
+      std::cerr << "lwmic: " << node << ": " << outcome_name(r.outcome) << ": "
+                << (r.error ? error_text(*r.error) : std::string()) << '\n';
     }
     settle(r.node);  // no-op for a host that subscribed
   };
   auto summary = run_fanout(nodes, fo, op, cb);
+  signals.on_stop({});
   f->end();
+  if (broken_pipe) StopSignals::end_as(SIGPIPE);
   auto t = summary.total();
   std::cerr << "lwmic: " << nodes.size() << " host(s): "
             << summary.count(HostOutcome::kOk) + summary.count(HostOutcome::kMethodFailed)
@@ -824,6 +845,7 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
             << " event(s)";
   if (w.terminate) std::cerr << "; " << t.returned_zero << " process(es) ended";
   std::cerr << '\n';
+  signals.end_as_received();  // every subscription has ended
   return exit_status_for(summary.worst());
 }
 
@@ -959,6 +981,14 @@ int main(int argc, char** argv) {
     if (auto pw = prompt_password(g.user, where)) g.password = *pw;
   }
   auto props_list = split_list(props);
+  // A watch holds a subscription on each host until it unsubscribes: Ctrl-C, SIGTERM and SIGHUP
+  // end it through an unsubscribe (taken before any thread starts: threads inherit the mask),
+  // and a reader that goes away (a broken pipe) is noticed rather than fatal.
+  std::optional<StopSignals> signals;
+  if (watch->parsed()) {
+    signals.emplace();
+    std::signal(SIGPIPE, SIG_IGN);
+  }
 
   if (fanout) {
     Command cmd;
@@ -998,7 +1028,7 @@ int main(int argc, char** argv) {
       w.reason = watch_reason;
       w.count = watch_count;
       w.timeout = watch_timeout;
-      return run_fanout_watch(nodes, w, g);
+      return run_fanout_watch(nodes, w, g, *signals);
     } else {
       return kExitUsage;
     }
@@ -1050,8 +1080,8 @@ int main(int argc, char** argv) {
       }
       std::cout << "would call " << m << " on " << path;
       if (target.ok())
-        std::cout << " (" << target->get("Name")->to_text() << ", pid "
-                  << target->get("ProcessId")->to_text() << ")";
+        std::cout << " (" << display_text(target->get("Name")->to_text()) << ", pid "
+                  << display_text(target->get("ProcessId")->to_text()) << ")";
       std::cout << "; nothing was done\n";
       return kExitOk;
     }
@@ -1060,7 +1090,7 @@ int main(int argc, char** argv) {
       print_error(r.error(), path);
       return status_for(r.error());
     }
-    for (const auto& n : r->notes) std::cerr << "lwmic: note: " << n << '\n';
+    for (const auto& n : r->notes) std::cerr << "lwmic: note: " << display_text(n) << '\n';
     if (del->parsed()) {
       std::cerr << "Instance deletion successful.\n";
       return kExitOk;
@@ -1080,11 +1110,20 @@ int main(int argc, char** argv) {
     return emit_stream(**stream, g, cols);
   }
   if (watch->parsed()) {
+    std::atomic<bool> stop{false};
+    signals->on_stop([&] { stop = true; });  // a signal while subscribing: unsubscribe at once
     auto stream = svc.exec_notification_query(watch_wql);
     if (!stream.ok()) {
       print_error(stream.error(), watch_wql);
+      signals->on_stop({});
+      signals->end_as_received();
       return kExitWbemError;
     }
+    EventStream* events = stream->get();
+    signals->on_stop([&stop, events] {
+      stop = true;
+      events->interrupt();  // next() returns at once; the loop ends and the stream unsubscribes
+    });
     // Subscribed: from here on no process start is missed.
     std::cerr << "lwmic: watching (Ctrl-C to stop)" << std::endl;
     OutputOptions oo;
@@ -1095,7 +1134,8 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     size_t n = 0;
     int status = kExitOk;
-    for (;;) {
+    bool broken_pipe = false;
+    while (!stop) {
       int wait = -1;
       if (watch_timeout > 0) {
         double left =
@@ -1115,12 +1155,16 @@ int main(int argc, char** argv) {
       ++n;
       f->add(ev);
       std::cout.flush();
+      if (!std::cout) {  // the reader went away: end the watch cleanly
+        broken_pipe = true;
+        break;
+      }
       if (watch_terminate) {
         // The process by its pid and start time: a reused pid is never hit.
         auto target = terminate_target(ev);
         if (!target.ok()) {
           if (target.error().code == WbemStatus::kNotFound) {
-            std::cerr << "lwmic: note: " << target.error().message << '\n';
+            std::cerr << "lwmic: note: " << display_text(target.error().message) << '\n';
           } else {
             print_error(target.error());
             status = kExitWbemError;
@@ -1129,17 +1173,20 @@ int main(int argc, char** argv) {
           auto r =
               svc.exec_method(target->path, "Terminate", {{"Reason", Value::uint32(watch_reason)}});
           if (!r.ok()) {
-            std::cerr << "lwmic: process " << target->pid << ": " << r.error().to_string() << '\n';
+            std::cerr << "lwmic: process " << display_text(target->pid) << ": "
+                      << error_text(r.error()) << '\n';
           } else {
-            for (const auto& note : r->notes) std::cerr << "lwmic: note: " << note << '\n';
-            std::cerr << "lwmic: terminated process " << target->pid << " (" << target->name
-                      << "): ReturnValue " << r->return_value << '\n';
+            for (const auto& note : r->notes)
+              std::cerr << "lwmic: note: " << display_text(note) << '\n';
+            std::cerr << "lwmic: terminated process " << display_text(target->pid) << " ("
+                      << display_text(target->name) << "): ReturnValue " << r->return_value << '\n';
             if (r->return_value != 0 && status == kExitOk) status = kExitMethodFailed;
           }
         }
       }
       if (watch_count && n >= watch_count) break;
     }
+    signals->on_stop([&stop] { stop = true; });  // the stream's last uses follow
     f->end();
     if ((*stream)->dropped())
       std::cerr << "lwmic: warning: " << (*stream)->dropped()
@@ -1152,12 +1199,17 @@ int main(int argc, char** argv) {
       if (auto state = (*stream)->source_state()) {
         std::cerr << "lwmic: event source:";
         for (const auto& [name, value] : state->properties())
-          std::cerr << ' ' << name << '=' << (value.is_null() ? "NULL" : value.to_text());
+          std::cerr << ' ' << display_text(name) << '='
+                    << (value.is_null() ? "NULL" : display_text(value.to_text()));
         std::cerr << '\n';
       } else {
         std::cerr << "lwmic: note: this connection does not report its event source\n";
       }
     }
+    stream->reset();       // unsubscribes
+    signals->on_stop({});  // `stop` ends with this block; a signal from here on ends lwmic
+    if (broken_pipe) StopSignals::end_as(SIGPIPE);
+    signals->end_as_received();
     return status;
   }
   if (process->parsed()) {

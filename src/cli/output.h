@@ -4,6 +4,9 @@
 // does. JSON: one object per line, property names as the schema spells them, integers as
 // numbers, NULL as null, DATETIME as its CIM text, embedded objects nested; __CLASS, __PATH and
 // __SERVER always, the other system properties with --system-properties.
+// Table and list show every text as display_text() does, so that a value (a process name or
+// command line anyone can choose) can neither add rows or records nor reach the terminal as a
+// control sequence; CSV and JSON have their own quoting.
 // Thread safety: a Formatter belongs to one thread.
 #pragma once
 
@@ -39,6 +42,15 @@ class Formatter {
 };
 
 std::unique_ptr<Formatter> make_formatter(const OutputOptions& options, std::ostream& out);
+
+/// Untrusted text as lwmic shows it in table, list and message lines: as it is when every
+/// character is printable, else quoted as bash's ANSI-C string $'…' in which \\, \', \n, \r,
+/// \t and \xHH (one byte) stand for themselves; \xHH is used for every other C0 or C1 control
+/// character, DEL, each byte of invalid UTF-8, the Unicode line and paragraph separators and the
+/// bidirectional controls (U+200E/F, U+202A–U+202E, U+2066–U+2069). A printable text that begins
+/// with $' is quoted too, so that what is shown always says which of the two it is, and bash
+/// decodes a quoted one back to the original bytes.
+std::string display_text(std::string_view s);
 
 /// RFC 4180 quoting of one CSV field.
 std::string csv_field(std::string_view s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -198,13 +199,30 @@ class Connection {
   /// else an Error for the HTTP status or the transport failure.
   /// `server_wait_ms`: how long the server may hold the request by design (a Pull's
   /// OperationTimeout), added to the operation timeout.
-  Result<std::string> post(const std::string& envelope, int server_wait_ms = 0) {
+  /// `cancel`: when set (before or during the exchange) and cancel(cancel) is called, the
+  /// exchange ends at once with WBEM_E_CALL_CANCELLED and the connection is closed (the next
+  /// post opens a new one).
+  Result<std::string> post(const std::string& envelope, int server_wait_ms = 0,
+                           const std::atomic<bool>* cancel = nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
+    struct Exchanging {
+      Connection* c;
+      ~Exchanging() {
+        std::lock_guard<std::mutex> l(c->cancel_mu_);
+        c->cancel_token_ = nullptr;
+      }
+    } exchanging{this};
+    {
+      std::lock_guard<std::mutex> l(cancel_mu_);
+      ++exchange_;
+      cancel_token_ = cancel;
+      if (cancel && *cancel) return cancelled();
+    }
     for (int attempt = 0;; ++attempt) {
       bool reused = open_ && used_;
       if (!open_) {
         auto r = open();
-        if (!r.ok()) return r.take_error();
+        if (!r.ok()) return cancel && *cancel ? cancelled() : r.take_error();
       }
       http::request<http::string_body> req{http::verb::post, endpoint_.target, 11};
       req.set(http::field::host, endpoint_.kind == Endpoint::Kind::kUnix ? std::string("localhost")
@@ -228,6 +246,7 @@ class Connection {
       }
       if (ec) {
         close();
+        if (cancel && *cancel) return cancelled();
         // The server may have closed an idle keep-alive connection: try once on a new one.
         if (reused && attempt == 0 && !parser.got_some()) continue;
         return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + openssl_reason(ec)};
@@ -250,6 +269,23 @@ class Connection {
     }
   }
 
+  /// From any thread: ends the exchange that post() runs with this `token` (already set by the
+  /// caller), if one runs; a post() that starts later with it set ends at once instead.
+  void cancel(const std::atomic<bool>* token) {
+    std::lock_guard<std::mutex> l(cancel_mu_);
+    if (cancel_token_ != token || !token) return;
+    // The sockets belong to the thread running the exchange: it closes them, in its io_context.
+    asio::post(ioc_, [this, exchange = exchange_] {
+      if (exchange != exchange_) return;  // a later exchange's, queued too late
+      error_code ignored;
+      if (tls_) tls_->lowest_layer().close(ignored);
+      if (tcp_) tcp_->close(ignored);
+      if (unix_) unix_->close(ignored);
+      if (pending_tcp_) pending_tcp_->close(ignored);
+      if (resolver_) resolver_->cancel();
+    });
+  }
+
   std::vector<std::string> notes() const {
     std::lock_guard<std::mutex> lock(mu_);
     return notes_;
@@ -258,6 +294,10 @@ class Connection {
   std::string where() const { return endpoint_.host_port(); }
 
  private:
+  Error cancelled() const {
+    return Error{WbemStatus::kCallCancelled, "the request to " + where() + " was interrupted"};
+  }
+
   static std::string millis(int ms) {
     if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
     return std::to_string(ms) + " ms";
@@ -511,6 +551,9 @@ class Connection {
   Endpoint endpoint_;
   std::string user_, password_, ca_file_, known_hosts_;
   mutable std::mutex mu_;
+  std::mutex cancel_mu_;  ///< guards the two below (cancel() runs on another thread)
+  const std::atomic<bool>* cancel_token_ = nullptr;  ///< the running exchange's
+  uint64_t exchange_ = 0;                            ///< counts exchanges
   asio::io_context ioc_;
   std::unique_ptr<ssl::context> ssl_ctx_;
   std::optional<asio::local::stream_protocol::socket> unix_;
@@ -617,6 +660,7 @@ class RemoteEventStream : public EventStream {
         queue_.pop_front();
         return true;
       }
+      if (interrupted_.exchange(false)) return false;
       double wait = kPullWait;
       if (timeout_ms >= 0) {
         double left =
@@ -627,9 +671,12 @@ class RemoteEventStream : public EventStream {
       common_.message_id.clear();
       common_.timeout_s = wait;
       auto body = connection_->post(wc::pull_request(common_, uri_, sub_.context, 100),
-                                    static_cast<int>(wait * 1000));
+                                    static_cast<int>(wait * 1000), &interrupted_);
       if (!body.ok()) {
         const Error& e = body.error();
+        // interrupt(): the pull was abandoned (the server answers it when the Unsubscribe the
+        // destructor sends comes, or when its wait ends).
+        if (e.code == WbemStatus::kCallCancelled && interrupted_.exchange(false)) return false;
         // The server's TimedOut fault: nothing happened, pull again (not the client's own
         // operation timeout, "no answer from …": the server is stuck).
         if (e.code == WbemStatus::kTimedOut && e.message.rfind("no answer from", 0) != 0) continue;
@@ -647,6 +694,12 @@ class RemoteEventStream : public EventStream {
       if (!page->context.empty()) sub_.context = page->context;
     }
   }
+  /// Ends the Pull under way at once: its connection is closed (the next request opens another;
+  /// on the Unix socket lwmid ends the subscription with it).
+  void interrupt() override {
+    interrupted_ = true;
+    connection_->cancel(&interrupted_);
+  }
   uint64_t dropped() const override { return dropped_; }
   /// The server's count of kernel events lost (each answered by a rescan there).
   uint64_t lost() const override { return lost_; }
@@ -659,6 +712,7 @@ class RemoteEventStream : public EventStream {
   std::deque<Instance> queue_;
   uint64_t dropped_ = 0;
   uint64_t lost_ = 0;
+  std::atomic<bool> interrupted_{false};
 };
 
 std::string local_host_name() {

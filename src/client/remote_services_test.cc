@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -754,6 +756,65 @@ TEST_F(RemoteServicesTest, EventsBySubscribeAndPulls) {
   // Destroying the stream unsubscribed.
   EXPECT_EQ(world.seen.back().operation, wsman::Operation::kUnsubscribe);
   EXPECT_EQ(world.seen.back().identifier, "uuid:sub");
+}
+
+// interrupt() ends a Pull the server holds (lwmic on Ctrl-C) instead of waiting for its answer;
+// destroying the stream then unsubscribes on a new connection.
+TEST_F(RemoteServicesTest, InterruptEndsAPullTheServerHolds) {
+  EventWorld events;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool pull_waiting = false, released = false;
+  auto world = [&](const wsman::Request& r) -> Reply {
+    if (r.operation == wsman::Operation::kPull) {
+      std::unique_lock<std::mutex> lock(mu);
+      pull_waiting = true;
+      cv.notify_all();
+      // Held until the test releases it (bounded, so that a broken interrupt fails the test
+      // rather than hanging it: the next Pulls then answer, and next() returns an event).
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+      pull_waiting = false;
+    }
+    return events(r);
+  };
+  std::string path = (dir_ / "lwmid.sock").string();
+  FakeServer server(FakeServer::Mode::kUnix, world, path);
+  server.start();
+  ConnectOptions o;
+  o.socket = path;
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  {
+    auto stream = (*s)->exec_notification_query(
+        "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'");
+    ASSERT_TRUE(stream.ok()) << stream.error().to_string();
+    std::thread interrupter([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return pull_waiting; });
+      lock.unlock();
+      (*stream)->interrupt();
+    });
+    Instance ev;
+    auto got = (*stream)->next(&ev, -1);
+    bool answered;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      answered = released || !pull_waiting;
+      released = true;  // let the held Pull go
+    }
+    cv.notify_all();
+    interrupter.join();
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_FALSE(*got);
+    EXPECT_FALSE(answered) << "next() returned before the server answered its Pull";
+  }
+  // The stream unsubscribed as it was destroyed (the held Pull's answer may be recorded later).
+  std::lock_guard<std::mutex> lock(events.mu);
+  auto unsubscribed = std::find_if(events.seen.begin(), events.seen.end(), [](const auto& r) {
+    return r.operation == wsman::Operation::kUnsubscribe;
+  });
+  ASSERT_NE(unsubscribed, events.seen.end());
+  EXPECT_EQ(unsubscribed->identifier, "uuid:sub");
 }
 
 TEST_F(RemoteServicesTest, EventQueryErrorPointsAtTheColumn) {

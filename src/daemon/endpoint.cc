@@ -192,6 +192,7 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
     return out;
   }
   auto& request = std::get<wsman::Request>(decoded);
+  if (peer.transport == net::Peer::Transport::kUnix) request.local_connection = peer.connection_id;
   if (!caller && request.operation != wsman::Operation::kIdentify)
     return unauthorized(peer, "WSMANIDENTIFY: unauthenticated is only for Identify", 0);
   wsman::Response response;

@@ -16,6 +16,7 @@
 #include "daemon/endpoint.h"
 #include "event/process_event_stream.h"
 #include "event/subscription_manager.h"
+#include "event/subscription_provider.h"
 #include "net/certificate.h"
 #include "net/connection_limiter.h"
 #include "net/http_server.h"
@@ -180,9 +181,21 @@ int main(int argc, char** argv) {
       },
       &service.audit(), log_line);
   lwmi::wsman::Eventing eventing(subscriptions);
+  // A user finds and ends its own subscriptions as LWMI_EventSubscription instances.
+  auto subscription_class = std::make_shared<lwmi::event::SubscriptionProvider>(subscriptions);
+  service.serve(subscription_class,
+                [subscription_class](const lwmi::security::Caller& c, const lwmi::ObjectPath& p) {
+                  return subscription_class->remove(c, p);
+                });
   lwmi::wsman::Operations operations(service, {}, &eventing);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
+  // A subscription made on the Unix socket ends with its connection: a client that was killed
+  // (and so never unsubscribed) does not hold the user's quota until the lease ends.
+  options.on_close = [&subscriptions](const lwmi::net::Peer& peer) {
+    if (peer.transport == lwmi::net::Peer::Transport::kUnix)
+      subscriptions.connection_closed(peer.connection_id);
+  };
   lwmi::net::Server server(options, [&](const lwmi::net::HttpRequest& r, const lwmi::net::Peer& p) {
     return endpoint.handle(r, p);
   });

@@ -73,6 +73,8 @@ struct SubscriptionManager::Subscription {
   Clock::time_point last_delivery;
   std::optional<Error> stream_error;
   std::optional<Waiter> waiter;
+  std::optional<uint64_t> connection;  ///< the local connection it ends with
+  bool connection_closed = false;
 };
 
 SubscriptionManager::SubscriptionManager(SubscriptionLimits limits, StreamOpener opener,
@@ -124,7 +126,8 @@ void SubscriptionManager::audit(const security::Caller& caller, const std::strin
 
 Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, std::string_view wql,
                                                std::optional<Millis> expires,
-                                               std::optional<Millis> heartbeat) {
+                                               std::optional<Millis> heartbeat,
+                                               std::optional<uint64_t> connection) {
   std::string query(wql);
   auto refuse = [&](Error e) -> Result<Granted> {
     audit(caller, "Subscribe", std::string(wbem_status_name(e.code)), query, e.message);
@@ -159,6 +162,7 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   s->id = new_id();
   s->owner = caller;
   s->query = query;
+  s->connection = connection;
   s->stream = std::move(*stream);
   s->lease = grant(expires);
   if (heartbeat && heartbeat->count() > 0)
@@ -375,6 +379,39 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
   return {};
 }
 
+std::vector<SubscriptionInfo> SubscriptionManager::list(const security::Caller& caller) const {
+  std::vector<SubscriptionInfo> out;
+  auto now = Clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, s] : subs_) {
+    if (!owned_by(s->owner, caller)) continue;
+    SubscriptionInfo i;
+    i.id = id;
+    i.query = s->query;
+    i.user = s->owner.user;
+    i.uid = s->owner.uid;
+    i.peer = s->owner.peer;
+    i.lease = s->lease;
+    i.pulling = s->waiter.has_value();
+    if (!i.pulling && s->expires_at > now)
+      i.expires_in = std::chrono::duration_cast<Millis>(s->expires_at - now);
+    i.queued = s->queue.size();
+    i.dropped = s->dropped;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+void SubscriptionManager::connection_closed(uint64_t connection) {
+  bool any = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, s] : subs_)
+      if (s->connection == connection) any = s->connection_closed = true;
+  }
+  if (any) cv_.notify_all();  // the housekeeper ends them: the caller may be an I/O thread
+}
+
 size_t SubscriptionManager::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return subs_.size();
@@ -452,13 +489,19 @@ void SubscriptionManager::housekeeping() {
     std::vector<Completion> completions;
     std::vector<std::shared_ptr<Subscription>> expired;
     std::vector<std::string> expire_ids;
+    std::vector<std::string> closed_ids;
     for (auto& [id, s] : subs_) {
-      if (s->waiter)
+      if (s->connection_closed)
+        closed_ids.push_back(id);
+      else if (s->waiter)
         try_complete_locked(*s, now, &completions);
       else if (now >= s->expires_at)
         expire_ids.push_back(id);
     }
     for (const auto& id : expire_ids) expired.push_back(remove_locked(id, "expired", &completions));
+    std::vector<std::shared_ptr<Subscription>> closed;
+    for (const auto& id : closed_ids)
+      closed.push_back(remove_locked(id, "its connection closed", &completions));
     // The next moment something is due.
     auto next = now + std::chrono::seconds(5);
     for (auto& [id, s] : subs_) {
@@ -469,14 +512,19 @@ void SubscriptionManager::housekeeping() {
         next = std::min(next, s->expires_at);
       }
     }
-    if (!completions.empty() || !expired.empty()) {
+    if (!completions.empty() || !expired.empty() || !closed.empty()) {
       lock.unlock();
       finish(completions, expired);
+      std::vector<Completion> none;  // the completions ran above
+      finish(none, closed);
       for (auto& s : expired)
         audit(s->owner, "SubscriptionExpired", "0", s->query,
               "id=" + s->id + ": neither pulled nor renewed for " + seconds(s->lease));
+      for (auto& s : closed)
+        audit(s->owner, "Unsubscribe", "0", s->query, "id=" + s->id + ": its connection closed");
       // Their streams end here, unlocked: tearing a source down must not hold up every pull.
       expired.clear();
+      closed.clear();
       lock.lock();
       continue;
     }

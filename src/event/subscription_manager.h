@@ -61,6 +61,20 @@ struct Granted {
   std::optional<Millis> heartbeat;
 };
 
+/// A subscription as its owner may see it (LWMI_EventSubscription).
+struct SubscriptionInfo {
+  std::string id;
+  std::string query;
+  std::string user;
+  uid_t uid = 0;
+  std::string peer;
+  Millis lease{0};
+  Millis expires_in{0};  ///< 0 while a pull waits
+  bool pulling = false;
+  uint64_t queued = 0;
+  uint64_t dropped = 0;
+};
+
 /// What one pull delivers: events, or a heartbeat, or a timeout (neither).
 struct PullResult {
   std::vector<Instance> events;
@@ -85,10 +99,16 @@ class SubscriptionManager {
   SubscriptionManager& operator=(const SubscriptionManager&) = delete;
 
   /// Subscribes `caller` to the event query `wql`. `expires`: the lease asked for (capped at
-  /// max_expiry; default_expiry when absent); `heartbeat`: the interval asked for, if any.
+  /// max_expiry; default_expiry when absent); `heartbeat`: the interval asked for, if any;
+  /// `connection`: the local connection it was made on, if it ends with it (connection_closed).
   /// WBEM_E_QUOTA_VIOLATION over the per-user or total quota; the opener's error for a bad query.
   Result<Granted> subscribe(const security::Caller& caller, std::string_view wql,
-                            std::optional<Millis> expires, std::optional<Millis> heartbeat);
+                            std::optional<Millis> expires, std::optional<Millis> heartbeat,
+                            std::optional<uint64_t> connection = std::nullopt);
+  /// The local connection `connection` has closed: the subscriptions made on it end soon (on the
+  /// manager's thread; a waiting pull completes with WBEM_E_CALL_CANCELLED), audited. Returns at
+  /// once; any thread.
+  void connection_closed(uint64_t connection);
   /// Delivers up to `max` queued events (at least 1), waiting up to `wait` (capped at
   /// max_pull_wait) for the first. `done` runs exactly once, maybe before pull() returns. A
   /// pull still waiting on the same subscription is answered as timed out.
@@ -111,6 +131,9 @@ class SubscriptionManager {
                        std::optional<Millis> expires);
   /// Ends a subscription (a waiting pull completes with WBEM_E_CALL_CANCELLED).
   Result<void> unsubscribe(const std::string& id, const security::Caller& caller);
+
+  /// The subscriptions `caller` owns (made by its uid from its pid namespace), by id.
+  std::vector<SubscriptionInfo> list(const security::Caller& caller) const;
 
   size_t size() const;
   /// True while a subscription with this id exists (whoever owns it).

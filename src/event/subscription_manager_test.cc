@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cim/schema.h"
+#include "event/subscription_provider.h"
 
 namespace lwmi::event {
 namespace {
@@ -486,6 +487,90 @@ TEST_F(SubscriptionManagerTest, UnsubscribeEndsTheStreamAndAWaitingPull) {
   EXPECT_NE(a.find("action=Unsubscribe result=0"), std::string::npos) << a;
   EXPECT_NE(a.find("peer=https:127.0.0.1:4000"), std::string::npos) << a;
   EXPECT_NE(a.find("TargetInstance ISA"), std::string::npos) << a;
+}
+
+// A client killed before it could unsubscribe: its connection closing ends what it made on it,
+// and nothing else.
+TEST_F(SubscriptionManagerTest, ClosingItsConnectionEndsASubscriptionAndAWaitingPull) {
+  SubscriptionLimits l;
+  l.max_per_user = 2;
+  auto& m = make(l);
+  auto on7 = m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 7);
+  auto on8 = m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 8);
+  auto remote = m.subscribe(bob_, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(on7.ok() && on8.ok() && remote.ok());
+  EXPECT_FALSE(m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 9).ok());  // the quota
+  std::promise<Result<PullResult>> p;
+  auto f = p.get_future();
+  m.pull(on7->id, alice_, 5, 10s, [&](Result<PullResult> r) { p.set_value(std::move(r)); });
+  m.connection_closed(7);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  auto r = f.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kCallCancelled);
+  for (int i = 0; i < 500 && m.exists(on7->id); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_FALSE(m.exists(on7->id));
+  EXPECT_TRUE(m.exists(on8->id));
+  EXPECT_TRUE(m.exists(remote->id));
+  m.connection_closed(1234);  // a connection that made none
+  EXPECT_EQ(m.size(), 2u);
+  // The quota is free again.
+  EXPECT_TRUE(m.subscribe(alice_, wql_, std::nullopt, std::nullopt, 9).ok());
+  // Audited by the manager's thread once the stream has ended.
+  std::string line = "action=Unsubscribe result=0 caller.uid=1001";
+  std::string why = "id=" + on7->id + ": its connection closed";
+  std::string a;
+  for (int i = 0; i < 500; ++i, std::this_thread::sleep_for(2ms))
+    if ((a = audit_text()).find(why) != std::string::npos) break;
+  EXPECT_NE(a.find(why), std::string::npos) << a;
+  EXPECT_NE(a.find(line), std::string::npos) << a;
+}
+
+// LWMI_EventSubscription: a user lists, reads and deletes its own subscriptions; another user's
+// (or the same uid's from another pid namespace) do not exist for it.
+TEST_F(SubscriptionManagerTest, ProviderShowsAndEndsOnlyTheCallersOwn) {
+  auto& m = make();
+  SubscriptionProvider p(m);
+  auto mine = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);
+  auto his = m.subscribe(bob_, wql_ + " AND TargetInstance.Name = 'b'", std::nullopt, std::nullopt);
+  ASSERT_TRUE(mine.ok() && his.ok());
+  auto list = [&](const security::Caller& c) {
+    std::vector<Instance> out;
+    auto s = p.enumerate(c, {});
+    Instance i;
+    while (s->next(&i)) out.push_back(i);
+    return out;
+  };
+  auto seen = list(alice_);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].get("Id")->to_text(), mine->id);
+  EXPECT_EQ(seen[0].get("Query")->to_text(), wql_);
+  EXPECT_EQ(seen[0].get("User")->to_text(), "alice");
+  EXPECT_EQ(seen[0].get("UserId")->as_u64(), 1001u);
+  EXPECT_EQ(seen[0].get("LeaseSeconds")->as_u64(), 600u);
+  EXPECT_EQ(seen[0].identity().to_string(), "LWMI_EventSubscription.Id=\"" + mine->id + "\"");
+  security::Caller alice_in_container = alice_;
+  alice_in_container.pid_ns = os::PidNamespaceId{4026532000u, 1};
+  auto path = [](const std::string& id) {
+    ObjectPath o;
+    o.class_name = "LWMI_EventSubscription";
+    o.keys.push_back({"Id", Value::string(id)});
+    return o;
+  };
+  for (const auto* intruder : {&bob_, &alice_in_container}) {
+    auto got = p.get(*intruder, path(mine->id), {});
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.error().code, WbemStatus::kNotFound);
+    auto gone = p.remove(*intruder, path(mine->id));
+    ASSERT_FALSE(gone.ok());
+    EXPECT_EQ(gone.error().code, WbemStatus::kNotFound);
+  }
+  EXPECT_TRUE(m.exists(mine->id));
+  EXPECT_TRUE(p.get(alice_, path(mine->id), {}).ok());
+  ASSERT_TRUE(p.remove(alice_, path(mine->id)).ok());
+  EXPECT_FALSE(m.exists(mine->id));
+  EXPECT_TRUE(list(alice_).empty());
+  EXPECT_EQ(list(bob_).size(), 1u);
 }
 
 TEST_F(SubscriptionManagerTest, BadQueryIsRefusedWithItsErrorAndAudited) {

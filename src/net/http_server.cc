@@ -245,6 +245,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         peer_(std::move(peer)),
         stream_(std::forward<Args>(args)...),
         timer_(stream_.get_executor()) {}
+  // The last handler holding the session is gone: the connection is over for good.
+  ~Session() override { notify_closed(); }
 
   void run() {
     // The accept completion runs on the acceptor's strand; move onto ours.
@@ -375,6 +377,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         response = error_response(500, "Internal server error\n");
       }
       if (auto deferred = std::move(response.deferred)) {
+        if constexpr (std::is_same_v<Stream, UnixStream>)
+          asio::post(self->stream_.get_executor(), [self] { self->watch_hangup(); });
         deferred->on_complete([self](HttpResponse later) {
           later.deferred.reset();
           asio::post(self->stream_.get_executor(), [self, later = std::move(later)]() mutable {
@@ -492,6 +496,27 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
   }
 
+  void notify_closed() {
+    if (closed_notified_ || !impl_->options.on_close) return;
+    closed_notified_ = true;
+    impl_->options.on_close(peer_);
+  }
+
+  // While a long poll waits, nothing reads the socket: a peer that went away (a killed client)
+  // is seen here, so that what it made ends now rather than when the poll is answered. Bytes
+  // the peer sent meanwhile (a pipelined request) stay for the next read.
+  void watch_hangup() {
+    if (state_ != State::kHandling) return;
+    lowest().socket().async_wait(
+        asio::socket_base::wait_read, [self = this->shared_from_this()](error_code ec) {
+          if (ec || self->state_ != State::kHandling) return;
+          char c;
+          ssize_t n =
+              ::recv(self->lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) self->notify_closed();
+        });
+  }
+
   void close_now() {
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
@@ -516,7 +541,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = false;
   bool stopping_ = false;
   bool drain_after_ = false;
-  bool answered_ = false;  // a response was written: idle_timeout_s applies from now on
+  bool answered_ = false;         // a response was written: idle_timeout_s applies from now on
+  bool closed_notified_ = false;  ///< on_close ran (at most once)
   unsigned version_ = 11;
 };
 

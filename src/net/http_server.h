@@ -100,6 +100,9 @@ struct ServerOptions {
   std::function<void(const Peer&, const std::string& why)> on_connection_refused;
   std::string certificate_file;  ///< PEM, for HTTPS
   std::string private_key_file;  ///< PEM
+  /// Called once when a connection has ended (its last response sent or abandoned), on an I/O
+  /// thread: keep it short and do not block.
+  std::function<void(const Peer&)> on_close;
 };
 
 class Server {

@@ -50,25 +50,6 @@ Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
   return inst;
 }
 
-namespace {
-class VectorStream : public InstanceStream {
- public:
-  explicit VectorStream(std::vector<Instance> v, std::optional<Error> error = std::nullopt)
-      : v_(std::move(v)) {
-    error_ = std::move(error);
-  }
-  bool next(Instance* out) override {
-    if (error_ || i_ >= v_.size()) return false;
-    *out = std::move(v_[i_++]);
-    return true;
-  }
-
- private:
-  std::vector<Instance> v_;
-  size_t i_ = 0;
-};
-}  // namespace
-
 std::unique_ptr<InstanceStream> EventSourceProvider::enumerate(const security::Caller&,
                                                                const Request& request) {
   std::vector<Instance> out;

@@ -50,6 +50,25 @@ struct Request {
   std::function<bool(const std::function<Value(size_t)>& read)> filter;
 };
 
+/// Instances made up front, streamed (classes with few instances).
+class VectorStream : public InstanceStream {
+ public:
+  /// The instances of `v`; with `error`, none: the stream ends at once with that error.
+  explicit VectorStream(std::vector<Instance> v, std::optional<Error> error = std::nullopt)
+      : v_(std::move(v)) {
+    error_ = std::move(error);
+  }
+  bool next(Instance* out) override {
+    if (error_ || i_ >= v_.size()) return false;
+    *out = std::move(v_[i_++]);
+    return true;
+  }
+
+ private:
+  std::vector<Instance> v_;
+  size_t i_ = 0;
+};
+
 class InstanceProvider {
  public:
   virtual ~InstanceProvider() = default;

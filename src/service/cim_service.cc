@@ -79,6 +79,7 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
                  "'" + std::string(text) + "' names the class " + (*cls)->name +
                      ", not an instance: add its key, e.g. " + (*cls)->name + ".Handle=\"1\""};
   if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.get(caller, *path, {});
+  if (auto* s = served_for(**cls)) return s->provider->get(caller, *path, {});
   if (!processes_.class_decl()->is_a((*cls)->name))
     return Error{WbemStatus::kNotFound,
                  "no instance of " + (*cls)->name + " matches '" + std::string(text) + "'"};
@@ -100,6 +101,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
   auto cls = get_class(class_name);
   if (!cls.ok()) return cls.take_error();
   if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.enumerate(caller, {});
+  if (auto* s = served_for(**cls)) return s->provider->enumerate(caller, {});
   auto req = request_for(**cls, properties);
   if (!req.ok()) return req.take_error();
   // Win32_Process is the one concrete class with instances; a query on an ancestor returns
@@ -128,8 +130,9 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
     e.position = sel.class_loc.offset;
     return e;
   }
-  if (event_sources_.class_decl()->is_a((*queried)->name)) {
-    auto cls = event_sources_.class_decl();
+  const Served* served_class = served_for(**queried);
+  if (event_sources_.class_decl()->is_a((*queried)->name) || served_class) {
+    auto cls = served_class ? served_class->provider->class_decl() : event_sources_.class_decl();
     auto compiled = wql::compile(*parsed, cls, cls);
     if (!compiled.ok()) return compiled.take_error();
     auto q = std::make_shared<wql::CompiledQuery>(std::move(*compiled));
@@ -139,6 +142,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
         return i == wql::kClassProperty ? Value::string(cls->name) : read(i);
       });
     };
+    if (served_class) return served_class->provider->enumerate(caller, req);
     return event_sources_.enumerate(caller, req);
   }
   auto concrete = processes_.class_decl();
@@ -368,6 +372,11 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
   if (!parsed.ok()) return refused(parsed.take_error());
   auto cls = get_class(parsed->class_name);
   if (!cls.ok()) return refused(cls.take_error());
+  if (auto* s = served_for(**cls); s && parsed->is_instance_path()) {
+    auto r = s->remove(caller, *parsed);
+    if (!r.ok()) return r.take_error();
+    return MethodResult{};
+  }
   if (event_sources_.class_decl()->is_a((*cls)->name))
     return refused(Error{WbemStatus::kProviderNotCapable,
                          (*cls)->name + " is read-only: its instances cannot be deleted"});
@@ -379,6 +388,16 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
     return Error{WbemStatus::kAccessDenied,
                  r->notes.empty() ? std::string("access denied") : r->notes.front()};
   return r;
+}
+
+void CimService::serve(std::shared_ptr<provider::InstanceProvider> p, Remover remove) {
+  served_.push_back({std::move(p), std::move(remove)});
+}
+
+const CimService::Served* CimService::served_for(const ClassDecl& cls) const {
+  for (const auto& s : served_)
+    if (s.provider->class_decl()->is_a(cls.name)) return &s;
+  return nullptr;
 }
 
 }  // namespace lwmi::service

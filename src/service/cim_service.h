@@ -6,6 +6,7 @@
 // Thread safety: safe to call concurrently.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,12 @@ class CimService {
   /// Checks a path's server and namespace name this host's root\cimv2.
   Result<void> check_location(const ObjectPath& path) const;
 
+  /// Deletes the instance a path names (for a served class).
+  using Remover = std::function<Result<void>(const security::Caller&, const ObjectPath&)>;
+  /// Serves one more class beside the engine's own (lwmid: LWMI_EventSubscription): get,
+  /// enumerate, queries and DeleteInstance (through `remove`) go to `p`. Before serving starts.
+  void serve(std::shared_ptr<provider::InstanceProvider> p, Remover remove);
+
   const config::Config& config() const { return config_; }
   const os::SystemInfo& system() const { return processes_.system(); }
   provider::process::ProcessProvider& processes() { return processes_; }
@@ -75,6 +82,13 @@ class CimService {
   provider::process::ProcessProvider processes_;
   provider::EventSourceProvider event_sources_;  ///< LWMI_EventSource
   security::AuditLog audit_;
+  struct Served {
+    std::shared_ptr<provider::InstanceProvider> provider;
+    Remover remove;
+  };
+  std::vector<Served> served_;  ///< serve(); unchanged once serving
+  /// The served class `cls` is (or derives from), if any.
+  const Served* served_for(const ClassDecl& cls) const;
 };
 
 }  // namespace lwmi::service

@@ -72,7 +72,8 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
                  "Subscribe needs a WQL event query as its filter, e.g. SELECT * FROM "
                  "__InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'",
                  WbemStatus::kInvalidQuery));
-  auto granted = manager_.subscribe(c, r.filter, millis(r.expires_s), millis(r.heartbeats_s));
+  auto granted = manager_.subscribe(c, r.filter, millis(r.expires_s), millis(r.heartbeats_s),
+                                    r.local_connection);
   if (!granted.ok()) return fault_response(r, fault_for(granted.error()));
   Response out;
   out.action = std::string(kEventingAction) + "SubscribeResponse";

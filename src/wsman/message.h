@@ -100,6 +100,10 @@ struct Request {
   std::optional<double> expires_s;
   std::optional<double> heartbeats_s;
   std::string identifier;  ///< Unsubscribe/Renew: the subscription (wse:Identifier)
+
+  /// Set by the server, never decoded: the Unix socket connection the request came on. A
+  /// subscription made on one ends when that connection closes.
+  std::optional<uint64_t> local_connection;
 };
 
 /// A fault: SOAP 1.2 code and subcode, the WBEM status in a WSManFault detail, HTTP status.

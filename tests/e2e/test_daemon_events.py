@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -451,6 +452,198 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual(stop["ProcessID"], p.pid)
         self.assertEqual(stop["ProcessName"], name)
         self.assertEqual(stop["ExitStatus"], 143, "128 + SIGTERM")
+
+    # -- no subscription outlives the client that made it ----------------------------------------
+
+    def watch_and_signal(self, argv, sig):
+        """Starts `lwmic … watch`, waits until it subscribed, sends it `sig`; returns its status.
+        The signals get their default disposition first: a test runner may have started us
+        with SIGINT ignored (as a shell starts background jobs), which lwmic keeps."""
+        def defaults():
+            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(s, signal.SIG_DFL)
+        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
+        self.addCleanup(err.close)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=err, preexec_fn=defaults)
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+
+        def subscribed():
+            err.seek(0)
+            if p.poll() is not None:
+                raise AssertionError("lwmic watch exited early: %s" % err.read())
+            return "watching" in err.read()
+        e2e.wait_for(subscribed, 20, "lwmic watch to subscribe")
+        p.send_signal(sig)
+        return p.wait(timeout=20)
+
+    def subscription_ids(self, action, uid, since):
+        """The ids in audit lines (after line `since`) of `action` with result 0 by uid."""
+        out = []
+        for line in self.audit_lines()[since:]:
+            if ("action=%s result=0 " % action) in line and ("caller.uid=%d " % uid) in line:
+                m = re.search(r"id=(uuid:[0-9a-f-]+)", line)
+                if m:
+                    out.append((m.group(1), line))
+        return out
+
+    def test_interrupted_watches_leave_no_subscription(self):
+        # 20 watches over the Unix socket, each ended by SIGINT, SIGTERM or SIGHUP while its Pull
+        # waits (the quota is 2): each unsubscribes itself, and the 21st watch works.
+        alice = self.users["alice"]
+        since = len(self.audit_lines())
+        wql = CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)
+        sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        for i in range(20):
+            sig = sigs[i % len(sigs)]
+            rc = self.watch_and_signal(
+                alice.prefix() + [e2e.LWMIC, "--socket", self.socket_path, "watch", wql], sig)
+            self.assertEqual(rc, -sig, "ended as the signal ends it, after unsubscribing")
+        made = [i for i, _ in self.subscription_ids("Subscribe", alice.uid, since)]
+        self.assertEqual(len(made), 20)
+        # Each ended (lwmic abandons its Pull by closing that connection, which on the Unix
+        # socket ends the subscription at once; its Unsubscribe may come second).
+        e2e.wait_for(lambda: sorted(i for i, _ in self.subscription_ids(
+            "Unsubscribe", alice.uid, since)) == sorted(made), 10, "20 audited Unsubscribes")
+        name, exe = self.program("ev21st")
+        watcher, out, err = self.start_watch(alice.prefix() + [
+            e2e.LWMIC, "--socket", self.socket_path, "--format", "json", "watch",
+            CREATION % ("TargetInstance.Name = '%s'" % name), "--count", "1", "--timeout", "20"])
+        p = self.start(exe, role="alice")
+        self.assertEqual(watcher.wait(timeout=15), 0)
+        out.seek(0)
+        self.assertEqual([e["TargetInstance"]["ProcessId"] for e in e2e.json_lines(out.read())],
+                         [p.pid])
+
+    def test_interrupted_remote_watches_free_the_quota(self):
+        # Over HTTPS no connection ties a subscription to its client: lwmic must unsubscribe.
+        # Both forms: one host, and a host list (fan-out: a subscription per host).
+        bob = self.users["bob"]
+        wql = CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)
+        hosts = os.path.join(self.work, "hosts-" + secrets.token_hex(3))
+        with open(hosts, "w") as f:
+            f.write(self.https + "\n")
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            argv = self.lwmic_remote("watch", wql, role="bob")
+            self.assertEqual(self.watch_and_signal(argv, sig), -sig)
+            argv[argv.index("--node") + 1] = "@" + hosts
+            self.assertEqual(self.watch_and_signal(argv, sig), -sig)
+        for _ in range(PER_USER):  # the quota is whole again
+            self.subscribe("TargetInstance.Name = 'q2'", role="bob")
+
+    def test_a_watch_whose_reader_went_away_unsubscribes(self):
+        # `lwmic watch … | head -1`: the next event's write fails; lwmic unsubscribes first.
+        name, exe = self.program("evpipe")
+        since = len(self.audit_lines())
+        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
+        self.addCleanup(err.close)
+        w = subprocess.Popen(self.lwmic_remote(
+            "watch", CREATION % ("TargetInstance.Name = '%s'" % name), role="bob"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        self.addCleanup(lambda: (w.poll() is None and w.kill(), w.wait()))
+        e2e.wait_for(lambda: (err.seek(0), "watching" in err.read())[1], 20,
+                     "lwmic watch to subscribe")
+        w.stdout.close()  # the reader is gone
+        self.start(exe, role="bob")
+        self.assertEqual(w.wait(timeout=20), -signal.SIGPIPE)
+        made = self.subscription_ids("Subscribe", self.users["bob"].uid, since)
+        self.assertEqual(len(made), 1)
+        self.assert_audited("action=Unsubscribe", "result=0", "id=" + made[0][0])
+
+    def unix_subscribe(self, conn):
+        conn.request("POST", "/wsman", body=subscribe_envelope(
+            CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)).encode(),
+            headers={"Content-Type": td.SOAP_TYPE})
+        r = conn.getresponse()
+        root = td.parse_envelope(r.read())
+        self.assertEqual(r.status, 200)
+        resp = root.find("s:Body/wse:SubscribeResponse", NS)
+        ident = resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier", NS)
+        ctx = resp.find("wsen:EnumerationContext", NS)
+        return ident.text, ctx.text
+
+    def unix_pull_fault(self, ctx):
+        status, _, data = td.post(td.UnixHTTPConnection(self.socket_path),
+                                  pull_envelope(ctx, timeout="PT0.300S"))
+        self.assertEqual(status, 500, data[:2000])
+        return td.fault_of(td.parse_envelope(data))
+
+    def test_a_subscription_ends_with_its_unix_connection(self):
+        # A client killed without unsubscribing: its connection closes, and with it what it made.
+        conn = td.UnixHTTPConnection(self.socket_path)
+        self.addCleanup(conn.close)
+        ident, ctx = self.unix_subscribe(conn)
+        f = self.unix_pull_fault(ctx)  # another connection of the same caller may pull
+        self.assertEqual(f["wbem"], WBEM_E_TIMED_OUT, f)
+        conn.close()
+        self.assert_audited("action=Unsubscribe", "result=0", "id=%s: its connection closed" % ident)
+        f = self.unix_pull_fault(ctx)
+        self.assertTrue(f["subcode"].endswith(":InvalidEnumerationContext"), f)
+
+    def test_a_killed_watch_ends_its_subscription_while_its_pull_waits(self):
+        # SIGKILL leaves lwmic no chance to unsubscribe; its Pull waits in lwmid (up to 20 s
+        # here): lwmid sees the connection hang up and ends the subscription at once.
+        alice = self.users["alice"]
+        since = len(self.audit_lines())
+        rc = self.watch_and_signal(alice.prefix() + [
+            e2e.LWMIC, "--socket", self.socket_path, "watch",
+            CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)], signal.SIGKILL)
+        self.assertEqual(rc, -signal.SIGKILL)
+        made = self.subscription_ids("Subscribe", alice.uid, since)
+        self.assertEqual(len(made), 1)
+        t0 = time.monotonic()
+        self.assert_audited("action=Unsubscribe", "result=0",
+                            "id=%s: its connection closed" % made[0][0])
+        self.assertLess(time.monotonic() - t0, 10, "not when the Pull's wait ended")
+
+    def test_a_user_lists_and_cancels_only_its_own_subscriptions(self):
+        alice, bob = self.users["alice"], self.users["bob"]
+
+        def lwmic(user, *args):
+            r = subprocess.run(user.prefix() + [e2e.LWMIC, "--socket", self.socket_path, *args],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=60)
+            return r.returncode, r.stdout, r.stderr
+
+        def mine(user):
+            rc, out, err = lwmic(user, "--format", "json", "list", "LWMI_EventSubscription")
+            self.assertEqual(rc, 0, err)
+            return e2e.json_lines(out)
+
+        watches = {}
+        for role, user in (("alice", alice), ("bob", bob)):
+            name = "never-%s-%s" % (role, self.tag)
+            watches[role] = self.start_watch(user.prefix() + [
+                e2e.LWMIC, "--socket", self.socket_path, "watch",
+                CREATION % ("TargetInstance.Name = '%s'" % name)])[0]
+        subs = mine(alice)
+        self.assertEqual(len(subs), 1, subs)
+        sub = subs[0]
+        self.assertIn("never-alice-", sub["Query"])
+        self.assertEqual(sub["User"], alice.name)
+        self.assertEqual(sub["UserId"], alice.uid)
+        self.assertTrue(sub["Peer"].startswith("unix:"), sub)
+        self.assertEqual(sub["__CLASS"], "LWMI_EventSubscription")
+        self.assertNotIn(sub["Id"], [s["Id"] for s in mine(bob)])
+        path = 'LWMI_EventSubscription.Id="%s"' % sub["Id"]
+        # bob can neither read nor end it: to him it does not exist.
+        for verb in ("get", "delete"):
+            rc, _, err = lwmic(bob, verb, path)
+            self.assertEqual(rc, 3, err)
+            self.assertIn("WBEM_E_NOT_FOUND", err)
+        rc, out, err = lwmic(bob, "--format", "json", "query",
+                             "SELECT * FROM LWMI_EventSubscription WHERE Id = '%s'" % sub["Id"])
+        self.assertEqual((rc, out), (0, ""), err)
+        self.assertIsNone(watches["alice"].poll(), "alice's watch runs on")
+        # alice ends hers; her watch learns it on its next Pull.
+        rc, _, err = lwmic(alice, "delete", path)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(mine(alice), [])
+        self.assertNotEqual(watches["alice"].wait(timeout=20), 0)
+        self.assertIsNone(watches["bob"].poll(), "bob's watch runs on")
+        self.assertEqual(len(mine(bob)), 1)
+        self.assert_audited("action=Unsubscribe", "result=0", "caller.uid=%d" % alice.uid,
+                            "id=" + sub["Id"])
 
     def test_deletion_event_carries_the_creation_snapshot(self):
         name, exe = self.program("evdel")
