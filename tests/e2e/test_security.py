@@ -240,6 +240,27 @@ class SecurityAttacks(unittest.TestCase):
         status, _, data = p.stdout.decode().partition("\n")
         return int(status), td.parse_envelope(data)
 
+    def held_connection(self, user):
+        """A connection to lwmid's socket made by a process running as `user` that stays alive
+        (a subscription made on the Unix socket lives as long as its connection, and a
+        connection whose process is gone is nowhere); closed, and the process ended, at
+        cleanup."""
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        holder = subprocess.Popen(user.prefix() + [td.PY, "-c", CONNECT_AND_PASS,
+                                                   self.env.socket, str(b.fileno())],
+                                  pass_fds=[b.fileno()], stdin=subprocess.DEVNULL)
+        b.close()
+        self.addCleanup(holder.wait, 30)
+        self.addCleanup(a.send, b"q")
+        a.settimeout(30)
+        _, fds, _, _ = socket.recv_fds(a, 1, 1)
+        self.assertTrue(fds, "the holder passed its connection")
+        conn = http.client.HTTPConnection("localhost", timeout=60)
+        conn.sock = socket.socket(fileno=fds[0])
+        self.addCleanup(conn.close)
+        return conn
+
     def https_as(self, user, body):
         status, _, data = self.post(self.env.https, body, td.basic(user.name, user.password))
         return status, td.parse_envelope(data)
@@ -262,11 +283,14 @@ class SecurityAttacks(unittest.TestCase):
         target = env.target(self, "root")
         wql = ("SELECT * FROM __InstanceModificationEvent WITHIN 0.5 WHERE TargetInstance ISA "
                "'Win32_Process'")
+        # A subscription made on the Unix socket lives as long as its connection: one for all.
+        wconn = td.UnixHTTPConnection(env.socket, 60)
+        self.addCleanup(wconn.close)
         status, root = self.unix_as(None, tde.subscribe_envelope(
-            wql + " AND TargetInstance.ProcessId = %d" % target))
+            wql + " AND TargetInstance.ProcessId = %d" % target), conn=wconn)
         self.assertEqual(status, 200, ET.tostring(root)[:2000])
         watcher = self.subscription_of(root)
-        self.addCleanup(self.unix_as, None, tde.unsubscribe_envelope(watcher))
+        self.addCleanup(self.unix_as, None, tde.unsubscribe_envelope(watcher), wconn)
 
         a, b = socket.socketpair()
         self.addCleanup(a.close)
@@ -316,7 +340,8 @@ class SecurityAttacks(unittest.TestCase):
             else:
                 self.assertEqual(td.fault_of(root)["wbem"], tde.WBEM_E_TIMED_OUT,
                                  td.fault_of(root))
-        status, root = self.unix_as(None, tde.pull_envelope(watcher, timeout="PT5.000S"))
+        status, root = self.unix_as(None, tde.pull_envelope(watcher, timeout="PT5.000S"),
+                                    conn=wconn)
         self.assertEqual(status, 200, td.fault_of(root))
         self.assertTrue(any(ev["ProcessId"] == str(target) for _, ev in tde.event_items(root)),
                         "the host watcher hears of the host's changes")
@@ -380,8 +405,10 @@ class SecurityAttacks(unittest.TestCase):
                                [env.remote_group, env.admin_group])
                 self.addCleanup(dave.remove)
                 if via == "unix":
-                    def send(body):
-                        return self.unix_as(dave, td.enable_privilege(td.fresh_id(body)))
+                    conn = self.held_connection(dave)
+
+                    def send(body, conn=conn):
+                        return self.unix_as(dave, td.enable_privilege(td.fresh_id(body)), conn)
                 else:
                     def send(body):
                         return self.https_as(dave, td.fresh_id(body))
