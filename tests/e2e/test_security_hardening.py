@@ -86,6 +86,13 @@ class Hardening(unittest.TestCase):
                 self.assertEqual(rc, 0, err)
                 pid = self.created(out)
                 self.wait_exec(pid, prog)
+                # The dynamic loader opens libraries just after the exec: wait for sleep to
+                # sleep (an inherited descriptor would stay, and fail the test after 5 s).
+                try:
+                    e2e.wait_for(lambda: e2e.proc_state(pid) == "S" and open_fds(pid) == [0, 1, 2],
+                                 5, "the created process to sleep with descriptors 0-2")
+                except AssertionError:
+                    pass
                 self.assertEqual(open_fds(pid), [0, 1, 2],
                                  "descriptors of the created process: %s" %
                                  {n: os.readlink("/proc/%d/fd/%d" % (pid, n))
