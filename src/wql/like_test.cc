@@ -61,7 +61,6 @@ TEST(Like, NoExponentialBacktracking) {
   EXPECT_FALSE(like("%a%a%a%a%a%a%a%a%b", text.c_str()));
 }
 
-
 TEST(Like, AgreesWithTheReferenceOnRandomPatternsAndTexts) {
   std::mt19937 rng(20261207);
   const char* pieces[] = {"a",    "b",    "A",     "B",     "%",   "%",   "_",
