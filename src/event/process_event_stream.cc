@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/budget.h"
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "event/shared_proc_source.h"
@@ -166,25 +167,40 @@ Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Kno
   return ev;
 }
 
+template <class Eval>
+bool ProcessEventStream::within_filter_budget(Eval eval) const {
+  // A filter cut short by its budget says false; that is not its answer: the event is lost.
+  base::Budget budget(filter_budget_, "the event filter's limit");
+  base::Budget::Scope scope(&budget);
+  const bool pass = eval();
+  if (!budget.exhausted()) return pass;
+  ++filter_overruns_;
+  return false;
+}
+
 bool ProcessEventStream::matches(const Instance& target, const Instance* previous) const {
   const auto& combined = *query_.filter->concrete;
   const size_t n = query_.target_count;
-  return wql::matches(*query_.filter, [&](size_t i) -> Value {
-    if (i == wql::kClassProperty) return Value::string(ctx_.cls->name);
-    if (i < n) return target.at(i);
-    const auto& p = combined.properties[i];
-    if (!previous) return Value::null(p.type, p.is_array);
-    return previous->at(i - n);
+  return within_filter_budget([&] {
+    return wql::matches(*query_.filter, [&](size_t i) -> Value {
+      if (i == wql::kClassProperty) return Value::string(ctx_.cls->name);
+      if (i < n) return target.at(i);
+      const auto& p = combined.properties[i];
+      if (!previous) return Value::null(p.type, p.is_array);
+      return previous->at(i - n);
+    });
   });
 }
 
 bool ProcessEventStream::trace_matches(const Instance& ev) const {
   const auto& cls = *query_.filter->concrete;
-  return wql::matches(*query_.filter, [&](size_t i) -> Value {
-    if (i == wql::kClassProperty) return Value::string(ev.class_name());
-    const auto& p = cls.properties[i];
-    if (auto v = ev.get(p.name)) return *v;
-    return Value::null(p.type, p.is_array);
+  return within_filter_budget([&] {
+    return wql::matches(*query_.filter, [&](size_t i) -> Value {
+      if (i == wql::kClassProperty) return Value::string(ev.class_name());
+      const auto& p = cls.properties[i];
+      if (auto v = ev.get(p.name)) return *v;
+      return Value::null(p.type, p.is_array);
+    });
   });
 }
 

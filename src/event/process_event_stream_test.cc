@@ -179,6 +179,43 @@ TEST_F(Events, CreationOfANamedProgramAndNothingElse) {
   EXPECT_TRUE(collect(*s, 1, 300).empty()) << "one creation per process";
 }
 
+// A filter that runs past its budget (a LIKE over a long command line) loses the event and
+// says so: the stream's lost() counts it. A stream with a cheap filter gets the same process.
+TEST_F(Events, AFilterPastItsBudgetLosesTheEventAndSaysSo) {
+  const std::string shell = name_ + "s";
+  fs::copy_file("/bin/sh", dir_ / shell);
+  const std::string by_name =
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' "
+      "AND TargetInstance.Name = '" +
+      shell + "'";
+  auto costly =
+      open(by_name + " AND TargetInstance.CommandLine LIKE '%" + std::string(20000, '_') + "b%'");
+  auto cheap = open(by_name);
+  ASSERT_TRUE(costly && cheap);
+  costly->set_filter_budget(std::chrono::milliseconds(1));
+  // 1.5 MB of command line: the LIKE costs about a second, far past 1 ms.
+  std::vector<std::string> args{"-c", "sleep 30; :", "x"};
+  for (int i = 0; i < 15; ++i) args.push_back(std::string(100000, 'a'));
+  args.back() += "b";  // matched, by a filter given the time to finish
+  pid_t pid = spawn(shell, args);
+  auto seen = collect(*cheap, 1, 5000);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(pid_of(seen[0]), static_cast<uint64_t>(pid));
+  EXPECT_TRUE(collect(*costly, 1, 1000).empty()) << "a filter cut short is no match";
+  EXPECT_GE(costly->filter_overruns(), 1u);
+  EXPECT_GE(costly->lost(), costly->filter_overruns()) << "the subscriber is told";
+  EXPECT_EQ(cheap->filter_overruns(), 0u);
+  // The same filter with its time: the event is delivered.
+  auto patient =
+      open(by_name + " AND TargetInstance.CommandLine LIKE '%" + std::string(20000, '_') + "b%'");
+  ASSERT_TRUE(patient);
+  patient->set_filter_budget(std::chrono::seconds(60));
+  pid_t again = spawn(shell, args);
+  auto found = collect(*patient, 1, 10000);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(pid_of(found[0]), static_cast<uint64_t>(again));
+}
+
 // A caller in a child pid namespace hears only of its namespace's processes, by its pids.
 TEST_F(Events, ACallerInAChildPidNamespaceHearsOnlyOfItsOwn) {
   if (::geteuid() != 0 || ::access("/usr/bin/unshare", X_OK) != 0 ||
