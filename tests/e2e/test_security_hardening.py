@@ -270,6 +270,44 @@ class Hardening(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(json_rows(out)[0]["Name"], secret, "root reads the executable")
 
+        # Event filters and traces: alice's watch by the hidden name hears nothing; by the name
+        # she could read, it hears the start, named so.
+        for embedded in (True, False):
+            with self.subTest(events_embedded=embedded):
+                mode = ["--embedded"] if embedded else ["--socket", env.socket]
+                watches = {}
+                for shown in (secret, "innocent"):
+                    argv = alice.prefix() + [
+                        env.lwmic, *mode, "--format", "json", "watch",
+                        "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '%s'" % shown,
+                        "--count", "1", "--timeout", "8"]
+                    out = open(os.path.join(env.work, "w-" + secrets.token_hex(3)), "w+")
+                    err = open(os.path.join(env.work, "w-" + secrets.token_hex(3)), "w+")
+                    self.addCleanup(out.close)
+                    self.addCleanup(err.close)
+                    w = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         env=env._env("alice"))
+                    self.addCleanup(lambda w=w: (w.poll() is None and w.kill(), w.wait()))
+
+                    def watching(w=w, err=err):
+                        err.seek(0)
+                        text = err.read()
+                        self.assertIsNone(w.poll(), text)
+                        return "watching" in text
+                    e2e.wait_for(watching, 20, "alice's watch to start")
+                    watches[shown] = (w, out)
+                q = subprocess.Popen([link, "1000"], stdin=subprocess.DEVNULL)
+                self.addCleanup(e2e.stop_process, q)
+                for shown, (w, out) in watches.items():
+                    self.assertEqual(w.wait(timeout=30), 0)
+                    out.seek(0)
+                    events = e2e.json_lines(out.read())
+                    if shown == secret:
+                        self.assertEqual(events, [], "a filter cannot probe the hidden name")
+                    else:
+                        self.assertEqual([(e["ProcessID"], e["ProcessName"]) for e in events],
+                                         [(q.pid, "innocent")])
+
 
 if __name__ == "__main__":
     unittest.main()
