@@ -180,6 +180,12 @@ int main(int argc, char** argv) {
         return lwmi::event::open_process_events(service.processes(), caller, wql);
       },
       &service.audit(), log_line);
+  // A subscription made with a privilege enabled ends when its opener no longer holds it (an
+  // admin removed from admin_group), even while a Pull waits on it.
+  subscriptions.set_rights_check(
+      [admin_group = config.security.admin_group](const lwmi::security::Caller& opener) {
+        return lwmi::security::held_privileges(opener.uid, admin_group);
+      });
   lwmi::wsman::Eventing eventing(subscriptions);
   // A user finds and ends its own subscriptions as LWMI_EventSubscription instances.
   auto subscription_class = std::make_shared<lwmi::event::SubscriptionProvider>(subscriptions);

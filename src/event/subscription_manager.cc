@@ -482,9 +482,50 @@ void SubscriptionManager::finish(std::vector<Completion>& completions,
     if (s->pump.joinable()) s->pump.join();
 }
 
+void SubscriptionManager::set_rights_check(RightsCheck check) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rights_check_ = std::move(check);
+}
+
+bool SubscriptionManager::check_rights(std::unique_lock<std::mutex>& lock, Clock::time_point now) {
+  if (!rights_check_ || now < next_rights_check_) return false;
+  next_rights_check_ = now + kRightsCheckEvery;
+  std::vector<std::pair<std::string, security::Caller>> privileged;
+  for (auto& [id, s] : subs_)
+    for (security::Privilege p : security::kPrivileges)
+      if (s->owner.can(p)) {
+        privileged.emplace_back(id, s->owner);
+        break;
+      }
+  if (privileged.empty()) return false;
+  // Account lookups read files: not under the lock every pull takes.
+  RightsCheck check = rights_check_;
+  lock.unlock();
+  std::vector<std::pair<std::string, security::Privilege>> lost;
+  for (auto& [id, opener] : privileged) {
+    security::Caller current = opener;
+    current.held = check(opener);
+    if (auto p = current.privilege_lost_since(opener)) lost.emplace_back(id, *p);
+  }
+  lock.lock();
+  std::vector<Completion> completions;
+  std::vector<std::shared_ptr<Subscription>> ended;
+  std::vector<Error> why;
+  for (auto& [id, p] : lost)
+    if (subs_.count(id)) why.push_back(revoke_locked(id, p, &completions, &ended));
+  if (ended.empty()) return false;
+  lock.unlock();
+  finish(completions, ended);
+  for (size_t i = 0; i < ended.size(); ++i) audit_revoked(ended[i]->owner, *ended[i], why[i]);
+  ended.clear();  // their streams end here, unlocked
+  lock.lock();
+  return true;
+}
+
 void SubscriptionManager::housekeeping() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    if (check_rights(lock, Clock::now())) continue;
     auto now = Clock::now();
     std::vector<Completion> completions;
     std::vector<std::shared_ptr<Subscription>> expired;
@@ -504,6 +545,7 @@ void SubscriptionManager::housekeeping() {
       closed.push_back(remove_locked(id, "its connection closed", &completions));
     // The next moment something is due.
     auto next = now + std::chrono::seconds(5);
+    if (rights_check_) next = std::min(next, next_rights_check_);
     for (auto& [id, s] : subs_) {
       if (s->waiter) {
         next = std::min(next, s->waiter->deadline);

@@ -92,6 +92,15 @@ class SubscriptionManager {
                       std::function<void(const std::string&)> log = {});
   /// Ends every subscription; pulls still waiting complete with WBEM_E_CALL_CANCELLED.
   ~SubscriptionManager();
+  /// What the opener of a subscription (the caller who subscribed) holds now: lwmid re-reads the
+  /// account's groups. With it set, the manager's thread checks every subscription made with a
+  /// privilege enabled every kRightsCheckEvery, and ends one whose opener no longer holds it —
+  /// so a Pull already waiting when an admin was removed from admin_group ends too (with
+  /// WBEM_E_CALL_CANCELLED), not only the next Pull or Renew. Unset (embedded mode): no check.
+  using RightsCheck = std::function<security::PrivilegeSet(const security::Caller& opener)>;
+  static constexpr std::chrono::seconds kRightsCheckEvery{2};
+  /// Before the first subscribe.
+  void set_rights_check(RightsCheck check);
   /// What the destructor does, earlier (before the server that waits on pulls stops); later
   /// subscribes are refused.
   void shutdown();
@@ -179,6 +188,11 @@ class SubscriptionManager {
   std::condition_variable cv_;  ///< wakes housekeeping
   std::map<std::string, std::shared_ptr<Subscription>> subs_;
   bool stopping_ = false;
+  RightsCheck rights_check_;
+  Clock::time_point next_rights_check_{};
+  /// With mu_ held, on the housekeeper: ends the subscriptions whose opener lost a privilege
+  /// enabled at Subscribe (unlocks while it asks rights_check_); true when it ended any.
+  bool check_rights(std::unique_lock<std::mutex>& lock, Clock::time_point now);
   std::thread housekeeper_;
 };
 

@@ -388,6 +388,52 @@ TEST_F(SubscriptionManagerTest, APrivilegeLostSinceSubscribeEndsTheSubscription)
   EXPECT_NE(a.find("no longer held"), std::string::npos) << a;
 }
 
+// A Pull already waiting when the opener loses the privilege (an admin removed from
+// admin_group) ends too: the manager's thread re-checks the opener's rights.
+TEST_F(SubscriptionManagerTest, APullAlreadyWaitingEndsWhenTheOpenerLosesThePrivilege) {
+  auto& m = make();
+  std::atomic<bool> still_admin{true};
+  std::atomic<int> checks{0};
+  m.set_rights_check([&](const security::Caller& opener) {
+    ++checks;
+    EXPECT_EQ(opener.uid, alice_.uid);
+    security::PrivilegeSet held;
+    if (still_admin) held.add(security::Privilege::kDebug);
+    return held;
+  });
+  security::Caller admin = alice_;
+  admin.held.add(security::Privilege::kDebug);
+  ASSERT_TRUE(admin.enable(security::Privilege::kDebug));
+  auto plain = m.subscribe(bob_, wql_, std::nullopt, std::nullopt);  // no privilege: unchecked
+  auto g = m.subscribe(admin, wql_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(g.ok() && plain.ok());
+  std::promise<Result<PullResult>> p;
+  auto waiting = p.get_future();
+  m.pull(g->id, admin, 5, 60s, [&](Result<PullResult> got) { p.set_value(std::move(got)); });
+  // Still held: the pull keeps waiting through a check or two.
+  std::this_thread::sleep_for(SubscriptionManager::kRightsCheckEvery + 500ms);
+  EXPECT_EQ(waiting.wait_for(0ms), std::future_status::timeout);
+  EXPECT_TRUE(m.exists(g->id));
+  EXPECT_GE(checks.load(), 1);
+  still_admin = false;
+  ASSERT_EQ(waiting.wait_for(SubscriptionManager::kRightsCheckEvery * 3),
+            std::future_status::ready);
+  auto w = waiting.get();
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, WbemStatus::kCallCancelled) << w.error().to_string();
+  EXPECT_FALSE(m.exists(g->id));
+  EXPECT_TRUE(m.exists(plain->id)) << "a subscription made without a privilege stays";
+  std::string a = audit_text();  // written just after the pull is answered
+  for (int i = 0; i < 100 && a.find("no longer held") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(20ms);
+    a = audit_text();
+  }
+  EXPECT_NE(a.find("action=Unsubscribe result=WBEM_E_ACCESS_DENIED caller.uid=1001"),
+            std::string::npos)
+      << a;
+  EXPECT_NE(a.find("no longer held"), std::string::npos) << a;
+}
+
 TEST_F(SubscriptionManagerTest, AnotherUsersSubscriptionIsAccessDenied) {
   auto& m = make();
   auto g = m.subscribe(alice_, wql_, std::nullopt, std::nullopt);

@@ -168,6 +168,21 @@ std::vector<gid_t> groups_of(const Account& a) {
   return {a.gid};
 }
 
+std::optional<Account> lookup_uid(uid_t uid) {
+  std::vector<char> buf(4096);
+  for (;;) {
+    struct passwd pw {};
+    struct passwd* res = nullptr;
+    const int rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &res);
+    if (rc == ERANGE && buf.size() < (1u << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc != 0 || res == nullptr) return std::nullopt;
+    return Account{pw.pw_uid, pw.pw_gid, pw.pw_name};
+  }
+}
+
 // True when the shadow entry's hash is locked ("!…"); false when unknown.
 bool shadow_locked(const std::string& user) {
   std::vector<char> buf(4096);
@@ -278,6 +293,24 @@ PamResult run_pam(const std::string& service, const std::string& user, const std
 }
 
 }  // namespace
+
+PrivilegeSet held_privileges(uid_t uid, const std::string& admin_group) {
+  PrivilegeSet held;
+  bool admin = uid == 0;
+  if (!admin) {
+    auto account = lookup_uid(uid);
+    auto admins = lookup_group(admin_group);
+    if (account && admins) {
+      auto groups = groups_of(*account);
+      admin = std::find(groups.begin(), groups.end(), *admins) != groups.end();
+    }
+  }
+  if (admin) {
+    held.add(Privilege::kDebug);
+    held.add(Privilege::kIncreaseBasePriority);
+  }
+  return held;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Authenticator

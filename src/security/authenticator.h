@@ -69,6 +69,11 @@ namespace lwmi::security {
 /// the address itself.
 std::string failure_key_for_address(const std::string& address);
 
+/// The privileges uid holds now, from the account database: uid 0, or a member of
+/// `admin_group` (read afresh: a removal takes effect at once), holds SeDebugPrivilege and
+/// SeIncreaseBasePriorityPrivilege; anyone else none. Blocking (NSS): not on an I/O thread.
+PrivilegeSet held_privileges(uid_t uid, const std::string& admin_group);
+
 /// Parses an Authorization header value "Basic <base64(user:password)>": the scheme is
 /// case-insensitive, the base64 strict (standard alphabet, padded, canonical), the user non-empty;
 /// the password is everything after the first ':' (it may contain ':'). nullopt when anything is
