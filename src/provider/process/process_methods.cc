@@ -185,14 +185,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
       audit->uid = caller.uid;
       // Its CreationDate, so that the audit line names this process and no later one that
       // reuses the pid.
-      RowContext ctx;
-      ctx.fs = &fs_;
-      ctx.sys = &sys_;
-      ctx.caller = &caller;
-      ctx.cls = cls_;
-      ctx.ids = &ids_;
-      ctx.peaks = &peaks_;
-      audit->start = ProcessRow(ctx, pid).creation_date().value_or("");
+      audit->start = ProcessRow(row_context(caller), pid).creation_date().value_or("");
     }
     return r;
   }
@@ -205,14 +198,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   auto host_result = host_pid(caller, named, &view);
   if (!host_result.ok()) return host_result.take_error();
   const int32_t host = *host_result;  // as lwmi's /proc knows it
-  RowContext ctx;
-  ctx.fs = &fs_;
-  ctx.sys = &sys_;
-  ctx.caller = &caller;
-  ctx.cls = cls_;
-  ctx.ids = &ids_;
-  ctx.peaks = &peaks_;
-  ctx.view = view ? &*view : nullptr;
+  RowContext ctx = row_context(caller, view ? &*view : nullptr);
   ProcessRow row(ctx, host);
   row.set_view_pid(named);
   Error not_found{WbemStatus::kNotFound,

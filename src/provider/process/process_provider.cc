@@ -156,13 +156,7 @@ Result<int32_t> ProcessProvider::host_pid(const security::Caller& caller, int32_
   return *host;
 }
 
-Result<Instance> ProcessProvider::get(const security::Caller& caller, const ObjectPath& path,
-                                      const Request& request) {
-  auto pid = pid_of(path);
-  if (!pid.ok()) return pid.take_error();
-  std::optional<os::PidView> view;
-  auto host = host_pid(caller, *pid, &view);
-  if (!host.ok()) return host.take_error();
+RowContext ProcessProvider::row_context(const security::Caller& caller, const os::PidView* view) {
   RowContext ctx;
   ctx.fs = &fs_;
   ctx.sys = &sys_;
@@ -170,7 +164,18 @@ Result<Instance> ProcessProvider::get(const security::Caller& caller, const Obje
   ctx.cls = cls_;
   ctx.ids = &ids_;
   ctx.peaks = &peaks_;
-  ctx.view = view ? &*view : nullptr;
+  ctx.view = view;
+  return ctx;
+}
+
+Result<Instance> ProcessProvider::get(const security::Caller& caller, const ObjectPath& path,
+                                      const Request& request) {
+  auto pid = pid_of(path);
+  if (!pid.ok()) return pid.take_error();
+  std::optional<os::PidView> view;
+  auto host = host_pid(caller, *pid, &view);
+  if (!host.ok()) return host.take_error();
+  RowContext ctx = row_context(caller, view ? &*view : nullptr);
   ProcessRow row(ctx, *host);
   row.set_view_pid(*pid);
   auto not_found = [&] {

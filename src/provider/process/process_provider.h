@@ -62,6 +62,10 @@ class ProcessProvider : public InstanceProvider {
   /// Checks a path's optional CreationDate against a start time in clock ticks since boot.
   bool creation_date_matches(const ObjectPath& path, uint64_t start_ticks) const;
 
+  /// The context a ProcessRow of this provider reads with, for `caller` (and its pid view, when
+  /// it has one); both must outlive the rows.
+  RowContext row_context(const security::Caller& caller, const os::PidView* view = nullptr);
+
   const os::ProcFs& fs() const { return fs_; }
   const os::SystemInfo& system() const { return sys_; }
   const PropertyIds& ids() const { return ids_; }
