@@ -202,6 +202,14 @@ int main(int argc, char** argv) {
     if (peer.transport == lwmi::net::Peer::Transport::kUnix)
       subscriptions.connection_closed(peer.connection_id);
   };
+  // Such a connection may wait between Pulls as long as its subscription's lease allows, not
+  // only the idle limit: a client that pulls every minute keeps its subscription.
+  options.idle_timeout_for = [&subscriptions, &config](const lwmi::net::Peer& peer) {
+    if (peer.transport != lwmi::net::Peer::Transport::kUnix ||
+        !subscriptions.holds_connection(peer.connection_id))
+      return 0;
+    return static_cast<int>(config.events.max_subscription_expiry);
+  };
   lwmi::net::Server server(options, [&](const lwmi::net::HttpRequest& r, const lwmi::net::Peer& p) {
     return endpoint.handle(r, p);
   });

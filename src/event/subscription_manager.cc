@@ -402,6 +402,13 @@ std::vector<SubscriptionInfo> SubscriptionManager::list(const security::Caller& 
   return out;
 }
 
+bool SubscriptionManager::holds_connection(uint64_t connection) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, s] : subs_)
+    if (s->connection == connection && !s->connection_closed) return true;
+  return false;
+}
+
 void SubscriptionManager::connection_closed(uint64_t connection) {
   bool any = false;
   {

@@ -144,6 +144,8 @@ class SubscriptionManager {
   /// The subscriptions `caller` owns (made by its uid from its pid namespace), by id.
   std::vector<SubscriptionInfo> list(const security::Caller& caller) const;
 
+  /// True while a subscription made on local connection `connection` lives (it ends with it).
+  bool holds_connection(uint64_t connection) const;
   size_t size() const;
   /// True while a subscription with this id exists (whoever owns it).
   bool exists(const std::string& id) const;

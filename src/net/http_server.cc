@@ -267,8 +267,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void arm_idle() {
     // Until its first request has been answered, a connection gets the shorter limit.
-    const int s =
-        answered_ ? impl_->options.idle_timeout_s : impl_->options.first_request_timeout_s;
+    int s = answered_ ? impl_->options.idle_timeout_s : impl_->options.first_request_timeout_s;
+    if (answered_ && impl_->options.idle_timeout_for)
+      if (int longer = impl_->options.idle_timeout_for(peer_); longer > 0) s = longer;
     if (s > 0)
       lowest().expires_after(std::chrono::seconds(s));
     else

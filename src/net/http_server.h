@@ -103,6 +103,9 @@ struct ServerOptions {
   /// Called once when a connection has ended (its last response sent or abandoned), on an I/O
   /// thread: keep it short and do not block.
   std::function<void(const Peer&)> on_close;
+  /// When set and > 0 for a connection, its idle limit in seconds instead of idle_timeout_s (a
+  /// Unix connection holding an event subscription, which ends with it). On an I/O thread.
+  std::function<int(const Peer&)> idle_timeout_for;
 };
 
 class Server {

@@ -580,6 +580,48 @@ class DaemonEventsTest(unittest.TestCase):
         f = self.unix_pull_fault(ctx)
         self.assertTrue(f["subcode"].endswith(":InvalidEnumerationContext"), f)
 
+    def test_a_connection_holding_a_subscription_outlives_the_idle_limit(self):
+        # With a 2 s idle limit: a connection that only subscribed is closed after it, but one
+        # holding a subscription may wait longer between Pulls (a client pulling every minute
+        # keeps its subscription, which ends with its connection).
+        conf = events_config(self.remote_group, self.admin_group, self.pam_service,
+                             os.path.join(self.work, "audit-idle-%s.log" % secrets.token_hex(3)))
+        sock = os.path.join(self.work, "idle-%s.sock" % secrets.token_hex(3))
+        d = td.Daemon(self.work, conf.replace("[server]\n", "[server]\nidle_timeout = 2\n", 1),
+                      socket_path=sock)
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        plain = td.UnixHTTPConnection(sock)
+        held = td.UnixHTTPConnection(sock)
+        self.addCleanup(plain.close)
+        self.addCleanup(held.close)
+        for conn in (plain, held):
+            conn.request("POST", "/wsman", body=subscribe_envelope(
+                CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)).encode(),
+                headers={"Content-Type": td.SOAP_TYPE})
+            r = conn.getresponse()
+            root = td.parse_envelope(r.read())
+            self.assertEqual(r.status, 200)
+            if conn is plain:  # its subscription ended at once: the connection holds none
+                ident = root.find("s:Body/wse:SubscribeResponse/wse:SubscriptionManager/"
+                                  "wsa:ReferenceParameters/wse:Identifier", NS).text
+                conn.request("POST", "/wsman", body=unsubscribe_envelope(ident).encode(),
+                             headers={"Content-Type": td.SOAP_TYPE})
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+            else:
+                ctx = root.find("s:Body/wse:SubscribeResponse/wsen:EnumerationContext", NS).text
+        time.sleep(4)
+        # The plain connection was closed by lwmid (reading it gives EOF at once).
+        plain.sock.settimeout(5)
+        self.assertEqual(plain.sock.recv(1), b"", "an idle connection without a subscription")
+        held.request("POST", "/wsman", body=pull_envelope(ctx, timeout="PT0.300S").encode(),
+                     headers={"Content-Type": td.SOAP_TYPE})
+        r = held.getresponse()
+        f = td.fault_of(td.parse_envelope(r.read()))
+        self.assertEqual(f["wbem"], WBEM_E_TIMED_OUT, "the subscription lives: %r" % f)
+
     def test_a_killed_watch_ends_its_subscription_while_its_pull_waits(self):
         # SIGKILL leaves lwmic no chance to unsubscribe; its Pull waits in lwmid (up to 20 s
         # here): lwmid sees the connection hang up and ends the subscription at once.
