@@ -277,12 +277,7 @@ class Connection {
     // The sockets belong to the thread running the exchange: it closes them, in its io_context.
     asio::post(ioc_, [this, exchange = exchange_] {
       if (exchange != exchange_) return;  // a later exchange's, queued too late
-      error_code ignored;
-      if (tls_) tls_->lowest_layer().close(ignored);
-      if (tcp_) tcp_->close(ignored);
-      if (unix_) unix_->close(ignored);
-      if (pending_tcp_) pending_tcp_->close(ignored);
-      if (resolver_) resolver_->cancel();
+      abort_io();
     });
   }
 
@@ -294,6 +289,17 @@ class Connection {
   std::string where() const { return endpoint_.host_port(); }
 
  private:
+  /// On the thread that runs the exchange: closes every socket and cancels a resolve, so that
+  /// whatever is pending ends with operation_aborted.
+  void abort_io() {
+    error_code ignored;
+    if (tls_) tls_->lowest_layer().close(ignored);
+    if (tcp_) tcp_->close(ignored);
+    if (unix_) unix_->close(ignored);
+    if (pending_tcp_) pending_tcp_->close(ignored);
+    if (resolver_) resolver_->cancel();
+  }
+
   Error cancelled() const {
     return Error{WbemStatus::kCallCancelled, "the request to " + where() + " was interrupted"};
   }
@@ -316,12 +322,7 @@ class Connection {
       if (n == 0 && result == asio::error::would_block) {
         // Deadline passed: abort what is pending, and let its handlers run before any
         // stream is destroyed.
-        error_code ignored;
-        if (tls_) tls_->lowest_layer().close(ignored);
-        if (tcp_) tcp_->close(ignored);
-        if (unix_) unix_->close(ignored);
-        if (pending_tcp_) pending_tcp_->close(ignored);
-        if (resolver_) resolver_->cancel();
+        abort_io();
         ioc_.restart();
         ioc_.run();
         return asio::error::timed_out;
