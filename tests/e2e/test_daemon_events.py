@@ -225,12 +225,14 @@ class DaemonEventsTest(unittest.TestCase):
         return [e2e.LWMIC, "--node", self.https, "--user", u.name, "--password-file", pw,
                 "--ca", self.cert, *args]
 
-    def start_watch(self, argv):
+    def start_watch(self, argv, preexec=None):
+        """Starts `lwmic … watch` and waits until it subscribed; returns (process, out, err)."""
         out = open(os.path.join(self.work, "out-" + secrets.token_hex(3)), "w+")
         err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
         self.addCleanup(out.close)
         self.addCleanup(err.close)
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                             preexec_fn=preexec)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
 
         def subscribed():
@@ -462,18 +464,7 @@ class DaemonEventsTest(unittest.TestCase):
         def defaults():
             for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(s, signal.SIG_DFL)
-        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
-        self.addCleanup(err.close)
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=err, preexec_fn=defaults)
-        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
-
-        def subscribed():
-            err.seek(0)
-            if p.poll() is not None:
-                raise AssertionError("lwmic watch exited early: %s" % err.read())
-            return "watching" in err.read()
-        e2e.wait_for(subscribed, 20, "lwmic watch to subscribe")
+        p, _, _ = self.start_watch(argv, preexec=defaults)
         p.send_signal(sig)
         return p.wait(timeout=20)
 
