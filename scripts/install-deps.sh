@@ -7,7 +7,7 @@ pkgs=(cmake ninja-build g++ pkg-config ccache
       libcli11-dev libtomlplusplus-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       clang libclang-rt-14-dev procps passwd util-linux strace python3 python3-winrm curl
-      iproute2 systemd)
+      iproute2 systemd libbpf-dev bpftool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

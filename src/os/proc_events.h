@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -22,6 +23,21 @@
 #include "os/proc_fs.h"
 
 namespace lwmi::os {
+
+/// What a kernel source that captures in the kernel (BPF) knew of a process at the moment of its
+/// fork or exec: enough to describe a process that ended before /proc could be read.
+struct ProcessRecord {
+  uint64_t start_ns = 0;  ///< its start, CLOCK_BOOTTIME ns (stat's starttime is this in ticks)
+  int32_t ppid = 0;       ///< its real parent's process id
+  uint32_t uid = 0, euid = 0, suid = 0, gid = 0, egid = 0;
+  std::string comm;
+  std::string exe;             ///< the executable's path as the kernel resolved it ("" unknown)
+  bool exe_truncated = false;  ///< deeper than the kernel side walks: exe is only a tail
+  uint64_t dev = 0, ino = 0;   ///< the executable's device (kernel encoding) and inode
+  std::vector<std::string> argv;
+  bool argv_truncated = false;
+  uint64_t cgroup_id = 0;
+};
 
 /// One process event. pid/tgid name the task the event is about (for kFork: the child).
 struct ProcEvent {
@@ -39,6 +55,12 @@ struct ProcEvent {
   uint32_t ruid = 0, euid = 0;  ///< kUid: real and effective uid; kGid: real and effective gid
   std::string comm;             ///< kComm: the new name (at most 15 bytes)
   uint32_t err = 0;             ///< kNone (an acknowledgement of LISTEN/IGNORE): its errno
+  /// kFork, kExec from a source that captures in the kernel: the process as it was then.
+  std::shared_ptr<const ProcessRecord> record;
+  /// kExec: the exec guard killed it before it returned to user space (blocked_rule says which
+  /// rule); `breaker`: a rule matched but its breaker had tripped, so it ran.
+  bool blocked = false, breaker = false;
+  uint32_t blocked_rule = 0;
   /// A thread rather than a process (fork: child pid != child tgid; exit: pid != tgid).
   bool is_thread() const { return pid != tgid; }
 };

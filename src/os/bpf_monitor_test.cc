@@ -1,0 +1,257 @@
+#include "os/bpf_monitor.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "os/bpf/abi.h"
+
+extern char** environ;
+
+namespace lwmi::os {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(BpfPath, ComponentsComeLeafFirst) {
+  const char data[] = "c\0b\0a";
+  EXPECT_EQ(path_from_parts(data, sizeof(data), 3, false), "/a/b/c");
+  EXPECT_EQ(path_from_parts(data, sizeof(data), 2, false), "/b/c");
+  EXPECT_EQ(path_from_parts(data, sizeof(data), 3, true), "…/a/b/c");
+  EXPECT_EQ(path_from_parts(data, 0, 0, false), "/");
+}
+
+TEST(BpfGuardKey, NamesAreBounded) {
+  lwmi_rule_key k;
+  GuardKey g;
+  g.kind = GuardKey::Kind::kFileName;
+  g.name = "x";
+  EXPECT_TRUE(encode_guard_key(g, &k));
+  EXPECT_EQ(k.uid, LWMI_ANY_UID);
+  EXPECT_EQ(k.name[0], 'x');
+  EXPECT_EQ(k.name[1], '\0');
+  g.name = std::string(255, 'n');
+  EXPECT_TRUE(encode_guard_key(g, &k));
+  g.name = std::string(256, 'n');
+  EXPECT_FALSE(encode_guard_key(g, &k));
+  g.name = "";
+  EXPECT_FALSE(encode_guard_key(g, &k));
+  g.kind = GuardKey::Kind::kComm;
+  g.name = std::string(15, 'c');
+  EXPECT_TRUE(encode_guard_key(g, &k));
+  g.name = std::string(16, 'c');
+  EXPECT_FALSE(encode_guard_key(g, &k));
+  g.kind = GuardKey::Kind::kIdentity;
+  g.name = "";
+  g.uid = 1000;
+  EXPECT_TRUE(encode_guard_key(g, &k));
+  EXPECT_EQ(k.uid, 1000u);
+}
+
+// The real kernel: these load the programs (root here and in CI).
+class BpfKernel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = BpfMonitor::shared();
+    if (!m.ok()) GTEST_SKIP() << "BPF cannot load here: " << m.error().message;
+    monitor_ = *m;
+    dir_ = fs::temp_directory_path() / ("lwmi-bpf-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  // A copy of /bin/sh named `name` in the test's directory.
+  fs::path program(const std::string& name) {
+    fs::path p = dir_ / name;
+    fs::copy_file("/bin/sh", p, fs::copy_options::overwrite_existing);
+    fs::permissions(p, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    return p;
+  }
+  pid_t spawn(const fs::path& prog, std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, prog.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    return pid;
+  }
+  static int wait_status(pid_t pid) {
+    int st = 0;
+    EXPECT_EQ(waitpid(pid, &st, 0), pid);
+    return st;
+  }
+  // The first event read (now or before) for which `pred` holds; waits up to 5 s.
+  template <class Pred>
+  std::optional<ProcEvent> await(BpfProcEvents& src, Pred pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      for (auto it = seen_.begin(); it != seen_.end(); ++it)
+        if (pred(*it)) {
+          ProcEvent e = *it;
+          seen_.erase(it);
+          return e;
+        }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      auto n = src.read(&seen_, 100);
+      EXPECT_TRUE(n.ok());
+    }
+  }
+
+  std::shared_ptr<BpfMonitor> monitor_;
+  fs::path dir_;
+  std::vector<ProcEvent> seen_;
+};
+
+TEST_F(BpfKernel, AShortLivedProcessIsFullyDescribed) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  fs::path prog = program("lwmi-short");
+  pid_t pid = spawn(prog, {"lwmi-short", "-c", "exit 3", "second arg"});
+  const int st = wait_status(pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  auto exec = await(
+      src, [&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec && e.tgid == pid; });
+  ASSERT_TRUE(exec);
+  ASSERT_TRUE(exec->record);
+  const ProcessRecord& r = *exec->record;
+  EXPECT_EQ(r.exe, fs::canonical(prog).string());
+  EXPECT_EQ(r.argv, (std::vector<std::string>{"lwmi-short", "-c", "exit 3", "second arg"}));
+  EXPECT_EQ(r.comm, "lwmi-short");
+  EXPECT_EQ(r.uid, ::getuid());
+  EXPECT_EQ(r.euid, ::geteuid());
+  EXPECT_EQ(r.ppid, ::getpid());
+  struct stat sb;
+  ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
+  EXPECT_EQ(r.ino, sb.st_ino);
+  EXPECT_NE(r.start_ns, 0u);
+  EXPECT_FALSE(exec->blocked);
+  auto exit = await(
+      src, [&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.tgid == pid; });
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->exit_code, 3u << 8);
+}
+
+TEST_F(BpfKernel, TheStartTimeIsTheOneProcShows) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  pid_t pid = spawn("/bin/sleep", {"sleep", "5"});
+  auto fork = await(
+      src, [&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kFork && e.tgid == pid; });
+  ASSERT_TRUE(fork);
+  ASSERT_TRUE(fork->record);
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  auto fields = stat.substr(stat.rfind(')') + 2);
+  std::istringstream ss(fields);
+  std::string f;
+  for (int i = 3; i <= 22; ++i) ss >> f;  // field 22: starttime
+  const uint64_t tick_ns = 1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  EXPECT_EQ(fork->record->start_ns / tick_ns, std::stoull(f));
+  kill(pid, SIGKILL);
+  wait_status(pid);
+}
+
+TEST_F(BpfKernel, ANameRuleKillsBeforeTheFirstInstruction) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  fs::path prog = program("lwmi-forbidden");
+  fs::path allowed = program("lwmi-allowed");
+  GuardKey key;
+  key.kind = GuardKey::Kind::kFileName;
+  key.name = "lwmi-forbidden";
+  ASSERT_TRUE(monitor_->add_rule(key, 4242).ok());
+  const std::string mark = (dir_ / "written").string();
+  for (int i = 0; i < 20; ++i) {
+    pid_t pid = spawn(prog, {"lwmi-forbidden", "-c", "echo x > " + mark});
+    const int st = wait_status(pid);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "status " << st;
+  }
+  EXPECT_FALSE(fs::exists(mark)) << "a blocked program ran";
+  pid_t ok = spawn(allowed, {"lwmi-allowed", "-c", "echo x > " + mark});
+  EXPECT_EQ(wait_status(ok), 0);
+  EXPECT_TRUE(fs::exists(mark));
+  auto blocked = await(src, [&](const ProcEvent& e) { return e.blocked; });
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->blocked_rule, 4242u);
+  ASSERT_TRUE(blocked->record);
+  EXPECT_EQ(blocked->record->exe, fs::canonical(prog).string());
+  EXPECT_EQ(monitor_->rule_state(4242).blocked, 20u);
+  monitor_->remove_rule(key);
+  monitor_->forget_rule(4242);
+  fs::remove(mark);
+  pid_t after = spawn(prog, {"lwmi-forbidden", "-c", "echo x > " + mark});
+  EXPECT_EQ(wait_status(after), 0);
+  EXPECT_TRUE(fs::exists(mark)) << "a removed rule still blocks";
+}
+
+TEST_F(BpfKernel, AnIdentityRuleFollowsTheFileNotItsName) {
+  fs::path prog = program("lwmi-ident");
+  fs::path link = dir_ / "lwmi-hardlink";
+  fs::create_hard_link(prog, link);
+  struct stat sb;
+  ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
+  GuardKey key;
+  key.kind = GuardKey::Kind::kIdentity;
+  key.dev = static_cast<uint64_t>(major(sb.st_dev)) << 20 | minor(sb.st_dev);
+  key.ino = sb.st_ino;
+  ASSERT_TRUE(monitor_->add_rule(key, 4243).ok());
+  for (const auto& p : {prog, link}) {
+    const int st = wait_status(spawn(p, {"x", "-c", "true"}));
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << p << " status " << st;
+  }
+  monitor_->remove_rule(key);
+  monitor_->forget_rule(4243);
+  EXPECT_EQ(wait_status(spawn(prog, {"x", "-c", "true"})), 0);
+}
+
+TEST_F(BpfKernel, AUidRuleSparesOtherUsers) {
+  fs::path prog = program("lwmi-uidrule");
+  GuardKey key;
+  key.kind = GuardKey::Kind::kFileName;
+  key.name = "lwmi-uidrule";
+  key.uid = ::getuid() + 1;  // not us
+  ASSERT_TRUE(monitor_->add_rule(key, 4244).ok());
+  EXPECT_EQ(wait_status(spawn(prog, {"x", "-c", "true"})), 0);
+  monitor_->remove_rule(key);
+  key.uid = ::getuid();
+  ASSERT_TRUE(monitor_->add_rule(key, 4244).ok());
+  const int st = wait_status(spawn(prog, {"x", "-c", "true"}));
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+  monitor_->remove_rule(key);
+  monitor_->forget_rule(4244);
+}
+
+TEST_F(BpfKernel, TheBreakerOpensAfterTooManyBlocks) {
+  fs::path prog = program("lwmi-storm");
+  GuardKey key;
+  key.kind = GuardKey::Kind::kFileName;
+  key.name = "lwmi-storm";
+  monitor_->set_breaker(5);
+  ASSERT_TRUE(monitor_->add_rule(key, 4245).ok());
+  int killed = 0, ran = 0;
+  for (int i = 0; i < 12; ++i) {
+    const int st = wait_status(spawn(prog, {"x", "-c", "true"}));
+    if (WIFSIGNALED(st)) ++killed;
+    if (WIFEXITED(st)) ++ran;
+  }
+  monitor_->set_breaker(0);
+  EXPECT_EQ(killed, 5);
+  EXPECT_EQ(ran, 7);
+  EXPECT_TRUE(monitor_->rule_state(4245).tripped);
+  monitor_->remove_rule(key);
+  monitor_->forget_rule(4245);
+}
+
+}  // namespace
+}  // namespace lwmi::os
