@@ -203,13 +203,16 @@ Result<EventQuery> compile_event_query(std::string_view text) {
   } else if (base::iequals(n, "Win32_ProcessStopTrace")) {
     q.stop_trace = true;
   } else if (base::iequals(n, "Win32_ProcessTrace")) {
-    q.start_trace = q.stop_trace = true;
+    q.start_trace = q.stop_trace = q.blocked_trace = true;
+  } else if (base::iequals(n, "LWMI_ProcessBlockedTrace")) {
+    q.blocked_trace = true;
   } else {
     return at(WbemStatus::kNotSupported, s.class_loc,
               cls->name +
                   " is not delivered: lwmi delivers __InstanceCreationEvent, "
                   "__InstanceDeletionEvent, __InstanceModificationEvent, "
-                  "__InstanceOperationEvent and Win32_ProcessStartTrace/StopTrace/Trace");
+                  "__InstanceOperationEvent, Win32_ProcessStartTrace/StopTrace/Trace and "
+                  "LWMI_ProcessBlockedTrace");
   }
   if (s.within) {
     // At most a year, like GROUP WITHIN: a larger interval overflows the poll timers.

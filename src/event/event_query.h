@@ -37,6 +37,7 @@ struct EventQuery {
   bool modification = false;                     ///< deliver __InstanceModificationEvent
   bool start_trace = false;                      ///< deliver Win32_ProcessStartTrace
   bool stop_trace = false;                       ///< deliver Win32_ProcessStopTrace
+  bool blocked_trace = false;                    ///< deliver LWMI_ProcessBlockedTrace
   std::optional<double> within;
   /// Intrinsic queries: the condition on TargetInstance and PreviousInstance, compiled on a
   /// class whose first properties are Win32_Process's (TargetInstance) followed by the same

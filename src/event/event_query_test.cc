@@ -200,7 +200,8 @@ TEST(EventQuery, Errors) {
       {"SELECT * FROM __ExtrinsicEvent", WbemStatus::kNotSupported,
        "invalid query at column 15: __ExtrinsicEvent is not delivered: lwmi delivers "
        "__InstanceCreationEvent, __InstanceDeletionEvent, __InstanceModificationEvent, "
-       "__InstanceOperationEvent and Win32_ProcessStartTrace/StopTrace/Trace"},
+       "__InstanceOperationEvent, Win32_ProcessStartTrace/StopTrace/Trace and "
+       "LWMI_ProcessBlockedTrace"},
       {"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' GROUP "
        "WITHIN 2 BY TargetInstance",
        WbemStatus::kAggregatingByObject,

@@ -44,8 +44,7 @@ uint64_t clock_ns(clockid_t id) {
 }
 
 EventSourceStats::Kind kind_of(const os::ProcEventSource& s) {
-  return std::string_view(s.name()) == "proc-poll" ? EventSourceStats::Kind::kProcPoll
-                                                   : EventSourceStats::Kind::kNetlink;
+  return EventSourceStats::kind_of(s.name());
 }
 
 }  // namespace
@@ -167,6 +166,18 @@ Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Kno
   return ev;
 }
 
+Instance ProcessEventStream::make_blocked_trace(int32_t tgid, const Known& k,
+                                                const Instance& target, uint32_t rule) const {
+  Instance ev = make_trace("LWMI_ProcessBlockedTrace", tgid, k);
+  const auto& ids = provider_.ids();
+  using provider::process::Prop;
+  ev.set("ExecutablePath", target.at(ids.index(Prop::kExecutablePath)));
+  ev.set("CommandLine", target.at(ids.index(Prop::kCommandLine)));
+  ev.set("Rule", rule && rule == guard_rule_ ? Value::string(guard_summary_)
+                                             : Value::null(CimType::kString));
+  return ev;
+}
+
 template <class Eval>
 bool ProcessEventStream::within_filter_budget(Eval eval) const {
   // A filter cut short by its budget says false; that is not its answer: the event is lost.
@@ -217,6 +228,9 @@ Instance ProcessEventStream::project(const Instance& full) const {
 std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
                                                     provider::process::ProcessRow& row, bool exited,
                                                     bool reused) {
+  // Described by the kernel at its fork or exec: complete however short its life.
+  if (row.has_record())
+    if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
@@ -332,8 +346,12 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
     if (!row.gone() && row.status()) return;  // a thread id, not a process
     alive = false;                            // it exited meanwhile
   }
+  // Gone already (or its pid reused): what the kernel recorded at its fork or exec describes
+  // it. Not for a caller in a child pid namespace: the record holds host pids.
+  if (!alive && !view_)
+    if (auto r = records_.find(tgid); r != records_.end() && r->second) row.use_record(r->second);
   if (!in_view(row)) return;  // a caller in a child pid namespace hears only of its own
-  uint64_t start = alive ? *row.start_ticks() : 0;
+  uint64_t start = alive || row.has_record() ? row.start_ticks().value_or(0) : 0;
   auto it = known_.find(tgid);
   if (alive && it != known_.end() && it->second.start == start) {
     // Settled after a rescan found it (its fork was read first): created already.
@@ -376,7 +394,22 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
   known_[tgid].start = start;
   auto inst = capture(tgid, row, exited, reused);
   if (!inst) return;
-  if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst, !reused);
+  const bool traces = query_.start_trace || query_.stop_trace || query_.blocked_trace;
+  if (traces || guard_rule_) remember(tgid, row, *inst, !reused || row.has_record());
+  if (auto b = blocked_.find(tgid); b != blocked_.end()) {
+    // Killed by the exec guard before its first instruction. The subscription whose rule it
+    // was hears of it as a block, not as a creation; a query on the blocked trace hears of
+    // every block it may see.
+    const bool ours = guard_rule_ && b->second == guard_rule_;
+    if (ours || query_.blocked_trace) {
+      Instance ev = make_blocked_trace(tgid, known_[tgid], *inst, b->second);
+      if (ours || trace_matches(ev)) deliver(std::move(ev));
+    }
+    if (ours) {
+      if (query_.deletion) snapshot_[tgid] = *inst;
+      return;
+    }
+  }
   // The filter runs on the captured view (masked for the caller, NULL where nothing was left).
   if (query_.deletion) snapshot_[tgid] = *inst;
   if (query_.modification && alive) baseline_[tgid] = ProcessSnapshot::Row{start, project(*inst)};
@@ -446,13 +479,20 @@ void ProcessEventStream::handle(const os::ProcEvent& e) {
       if (!e.is_thread()) {
         forked_[e.tgid] = e.timestamp_ns ? e.timestamp_ns : clock_ns(CLOCK_MONOTONIC);
         parent_[e.tgid] = e.parent_tgid;
+        if (e.record) records_[e.tgid] = e.record;
       }
       break;
     case K::kExec:
+      if (e.record) records_[e.tgid] = e.record;
+      if (e.blocked) blocked_[e.tgid] = e.blocked_rule;
       created(e.tgid, false, e.timestamp_ns);
       break;
     case K::kExit:
-      if (!e.is_thread()) exited(e.tgid, &e);
+      if (!e.is_thread()) {
+        exited(e.tgid, &e);
+        records_.erase(e.tgid);
+        blocked_.erase(e.tgid);
+      }
       break;
     default:
       break;
@@ -514,6 +554,11 @@ void ProcessEventStream::rescan() {
   for (const auto& [tgid, k] : known_)
     if (!alive.count(tgid)) gone.push_back(tgid);
   for (int32_t tgid : gone) exited(tgid, nullptr);
+  // Records of processes whose exit was lost: gone now, never to be used.
+  for (auto it = records_.begin(); it != records_.end();)
+    it = alive.count(it->first) || forked_.count(it->first) ? std::next(it) : records_.erase(it);
+  for (auto it = blocked_.begin(); it != blocked_.end();)
+    it = alive.count(it->first) || forked_.count(it->first) ? std::next(it) : blocked_.erase(it);
 }
 
 void ProcessEventStream::poll() {
@@ -619,6 +664,7 @@ SourceChoice source_choice_from_environment() {
   if (!v) return SourceChoice::kAuto;
   if (base::iequals(v, "proc-poll")) return SourceChoice::kProcPoll;
   if (base::iequals(v, "netlink")) return SourceChoice::kNetlink;
+  if (base::iequals(v, "bpf")) return SourceChoice::kBpf;
   return SourceChoice::kAuto;
 }
 
@@ -631,17 +677,24 @@ Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::Process
       std::llround(q->within.value_or(1.0) * 1000), 100, std::numeric_limits<int>::max()));
   std::unique_ptr<os::ProcEventSource> source;
   if (choice != SourceChoice::kProcPoll) {
-    // Root can force a receive buffer large enough for fork storms; others get rmem_max and
-    // rely on loss detection and rescans.
-    // rely on loss detection and rescans. One socket for every stream of the process.
-    auto r = SharedProcSource::global().open();
+    // One kernel source for every stream of the process: BPF where it loads, else the netlink
+    // connector (root can force its receive buffer large enough for fork storms; others get
+    // rmem_max and rely on loss detection and rescans).
+    auto& shared =
+        choice == SourceChoice::kNetlink ? SharedProcSource::netlink() : SharedProcSource::global();
+    auto r = shared.open();
     if (r.ok()) {
       source = std::move(*r);
-      EventSourceStats::global().set_unavailable("");
-    } else if (choice == SourceChoice::kNetlink) {
+      EventSourceStats::global().set_unavailable(EventSourceStats::kind_of(source->name()), "");
+      if (choice == SourceChoice::kBpf && std::string_view(source->name()) != "bpf")
+        return Error{WbemStatus::kNotSupported,
+                     "the BPF event source is not available: " +
+                         EventSourceStats::global().unavailable(EventSourceStats::Kind::kBpf)};
+    } else if (choice != SourceChoice::kAuto) {
       return r.take_error();
     } else {
-      EventSourceStats::global().set_unavailable(r.error().message);
+      EventSourceStats::global().set_unavailable(EventSourceStats::Kind::kNetlink,
+                                                 r.error().message);
     }
   }
   if (!source) source = std::make_unique<os::ProcPollEvents>(provider.fs(), poll_ms);

@@ -66,6 +66,15 @@ class ProcessEventStream : public EventStream {
   uint64_t filter_overruns() const { return filter_overruns_.load(); }
   uint64_t groups_flushed_early() const { return groups_flushed_early_; }
   const char* source_name() const { return source_->name(); }
+  /// This subscription's kernel rule (event/exec_guard.h), kept alive as long as the stream:
+  /// a process its rule blocked is delivered as an LWMI_ProcessBlockedTrace (Rule = summary)
+  /// instead of a creation event or start trace.
+  void set_guard(std::shared_ptr<void> keepalive, uint32_t rule, std::string summary) {
+    guard_ = std::move(keepalive);
+    guard_rule_ = rule;
+    guard_summary_ = std::move(summary);
+  }
+  uint32_t guard_rule() const { return guard_rule_; }
 
   static constexpr int kSettleMs = 100;  ///< a child that never execs is created after this
 
@@ -103,6 +112,9 @@ class ProcessEventStream : public EventStream {
   Instance make_event(const char* cls, const Instance& target,
                       const Instance* previous = nullptr) const;
   Instance make_trace(const char* cls, int32_t tgid, const Known& k) const;
+  /// The LWMI_ProcessBlockedTrace of a blocked process, from its captured instance.
+  Instance make_blocked_trace(int32_t tgid, const Known& k, const Instance& target,
+                              uint32_t rule) const;
   bool matches(const Instance& target, const Instance* previous) const;
   bool trace_matches(const Instance& ev) const;
   /// `read_row`: false when the pid now belongs to another process (only `inst` is used).
@@ -132,6 +144,13 @@ class ProcessEventStream : public EventStream {
   uint64_t latest_ns_ = 0;                          ///< the newest event timestamp read
   uint64_t boot_offset_ns_ = 0;                     ///< CLOCK_BOOTTIME - CLOCK_MONOTONIC
   std::unordered_map<int32_t, int32_t> parent_;     ///< from fork events, until exit
+  /// What a kernel source recorded at each process's fork and latest exec, until its exit.
+  std::unordered_map<int32_t, std::shared_ptr<const os::ProcessRecord>> records_;
+  /// Processes the exec guard killed at exec (tgid -> rule), until their exit.
+  std::unordered_map<int32_t, uint32_t> blocked_;
+  std::shared_ptr<void> guard_;
+  uint32_t guard_rule_ = 0;
+  std::string guard_summary_;
   uint64_t uncaptured_ = 0, rescans_ = 0, polls_ = 0, shared_polls_ = 0;
   uint64_t received_ = 0;
   std::deque<Instance> ready_;
@@ -159,13 +178,13 @@ class ProcessEventStream : public EventStream {
 };
 
 /// Which kernel source a subscription uses.
-enum class SourceChoice { kAuto, kNetlink, kProcPoll };
-/// LWMI_EVENT_SOURCE=netlink|proc-poll in the environment (tests), else kAuto.
+enum class SourceChoice { kAuto, kBpf, kNetlink, kProcPoll };
+/// LWMI_EVENT_SOURCE=bpf|netlink|proc-poll in the environment (tests), else kAuto.
 SourceChoice source_choice_from_environment();
 
-/// Compiles `wql` and subscribes: a tap on the netlink connector this process's streams share
-/// (SharedProcSource::global()), or (kAuto, when it cannot be used) /proc polling every WITHIN
-/// seconds (1 s without WITHIN).
+/// Compiles `wql` and subscribes: a tap on the kernel source this process's streams share
+/// (SharedProcSource::global(): BPF, else the netlink connector), or (kAuto, when neither can be
+/// used) /proc polling every WITHIN seconds (1 s without WITHIN).
 Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::ProcessProvider& provider,
                                                       const security::Caller& caller,
                                                       std::string_view wql,

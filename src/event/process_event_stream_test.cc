@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "event/shared_proc_source.h"
+#include "os/bpf_monitor.h"
 #include "provider/process/terminate_reasons.h"
 
 #include <algorithm>
@@ -996,6 +998,120 @@ TEST_F(Events, ACallerThatIsNowhereNeverSharesTheHostsSnapshot) {
   ASSERT_EQ(evs.size(), 1u) << "the host watcher hears of the change";
   EXPECT_TRUE(collect(*orphan, 1, 800).empty()) << "no host event reaches the orphan";
   EXPECT_GE(orphan->polls(), 2u);
+}
+
+}  // namespace lwmi::event
+
+// The BPF source: each process described in the kernel at its exec, however short its life.
+namespace lwmi::event {
+
+class BpfEvents : public Events {
+ protected:
+  void SetUp() override {
+    Events::SetUp();
+    auto m = os::BpfMonitor::shared();
+    if (!m.ok()) GTEST_SKIP() << "BPF cannot load here: " << m.error().message;
+    monitor_ = *m;
+    shared_ = std::make_unique<SharedProcSource>(
+        [m = monitor_] { return std::make_unique<os::BpfProcEvents>(m); });
+  }
+  // A tap on one ring-buffer reader shared by the test's streams, as lwmid's streams share one.
+  std::unique_ptr<ProcessEventStream> open_bpf(const std::string& wql) {
+    auto tap = shared_->open();
+    EXPECT_TRUE(tap.ok());
+    return open(wql, std::move(*tap));
+  }
+  // Launches the short-lived program (name_ + "t", a copy of true) n times, waiting for each.
+  void launch_short(int n) {
+    for (int i = 0; i < n; ++i) reap(spawn(name_ + "t", {"arg " + std::to_string(i)}));
+  }
+  std::shared_ptr<os::BpfMonitor> monitor_;
+  std::unique_ptr<SharedProcSource> shared_;
+};
+
+TEST_F(BpfEvents, FiftyShortLivedProcessesGiveFiftyCompleteCreationsAndDeletions) {
+  const std::string name = name_ + "t";
+  auto created = open_bpf(
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.Name = '" +
+      name + "'");
+  auto deleted = open_bpf(
+      "SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.Name = '" +
+      name + "'");
+  ASSERT_TRUE(created && deleted);
+  EXPECT_STREQ(created->source_name(), "bpf");
+  // Read only after every process has ended: nothing is left in /proc to read.
+  launch_short(50);
+  std::set<std::string> command_lines;
+  for (const auto& ev : collect(*created, 50, 10000)) {
+    const Instance& t = target_of(ev);
+    EXPECT_EQ(t.get("Name")->as_string(), name);
+    EXPECT_FALSE(t.get("CreationDate")->is_null());
+    EXPECT_EQ(t.get("ExecutablePath")->as_string(), fs::canonical(dir_ / name).string());
+    EXPECT_EQ(t.get("ParentProcessId")->as_u64(), static_cast<uint64_t>(::getpid()));
+    command_lines.insert(t.get("CommandLine")->as_string());
+  }
+  EXPECT_EQ(command_lines.size(), 50u) << "each launch once, each with its own command line";
+  EXPECT_TRUE(command_lines.count((dir_ / name).string() + " \"arg 7\""));
+  EXPECT_EQ(collect(*deleted, 50, 10000).size(), 50u);
+  EXPECT_EQ(collect(*created, 1, 300).size(), 0u) << "no duplicate creation";
+  EXPECT_EQ(created->uncaptured(), 0u);
+  EXPECT_EQ(created->lost(), 0u);
+}
+
+TEST_F(BpfEvents, UnderAForkStormEveryShortLivedProcessIsStillComplete) {
+  const std::string name = name_ + "t";
+  auto created = open_bpf(
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.Name = '" +
+      name + "'");
+  ASSERT_TRUE(created);
+  std::vector<pid_t> storm;
+  for (int i = 0; i < 2; ++i)
+    storm.push_back(spawn_sh("i=0; while [ $i -lt 3000 ]; do /bin/true; i=$((i+1)); done"));
+  launch_short(50);
+  size_t complete = 0;
+  for (const auto& ev : collect(*created, 50, 20000)) {
+    const Instance& t = target_of(ev);
+    if (t.get("Name")->as_string() == name && !t.get("CreationDate")->is_null() &&
+        !t.get("CommandLine")->is_null())
+      ++complete;
+  }
+  for (pid_t p : storm) reap(p);
+  EXPECT_EQ(complete, 50u) << "lost " << created->lost() << ", rescans " << created->rescans();
+}
+
+TEST_F(BpfEvents, AnotherUsersEndedProcessStaysMasked) {
+  // Seen by an unprivileged caller who does not own it: ExecutablePath NULL, whatever the
+  // kernel recorded, and its Name only from what such a caller could read (argv[0]).
+  security::Caller other = security::Caller::current_process();
+  other.uid = 65534;
+  other.euid = 65534;
+  other.held = {};
+  other.enabled = {};
+  const std::string name = name_ + "t";
+  auto q = compile_event_query(
+      "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
+      "TargetInstance.ProcessId > 0");
+  ASSERT_TRUE(q.ok());
+  auto tap = shared_->open();
+  ASSERT_TRUE(tap.ok());
+  auto s = std::make_unique<ProcessEventStream>(provider_, other, std::move(*q), std::move(*tap));
+  ASSERT_TRUE(s->start().ok());
+  pid_t pid = spawn(name, {});
+  reap(pid);
+  bool seen = false;
+  for (const auto& ev : collect(*s, 1000, 3000)) {
+    const Instance& t = target_of(ev);
+    if (t.get("ProcessId")->as_u64() != static_cast<uint64_t>(pid)) continue;
+    seen = true;
+    EXPECT_TRUE(t.get("ExecutablePath")->is_null());
+    EXPECT_EQ(t.get("Name")->as_string(), name);  // argv[0]'s base name
+    EXPECT_FALSE(t.get("CommandLine")->is_null());
+    break;
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace lwmi::event

@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "os/bpf_monitor.h"
+#include "provider/event_source_provider.h"
+
 namespace lwmi::event {
 namespace {
 
@@ -201,6 +204,21 @@ SharedProcSource::~SharedProcSource() = default;
 
 SharedProcSource& SharedProcSource::global() {
   // Never destroyed: streams may still close while the process exits.
+  static SharedProcSource* g = new SharedProcSource([]() -> std::unique_ptr<os::ProcEventSource> {
+    using provider::EventSourceStats;
+    auto monitor = os::BpfMonitor::shared();
+    if (monitor.ok()) {
+      EventSourceStats::global().set_unavailable(EventSourceStats::Kind::kBpf, "");
+      return std::make_unique<os::BpfProcEvents>(*monitor);
+    }
+    EventSourceStats::global().set_unavailable(EventSourceStats::Kind::kBpf,
+                                               monitor.error().message);
+    return std::make_unique<os::NetlinkProcEvents>();
+  });
+  return *g;
+}
+
+SharedProcSource& SharedProcSource::netlink() {
   static SharedProcSource* g =
       new SharedProcSource([] { return std::make_unique<os::NetlinkProcEvents>(); });
   return *g;

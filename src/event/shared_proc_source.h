@@ -35,8 +35,11 @@ class SharedProcSource {
   SharedProcSource(const SharedProcSource&) = delete;
   SharedProcSource& operator=(const SharedProcSource&) = delete;
 
-  /// The netlink connector shared by this process's streams.
+  /// The kernel source shared by this process's streams: lwmi's BPF programs where they load
+  /// (root), else the netlink connector. Why BPF could not be used is kept in LWMI_EventSource.
   static SharedProcSource& global();
+  /// The netlink connector alone (LWMI_EVENT_SOURCE=netlink, and comparisons in tests).
+  static SharedProcSource& netlink();
 
   /// A new tap, already started: the inner source's start() error when it cannot be started
   /// (then nothing stays open), or the error that stopped its reader when taps remain open.

@@ -281,13 +281,13 @@ TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
   const char* wql =
       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
       "TargetInstance.Name = 'sleep'";
-  const size_t before = SharedProcSource::global().taps();
+  const size_t before = SharedProcSource::netlink().taps();
   auto a = subscribe(provider_, security::Caller::current_process(), wql, SourceChoice::kNetlink);
   ASSERT_TRUE(a.ok()) << a.error().to_string();
   const int sockets = sockets_open();
   auto b = subscribe(provider_, security::Caller::current_process(), wql, SourceChoice::kNetlink);
   ASSERT_TRUE(b.ok()) << b.error().to_string();
-  EXPECT_EQ(SharedProcSource::global().taps(), before + 2);
+  EXPECT_EQ(SharedProcSource::netlink().taps(), before + 2);
   EXPECT_EQ(sockets_open(), sockets) << "the second stream opened no socket";
   // Alive while both streams read (a process gone before a stream reads its exec has no Name).
   char path[] = "/bin/sleep", arg[] = "30";
@@ -311,7 +311,7 @@ TEST_F(SharedStreams, StreamsOfTheProcessShareTheGlobalConnector) {
   ::waitpid(pid, nullptr, 0);
   a->reset();
   b->reset();
-  EXPECT_EQ(SharedProcSource::global().taps(), before);
+  EXPECT_EQ(SharedProcSource::netlink().taps(), before);
 }
 
 }  // namespace

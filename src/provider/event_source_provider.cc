@@ -13,14 +13,20 @@ EventSourceStats& EventSourceStats::global() {
   return stats;
 }
 
-void EventSourceStats::set_unavailable(std::string why) {
-  std::lock_guard<std::mutex> lock(mu_);
-  unavailable_ = std::move(why);
+EventSourceStats::Kind EventSourceStats::kind_of(std::string_view source_name) {
+  if (source_name == "bpf") return Kind::kBpf;
+  if (source_name == "proc-poll") return Kind::kProcPoll;
+  return Kind::kNetlink;
 }
 
-std::string EventSourceStats::unavailable() const {
+void EventSourceStats::set_unavailable(Kind k, std::string why) {
   std::lock_guard<std::mutex> lock(mu_);
-  return unavailable_;
+  unavailable_[static_cast<int>(k)] = std::move(why);
+}
+
+std::string EventSourceStats::unavailable(Kind k) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unavailable_[static_cast<int>(k)];
 }
 
 EventSourceProvider::EventSourceProvider()
@@ -41,7 +47,7 @@ Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
   inst.set("UncapturedProperties", Value::uint64(c.uncaptured.load()));
   inst.set("Polls", Value::uint64(c.polls.load()));
   inst.set("SharedPolls", Value::uint64(c.shared_polls.load()));
-  std::string why = stats.unavailable();
+  std::string why = stats.unavailable(kind);
   inst.set("Unavailable", why.empty() ? Value::null(CimType::kString) : Value::string(why));
   ObjectPath id;
   id.class_name = cls_->name;
@@ -78,8 +84,8 @@ Result<Instance> EventSourceProvider::get(const security::Caller&, const ObjectP
     auto kind = static_cast<EventSourceStats::Kind>(k);
     if (base::iequals(key->to_text(), EventSourceStats::name(kind))) return snapshot(kind);
   }
-  return Error{WbemStatus::kNotFound,
-               "no event source '" + key->to_text() + "' (lwmi's sources: netlink, proc-poll)"};
+  return Error{WbemStatus::kNotFound, "no event source '" + key->to_text() +
+                                          "' (lwmi's sources: bpf, netlink, proc-poll)"};
 }
 
 }  // namespace lwmi::provider

@@ -1,11 +1,12 @@
 // provider/event_source_provider.h — LWMI_EventSource: which process-event source this lwmi
-// process uses (the netlink connector or /proc polling) and what it received and lost.
+// process uses (BPF programs, the netlink connector or /proc polling) and what it received and
+// lost.
 //
 // EventSourceStats is process-wide: every event stream of this process (lwmid, or the embedded
 // engine in lwmic / liblwmi) adds to it, and the CIM service serves it as read-only instances,
-// one per source (key Source = "netlink" | "proc-poll"; Active and Subscriptions say which one
-// is in use).
-// Thread safety: the counters are atomics; the provider is safe to call concurrently.
+// one per source (key Source = "bpf" | "netlink" | "proc-poll"; Active and Subscriptions say which
+// one is in use). Thread safety: the counters are atomics; the provider is safe to call
+// concurrently.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "provider/provider.h"
 
@@ -26,21 +28,25 @@ struct EventSourceCounters {
 
 class EventSourceStats {
  public:
-  enum class Kind { kNetlink = 0, kProcPoll = 1 };
-  static constexpr int kKinds = 2;
+  enum class Kind { kNetlink = 0, kProcPoll = 1, kBpf = 2 };
+  static constexpr int kKinds = 3;
   /// The one instance of this process.
   static EventSourceStats& global();
-  static const char* name(Kind k) { return k == Kind::kNetlink ? "netlink" : "proc-poll"; }
+  static const char* name(Kind k) {
+    return k == Kind::kNetlink ? "netlink" : k == Kind::kBpf ? "bpf" : "proc-poll";
+  }
+  /// The kind a source's name() stands for ("bpf", "netlink", "proc-poll").
+  static Kind kind_of(std::string_view source_name);
 
   EventSourceCounters& of(Kind k) { return counters_[static_cast<int>(k)]; }
-  /// Remembers why the netlink connector could not be used ("" when it could).
-  void set_unavailable(std::string why);
-  std::string unavailable() const;
+  /// Remembers why a source could not be used the last time it was tried ("" when it could).
+  void set_unavailable(Kind k, std::string why);
+  std::string unavailable(Kind k) const;
 
  private:
   EventSourceCounters counters_[kKinds];
   mutable std::mutex mu_;
-  std::string unavailable_;
+  std::string unavailable_[kKinds];
 };
 
 /// Serves LWMI_EventSource from EventSourceStats::global(): an instance per source.

@@ -1,5 +1,6 @@
 #include "provider/process/process_row.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/strings.h"
@@ -23,6 +24,37 @@ uint32_t PeakTracker::update(int32_t pid, uint64_t start, uint32_t kb) {
   if (e.first != start) e = {start, kb};
   if (kb > e.second) e.second = kb;
   return e.second;
+}
+
+void ProcessRow::use_record(std::shared_ptr<const os::ProcessRecord> record) {
+  record_ = std::move(record);
+  gone_ = false;  // what /proc said no longer matters
+  saw_missing_ = false;
+  ProcStat st;
+  st.pid = pid_;
+  st.comm = record_->comm;
+  st.state = 'R';
+  st.ppid = record_->ppid;
+  st.num_threads = 1;
+  // /proc's starttime is the same kernel value, in clock ticks (nsec_to_clock_t).
+  st.starttime = record_->start_ns / (1000000000ull / static_cast<uint64_t>(ctx_.sys->clk_tck));
+  stat_ = std::move(st);
+  stat_read_ = true;
+  ProcStatus status;
+  status.tgid = pid_;
+  const uint32_t uids[4] = {record_->uid, record_->euid, record_->suid, record_->euid};
+  const uint32_t gids[4] = {record_->gid, record_->egid, record_->egid, record_->egid};
+  std::copy(uids, uids + 4, status.uid);
+  std::copy(gids, gids + 4, status.gid);
+  status.has_uid = true;
+  status_ = std::move(status);
+  status_read_ = true;
+  exe_read_ = true;
+  exe_.reset();
+  if (!record_->exe.empty() && !record_->exe_truncated) exe_ = record_->exe;  // never a tail
+  argv_read_ = true;
+  argv_ = record_->argv;
+  io_read_ = true;
 }
 
 bool ProcessRow::note(int err) {
@@ -147,6 +179,29 @@ bool ProcessRow::masked() {
 Value ProcessRow::property(size_t index) {
   const PropertyDecl& decl = ctx_.cls->properties[index];
   const Value null = Value::null(decl.type, decl.is_array);
+  if (record_) {
+    // What the kernel recorded, and the constants; nothing else is known of an ended process.
+    switch (ctx_.ids->at(index)) {
+      case Prop::kCaption:
+      case Prop::kDescription:
+      case Prop::kName:
+      case Prop::kCommandLine:
+      case Prop::kCreationClassName:
+      case Prop::kCreationDate:
+      case Prop::kCSCreationClassName:
+      case Prop::kCSName:
+      case Prop::kExecutablePath:
+      case Prop::kHandle:
+      case Prop::kOSCreationClassName:
+      case Prop::kOSName:
+      case Prop::kParentProcessId:
+      case Prop::kProcessId:
+      case Prop::kWindowsVersion:
+        break;
+      default:
+        return null;
+    }
+  }
   const uint64_t tick_100ns = 10000000ull;
   const uint64_t clk = static_cast<uint64_t>(ctx_.sys->clk_tck);
   switch (ctx_.ids->at(index)) {

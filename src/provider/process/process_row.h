@@ -16,6 +16,7 @@
 #include "lwmi/class_decl.h"
 #include "lwmi/instance.h"
 #include "os/pid_namespace.h"
+#include "os/proc_events.h"
 #include "os/proc_fs.h"
 #include "os/system_info.h"
 #include "provider/process/proc_parse.h"
@@ -82,6 +83,13 @@ class ProcessRow {
   const ProcStatus* status();
   /// The process's real uid (status), if readable.
   std::optional<uint32_t> owner_uid();
+  /// Answers from what the kernel recorded at the process's fork or exec rather than /proc, for
+  /// a process that has ended (or whose pid another now holds): its identity, names, command
+  /// line, executable, parent and owner are the record's; what only /proc knows (memory, times,
+  /// counts, session) is NULL. Masking is unchanged: decided from the recorded credentials as
+  /// from status, so a property the caller may not see stays NULL whatever the kernel told.
+  void use_record(std::shared_ptr<const os::ProcessRecord> record);
+  bool has_record() const { return record_ != nullptr; }
   /// The exe link as lwmi reads it, unmasked: for lwmi's own decisions (is this lwmid?), never
   /// to be shown to a caller who may not read it (property() masks).
   const std::string* exe();
@@ -94,6 +102,7 @@ class ProcessRow {
   std::string name();
 
   const RowContext& ctx_;
+  std::shared_ptr<const os::ProcessRecord> record_;
   int32_t pid_;
   int32_t view_pid_;
   bool gone_ = false;
