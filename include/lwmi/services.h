@@ -53,6 +53,31 @@ struct ConnectOptions {
 class Services;
 
 /// A stream of events from exec_notification_query (WMI's NextEvent).
+/// lwmi's additions to an event subscription (exec_notification_query).
+struct NotificationOptions {
+  /// Asks for the exec guard: where the kernel can decide the query's filter (Name,
+  /// ExecutablePath, ProcessName: equality, IN, OR), it becomes rules that kill a matching
+  /// program at its exec, before its first instruction, for as long as the stream lives. Only
+  /// the admin group may install them, and a rule reaches other users' programs only with
+  /// SeDebugPrivilege held and enabled (else it is restricted to the caller's own). A blocked
+  /// program arrives as an LWMI_ProcessBlockedTrace instead of its creation event. A filter the
+  /// kernel cannot decide keeps every event as it is (guard_status() says why): the caller
+  /// ends such processes itself, with Terminate.
+  bool guard = false;
+  /// With guard: rules also apply in the caller's own session. By default they never block a
+  /// program started in the session that asked for them, so an admin cannot lock themselves
+  /// out of their own shell.
+  bool guard_own_session = false;
+};
+
+/// What became of NotificationOptions::guard.
+struct GuardStatus {
+  bool requested = false;
+  bool active = false;  ///< kernel rules are installed
+  std::string summary;  ///< active: what they block, e.g. "file name 'x' or comm 'x'"
+  std::string refusal;  ///< requested but not active: why (not decidable, not permitted, no BPF)
+};
+
 class EventStream {
  public:
   virtual ~EventStream() = default;
@@ -70,6 +95,8 @@ class EventStream {
   /// Events a server dropped because this consumer's queue overflowed (they never come;
   /// WMI's WBEM_E_QUEUE_OVERFLOW). Only remote streams drop events.
   virtual uint64_t dropped() const { return 0; }
+  /// What became of NotificationOptions::guard for this stream.
+  virtual GuardStatus guard_status() const { return {}; }
   /// The state of the stream's event source, as an LWMI_EventSource instance (Source = "netlink"
   /// or "proc-poll", EventsReceived, Overruns, SequenceGaps, Rescans…), where the stream knows it.
   virtual std::optional<Instance> source_state() const { return std::nullopt; }
@@ -103,7 +130,9 @@ class Services {
                                                              std::string_view language = "WQL") = 0;
   /// Subscribes to an event query (SELECT * FROM __InstanceCreationEvent WHERE TargetInstance
   /// ISA 'Win32_Process' …); events stream as they happen. Not every connection serves events.
-  virtual Result<std::unique_ptr<EventStream>> exec_notification_query(std::string_view wql) {
+  virtual Result<std::unique_ptr<EventStream>> exec_notification_query(
+      std::string_view wql, const NotificationOptions& options = {}) {
+    (void)options;
     return Error{WbemStatus::kNotSupported, "this connection does not deliver events yet"};
   }
   /// A class declaration.

@@ -917,6 +917,13 @@ int main(int argc, char** argv) {
                   "End each process an event names, as it comes (creation, modification and "
                   "Win32_ProcessStartTrace events; by pid and start time)");
   watch->add_option("--reason", watch_reason, "Terminate's Reason (default 0)");
+  bool watch_no_guard = false, watch_guard_own_session = false;
+  watch->add_flag("--no-guard", watch_no_guard,
+                  "With --terminate: never ask for kernel rules; end each process from user "
+                  "space after it started");
+  watch->add_flag("--guard-own-session", watch_guard_own_session,
+                  "With --terminate: kernel rules also block programs started in this session "
+                  "(by default your own session is spared, so a rule cannot lock you out)");
   watch->add_option("--count", watch_count, "Stop after this many events (default: never)");
   watch->add_option("--timeout", watch_timeout, "Stop after this many seconds (default: never)");
   bool watch_stats = false;
@@ -1112,7 +1119,12 @@ int main(int argc, char** argv) {
   if (watch->parsed()) {
     std::atomic<bool> stop{false};
     signals->on_stop([&] { stop = true; });  // a signal while subscribing: unsubscribe at once
-    auto stream = svc.exec_notification_query(watch_wql);
+    NotificationOptions notify;
+    // --terminate asks for the exec guard: where the kernel can decide the filter, a matching
+    // program is killed at its exec, before its first instruction.
+    notify.guard = watch_terminate && !watch_no_guard;
+    notify.guard_own_session = watch_guard_own_session;
+    auto stream = svc.exec_notification_query(watch_wql, notify);
     if (!stream.ok()) {
       print_error(stream.error(), watch_wql);
       signals->on_stop({});
@@ -1125,6 +1137,17 @@ int main(int argc, char** argv) {
       events->interrupt();  // next() returns at once; the loop ends and the stream unsubscribes
     });
     // Subscribed: from here on no process start is missed.
+    if (notify.guard) {
+      GuardStatus gs = (*stream)->guard_status();
+      if (gs.active)
+        std::cerr << "lwmic: kernel guard on: " << display_text(gs.summary)
+                  << " is killed at its exec, before its first instruction\n";
+      else
+        std::cerr << "lwmic: kernel guard not used ("
+                  << display_text(gs.requested ? gs.refusal
+                                               : "the server did not answer the request")
+                  << "): each matching process is ended after it starts\n";
+    }
     std::cerr << "lwmic: watching (Ctrl-C to stop)" << std::endl;
     OutputOptions oo;
     oo.format = *parse_format(g.format);
@@ -1159,7 +1182,17 @@ int main(int argc, char** argv) {
         broken_pipe = true;
         break;
       }
-      if (watch_terminate) {
+      if (watch_terminate && ev.class_name() == "LWMI_ProcessBlockedTrace") {
+        // The kernel ended it at its exec: nothing is left to terminate.
+        auto pid = ev.get("ProcessID");
+        auto name = ev.get("ProcessName");
+        std::cerr << "lwmic: blocked process "
+                  << (pid && !pid->is_null() ? display_text(pid->to_text()) : std::string("?"))
+                  << " ("
+                  << (name && !name->is_null() ? display_text(name->to_text())
+                                               : std::string("name not visible"))
+                  << ") at its exec, before its first instruction (kernel guard)\n";
+      } else if (watch_terminate) {
         // The process by its pid and start time: a reused pid is never hit.
         auto target = terminate_target(ev);
         if (!target.ok()) {
@@ -1202,6 +1235,16 @@ int main(int argc, char** argv) {
           std::cerr << ' ' << display_text(name) << '='
                     << (value.is_null() ? "NULL" : display_text(value.to_text()));
         std::cerr << '\n';
+      } else if (auto sources = svc.enumerate_instances("LWMI_EventSource"); sources.ok()) {
+        // Through lwmid: its process-wide sources (the one in use has Active > 0).
+        Instance src;
+        while ((*sources)->next(&src)) {
+          std::cerr << "lwmic: event source:";
+          for (const auto& [name, value] : src.properties())
+            std::cerr << ' ' << display_text(name) << '='
+                      << (value.is_null() ? "NULL" : display_text(value.to_text()));
+          std::cerr << '\n';
+        }
       } else {
         std::cerr << "lwmic: note: this connection does not report its event source\n";
       }

@@ -24,7 +24,8 @@ class EmbeddedServices : public Services {
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
-  Result<std::unique_ptr<EventStream>> exec_notification_query(std::string_view wql) override;
+  Result<std::unique_ptr<EventStream>> exec_notification_query(
+      std::string_view wql, const NotificationOptions& options = {}) override;
   bool embedded() const override { return true; }
   std::string host() const override { return service_->system().host; }
 

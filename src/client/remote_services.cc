@@ -652,6 +652,11 @@ class RemoteEventStream : public EventStream {
     (void)connection_->post(wc::unsubscribe_request(common_, uri_, sub_.identifier));
   }
 
+  GuardStatus guard_status() const override {
+    if (sub_.guard) return *sub_.guard;
+    return {};
+  }
+
   Result<bool> next(Instance* out, int timeout_ms) override {
     using Clock = std::chrono::steady_clock;
     auto start = Clock::now();
@@ -891,9 +896,12 @@ Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
   return MethodResult{};
 }
 
-Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(std::string_view wql) {
+Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
+    std::string_view wql, const NotificationOptions& options) {
   wc::SubscribeOptions o;
   o.filter = std::string(wql);
+  o.guard = options.guard;
+  o.guard_own_session = options.guard_own_session;
   std::string uri = wc::class_uri("*");
   auto c = common();
   auto body = connection_->post(wc::subscribe_request(c, uri, o));

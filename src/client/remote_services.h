@@ -71,7 +71,8 @@ class RemoteServices : public Services {
                                    const Parameters& in = {}) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
   /// Subscribe (Pull delivery) + a Pull per next(); Unsubscribe when the stream is destroyed.
-  Result<std::unique_ptr<EventStream>> exec_notification_query(std::string_view wql) override;
+  Result<std::unique_ptr<EventStream>> exec_notification_query(
+      std::string_view wql, const NotificationOptions& options = {}) override;
   bool embedded() const override { return false; }
   std::string host() const override { return host_; }
   std::vector<std::string> notes() const override;

@@ -127,7 +127,8 @@ void SubscriptionManager::audit(const security::Caller& caller, const std::strin
 Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, std::string_view wql,
                                                std::optional<Millis> expires,
                                                std::optional<Millis> heartbeat,
-                                               std::optional<uint64_t> connection) {
+                                               std::optional<uint64_t> connection,
+                                               const NotificationOptions& options) {
   std::string query(wql);
   auto refuse = [&](Error e) -> Result<Granted> {
     audit(caller, "Subscribe", std::string(wbem_status_name(e.code)), query, e.message);
@@ -155,7 +156,8 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
     over = quota();
   }
   if (over) return refuse(std::move(*over));
-  auto stream = opener_(caller, wql);  // compiles the query and starts the source: may take a while
+  // Compiles the query and starts the source (and installs kernel rules): may take a while.
+  auto stream = opener_(caller, wql, options);
   if (!stream.ok()) return refuse(stream.take_error());
 
   auto s = std::make_shared<Subscription>();
@@ -184,10 +186,15 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   }
   if (over) return refuse(std::move(*over));
   cv_.notify_all();
-  Granted g{s->id, s->lease, s->heartbeat};
+  Granted g{s->id, s->lease, s->heartbeat, s->stream->guard_status()};
+  std::string guard;
+  if (g.guard.active)
+    guard = " guard=kernel rule: " + g.guard.summary;
+  else if (g.guard.requested)
+    guard = " guard=refused: " + g.guard.refusal;
   audit(caller, "Subscribe", "0", query,
         "id=" + g.id + " expires=" + seconds(g.expires) +
-            (g.heartbeat ? " heartbeat=" + seconds(*g.heartbeat) : std::string()));
+            (g.heartbeat ? " heartbeat=" + seconds(*g.heartbeat) : std::string()) + guard);
   return g;
 }
 

@@ -52,13 +52,14 @@ struct SubscriptionLimits {
 /// Opens the event stream of a new subscription for `caller` (already started: no event that
 /// happens after it returns is missed). Errors (a bad query) are returned to the subscriber.
 using StreamOpener = std::function<Result<std::unique_ptr<EventStream>>(
-    const security::Caller& caller, std::string_view wql)>;
+    const security::Caller& caller, std::string_view wql, const NotificationOptions& options)>;
 
 /// What a subscription was granted.
 struct Granted {
   std::string id;  ///< the subscription's identifier (also its enumeration context)
   Millis expires;  ///< the lease
   std::optional<Millis> heartbeat;
+  GuardStatus guard;  ///< what became of NotificationOptions::guard
 };
 
 /// A subscription as its owner may see it (LWMI_EventSubscription).
@@ -111,9 +112,11 @@ class SubscriptionManager {
   /// max_expiry; default_expiry when absent); `heartbeat`: the interval asked for, if any;
   /// `connection`: the local connection it was made on, if it ends with it (connection_closed).
   /// WBEM_E_QUOTA_VIOLATION over the per-user or total quota; the opener's error for a bad query.
+  /// `options`: lwmi's additions (the exec guard), passed to the opener.
   Result<Granted> subscribe(const security::Caller& caller, std::string_view wql,
                             std::optional<Millis> expires, std::optional<Millis> heartbeat,
-                            std::optional<uint64_t> connection = std::nullopt);
+                            std::optional<uint64_t> connection = std::nullopt,
+                            const NotificationOptions& options = {});
   /// The local connection `connection` has closed: the subscriptions made on it end soon (on the
   /// manager's thread; a waiting pull completes with WBEM_E_CALL_CANCELLED), audited. Returns at
   /// once; any thread.

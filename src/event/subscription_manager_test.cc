@@ -112,8 +112,8 @@ class SubscriptionManagerTest : public ::testing::Test {
   SubscriptionManager& make(SubscriptionLimits limits = {}) {
     manager_ = std::make_unique<SubscriptionManager>(
         limits,
-        [feed = feed_](const security::Caller&,
-                       std::string_view wql) -> Result<std::unique_ptr<EventStream>> {
+        [feed = feed_](const security::Caller&, std::string_view wql,
+                       const NotificationOptions&) -> Result<std::unique_ptr<EventStream>> {
           if (wql.find("SELEKT") != std::string_view::npos)
             return Error{WbemStatus::kInvalidQuery, "expected SELECT", size_t{0}};
           return std::unique_ptr<EventStream>(std::make_unique<FakeStream>(feed));

@@ -75,11 +75,16 @@ std::string header(const Common& c, std::string_view action, std::string_view re
       h += "<wsman:Selector Name=\"" + esc(s.name) + "\">" + esc(s.value) + "</wsman:Selector>";
     h += "</wsman:SelectorSet>";
   }
-  if (!c.privileges.empty()) {
-    std::string list;
-    for (const auto& p : c.privileges) list += (list.empty() ? "" : ",") + p;
-    h += "<wsman:OptionSet><wsman:Option Name=\"EnablePrivilege\">" + esc(list) +
-         "</wsman:Option></wsman:OptionSet>";
+  if (!c.privileges.empty() || !c.options.empty()) {
+    h += "<wsman:OptionSet>";
+    if (!c.privileges.empty()) {
+      std::string list;
+      for (const auto& p : c.privileges) list += (list.empty() ? "" : ",") + p;
+      h += "<wsman:Option Name=\"EnablePrivilege\">" + esc(list) + "</wsman:Option>";
+    }
+    for (const auto& [name, value] : c.options)
+      h += "<wsman:Option Name=\"" + esc(name) + "\">" + esc(value) + "</wsman:Option>";
+    h += "</wsman:OptionSet>";
   }
   h += "</s:Header>";
   return h;
@@ -523,7 +528,10 @@ std::string subscribe_request(const Common& common, std::string_view resource_ur
   if (o.expires_s > 0) body += "<wse:Expires>" + duration(o.expires_s) + "</wse:Expires>";
   body += "<wsman:Filter Dialect=\"" + std::string(ns::kWqlDialect) + "\">" + esc(o.filter) +
           "</wsman:Filter></wse:Subscribe>";
-  return envelope(common, std::string(kWse) + "/Subscribe", resource_uri, {}, body);
+  Common c = common;
+  if (o.guard) c.options.emplace_back("lwmi_Guard", "true");
+  if (o.guard_own_session) c.options.emplace_back("lwmi_GuardOwnSession", "true");
+  return envelope(c, std::string(kWse) + "/Subscribe", resource_uri, {}, body);
 }
 
 std::string unsubscribe_request(const Common& common, std::string_view resource_uri,
@@ -560,6 +568,14 @@ Result<SubscribeResult> parse_subscribe_response(std::string_view body) {
       out.expires = std::string(base::trim(text(e)));
     } else if (is(e, ns::kEnumeration, "EnumerationContext")) {
       out.context = std::string(base::trim(text(e)));
+    } else if (is(e, ns::kLwmi, "Guard")) {
+      GuardStatus g;
+      g.requested = true;
+      xmlChar* active = xmlGetProp(e, reinterpret_cast<const xmlChar*>("Active"));
+      g.active = active && xmlStrcmp(active, reinterpret_cast<const xmlChar*>("true")) == 0;
+      if (active) xmlFree(active);
+      (g.active ? g.summary : g.refusal) = std::string(base::trim(text(e)));
+      out.guard = std::move(g);
     }
   }
   if (out.context.empty())

@@ -30,6 +30,8 @@ struct Common {
   std::string to = "http://localhost/wsman";  ///< wsa:To: the endpoint URL
   std::string message_id;                     ///< "" = a fresh uuid:…
   std::vector<std::string> privileges;        ///< sent as the EnablePrivilege option
+  /// Further wsman:Option elements (Name, text), in the same OptionSet.
+  std::vector<std::pair<std::string, std::string>> options;
   double timeout_s = 60;                      ///< wsman:OperationTimeout
   uint64_t max_envelope_size = 512000;        ///< wsman:MaxEnvelopeSize
 };
@@ -72,6 +74,8 @@ struct SubscribeOptions {
   std::string filter;
   double expires_s = 0;
   double heartbeat_s = 0;
+  bool guard = false;              ///< option lwmi_Guard=true (NotificationOptions::guard)
+  bool guard_own_session = false;  ///< option lwmi_GuardOwnSession=true
 };
 std::string subscribe_request(const Common& common, std::string_view resource_uri,
                               const SubscribeOptions& options);
@@ -87,6 +91,7 @@ struct SubscribeResult {
   std::string identifier;
   std::string context;
   std::string expires;  ///< xs:duration as sent, "" when absent
+  std::optional<GuardStatus> guard;  ///< <l:Guard>, when the server answered a guard request
 };
 Result<SubscribeResult> parse_subscribe_response(std::string_view body);
 /// True when a response's wsa:Action is the WS-Management heartbeat.

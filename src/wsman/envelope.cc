@@ -980,6 +980,11 @@ std::string encode(const Response& response) {
       w.out += "<e:Expires>" + duration_text(*response.expires_s) + "</e:Expires>";
     if (!response.context.empty())
       w.out += "<n:EnumerationContext>" + esc(response.context) + "</n:EnumerationContext>";
+    if (response.guard)
+      w.out += "<l:Guard xmlns:l=\"" + std::string(ns::kLwmi) + "\" Active=\"" +
+               (response.guard->active ? "true" : "false") + "\">" +
+               esc(response.guard->active ? response.guard->summary : response.guard->refusal) +
+               "</l:Guard>";
     w.out += "</e:SubscribeResponse>";
   } else if (response.is_renew) {
     w.out += "<e:RenewResponse>";

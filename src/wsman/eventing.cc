@@ -3,6 +3,7 @@
 #include <cmath>
 #include <future>
 
+#include "base/strings.h"
 #include "wsman/envelope.h"
 #include "wsman/operations.h"
 
@@ -72,8 +73,14 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
                  "Subscribe needs a WQL event query as its filter, e.g. SELECT * FROM "
                  "__InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'",
                  WbemStatus::kInvalidQuery));
+  NotificationOptions options;
+  for (const auto& [name, value] : r.options) {
+    const bool on = base::iequals(base::trim(value), "true");
+    if (base::iequals(name, "lwmi_Guard")) options.guard = on;
+    if (base::iequals(name, "lwmi_GuardOwnSession")) options.guard_own_session = on;
+  }
   auto granted = manager_.subscribe(c, r.filter, millis(r.expires_s), millis(r.heartbeats_s),
-                                    r.local_connection);
+                                    r.local_connection, options);
   if (!granted.ok()) return fault_response(r, fault_for(granted.error()));
   Response out;
   out.action = std::string(kEventingAction) + "SubscribeResponse";
@@ -82,6 +89,7 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
   out.subscription_id = granted->id;
   out.context = granted->id;
   out.expires_s = static_cast<double>(granted->expires.count()) / 1000.0;
+  if (granted->guard.requested) out.guard = granted->guard;
   return out;
 }
 

@@ -104,8 +104,8 @@ class EventingOps : public ::testing::Test {
     limits_.min_heartbeat = 10ms;
     manager_ = std::make_unique<event::SubscriptionManager>(
         limits_,
-        [feed = feed_](const security::Caller&,
-                       std::string_view wql) -> Result<std::unique_ptr<EventStream>> {
+        [feed = feed_](const security::Caller&, std::string_view wql,
+                       const NotificationOptions&) -> Result<std::unique_ptr<EventStream>> {
           auto q = event::compile_event_query(wql);  // the real validation
           if (!q.ok()) return q.take_error();
           return std::unique_ptr<EventStream>(std::make_unique<FakeStream>(feed));

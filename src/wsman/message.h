@@ -15,6 +15,7 @@
 #include "lwmi/class_decl.h"
 #include "lwmi/instance.h"
 #include "lwmi/result.h"
+#include "lwmi/services.h"
 
 namespace lwmi::wsman {
 
@@ -148,6 +149,9 @@ struct Response {
   // Subscribe
   std::string subscription_id;
   std::optional<double> expires_s;
+  /// Subscribe asked for the exec guard (option lwmi_Guard): what became of it, sent as
+  /// <l:Guard Active="true|false">summary or refusal</l:Guard> in the SubscribeResponse.
+  std::optional<GuardStatus> guard;
   // Pull on an event subscription: kernel events the server's stream lost so far (each answered
   // by a rescan of /proc, so none is missed), sent as the header <l:LostEvents>.
   std::optional<uint64_t> lost_events;
