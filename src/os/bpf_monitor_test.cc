@@ -31,6 +31,11 @@ TEST(BpfPath, ComponentsComeLeafFirst) {
   EXPECT_EQ(path_from_parts(data, 0, 0, false), "/");
 }
 
+TEST(BpfGuardKey, DevicesUseTheKernelsEncoding) {
+  EXPECT_EQ(kernel_dev(makedev(8, 1)), (8u << 20) | 1u);
+  EXPECT_EQ(kernel_dev(makedev(259, 300)), (259ull << 20) | 300u);
+}
+
 TEST(BpfGuardKey, NamesAreBounded) {
   lwmi_rule_key k;
   GuardKey g;
@@ -134,6 +139,7 @@ TEST_F(BpfKernel, AShortLivedProcessIsFullyDescribed) {
   struct stat sb;
   ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
   EXPECT_EQ(r.ino, sb.st_ino);
+  EXPECT_EQ(r.dev, kernel_dev(sb.st_dev)) << "the kernel's device encoding";
   EXPECT_NE(r.start_ns, 0u);
   EXPECT_FALSE(exec->blocked);
   auto exit = await(
@@ -203,7 +209,7 @@ TEST_F(BpfKernel, AnIdentityRuleFollowsTheFileNotItsName) {
   ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
   GuardKey key;
   key.kind = GuardKey::Kind::kIdentity;
-  key.dev = static_cast<uint64_t>(major(sb.st_dev)) << 20 | minor(sb.st_dev);
+  key.dev = kernel_dev(sb.st_dev);
   key.ino = sb.st_ino;
   ASSERT_TRUE(monitor_->add_rule(key, 4243).ok());
   for (const auto& p : {prog, link}) {
