@@ -496,5 +496,35 @@ TEST_F(ExecGuardKernel, TheBreakerTripsAtTheConfiguredRate) {
   EXPECT_EQ(Run(prog), 0) << "a tripped rule blocks nothing more";
 }
 
+// Rules of two callers on one program: the uid-restricted one (whose key the kernel finds first)
+// neither exempts nor, once tripped, spares what the other blocks.
+TEST_F(ExecGuardKernel, OneRuleNeverSparesWhatAnotherBlocks) {
+  const std::string name = Name("two");
+  const fs::path prog = Program(name);
+  GuardConfig cfg;
+  cfg.breaker_per_second = 2;
+  ExecGuard g(monitor_, cfg);
+  const auto mine = static_cast<uint32_t>(::getsid(0));
+  auto any = Install(g, name, Admin(true), 0);
+  ASSERT_TRUE(any.ok()) << any.error().to_string();
+  auto own = Install(g, name, Admin(false), mine);
+  ASSERT_TRUE(own.ok()) << own.error().to_string();
+  EXPECT_TRUE(Killed(Run(prog))) << "the exemption of one rule lifted the other";
+  EXPECT_EQ((*any)->state().blocked, 1u);
+  any->reset();
+  EXPECT_EQ(Run(prog), 0) << "the exempt session, with the other rule gone";
+
+  // A tripped uid-restricted rule, then a fresh rule for every uid.
+  const fs::path prog2 = Program(Name("trp"));
+  auto tripping = Install(g, Name("trp"), Admin(false), 0);
+  ASSERT_TRUE(tripping.ok()) << tripping.error().to_string();
+  for (int i = 0; i < 100 && !(*tripping)->state().tripped; ++i) Run(prog2);
+  ASSERT_TRUE((*tripping)->state().tripped);
+  EXPECT_EQ(Run(prog2), 0);
+  auto fresh = Install(g, Name("trp"), Admin(true), 0);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().to_string();
+  EXPECT_TRUE(Killed(Run(prog2))) << "a tripped rule spared what a fresh one blocks";
+}
+
 }  // namespace
 }  // namespace lwmi::event

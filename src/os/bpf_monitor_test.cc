@@ -259,5 +259,47 @@ TEST_F(BpfKernel, TheBreakerOpensAfterTooManyBlocks) {
   monitor_->forget_rule(4245);
 }
 
+// Every key an exec matches is tried until a rule blocks: one rule's exempt session or open
+// breaker never spares a process another rule blocks (here a file-name rule and a comm rule).
+TEST_F(BpfKernel, AnExemptOrTrippedRuleDoesNotShadowAnother) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  fs::path prog = program("lwmi-shadow");
+  GuardKey by_name;
+  by_name.kind = GuardKey::Kind::kFileName;
+  by_name.name = "lwmi-shadow";
+  GuardKey by_comm = by_name;
+  by_comm.kind = GuardKey::Kind::kComm;
+  by_comm.name = "lwmi-shadow";
+  const auto mine = static_cast<uint32_t>(::getsid(0));
+  ASSERT_TRUE(monitor_->add_rule(by_name, 4246, mine).ok());
+  EXPECT_EQ(wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"})), 0) << "its exempt session";
+  ASSERT_TRUE(monitor_->add_rule(by_comm, 4247).ok());
+  pid_t pid = spawn(prog, {"lwmi-shadow", "-c", "true"});
+  int st = wait_status(pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the exempt rule spared it: " << st;
+  auto blocked = await(src, [&](const ProcEvent& e) { return e.blocked && e.tgid == pid; });
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->blocked_rule, 4247u);
+  monitor_->remove_rule(by_comm);
+  monitor_->forget_rule(4247);
+
+  // The file-name rule again, for every session, until its breaker opens.
+  monitor_->set_breaker(1);
+  ASSERT_TRUE(monitor_->add_rule(by_name, 4246).ok());
+  for (int i = 0; i < 100 && !monitor_->rule_state(4246).tripped; ++i)
+    wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"}));
+  ASSERT_TRUE(monitor_->rule_state(4246).tripped);
+  EXPECT_EQ(wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"})), 0);
+  ASSERT_TRUE(monitor_->add_rule(by_comm, 4247).ok());
+  st = wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"}));
+  monitor_->set_breaker(0);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the tripped rule spared it: " << st;
+  monitor_->remove_rule(by_name);
+  monitor_->remove_rule(by_comm);
+  monitor_->forget_rule(4246);
+  monitor_->forget_rule(4247);
+}
+
 }  // namespace
 }  // namespace lwmi::os
