@@ -28,6 +28,7 @@ constexpr int64_t kMaxConnections = 65536;
 constexpr int64_t kMaxIdleTimeoutSeconds = 3600;
 constexpr int64_t kMaxTimeLimitMs = 3600 * 1000;
 constexpr int64_t kMaxRequestsPerUser = 1024;
+constexpr int64_t kMaxBreakerPerSecond = 1000000;
 constexpr size_t kMaxFileBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxShownChars = 80;
 
@@ -155,7 +156,7 @@ class Parser {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
       bool known = name == "server" || name == "security" || name == "methods" || name == "audit" ||
-                   name == "events" || name == "requests";
+                   name == "events" || name == "requests" || name == "guard";
       if (!known) {
         auto where = valid(key.source().begin) ? key.source().begin : first_position(node);
         if (table) {
@@ -166,7 +167,7 @@ class Parser {
         return error_at(where, "key " + show_key(name, '\'') + " is outside any table; " +
                                    (home.empty() ? std::string("keys belong in [server], "
                                                                "[security], [methods], [audit], "
-                                                               "[events] or [requests]")
+                                                               "[events], [requests] or [guard]")
                                                  : "it belongs in [" + std::string(home) + "]"));
       }
       if (!table) {
@@ -180,6 +181,7 @@ class Parser {
       if (name == "audit") err = audit(*table, config.audit);
       if (name == "events") err = events(*table, config.events);
       if (name == "requests") err = requests(*table, config.requests);
+      if (name == "guard") err = guard(*table, config.guard);
       if (err) return std::move(*err);
     }
     config.source = std::string(source_);
@@ -233,6 +235,9 @@ class Parser {
         {"max_pull_wait", "events"},
         {"time_limit_ms", "requests"},
         {"max_per_user", "requests"},
+        {"enabled", "guard"},
+        {"breaker_per_second", "guard"},
+        {"protected_programs", "guard"},
     };
     for (const auto& [k, t] : kKeys)
       if (k == key) return t;
@@ -557,6 +562,46 @@ class Parser {
       }
       if (e) return e;
     }
+    return std::nullopt;
+  }
+
+  MaybeError guard(const toml::table& t, GuardConfig& c) const {
+    const std::string table = "guard";
+    for (const auto& [key, node] : t) {
+      std::string_view k = key.str();
+      MaybeError e;
+      if (k == "enabled") {
+        e = get_bool(table, key, node, c.enabled);
+      } else if (k == "breaker_per_second") {
+        e = get_uint(table, key, node, c.breaker_per_second, 1, kMaxBreakerPerSecond);
+      } else if (k == "protected_programs") {
+        e = protected_programs(table, key, node, c.protected_programs);
+      } else {
+        e = unknown(table, key, node);
+      }
+      if (e) return e;
+    }
+    return std::nullopt;
+  }
+
+  MaybeError protected_programs(const std::string& table, const toml::key& key,
+                                const toml::node& node, std::vector<std::string>& out) const {
+    const auto* array = node.as_array();
+    if (!array) return bad(table, key, node, "an array of absolute paths");
+    std::vector<std::string> paths;
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& item = *array->get(i);
+      const auto* s = item.as_string();
+      if (!s || s->get().empty() || s->get()[0] != '/' ||
+          s->get().find('\0') != std::string::npos) {
+        auto p = first_position(item);
+        return error_at(valid(p) ? p : at(key, node),
+                        "[" + table + "] " + std::string(key.str()) + "[" + std::to_string(i) +
+                            "] must be an absolute path, got " + describe(item));
+      }
+      paths.push_back(s->get());
+    }
+    out = std::move(paths);
     return std::nullopt;
   }
 

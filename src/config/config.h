@@ -72,6 +72,18 @@ struct RequestsConfig {
   uint32_t max_per_user = 3;
 };
 
+/// [guard]: the exec guard, the kernel rules a `watch … --terminate` whose filter the kernel can
+/// decide installs (event/exec_guard.h).
+struct GuardConfig {
+  bool enabled = true;  ///< [guard] enabled: false = no kernel rule is ever installed
+  /// [guard] breaker_per_second: a rule that blocks more starts than this in one second trips
+  /// (blocks nothing more until its subscription ends), in case it was written too wide.
+  uint32_t breaker_per_second = 50;
+  /// [guard] protected_programs: absolute paths of programs no rule ever blocks (the file found
+  /// there, by device and inode), besides lwmid itself and PID 1.
+  std::vector<std::string> protected_programs;
+};
+
 struct Config {
   ServerConfig server;
   SecurityConfig security;
@@ -79,6 +91,7 @@ struct Config {
   AuditConfig audit;
   EventsConfig events;
   RequestsConfig requests;
+  GuardConfig guard;
   std::string source;  ///< the file it came from, or "" for built-in defaults
 };
 

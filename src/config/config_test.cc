@@ -55,6 +55,9 @@ void ExpectSameSettings(const Config& a, const Config& b) {
   EXPECT_EQ(a.events.max_pull_wait, b.events.max_pull_wait);
   EXPECT_EQ(a.requests.time_limit_ms, b.requests.time_limit_ms);
   EXPECT_EQ(a.requests.max_per_user, b.requests.max_per_user);
+  EXPECT_EQ(a.guard.enabled, b.guard.enabled);
+  EXPECT_EQ(a.guard.breaker_per_second, b.guard.breaker_per_second);
+  EXPECT_EQ(a.guard.protected_programs, b.guard.protected_programs);
 }
 
 std::string ReadFile(const fs::path& path) {
@@ -69,7 +72,8 @@ std::string ReadFile(const fs::path& path) {
 /// AuditConfig, each named after its table.
 std::vector<std::pair<std::string, std::string>> KeysInHeader() {
   std::string header = ReadFile(fs::path(LWMI_SOURCE_DIR) / "src/config/config.h");
-  std::regex block(R"(struct (Server|Security|Methods|Audit|Events|Requests)Config \{([^}]*)\};)");
+  std::regex block(
+      R"(struct (Server|Security|Methods|Audit|Events|Requests|Guard)Config \{([^}]*)\};)");
   std::regex member(
       R"((?:std::string|bool|u?int\d+_t|std::vector<std::string>)\s+([a-z_]+)\s*[;=])");
   std::vector<std::pair<std::string, std::string>> keys;
@@ -132,6 +136,9 @@ TEST(Config, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(c.events.max_pull_wait, 300u);
   EXPECT_EQ(c.requests.time_limit_ms, 10000u);
   EXPECT_EQ(c.requests.max_per_user, 3u);
+  EXPECT_TRUE(c.guard.enabled);
+  EXPECT_EQ(c.guard.breaker_per_second, 50u);
+  EXPECT_TRUE(c.guard.protected_programs.empty());
   EXPECT_EQ(c.source, "");
 }
 
@@ -241,7 +248,7 @@ TEST(Config, KeyOutsideAnyTable) {
             "lwmid.conf:1:1: key 'socket' is outside any table; it belongs in [server]");
   EXPECT_EQ(ParseError("verbose = true\n"),
             "lwmid.conf:1:1: key 'verbose' is outside any table; keys belong in [server], "
-            "[security], [methods], [audit], [events] or [requests]");
+            "[security], [methods], [audit], [events], [requests] or [guard]");
   EXPECT_EQ(ParseError("server = \"/x\"\n"),
             "lwmid.conf:1:10: 'server' must be the table [server], got \"/x\"");
   EXPECT_EQ(ParseError("[[methods]]\n"),
@@ -346,6 +353,51 @@ TEST(Config, Requests) {
             "lwmid.conf:2:16: [requests] max_per_user must be an integer from 1 to 1024, got 1025");
   EXPECT_EQ(ParseError("[server]\nmax_per_user = 2\n"),
             "lwmid.conf:2:1: unknown key 'max_per_user' in [server]; it belongs in [requests]");
+}
+
+TEST(Config, Guard) {
+  auto r = parse(
+      "[guard]\nenabled = false\nbreaker_per_second = 1000000\n"
+      "protected_programs = [\"/usr/sbin/sshd\", \"/usr/bin/systemctl\"]\n",
+      "x");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->guard.enabled);
+  EXPECT_EQ(r->guard.breaker_per_second, 1000000u);
+  EXPECT_EQ(r->guard.protected_programs,
+            (std::vector<std::string>{"/usr/sbin/sshd", "/usr/bin/systemctl"}));
+  r = parse("[guard]\nbreaker_per_second = 1\nprotected_programs = []\n", "x");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->guard.breaker_per_second, 1u);
+  EXPECT_TRUE(r->guard.protected_programs.empty());
+
+  EXPECT_EQ(ParseError("[guard]\nenabled = \"no\"\n"),
+            "lwmid.conf:2:11: [guard] enabled must be true or false, got \"no\"");
+  EXPECT_EQ(ParseError("[guard]\nbreaker_per_second = 0\n"),
+            "lwmid.conf:2:22: [guard] breaker_per_second must be an integer from 1 to 1000000, "
+            "got 0");
+  EXPECT_EQ(ParseError("[guard]\nbreaker_per_second = 1000001\n"),
+            "lwmid.conf:2:22: [guard] breaker_per_second must be an integer from 1 to 1000000, "
+            "got 1000001");
+  EXPECT_EQ(ParseError("[guard]\nprotected_programs = \"/usr/sbin/sshd\"\n"),
+            "lwmid.conf:2:22: [guard] protected_programs must be an array of absolute paths, "
+            "got \"/usr/sbin/sshd\"");
+  EXPECT_EQ(ParseError("[guard]\nprotected_programs = [\"/usr/sbin/sshd\", \"sshd\"]\n"),
+            "lwmid.conf:2:41: [guard] protected_programs[1] must be an absolute path, got "
+            "\"sshd\"");
+  EXPECT_EQ(ParseError("[guard]\nprotected_programs = [\n  \"\",\n]\n"),
+            "lwmid.conf:3:3: [guard] protected_programs[0] must be an absolute path, got \"\"");
+  EXPECT_EQ(ParseError("[guard]\nprotected_programs = [\"/bin/a\", 7]\n"),
+            "lwmid.conf:2:33: [guard] protected_programs[1] must be an absolute path, got 7");
+  EXPECT_EQ(ParseError("[guard]\nprotected_programs = [\"/bin/\\u0000x\"]\n"),
+            "lwmid.conf:2:23: [guard] protected_programs[0] must be an absolute path, got "
+            "\"/bin/\\u0000x\"");
+  EXPECT_EQ(ParseError("[guard]\nbreaker = 5\n"),
+            "lwmid.conf:2:1: unknown key 'breaker' in [guard]");
+  EXPECT_EQ(ParseError("[security]\nprotected_programs = []\n"),
+            "lwmid.conf:2:1: unknown key 'protected_programs' in [security]; it belongs in "
+            "[guard]");
+  EXPECT_EQ(ParseError("enabled = true\n"),
+            "lwmid.conf:1:1: key 'enabled' is outside any table; it belongs in [guard]");
 }
 
 TEST(Config, BadAddress) {
@@ -510,7 +562,7 @@ TEST(Config, MissingDefaultFileGivesDefaults) {
 
 TEST(Config, HeaderKeysAreAllParsed) {
   auto keys = KeysInHeader();
-  EXPECT_EQ(keys.size(), 27u) << "config.h's structs changed; update this test";
+  EXPECT_EQ(keys.size(), 30u) << "config.h's structs changed; update this test";
   for (const auto& [table, key] : keys) {
     // An inline table is the wrong type for every key: the error must be about the value.
     std::string message = ParseError("[" + table + "]\n" + key + " = {}\n");

@@ -2,6 +2,7 @@
 
 #include <linux/types.h>
 #include <poll.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,10 @@
 #endif
 
 namespace lwmi::os {
+
+uint64_t kernel_dev(uint64_t st_dev) {
+  return static_cast<uint64_t>(major(st_dev)) << 20 | minor(st_dev);
+}
 
 bool encode_guard_key(const GuardKey& k, lwmi_rule_key* out) {
   std::memset(out, 0, sizeof(*out));

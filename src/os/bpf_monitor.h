@@ -93,6 +93,10 @@ class BpfMonitor {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A device number as the kernel encodes it in records and rule keys (major << 20 | minor), from
+/// st_dev (glibc's encoding differs).
+uint64_t kernel_dev(uint64_t st_dev);
+
 /// Fills the abi's key from `k`; false when a name does not fit.
 bool encode_guard_key(const GuardKey& k, lwmi_rule_key* out);
 

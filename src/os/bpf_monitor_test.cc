@@ -31,6 +31,11 @@ TEST(BpfPath, ComponentsComeLeafFirst) {
   EXPECT_EQ(path_from_parts(data, 0, 0, false), "/");
 }
 
+TEST(BpfGuardKey, DevicesUseTheKernelsEncoding) {
+  EXPECT_EQ(kernel_dev(makedev(8, 1)), (8u << 20) | 1u);
+  EXPECT_EQ(kernel_dev(makedev(259, 300)), (259ull << 20) | 300u);
+}
+
 TEST(BpfGuardKey, NamesAreBounded) {
   lwmi_rule_key k;
   GuardKey g;
@@ -134,6 +139,7 @@ TEST_F(BpfKernel, AShortLivedProcessIsFullyDescribed) {
   struct stat sb;
   ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
   EXPECT_EQ(r.ino, sb.st_ino);
+  EXPECT_EQ(r.dev, kernel_dev(sb.st_dev)) << "the kernel's device encoding";
   EXPECT_NE(r.start_ns, 0u);
   EXPECT_FALSE(exec->blocked);
   auto exit = await(
@@ -203,7 +209,7 @@ TEST_F(BpfKernel, AnIdentityRuleFollowsTheFileNotItsName) {
   ASSERT_EQ(::stat(prog.c_str(), &sb), 0);
   GuardKey key;
   key.kind = GuardKey::Kind::kIdentity;
-  key.dev = static_cast<uint64_t>(major(sb.st_dev)) << 20 | minor(sb.st_dev);
+  key.dev = kernel_dev(sb.st_dev);
   key.ino = sb.st_ino;
   ASSERT_TRUE(monitor_->add_rule(key, 4243).ok());
   for (const auto& p : {prog, link}) {
@@ -251,6 +257,48 @@ TEST_F(BpfKernel, TheBreakerOpensAfterTooManyBlocks) {
   EXPECT_TRUE(monitor_->rule_state(4245).tripped);
   monitor_->remove_rule(key);
   monitor_->forget_rule(4245);
+}
+
+// Every key an exec matches is tried until a rule blocks: one rule's exempt session or open
+// breaker never spares a process another rule blocks (here a file-name rule and a comm rule).
+TEST_F(BpfKernel, AnExemptOrTrippedRuleDoesNotShadowAnother) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  fs::path prog = program("lwmi-shadow");
+  GuardKey by_name;
+  by_name.kind = GuardKey::Kind::kFileName;
+  by_name.name = "lwmi-shadow";
+  GuardKey by_comm = by_name;
+  by_comm.kind = GuardKey::Kind::kComm;
+  by_comm.name = "lwmi-shadow";
+  const auto mine = static_cast<uint32_t>(::getsid(0));
+  ASSERT_TRUE(monitor_->add_rule(by_name, 4246, mine).ok());
+  EXPECT_EQ(wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"})), 0) << "its exempt session";
+  ASSERT_TRUE(monitor_->add_rule(by_comm, 4247).ok());
+  pid_t pid = spawn(prog, {"lwmi-shadow", "-c", "true"});
+  int st = wait_status(pid);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the exempt rule spared it: " << st;
+  auto blocked = await(src, [&](const ProcEvent& e) { return e.blocked && e.tgid == pid; });
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->blocked_rule, 4247u);
+  monitor_->remove_rule(by_comm);
+  monitor_->forget_rule(4247);
+
+  // The file-name rule again, for every session, until its breaker opens.
+  monitor_->set_breaker(1);
+  ASSERT_TRUE(monitor_->add_rule(by_name, 4246).ok());
+  for (int i = 0; i < 100 && !monitor_->rule_state(4246).tripped; ++i)
+    wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"}));
+  ASSERT_TRUE(monitor_->rule_state(4246).tripped);
+  EXPECT_EQ(wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"})), 0);
+  ASSERT_TRUE(monitor_->add_rule(by_comm, 4247).ok());
+  st = wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"}));
+  monitor_->set_breaker(0);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "the tripped rule spared it: " << st;
+  monitor_->remove_rule(by_name);
+  monitor_->remove_rule(by_comm);
+  monitor_->forget_rule(4246);
+  monitor_->forget_rule(4247);
 }
 
 }  // namespace

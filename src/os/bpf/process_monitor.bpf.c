@@ -7,8 +7,9 @@
  * At exec, before the program returns to user space, the guard looks the executable up in the
  * rule map (identity, file name, directory + name, comm; each for the process's uid or any uid)
  * and kills a match with bpf_send_signal(SIGKILL). Nothing in user space is on the exec path.
- * Never blocked: PID 1, lwmid itself, kernel threads, a protected executable, a process in the
- * rule's exempt session, and any rule whose per-second breaker has tripped. */
+ * Never blocked: PID 1, lwmid itself, kernel threads, a protected executable. A rule does not
+ * block a process in its exempt session, nor once its per-second breaker has tripped; another
+ * rule matching the same exec still does (every matching key is tried until one blocks). */
 #include "vmlinux_min.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -202,72 +203,20 @@ static __always_inline void fill_argv(struct lwmi_exec_event *e, struct task_str
   e->argv_bytes = (__u32)len;
 }
 
-/* Looks `key` up for the process's uid, then for any uid; the matching rule or NULL. */
-static __always_inline struct lwmi_rule_value *lookup_rule(struct lwmi_rule_key *key, __u32 uid) {
-  key->uid = uid;
-  struct lwmi_rule_value *v = bpf_map_lookup_elem(&rules, key);
-  if (v) return v;
-  key->uid = LWMI_ANY_UID;
-  return bpf_map_lookup_elem(&rules, key);
-}
-
-static __always_inline struct lwmi_rule_value *match_rule(struct task_struct *task,
-                                                          struct file *file, __u32 uid) {
-  __u32 zero = 0;
-  struct lwmi_rule_key *key = bpf_map_lookup_elem(&key_scratch, &zero);
-  if (!key || !file) return 0;
-  __builtin_memset(key, 0, sizeof(*key));
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
-  key->kind = LWMI_RULE_IDENTITY;
-  key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-  key->ino = BPF_CORE_READ(inode, i_ino);
-  struct lwmi_rule_value *v = lookup_rule(key, uid);
-  if (v) return v;
-  /* The file's own name: in any directory, then in its directory. */
-  struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-  const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-  key->kind = LWMI_RULE_FILE_NAME;
-  key->dev = 0;
-  key->ino = 0;
-  if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), name) <= 0) return 0;
-  v = lookup_rule(key, uid);
-  if (v) return v;
-  struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
-  key->kind = LWMI_RULE_PATH;
-  key->dev = BPF_CORE_READ(dir, i_sb, s_dev);
-  key->ino = BPF_CORE_READ(dir, i_ino);
-  v = lookup_rule(key, uid);
-  if (v) return v;
-  __builtin_memset(key, 0, sizeof(*key));
-  key->kind = LWMI_RULE_COMM;
-  BPF_CORE_READ_STR_INTO(&key->name, task, comm);
-  return lookup_rule(key, uid);
-}
-
 static __always_inline __u32 session_of(struct task_struct *task) {
   struct pid *sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
   if (!sid) return 0;
   return (__u32)BPF_CORE_READ(sid, numbers[0].nr);
 }
 
-/* Returns the flags to add to the exec record: LWMI_F_BLOCKED (and kills), LWMI_F_BREAKER, 0. */
-static __always_inline __u32 guard(struct lwmi_config *cfg, struct task_struct *task,
-                                   struct file *file, __u32 *rule_out) {
-  if (!cfg->guard) return 0;
-  __s32 tgid = BPF_CORE_READ(task, tgid);
-  if (tgid == 1 || tgid == cfg->daemon_tgid) return 0;
-  if (BPF_CORE_READ(task, flags) & PF_KTHREAD) return 0;
-  if (!file) return 0;
-  struct lwmi_identity id = {};
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
-  id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-  id.ino = BPF_CORE_READ(inode, i_ino);
-  if (bpf_map_lookup_elem(&protected_files, &id)) return 0;
-  __u32 uid = BPF_CORE_READ(task, real_cred, uid.val);
-  struct lwmi_rule_value *v = match_rule(task, file, uid);
+/* Applies the rule `v` (NULL: no key matched) to the process: LWMI_F_BLOCKED when it blocks
+ * (counted against its breaker), LWMI_F_BREAKER when its breaker is open, 0 when the process is
+ * in the rule's exempt session. *rule_out is set when the answer is not 0. */
+static __always_inline __u32 apply_rule(struct lwmi_config *cfg, struct task_struct *task,
+                                        struct lwmi_rule_value *v, __u32 *rule_out) {
   if (!v) return 0;
-  __u32 rule = v->rule;
   if (v->exempt_session && session_of(task) == v->exempt_session) return 0;
+  __u32 rule = v->rule;
   *rule_out = rule;
   struct lwmi_rule_state *st = bpf_map_lookup_elem(&rule_state, &rule);
   if (st) {
@@ -284,8 +233,87 @@ static __always_inline __u32 guard(struct lwmi_config *cfg, struct task_struct *
     }
     st->blocked++;
   }
-  bpf_send_signal(SIGKILL);
   return LWMI_F_BLOCKED;
+}
+
+/* Applies the rules of `key` for the process's uid, then for any uid: LWMI_F_BLOCKED (the rule
+ * in *rule_out) when one blocks; a rule whose breaker is open is noted in *breaker_rule. One
+ * rule's exempt session or open breaker never spares a process another rule blocks. */
+static __always_inline __u32 check_key(struct lwmi_config *cfg, struct task_struct *task,
+                                       struct lwmi_rule_key *key, __u32 uid, __u32 *rule_out,
+                                       __u32 *breaker_rule) {
+  __u32 rule = 0;
+  key->uid = uid;
+  __u32 verdict = apply_rule(cfg, task, bpf_map_lookup_elem(&rules, key), &rule);
+  if (verdict == LWMI_F_BLOCKED) {
+    *rule_out = rule;
+    return verdict;
+  }
+  if (verdict == LWMI_F_BREAKER && !*breaker_rule) *breaker_rule = rule;
+  key->uid = LWMI_ANY_UID;
+  verdict = apply_rule(cfg, task, bpf_map_lookup_elem(&rules, key), &rule);
+  if (verdict == LWMI_F_BLOCKED) {
+    *rule_out = rule;
+    return verdict;
+  }
+  if (verdict == LWMI_F_BREAKER && !*breaker_rule) *breaker_rule = rule;
+  return 0;
+}
+
+/* Every key the exec could match (identity, file name, directory + name, comm), each for the
+ * process's uid and for any uid, until a rule blocks. */
+static __always_inline __u32 match_rules(struct lwmi_config *cfg, struct task_struct *task,
+                                         struct file *file, __u32 uid, __u32 *rule_out) {
+  __u32 zero = 0;
+  struct lwmi_rule_key *key = bpf_map_lookup_elem(&key_scratch, &zero);
+  if (!key || !file) return 0;
+  __u32 breaker_rule = 0;
+  __builtin_memset(key, 0, sizeof(*key));
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  key->kind = LWMI_RULE_IDENTITY;
+  key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  key->ino = BPF_CORE_READ(inode, i_ino);
+  if (check_key(cfg, task, key, uid, rule_out, &breaker_rule)) return LWMI_F_BLOCKED;
+  /* The file's own name: in any directory, then in its directory. */
+  struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+  const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+  key->kind = LWMI_RULE_FILE_NAME;
+  key->dev = 0;
+  key->ino = 0;
+  if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), name) > 0) {
+    if (check_key(cfg, task, key, uid, rule_out, &breaker_rule)) return LWMI_F_BLOCKED;
+    struct inode *dir = BPF_CORE_READ(dentry, d_parent, d_inode);
+    key->kind = LWMI_RULE_PATH;
+    key->dev = BPF_CORE_READ(dir, i_sb, s_dev);
+    key->ino = BPF_CORE_READ(dir, i_ino);
+    if (check_key(cfg, task, key, uid, rule_out, &breaker_rule)) return LWMI_F_BLOCKED;
+  }
+  __builtin_memset(key, 0, sizeof(*key));
+  key->kind = LWMI_RULE_COMM;
+  BPF_CORE_READ_STR_INTO(&key->name, task, comm);
+  if (check_key(cfg, task, key, uid, rule_out, &breaker_rule)) return LWMI_F_BLOCKED;
+  if (!breaker_rule) return 0;
+  *rule_out = breaker_rule;
+  return LWMI_F_BREAKER;
+}
+
+/* Returns the flags to add to the exec record: LWMI_F_BLOCKED (and kills), LWMI_F_BREAKER, 0. */
+static __always_inline __u32 guard(struct lwmi_config *cfg, struct task_struct *task,
+                                   struct file *file, __u32 *rule_out) {
+  if (!cfg->guard) return 0;
+  __s32 tgid = BPF_CORE_READ(task, tgid);
+  if (tgid == 1 || tgid == cfg->daemon_tgid) return 0;
+  if (BPF_CORE_READ(task, flags) & PF_KTHREAD) return 0;
+  if (!file) return 0;
+  struct lwmi_identity id = {};
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  id.ino = BPF_CORE_READ(inode, i_ino);
+  if (bpf_map_lookup_elem(&protected_files, &id)) return 0;
+  __u32 uid = BPF_CORE_READ(task, real_cred, uid.val);
+  __u32 verdict = match_rules(cfg, task, file, uid, rule_out);
+  if (verdict == LWMI_F_BLOCKED) bpf_send_signal(SIGKILL);
+  return verdict;
 }
 
 SEC("tp_btf/sched_process_exec")
