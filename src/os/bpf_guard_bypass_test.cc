@@ -103,6 +103,17 @@ class BpfGuardBypass : public ::testing::Test {
     k.name = name;
     add(k);
   }
+  // What `ExecutablePath = 'file'` compiles to: the name in its directory (dev + ino).
+  void path_rule(const fs::path& file) {
+    struct stat sb;
+    ASSERT_EQ(::stat(file.parent_path().c_str(), &sb), 0) << file;
+    GuardKey k;
+    k.kind = GuardKey::Kind::kPath;
+    k.dev = kernel_dev(sb.st_dev);
+    k.ino = sb.st_ino;
+    k.name = file.filename().string();
+    add(k);
+  }
   void identity_rule(const fs::path& file) {
     struct stat sb;
     ASSERT_EQ(::stat(file.c_str(), &sb), 0) << file;
@@ -194,6 +205,9 @@ TEST_F(BpfGuardBypass, ASymlinkUnderAnotherNameIsBlockedByTheFileName) {
   file_name_rule(prog_name_);
   EXPECT_TRUE(run_prog(link).blocked()) << "the file name rule alone blocks it";
   clear_rules();
+  path_rule(prog_);
+  EXPECT_TRUE(run_prog(link).blocked()) << "so does the target's path rule";
+  clear_rules();
   comm_rule(prog_name_);
   EXPECT_TRUE(run_prog(link).ran()) << "the comm rule alone does not";
 }
@@ -220,6 +234,8 @@ TEST_F(BpfGuardBypass, AHardLinkRunsUnderANameRuleAndIsBlockedByIdentity) {
   Outcome o = run_prog(link);
   EXPECT_TRUE(o.ran()) << o;
   EXPECT_EQ(o.comm, link.filename().string());
+  path_rule(prog_);
+  EXPECT_TRUE(run_prog(link).ran()) << "the link is another directory entry";
   clear_rules();
   identity_rule(prog_);
   EXPECT_TRUE(run_prog(link).blocked());
@@ -329,6 +345,9 @@ TEST_F(BpfGuardBypass, AnInterpreterScript) {
   name_rule(prog_name_);  // the interpreter's name
   EXPECT_TRUE(run_script().blocked());
   clear_rules();
+  path_rule(prog_);  // the interpreter's path
+  EXPECT_TRUE(run_script().blocked());
+  clear_rules();
   identity_rule(prog_);  // the interpreter's identity
   EXPECT_TRUE(run_script().blocked());
   clear_rules();
@@ -336,6 +355,9 @@ TEST_F(BpfGuardBypass, AnInterpreterScript) {
   EXPECT_TRUE(run_script().ran());
   clear_rules();
   file_name_rule(script_name);  // nor its name
+  EXPECT_TRUE(run_script().ran());
+  clear_rules();
+  path_rule(script);  // nor its path
   EXPECT_TRUE(run_script().ran());
   clear_rules();
   comm_rule(script_name);  // but comm is the script's name
