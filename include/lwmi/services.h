@@ -74,6 +74,10 @@ struct NotificationOptions {
 struct GuardStatus {
   bool requested = false;
   bool active = false;  ///< kernel rules are installed
+  /// Active, but the rule's breaker opened (it blocked more starts per second than lwmid's
+  /// [guard] breaker_per_second): it blocks nothing more; matching processes arrive as
+  /// creation events again, for the caller to Terminate.
+  bool tripped = false;
   std::string summary;  ///< active: what they block, e.g. "file name 'x' or comm 'x'"
   std::string refusal;  ///< requested but not active: why (not decidable, not permitted, no BPF)
 };

@@ -88,10 +88,13 @@ Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
 }
 
 Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(
-    std::string_view wql) {
-  // The netlink connector, or /proc polling where it cannot be used (LWMI_EVENT_SOURCE=netlink
-  // or proc-poll chooses, for tests).
-  return event::open_process_events(service_->processes(), caller_, wql);
+    std::string_view wql, const NotificationOptions& options) {
+  // BPF, else the netlink connector, else /proc polling (LWMI_EVENT_SOURCE=bpf, netlink or
+  // proc-poll chooses, for tests). The exec guard where BPF loads here (root), with the
+  // default [guard] settings.
+  std::string why;
+  event::ExecGuard* guard = options.guard ? event::embedded_exec_guard(&why) : nullptr;
+  return event::open_process_events(service_->processes(), caller_, wql, options, guard, why);
 }
 
 Result<void> EmbeddedServices::enable_privilege(std::string_view name) {

@@ -14,12 +14,14 @@
 
 #include "config/config.h"
 #include "daemon/endpoint.h"
+#include "event/exec_guard.h"
 #include "event/process_event_stream.h"
 #include "event/subscription_manager.h"
 #include "event/subscription_provider.h"
 #include "net/certificate.h"
 #include "net/connection_limiter.h"
 #include "net/http_server.h"
+#include "os/bpf_monitor.h"
 #include "os/descriptors.h"
 #include "os/system_info.h"
 #include "security/authenticator.h"
@@ -173,11 +175,27 @@ int main(int argc, char** argv) {
   limits.max_per_user = config.events.max_subscriptions_per_user;
   limits.max_total = config.events.max_subscriptions;
   limits.max_pull_wait = std::chrono::seconds(config.events.max_pull_wait);
+  // The exec guard: kernel rules for `watch … --terminate` filters the kernel can decide. Its
+  // BPF programs are the event source's too (one load per lwmid).
+  std::unique_ptr<lwmi::event::ExecGuard> exec_guard;
+  std::string guard_unavailable;
+  if (!config.guard.enabled) {
+    guard_unavailable = "the exec guard is disabled in lwmid's configuration ([guard] enabled)";
+  } else if (auto monitor = lwmi::os::BpfMonitor::shared(); monitor.ok()) {
+    exec_guard = std::make_unique<lwmi::event::ExecGuard>(*monitor, config.guard);
+    for (const auto& problem : exec_guard->problems()) log_line("exec guard: " + problem);
+  } else {
+    guard_unavailable = "BPF is not available to lwmid: " + monitor.error().message;
+    log_line("exec guard unavailable: " + monitor.error().message);
+  }
   // Each subscription's filter runs on its subscriber's masked view.
   lwmi::event::SubscriptionManager subscriptions(
       limits,
-      [&service](const lwmi::security::Caller& caller, std::string_view wql) {
-        return lwmi::event::open_process_events(service.processes(), caller, wql);
+      [&service, &exec_guard, &guard_unavailable](const lwmi::security::Caller& caller,
+                                                  std::string_view wql,
+                                                  const lwmi::NotificationOptions& options) {
+        return lwmi::event::open_process_events(service.processes(), caller, wql, options,
+                                                exec_guard.get(), guard_unavailable);
       },
       &service.audit(), log_line);
   // A subscription made with a privilege enabled ends when its opener no longer holds it (an

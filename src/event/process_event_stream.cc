@@ -2,15 +2,18 @@
 
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 
 #include "base/budget.h"
 #include "base/strings.h"
 #include "cim/schema.h"
+#include "event/exec_guard.h"
 #include "event/shared_proc_source.h"
 #include "provider/process/terminate_reasons.h"
 
@@ -485,6 +488,7 @@ void ProcessEventStream::handle(const os::ProcEvent& e) {
     case K::kExec:
       if (e.record) records_[e.tgid] = e.record;
       if (e.blocked) blocked_[e.tgid] = e.blocked_rule;
+      if (e.breaker && guard_rule_ && e.blocked_rule == guard_rule_) guard_status_.tripped = true;
       created(e.tgid, false, e.timestamp_ns);
       break;
     case K::kExit:
@@ -704,11 +708,53 @@ Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::Process
   return stream;
 }
 
+ExecGuard* embedded_exec_guard(std::string* why) {
+  static std::mutex mu;
+  static ExecGuard* guard = nullptr;  // never destroyed: its rules end with the process
+  std::lock_guard<std::mutex> lock(mu);
+  if (guard) return guard;
+  auto monitor = os::BpfMonitor::shared();
+  if (!monitor.ok()) {
+    *why = "BPF is not available to this process: " + monitor.error().message;
+    return nullptr;
+  }
+  guard = new ExecGuard(*monitor, GuardConfig{});
+  return guard;
+}
+
 Result<std::unique_ptr<EventStream>> open_process_events(
     provider::process::ProcessProvider& provider, const security::Caller& caller,
-    std::string_view wql) {
+    std::string_view wql, const NotificationOptions& options, ExecGuard* guard,
+    std::string_view guard_unavailable) {
   auto stream = subscribe(provider, caller, wql, source_choice_from_environment());
   if (!stream.ok()) return stream.take_error();
+  if (options.guard) {
+    // Installed after the stream started: every block is seen by it.
+    GuardStatus status;
+    status.requested = true;
+    auto rules = compile_guard_rules((*stream)->query());
+    if (!rules.ok()) {
+      status.refusal = rules.error().message;
+    } else if (!guard) {
+      status.refusal = std::string(guard_unavailable);
+    } else {
+      // The session that asked is spared (an admin cannot lock themselves out) unless forced.
+      uint32_t session = 0;
+      if (!options.guard_own_session && caller.pid > 0)
+        if (pid_t sid = ::getsid(caller.pid); sid > 0) session = static_cast<uint32_t>(sid);
+      auto handle = guard->install(caller, *rules, session);
+      if (handle.ok()) {
+        status.active = true;
+        status.summary = (*handle)->summary();
+        const uint32_t rule = (*handle)->rule();
+        (*stream)->set_guard(std::shared_ptr<GuardHandle>(std::move(*handle)), rule,
+                             status.summary);
+      } else {
+        status.refusal = handle.error().message;
+      }
+    }
+    (*stream)->set_guard_status(std::move(status));
+  }
   return std::unique_ptr<EventStream>(std::move(*stream));
 }
 

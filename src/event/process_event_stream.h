@@ -75,6 +75,9 @@ class ProcessEventStream : public EventStream {
     guard_summary_ = std::move(summary);
   }
   uint32_t guard_rule() const { return guard_rule_; }
+  void set_guard_status(GuardStatus s) { guard_status_ = std::move(s); }
+  GuardStatus guard_status() const override { return guard_status_; }
+  const EventQuery& query() const { return query_; }
 
   static constexpr int kSettleMs = 100;  ///< a child that never execs is created after this
 
@@ -151,6 +154,7 @@ class ProcessEventStream : public EventStream {
   std::shared_ptr<void> guard_;
   uint32_t guard_rule_ = 0;
   std::string guard_summary_;
+  GuardStatus guard_status_;
   uint64_t uncaptured_ = 0, rescans_ = 0, polls_ = 0, shared_polls_ = 0;
   uint64_t received_ = 0;
   std::deque<Instance> ready_;
@@ -190,11 +194,22 @@ Result<std::unique_ptr<ProcessEventStream>> subscribe(provider::process::Process
                                                       std::string_view wql,
                                                       SourceChoice choice = SourceChoice::kAuto);
 
+class ExecGuard;
+
+/// The embedded engine's exec guard (this process's BPF programs, default [guard] settings),
+/// made on first use; null, with *why set, where BPF cannot load (not root).
+ExecGuard* embedded_exec_guard(std::string* why);
+
 /// Compiles the event query `wql` and opens a started stream of process events, filtered on
 /// `caller`'s masked view: subscribe() with the source LWMI_EVENT_SOURCE names (kAuto without
 /// it). Errors carry the query position.
+/// With options.guard, the filter is compiled into kernel rules installed on `guard` for the
+/// stream's lifetime (the caller's own session exempt unless options.guard_own_session); when
+/// that cannot be done the stream still opens, and its guard_status() says why. `guard` null:
+/// the exec guard is unavailable (guard_unavailable says why).
 Result<std::unique_ptr<EventStream>> open_process_events(
     provider::process::ProcessProvider& provider, const security::Caller& caller,
-    std::string_view wql);
+    std::string_view wql, const NotificationOptions& options = {}, ExecGuard* guard = nullptr,
+    std::string_view guard_unavailable = "the exec guard is not available here");
 
 }  // namespace lwmi::event

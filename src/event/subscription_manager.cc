@@ -65,7 +65,8 @@ struct SubscriptionManager::Subscription {
   std::atomic<bool> stop{false};
   // Guarded by the manager's mu_:
   std::deque<Instance> queue;
-  uint64_t dropped = 0;  ///< dropped since the last pull that reported them
+  uint64_t dropped = 0;        ///< dropped since the last pull that reported them
+  bool guard_tripped = false;  ///< the pump audited its kernel rule's breaker opening
   uint64_t lost = 0;
   Millis lease{0};
   std::optional<Millis> heartbeat;
@@ -203,6 +204,17 @@ void SubscriptionManager::pump(Subscription* s) {
     Instance ev;
     auto got = s->stream->next(&ev, kPumpPollMs);
     uint64_t lost = s->stream->lost();
+    // A program this subscription's kernel rule killed at its exec: each one audited.
+    std::string blocked_text;
+    if (got.ok() && *got && ev.class_name() == "LWMI_ProcessBlockedTrace")
+      if (auto rule = ev.get("Rule"); rule && !rule->is_null()) {
+        auto text = [&](const char* p) {
+          auto v = ev.get(p);
+          return v && !v->is_null() ? v->to_text() : std::string("NULL");
+        };
+        blocked_text = "pid=" + text("ProcessID") + " name=" + text("ProcessName") +
+                       " path=" + text("ExecutablePath") + " rule=" + rule->to_text();
+      }
     std::vector<Completion> completions;
     bool overflowed = false;
     {
@@ -221,6 +233,15 @@ void SubscriptionManager::pump(Subscription* s) {
     }
     for (auto& c : completions) c.done(std::move(c.result));
     if (!got.ok()) return;  // the subscription stays until it ends; its pulls report the error
+    if (*got && !blocked_text.empty())
+      audit(s->owner, "ExecBlocked", "0", s->query, "id=" + s->id + " " + blocked_text);
+    if (!s->guard_tripped && s->stream->guard_status().tripped) {
+      s->guard_tripped = true;
+      audit(s->owner, "ExecGuardTripped", "WBEM_E_QUOTA_VIOLATION", s->query,
+            "id=" + s->id +
+                ": its kernel rule blocked too many starts per second ([guard] "
+                "breaker_per_second) and blocks nothing more");
+    }
     if (overflowed)
       audit(s->owner, "EventQueueOverflow", "WBEM_E_QUEUE_OVERFLOW", s->query,
             "id=" + s->id + " queue=" + std::to_string(limits_.queue_size) +

@@ -32,8 +32,8 @@ struct Common {
   std::vector<std::string> privileges;        ///< sent as the EnablePrivilege option
   /// Further wsman:Option elements (Name, text), in the same OptionSet.
   std::vector<std::pair<std::string, std::string>> options;
-  double timeout_s = 60;                      ///< wsman:OperationTimeout
-  uint64_t max_envelope_size = 512000;        ///< wsman:MaxEnvelopeSize
+  double timeout_s = 60;                ///< wsman:OperationTimeout
+  uint64_t max_envelope_size = 512000;  ///< wsman:MaxEnvelopeSize
 };
 
 /// "uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (random, version 4).
@@ -90,7 +90,7 @@ std::string renew_request(const Common& common, std::string_view resource_uri,
 struct SubscribeResult {
   std::string identifier;
   std::string context;
-  std::string expires;  ///< xs:duration as sent, "" when absent
+  std::string expires;               ///< xs:duration as sent, "" when absent
   std::optional<GuardStatus> guard;  ///< <l:Guard>, when the server answered a guard request
 };
 Result<SubscribeResult> parse_subscribe_response(std::string_view body);
