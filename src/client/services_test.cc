@@ -84,7 +84,7 @@ TEST(Events, TerminatesReasonIsTheStopTracesExitStatus) {
   auto state = (*events)->source_state();
   ASSERT_TRUE(state);
   const std::string source = state->get("Source")->as_string();
-  EXPECT_TRUE(source == "netlink" || source == "proc-poll") << source;
+  EXPECT_TRUE(source == "bpf" || source == "netlink" || source == "proc-poll") << source;
   auto listed = (*s)->exec_query("SELECT * FROM LWMI_EventSource WHERE Source = '" + source + "'");
   ASSERT_TRUE(listed.ok()) << listed.error().to_string();
   Instance src;
@@ -93,7 +93,7 @@ TEST(Events, TerminatesReasonIsTheStopTracesExitStatus) {
   EXPECT_GE(src.get("EventsReceived")->as_u64(), 1u);
   auto one = (*s)->get_object("LWMI_EventSource.Source=\"" + source + "\"");
   ASSERT_TRUE(one.ok()) << one.error().to_string();
-  auto none = (*s)->get_object("LWMI_EventSource.Source=\"bpf\"");
+  auto none = (*s)->get_object("LWMI_EventSource.Source=\"fanotify\"");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, WbemStatus::kNotFound);
 }

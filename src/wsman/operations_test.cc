@@ -406,11 +406,11 @@ TEST_F(Selectors, GetEventSourceBySource) {
   ASSERT_FALSE(out.fault) << out.fault->reason;
   EXPECT_EQ(out.instance->get("Source")->as_string(), "netlink");
   // A source lwmi does not have: not found, not a selector error.
-  out = ops_.handle(on_source(Operation::kGet, {{"Source", "bpf"}}), me_);
+  out = ops_.handle(on_source(Operation::kGet, {{"Source", "fanotify"}}), me_);
   ASSERT_TRUE(out.fault);
   EXPECT_EQ(out.fault->subcode, "w:DestinationUnreachable");
   EXPECT_EQ(out.fault->wbem, WbemStatus::kNotFound);
-  EXPECT_NE(out.fault->reason.find("'bpf'"), std::string::npos) << out.fault->reason;
+  EXPECT_NE(out.fault->reason.find("'fanotify'"), std::string::npos) << out.fault->reason;
 }
 
 TEST_F(Selectors, EventSourceSelectorFaults) {
