@@ -38,24 +38,6 @@ std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
-const char* op_text(wql::CompareOp op) {
-  switch (op) {
-    case wql::CompareOp::kEq:
-      return "=";
-    case wql::CompareOp::kNe:
-      return "<>";
-    case wql::CompareOp::kLt:
-      return "<";
-    case wql::CompareOp::kGt:
-      return ">";
-    case wql::CompareOp::kLe:
-      return "<=";
-    case wql::CompareOp::kGe:
-      return ">=";
-  }
-  return "?";
-}
-
 class Decider {
  public:
   explicit Decider(const EventQuery& q) : q_(q), cls_(*q.filter->concrete) {}
@@ -107,7 +89,8 @@ class Decider {
         !q_.start_trace && base::iequals(name, "ExecutablePath") && in_target(c.property);
     if (!is_name && !is_path) return refuse(c, "the kernel decides only " + names());
     if (c.op != wql::CompareOp::kEq)
-      return refuse(c, std::string("the kernel decides only '=', not '") + op_text(c.op) + "'");
+      return refuse(c,
+                    std::string("the kernel decides only '=', not '") + wql::op_text(c.op) + "'");
     return std::vector<Term>{Term{is_path, c.constant.as_string(), display(c.property)}};
   }
 
@@ -135,7 +118,7 @@ class Decider {
         const std::string constant = c.when    ? quoted(c.when->to_string())
                                      : textual ? quoted(c.constant.as_string())
                                                : c.constant.to_text();
-        return display(c.property) + " " + op_text(c.op) + " " + constant;
+        return display(c.property) + " " + wql::op_text(c.op) + " " + constant;
       }
       default:
         return display(c.property);
