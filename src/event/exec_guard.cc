@@ -31,28 +31,11 @@ constexpr size_t kMaxComm = 15;
 struct Term {
   bool path = false;
   std::string value;
+  std::string property;  ///< as the query names it, for messages
 };
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
-}
-
-const char* op_text(wql::CompareOp op) {
-  switch (op) {
-    case wql::CompareOp::kEq:
-      return "=";
-    case wql::CompareOp::kNe:
-      return "<>";
-    case wql::CompareOp::kLt:
-      return "<";
-    case wql::CompareOp::kGt:
-      return ">";
-    case wql::CompareOp::kLe:
-      return "<=";
-    case wql::CompareOp::kGe:
-      return ">=";
-  }
-  return "?";
 }
 
 class Decider {
@@ -97,7 +80,7 @@ class Decider {
       case K::kCompare:
         break;
       default:
-        return refuse(c, "the kernel decides only equality of " + names());
+        return refuse(c, "the kernel decides only " + names());
     }
     const std::string name = property(c.property);
     const bool is_name = q_.start_trace ? base::iequals(name, "ProcessName")
@@ -106,8 +89,9 @@ class Decider {
         !q_.start_trace && base::iequals(name, "ExecutablePath") && in_target(c.property);
     if (!is_name && !is_path) return refuse(c, "the kernel decides only " + names());
     if (c.op != wql::CompareOp::kEq)
-      return refuse(c, std::string("the kernel decides only '=', not '") + op_text(c.op) + "'");
-    return std::vector<Term>{Term{is_path, c.constant.as_string()}};
+      return refuse(c,
+                    std::string("the kernel decides only '=', not '") + wql::op_text(c.op) + "'");
+    return std::vector<Term>{Term{is_path, c.constant.as_string(), display(c.property)}};
   }
 
   // The condition as WQL text, for messages.
@@ -134,7 +118,7 @@ class Decider {
         const std::string constant = c.when    ? quoted(c.when->to_string())
                                      : textual ? quoted(c.constant.as_string())
                                                : c.constant.to_text();
-        return display(c.property) + " " + op_text(c.op) + " " + constant;
+        return display(c.property) + " " + wql::op_text(c.op) + " " + constant;
       }
       default:
         return display(c.property);
@@ -147,8 +131,7 @@ class Decider {
   }
   std::string names() const {
     return q_.start_trace ? "ProcessName = 'constant'"
-                          : "TargetInstance.Name = 'constant' and TargetInstance.ExecutablePath "
-                            "= 'constant'";
+                          : "TargetInstance.Name or TargetInstance.ExecutablePath = 'constant'";
   }
   bool in_target(size_t i) const { return q_.intrinsic() && i < q_.target_count; }
   std::string property(size_t i) const {
@@ -169,15 +152,17 @@ Error not_supported(const std::string& what) {
 }
 
 // A file name key (and comm when it fits) for Name = 'x'.
-Result<void> name_keys(const std::string& name, std::vector<GuardKey>* keys,
+Result<void> name_keys(const Term& t, std::vector<GuardKey>* keys,
                        std::vector<std::string>* summary) {
-  if (name.empty()) return not_supported("the kernel cannot decide Name = '': no file is named ''");
+  const std::string& name = t.value;
+  if (name.empty())
+    return not_supported("the kernel cannot decide " + t.property + " = '': no file is named ''");
   if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
-    return not_supported("the kernel cannot decide Name = " + quoted(name) +
-                         ": a file name has no '/' (use ExecutablePath for a path)");
+    return not_supported("the kernel cannot decide " + t.property + " = " + quoted(name) +
+                         ": a file name has no '/' (ExecutablePath names a path)");
   if (name.size() > kMaxFileName)
-    return not_supported("the kernel cannot decide a Name of " + std::to_string(name.size()) +
-                         " bytes: a file name has at most 255");
+    return not_supported("the kernel cannot decide a " + t.property + " of " +
+                         std::to_string(name.size()) + " bytes: a file name has at most 255");
   GuardKey k;
   k.kind = GuardKey::Kind::kFileName;
   k.name = name;
@@ -193,10 +178,12 @@ Result<void> name_keys(const std::string& name, std::vector<GuardKey>* keys,
 }
 
 // A directory + leaf key for ExecutablePath = '/d/x': the directory as it resolves now.
-Result<void> path_keys(const std::string& path, std::vector<GuardKey>* keys,
+Result<void> path_keys(const Term& t, std::vector<GuardKey>* keys,
                        std::vector<std::string>* summary) {
+  const std::string& path = t.value;
   auto refuse = [&](const std::string& why) {
-    return not_supported("the kernel cannot decide ExecutablePath = " + quoted(path) + ": " + why);
+    return not_supported("the kernel cannot decide " + t.property + " = " + quoted(path) + ": " +
+                         why);
   };
   if (path.empty() || path[0] != '/') return refuse("it is not an absolute path");
   if (path.find('\0') != std::string::npos) return refuse("a path has no NUL character");
@@ -256,7 +243,7 @@ Result<GuardRules> compile_guard_rules(const EventQuery& q) {
   for (const Term& t : *terms) {
     std::vector<GuardKey> keys;
     std::vector<std::string> text;
-    auto r = t.path ? path_keys(t.value, &keys, &text) : name_keys(t.value, &keys, &text);
+    auto r = t.path ? path_keys(t, &keys, &text) : name_keys(t, &keys, &text);
     if (!r.ok()) return r.take_error();
     // Name = 'x' OR Name = 'x' installs one key.
     bool added = false;

@@ -26,9 +26,10 @@
 //
 // Never blocked, whatever the rule: PID 1, lwmid's own process, kernel threads, the programs of
 // [guard] protected_programs and lwmid's own executable (by device and inode: a path re-resolved
-// at each install, so an upgraded program stays protected), and processes in the session the
-// install exempts (the subscriber's own). A rule that blocks more than breaker_per_second starts
-// in one second trips and blocks nothing more.
+// at each install, so an upgraded program stays protected). A rule does not block processes in
+// the session its install exempts (the subscriber's own), and a rule that blocks more than
+// breaker_per_second starts in one second trips and blocks nothing more; neither spares a
+// process another rule blocks (the kernel tries every key an exec matches).
 //
 // Two subscriptions naming the same key share it: the kernel holds one entry, attributed to the
 // newest holder's rule (its blocks and breaker), exempting a session only when every holder

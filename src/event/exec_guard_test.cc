@@ -219,7 +219,9 @@ TEST(GuardRules, WhatTheKernelCannotDecideIsNamed) {
 TEST(GuardRules, NamesAndPathsTheKernelCannotHold) {
   TempDir dir;
   ExpectRefused(Rules(Creation("TargetInstance.Name = 'a/b'")), WbemStatus::kNotSupported,
-                "a file name has no '/'");
+                "TargetInstance.Name = 'a/b': a file name has no '/'");
+  ExpectRefused(Rules("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '/bin/a'"),
+                WbemStatus::kNotSupported, "ProcessName = '/bin/a': a file name has no '/'");
   ExpectRefused(Rules(Creation("TargetInstance.Name = '" + std::string(256, 'n') + "'")),
                 WbemStatus::kNotSupported, "at most 255");
   ExpectRefused(Rules(Creation("TargetInstance.Name = ''")), WbemStatus::kNotSupported,
@@ -494,6 +496,25 @@ TEST_F(ExecGuardKernel, TheBreakerTripsAtTheConfiguredRate) {
   EXPECT_TRUE(st.tripped);
   EXPECT_EQ(st.blocked, static_cast<uint64_t>(killed));
   EXPECT_EQ(Run(prog), 0) << "a tripped rule blocks nothing more";
+}
+
+// More keys than the kernel's map holds: the install fails whole, its keys all removed.
+TEST_F(ExecGuardKernel, AnInstallThatDoesNotFitLeavesNothing) {
+  const std::string name = Name("fit");
+  const fs::path prog = Program(name);
+  ExecGuard g(monitor_, GuardConfig{});
+  auto kept = Install(g, name);
+  ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+  GuardRules many = NameRules(name);  // shared with `kept`: must survive the rollback
+  for (int i = 0; i < 5000; ++i)
+    many.keys.push_back(Key(GuardKey::Kind::kFileName, name + "-" + std::to_string(i)));
+  auto h = g.install(Admin(true), many, 0);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().code, WbemStatus::kQuotaViolation) << h.error().to_string();
+  EXPECT_EQ(g.installed_keys(), 2u);
+  EXPECT_EQ(monitor_->rule_keys(), 2u);
+  EXPECT_TRUE(Killed(Run(prog))) << "the rollback removed another install's key";
+  EXPECT_EQ((*kept)->state().blocked, 1u) << "the key is its again";
 }
 
 // Rules of two callers on one program: the uid-restricted one (whose key the kernel finds first)

@@ -45,6 +45,8 @@ struct Literal {
 };
 
 enum class CompareOp { kEq, kNe, kLt, kGt, kLe, kGe };
+/// The operator as WQL writes it: "=", "<>", "<"…
+const char* op_text(CompareOp op);
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;

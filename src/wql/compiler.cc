@@ -7,12 +7,6 @@
 #include "base/strings.h"
 
 namespace lwmi::wql {
-namespace {
-
-Error at(WbemStatus code, const Location& loc, const std::string& what) {
-  return Error{code, "invalid query at column " + std::to_string(loc.offset + 1) + ": " + what,
-               loc.offset};
-}
 
 const char* op_text(CompareOp op) {
   switch (op) {
@@ -30,6 +24,13 @@ const char* op_text(CompareOp op) {
       return ">=";
   }
   return "?";
+}
+
+namespace {
+
+Error at(WbemStatus code, const Location& loc, const std::string& what) {
+  return Error{code, "invalid query at column " + std::to_string(loc.offset + 1) + ": " + what,
+               loc.offset};
 }
 
 // ISO "yyyy-mm-dd[ HH:MM:SS]" in local time, as WQL also accepts; nullopt otherwise.
