@@ -11,6 +11,7 @@
 #include <map>
 
 #include "os/bpf/abi.h"
+#include "os/pid_namespace.h"
 
 #if LWMI_HAVE_BPF
 #include <bpf/bpf.h>
@@ -158,6 +159,12 @@ int BpfMonitor::Impl::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load() {
+  // The programs see the kernel's pids, the host's: in a container (another pid namespace,
+  // with its own /proc) they would name processes this process cannot find, or other ones.
+  if (!in_initial_namespaces())
+    return Error{WbemStatus::kNotSupported,
+                 "lwmi's BPF programs report the host's pids, and this process runs in another "
+                 "user or pid namespace (a container)"};
   auto impl = std::make_unique<Impl>();
   libbpf_set_print([](enum libbpf_print_level, const char*, va_list) { return 0; });
   impl->skel = lwmi_process_monitor__open();

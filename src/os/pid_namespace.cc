@@ -109,4 +109,14 @@ std::optional<int32_t> PidView::to_host(int32_t view_pid) const {
   return std::nullopt;
 }
 
+bool in_initial_namespaces() {
+  // The initial namespaces have fixed nsfs inode numbers (PROC_USER_INIT_INO,
+  // PROC_PID_INIT_INO).
+  struct stat user {
+  }, pid{};
+  if (::stat("/proc/self/ns/user", &user) != 0 || ::stat("/proc/self/ns/pid", &pid) != 0)
+    return true;  // cannot tell: let the kernel decide
+  return user.st_ino == 0xEFFFFFFDu && pid.st_ino == 0xEFFFFFFCu;
+}
+
 }  // namespace lwmi::os

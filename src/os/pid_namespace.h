@@ -62,4 +62,9 @@ class PidView {
   PidNamespaceId ns_;
 };
 
+/// True when this process runs in the initial user and pid namespaces (the host's), where the
+/// kernel's pids are its own: the netlink connector serves only these, and the BPF programs
+/// report the host's pids. True when it cannot be told.
+bool in_initial_namespaces();
+
 }  // namespace lwmi::os

@@ -33,6 +33,7 @@ EventSourceProvider::EventSourceProvider()
     : cls_(cim::Schema::builtin().find("LWMI_EventSource")) {}
 
 Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
+  using Kind = EventSourceStats::Kind;
   auto& stats = EventSourceStats::global();
   const auto& c = stats.of(kind);
   Instance inst(cls_);
@@ -49,6 +50,16 @@ Instance EventSourceProvider::snapshot(EventSourceStats::Kind kind) const {
   inst.set("SharedPolls", Value::uint64(c.shared_polls.load()));
   std::string why = stats.unavailable(kind);
   inst.set("Unavailable", why.empty() ? Value::null(CimType::kString) : Value::string(why));
+  // The sources lwmi prefers to this one, in order, and why each was not used.
+  std::string fallback;
+  for (Kind better : {Kind::kBpf, Kind::kNetlink, Kind::kProcPoll}) {
+    if (better == kind) break;
+    if (std::string w = stats.unavailable(better); !w.empty())
+      fallback +=
+          (fallback.empty() ? "" : "; ") + std::string(EventSourceStats::name(better)) + ": " + w;
+  }
+  inst.set("FallbackReason",
+           fallback.empty() ? Value::null(CimType::kString) : Value::string(fallback));
   ObjectPath id;
   id.class_name = cls_->name;
   id.keys.push_back({"Source", Value::string(EventSourceStats::name(kind))});
