@@ -237,6 +237,13 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
+  // It ended while it was being read: the kernel's record still describes it.
+  if (!view_ && !reused)
+    if (auto r = records_.find(tgid); r != records_.end() && r->second) {
+      provider::process::ProcessRow recorded(ctx_, tgid);
+      recorded.use_record(r->second);
+      if (auto inst = recorded.materialize(provider::PropertySet::all())) return inst;
+    }
   // Gone (or a zombie already): keep what can still be read, and what the events told. After
   // its exit event, a live process under the pid is another one that reused it: not read.
   ++uncaptured_;

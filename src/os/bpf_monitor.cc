@@ -158,7 +158,7 @@ int BpfMonitor::Impl::on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load() {
+Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load(uint32_t ring_bytes) {
   // The programs see the kernel's pids, the host's: in a container (another pid namespace,
   // with its own /proc) they would name processes this process cannot find, or other ones.
   if (!in_initial_namespaces())
@@ -171,6 +171,9 @@ Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load() {
   if (!impl->skel)
     return Error{WbemStatus::kFailed,
                  std::string("BPF programs could not be opened: ") + strerror(errno)};
+  if (int err = bpf_map__set_max_entries(impl->skel->maps.events, ring_bytes); err != 0)
+    return Error{WbemStatus::kInvalidParameter,
+                 "BPF ring buffer size " + std::to_string(ring_bytes) + ": " + strerror(-err)};
   if (int err = lwmi_process_monitor__load(impl->skel); err != 0)
     return Error{WbemStatus::kFailed,
                  std::string("BPF programs could not be loaded: ") + strerror(-err) +
@@ -306,7 +309,7 @@ size_t BpfMonitor::rule_keys() const {
 
 struct BpfMonitor::Impl {};
 
-Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load() {
+Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load(uint32_t) {
   return Error{WbemStatus::kNotSupported,
                "lwmi was built without BPF (clang, libbpf-dev and bpftool were not found)"};
 }

@@ -51,7 +51,10 @@ class BpfMonitor {
  public:
   /// Loads and attaches the programs: an error saying why not (built without BPF, not
   /// permitted, no kernel BTF, …), for LWMI_EventSource.
-  static Result<std::shared_ptr<BpfMonitor>> load();
+  /// ring_bytes: the ring buffer's size (a power of two, at least a page); the default holds
+  /// about 3,700 exec records, several seconds of a fork storm between two reads.
+  static constexpr uint32_t kDefaultRingBytes = 16u << 20;
+  static Result<std::shared_ptr<BpfMonitor>> load(uint32_t ring_bytes = kDefaultRingBytes);
   /// The process's monitor, loaded on first use and kept while anyone holds it.
   static Result<std::shared_ptr<BpfMonitor>> shared();
   ~BpfMonitor();
