@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -143,6 +144,31 @@ TEST_F(BpfKernel, AShortLivedProcessIsFullyDescribed) {
       src, [&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExit && e.tgid == pid; });
   ASSERT_TRUE(exit);
   EXPECT_EQ(exit->exit_code, 3u << 8);
+}
+
+// A memfd has no directory: its path is its own name, as /proc/PID/exe shows it (less the
+// " (deleted)"), so a program run from memory is visible as such.
+TEST_F(BpfKernel, AProgramRunFromAMemfdIsNamedByIt) {
+  BpfProcEvents src(monitor_);
+  ASSERT_TRUE(src.start().ok());
+  std::string bytes;
+  ASSERT_EQ(read_file("/bin/true", &bytes), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = memfd_create("lwmi-memfd", MFD_CLOEXEC);
+    if (fd < 0 || write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()))
+      _exit(126);
+    char* argv[] = {const_cast<char*>("x"), nullptr};
+    fexecve(fd, argv, environ);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(wait_status(pid), 0);
+  auto exec = await(
+      src, [&](const ProcEvent& e) { return e.kind == ProcEvent::Kind::kExec && e.tgid == pid; });
+  ASSERT_TRUE(exec);
+  ASSERT_TRUE(exec->record);
+  EXPECT_EQ(exec->record->exe, "/memfd:lwmi-memfd");
 }
 
 TEST_F(BpfKernel, TheStartTimeIsTheOneProcShows) {
