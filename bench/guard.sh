@@ -18,6 +18,8 @@
 # (c) events per second: a helper forks children that exit at once, at fixed rates and as fast
 #     as it can, RATE_SECONDS (default 3) each; fork events received vs forks made, and what each
 #     source knows it lost, for the BPF ring buffer and for the netlink connector.
+# (d) the same as fast as it can, with the reader stalled until the helper is done: the burst
+#     each source's kernel buffer holds (BPF: 16 MiB of fixed-size records; netlink: 64 MiB).
 # Other lwmi BPF programs loaded on the host (another lwmid, tests) add to every exec: their
 # count is printed first.
 set -euo pipefail
@@ -61,5 +63,14 @@ for r in 1000 5000 10000 20000 0; do
   for s in bpf netlink; do
     printf '    rate %-8s ' "$([[ $r == 0 ]] && echo max || echo "$r/s")"
     "$bench" rate "$rate_seconds" "$r" "$s"
+  done
+done
+
+echo
+echo "(d) the same with the reader stalled until the storm ends (what each kernel buffer holds)"
+for secs in 0.5 1 3; do
+  for s in bpf netlink; do
+    printf '    %-4s s  ' "$secs"
+    "$bench" rate "$secs" 0 "$s" stalled
   done
 done

@@ -15,11 +15,12 @@
 //       with events on and drained, and launches PROGRAM RUNS times (posix_spawn, then waitpid),
 //       each with its own file DIR/N to create as its first act. Prints how many were killed by
 //       SIGKILL, how many wrote their file (goal 0), p50/p99/max spawn -> waitpid.
-//   guard_bench rate SECONDS RATE bpf|netlink
+//   guard_bench rate SECONDS RATE bpf|netlink [stalled]
 //       A helper forks RATE children per second (0 = as fast as it can) for SECONDS, each exiting
 //       at once (no exec); this process counts their fork events from the BPF ring buffer or from
-//       the netlink connector (64 MiB buffer, forced as root). Prints forks, received, the
-//       source's lost() and overruns().
+//       the netlink connector (64 MiB buffer, forced as root). `stalled`: it reads nothing until
+//       the helper is done (a reader busy elsewhere: what the kernel's buffer holds). Prints
+//       forks, received, the source's lost() and overruns().
 // Times are CLOCK_MONOTONIC.
 #include <fcntl.h>
 #include <signal.h>
@@ -346,12 +347,13 @@ int kill_bench(int argc, char** argv) {
 
 int rate_bench(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: guard_bench rate SECONDS RATE bpf|netlink\n");
+    std::fprintf(stderr, "usage: guard_bench rate SECONDS RATE bpf|netlink [stalled]\n");
     return 2;
   }
   const double seconds = atof(argv[2]);
   const double per_second = atof(argv[3]);
   const std::string which = argv[4];
+  const bool stalled = argc > 5 && std::strcmp(argv[5], "stalled") == 0;
   int go[2], done[2];
   if (pipe2(go, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) return 3;
   // The helper is forked before any thread exists here.
@@ -405,11 +407,19 @@ int rate_bench(int argc, char** argv) {
     std::fprintf(stderr, "guard_bench: %s\n", r.error().message.c_str());
     return 3;
   }
+  std::string report;
   if (write(go[1], "x", 1) != 1) return 3;
+  if (stalled) {
+    char buf[128];
+    fcntl(done[0], F_SETFL, 0);
+    ssize_t r = read(done[0], buf, sizeof buf - 1);
+    if (r <= 0) return 3;
+    buf[r] = 0;
+    report = buf;
+  }
   uint64_t received = 0;
   std::vector<ProcEvent> batch;
-  std::string report;
-  bool helper_done = false;
+  bool helper_done = stalled;
   int64_t quiet_since = 0;
   fcntl(done[0], F_SETFL, O_NONBLOCK);
   for (;;) {
@@ -467,6 +477,6 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: guard_bench exec RUNS ROUNDS\n"
                "       guard_bench kill PROGRAM DIR RUNS\n"
-               "       guard_bench rate SECONDS RATE bpf|netlink\n");
+               "       guard_bench rate SECONDS RATE bpf|netlink [stalled]\n");
   return 2;
 }
