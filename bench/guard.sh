@@ -10,8 +10,10 @@
 # (a) fork + exec + waitpid of /bin/true EXECS times (default 10000), with nothing loaded, with
 #     the BPF programs loaded and events drained, and with 100 rules besides (none matching);
 #     3 rounds. Goal: at most 5 % overhead. The programs are held by another process, as lwmid
-#     holds them; that process's own fork+exec is timed too (a fork copies its page tables, and
-#     with them its mapping of the ring buffer).
+#     holds them; that process's own fork+exec is timed too. Wall and CPU time are disturbed by
+#     other load on a shared host; the time the kernel counts inside the programs (BPF run-time
+#     statistics, on for every program of the host while the bench holds them) is not, and is
+#     given per fork+exec+exit and against (a)'s time per exec.
 # (b) LAUNCHES (default 1000) launches of a program whose first act is to create a file, under
 #     a name rule: killed, files written (goal 0: it never returns to user space), p50/p99 of
 #     spawn -> waitpid. (The user-space path, `watch … --terminate`, is bench/events.sh.)

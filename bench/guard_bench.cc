@@ -8,8 +8,9 @@
 //         (c) (b) plus 100 guard rules (25 of each kind), none matching /bin/true;
 //       ROUNDS times in the order a, b, c (the programs are unloaded between rounds). The
 //       programs are held by another process, as lwmid holds them; that process also times its
-//       own RUNS fork+exec without and with (c) (its forks copy its mapping of the ring buffer).
-//       Prints each time, the overhead against (a) per round, and the median over rounds.
+//       own RUNS fork+exec without and with (c). Prints wall and CPU time, the nanoseconds the
+//       kernel counted in the programs (BPF run-time statistics) per fork+exec+exit, the overhead
+//       against (a) per round, and the median over rounds.
 //   guard_bench kill PROGRAM DIR RUNS
 //       Installs what `Name = 'basename(PROGRAM)'` compiles to (a file-name and a comm rule),
 //       with events on and drained, and launches PROGRAM RUNS times (posix_spawn, then waitpid),
@@ -25,6 +26,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -38,9 +40,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <bpf/bpf.h>
 
 #include "os/bpf_monitor.h"
 #include "os/proc_events.h"
@@ -118,9 +123,29 @@ std::shared_ptr<BpfMonitor> load_or_die() {
   return *m;
 }
 
-// fork + exec /bin/true + waitpid, `runs` times; seconds taken.
-double exec_true(int runs) {
+// CPU seconds (user + system) of this thread and of the process's reaped children so far (not
+// of other threads: the holder's reader is counted apart).
+double cpu_seconds() {
+  auto secs = [](const struct rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  struct rusage self {
+  }, children{};
+  getrusage(RUSAGE_THREAD, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return secs(self) + secs(children);
+}
+
+// What `runs` fork + exec /bin/true + waitpid took: wall time, and the CPU time they used (the
+// BPF programs run in the exec'ing task, so their cost is in it; on a shared host the CPU time
+// is what other load disturbs least).
+struct Cost {
+  double wall = 0, cpu = 0;
+};
+Cost exec_true(int runs) {
   const int64_t t0 = now_ns();
+  const double c0 = cpu_seconds();
   for (int i = 0; i < runs; ++i) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -133,7 +158,7 @@ double exec_true(int runs) {
       std::exit(3);
     }
   }
-  return static_cast<double>(now_ns() - t0) / 1e9;
+  return {static_cast<double>(now_ns() - t0) / 1e9, cpu_seconds() - c0};
 }
 
 // 100 keys, 25 of each kind, none of which /bin/true (or anything else on the host) matches.
@@ -166,11 +191,49 @@ std::vector<GuardKey> unmatched_rules() {
   return keys;
 }
 
+// The ids of the loaded BPF programs named lwmi_* (ours and any other lwmi's).
+std::set<uint32_t> lwmi_prog_ids() {
+  std::set<uint32_t> ids;
+  uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    int fd = bpf_prog_get_fd_by_id(id);  // close-on-exec, as every BPF descriptor
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && std::strncmp(info.name, "lwmi_", 5) == 0)
+      ids.insert(id);
+    close(fd);
+  }
+  return ids;
+}
+
+// What the kernel counted (with run-time statistics on) for the programs `ids`: nanoseconds in
+// all of them, in the exec program and in the fork program.
+struct RunTime {
+  uint64_t all = 0, exec = 0, fork = 0;
+};
+RunTime run_time_ns(const std::set<uint32_t>& ids) {
+  RunTime t;
+  for (uint32_t id : ids) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+      t.all += info.run_time_ns;
+      if (std::strcmp(info.name, "lwmi_exec") == 0) t.exec += info.run_time_ns;
+      if (std::strcmp(info.name, "lwmi_fork") == 0) t.fork += info.run_time_ns;
+    }
+    close(fd);
+  }
+  return t;
+}
+
 // The process that holds the programs, as lwmid does: forked before any thread exists, it
 // obeys one-letter commands on a pipe and answers each with a line.
 //   L  load the programs, events on, drained by a thread     R  add the 100 unmatched rules
 //   U  unload (events off, programs detached)                F  run exec_true(runs) itself
-//   Q  quit
+//   S  the nanoseconds the kernel counted in its programs      Q  quit
 class Holder {
  public:
   explicit Holder(int runs) {
@@ -212,11 +275,19 @@ class Holder {
     std::shared_ptr<BpfMonitor> m;
     std::unique_ptr<BpfProcEvents> src;
     std::unique_ptr<Drainer> drain;
+    double cpu_at_load = 0;
+    std::set<uint32_t> ours;  // our programs' ids
+    int stats_fd = -1;        // run-time statistics are on while it is open
     FILE* reply = fdopen(out, "w");
     char c;
     while (read(in, &c, 1) == 1) {
       if (c == 'L') {
+        const auto before = lwmi_prog_ids();
         auto loaded = BpfMonitor::load();
+        ours.clear();
+        for (uint32_t id : lwmi_prog_ids())
+          if (!before.count(id)) ours.insert(id);
+        if (stats_fd < 0) stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
         if (!loaded.ok()) {
           std::fprintf(reply, "error %s\n", loaded.error().message.c_str());
         } else {
@@ -224,6 +295,7 @@ class Holder {
           src = std::make_unique<BpfProcEvents>(m);
           if (!src->start().ok()) std::fprintf(reply, "error start\n");
           drain = std::make_unique<Drainer>(src.get());
+          cpu_at_load = cpu_seconds();
           std::fprintf(reply, "ok\n");
         }
       } else if (c == 'R') {
@@ -234,13 +306,23 @@ class Holder {
       } else if (c == 'U') {
         usleep(200000);  // the last records
         const uint64_t events = drain ? drain->events() : 0, lost = src ? src->lost() : 0;
+        const double cpu = cpu_seconds() - cpu_at_load;
         drain.reset();
         src.reset();
         m.reset();
-        std::fprintf(reply, "%llu events, %llu lost\n", static_cast<unsigned long long>(events),
-                     static_cast<unsigned long long>(lost));
+        if (stats_fd >= 0) close(stats_fd);
+        stats_fd = -1;
+        std::fprintf(reply, "%llu events, %llu lost, reader %.3f s CPU\n",
+                     static_cast<unsigned long long>(events), static_cast<unsigned long long>(lost),
+                     cpu);
+      } else if (c == 'S') {
+        const RunTime t = run_time_ns(ours);
+        std::fprintf(reply, "%llu %llu %llu %d\n", static_cast<unsigned long long>(t.all),
+                     static_cast<unsigned long long>(t.exec),
+                     static_cast<unsigned long long>(t.fork), stats_fd >= 0 ? 1 : 0);
       } else if (c == 'F') {
-        std::fprintf(reply, "%.6f\n", exec_true(runs));
+        const Cost c = exec_true(runs);
+        std::fprintf(reply, "%.6f %.6f\n", c.wall, c.cpu);
       } else if (c == 'Q') {
         std::fprintf(reply, "bye\n");
         fflush(reply);
@@ -262,30 +344,70 @@ int exec_bench(int argc, char** argv) {
   }
   const int runs = atoi(argv[2]), rounds = atoi(argv[3]);
   Holder holder(runs);
-  std::vector<double> over_b, over_c, over_own;
+  auto parse = [](const std::string& line) {
+    Cost c;
+    if (std::sscanf(line.c_str(), "%lf %lf", &c.wall, &c.cpu) != 2) std::exit(3);
+    return c;
+  };
+  auto pct = [](double x, double base) { return (x / base - 1) * 100; };
+  auto parse_ns = [](const std::string& line) {
+    unsigned long long all = 0, exec = 0, fork = 0;
+    int on = 0;
+    if (std::sscanf(line.c_str(), "%llu %llu %llu %d", &all, &exec, &fork, &on) != 4 || !on) {
+      std::fprintf(stderr, "guard_bench: no BPF run-time statistics (%s)\n", line.c_str());
+      std::exit(3);
+    }
+    return RunTime{all, exec, fork};
+  };
+  std::vector<double> kernel_b, kernel_c;
+  std::vector<double> wall_b, wall_c, cpu_b, cpu_c, own_wall, own_cpu;
   for (int r = 0; r < rounds; ++r) {
-    const double a = exec_true(runs);
-    const double own_a = std::stod(holder.ask('F'));
+    const Cost a = exec_true(runs);
+    const Cost own_a = parse(holder.ask('F'));
     holder.ask('L');
-    const double b = exec_true(runs);
+    const auto s0 = parse_ns(holder.ask('S'));
+    const Cost b = exec_true(runs);
+    const auto s1 = parse_ns(holder.ask('S'));
     holder.ask('R');
-    const double c = exec_true(runs);
-    const double own_c = std::stod(holder.ask('F'));
-    const std::string events = holder.ask('U');
-    over_b.push_back((b / a - 1) * 100);
-    over_c.push_back((c / a - 1) * 100);
-    over_own.push_back((own_c / own_a - 1) * 100);
+    const auto s2 = parse_ns(holder.ask('S'));
+    const Cost c = exec_true(runs);
+    const auto s3 = parse_ns(holder.ask('S'));
+    // In the kernel programs per fork+exec+exit, against (a)'s wall time per exec.
+    const double ns_b = static_cast<double>(s1.all - s0.all) / runs;
+    const double ns_c = static_cast<double>(s3.all - s2.all) / runs;
+    const double exec_ns_c = static_cast<double>(s3.exec - s2.exec) / runs;
+    const double fork_ns_c = static_cast<double>(s3.fork - s2.fork) / runs;
+    kernel_b.push_back(ns_b / (a.wall / runs * 1e9) * 100);
+    kernel_c.push_back(ns_c / (a.wall / runs * 1e9) * 100);
+    const Cost own_c = parse(holder.ask('F'));
+    const std::string reader = holder.ask('U');
+    wall_b.push_back(pct(b.wall, a.wall));
+    wall_c.push_back(pct(c.wall, a.wall));
+    cpu_b.push_back(pct(b.cpu, a.cpu));
+    cpu_c.push_back(pct(c.cpu, a.cpu));
+    own_wall.push_back(pct(own_c.wall, own_a.wall));
+    own_cpu.push_back(pct(own_c.cpu, own_a.cpu));
     std::printf(
-        "round %d: (a) nothing loaded %.3f s (%.0f us/exec)  (b) BPF + events %.3f s (%+.1f%%)  "
-        "(c) + 100 rules %.3f s (%+.1f%%)  [%s]\n"
-        "         the loading process's own fork+exec: %.3f s without, %.3f s with (c) (%+.1f%%)\n",
-        r + 1, a, a / runs * 1e6, b, over_b.back(), c, over_c.back(), events.c_str(), own_a, own_c,
-        over_own.back());
+        "round %d: (a) nothing loaded %.3f s wall, %.3f s CPU (%.0f us/exec)  (b) BPF + events "
+        "%.3f s (%+.1f%%), CPU %.3f s (%+.1f%%)  (c) + 100 rules %.3f s (%+.1f%%), CPU %.3f s "
+        "(%+.1f%%)  [%s]\n"
+        "         in the BPF programs per fork+exec+exit: (b) %.1f us (%.2f%% of (a)'s wall time "
+        "per exec)  (c) %.1f us (%.2f%%): exec %.1f us, fork %.1f us, exit %.1f us\n"
+        "         the loading process's own: %.3f s, CPU %.3f s without; %.3f s (%+.1f%%), CPU "
+        "%.3f s (%+.1f%%) with (c)\n",
+        r + 1, a.wall, a.cpu, a.wall / runs * 1e6, b.wall, wall_b.back(), b.cpu, cpu_b.back(),
+        c.wall, wall_c.back(), c.cpu, cpu_c.back(), reader.c_str(), ns_b / 1e3, kernel_b.back(),
+        ns_c / 1e3, kernel_c.back(), exec_ns_c / 1e3, fork_ns_c / 1e3,
+        (ns_c - exec_ns_c - fork_ns_c) / 1e3, own_a.wall, own_a.cpu, own_c.wall, own_wall.back(),
+        own_c.cpu, own_cpu.back());
   }
   std::printf(
-      "median overhead vs (a) over %d rounds of %d execs: (b) %+.1f%%  (c) %+.1f%%;  the "
-      "loading process's own: %+.1f%%\n",
-      rounds, runs, percentile(over_b, 0.5), percentile(over_c, 0.5), percentile(over_own, 0.5));
+      "median over %d rounds of %d execs, vs (a): wall (b) %+.1f%% (c) %+.1f%%; CPU (b) %+.1f%% "
+      "(c) %+.1f%%; in the BPF programs (b) %.2f%% (c) %.2f%%; the loading process's own: wall "
+      "%+.1f%% CPU %+.1f%%\n",
+      rounds, runs, percentile(wall_b, 0.5), percentile(wall_c, 0.5), percentile(cpu_b, 0.5),
+      percentile(cpu_c, 0.5), percentile(kernel_b, 0.5), percentile(kernel_c, 0.5),
+      percentile(own_wall, 0.5), percentile(own_cpu, 0.5));
   return 0;
 }
 
