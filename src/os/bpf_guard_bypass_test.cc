@@ -204,6 +204,9 @@ TEST_F(BpfGuardBypass, ASymlinkUnderAnotherNameIsBlockedByTheFileName) {
   path_rule(prog_);
   EXPECT_TRUE(run_prog(link).blocked()) << "so does the target's path rule";
   clear_rules();
+  identity_rule(prog_);
+  EXPECT_TRUE(run_prog(link).blocked()) << "and its identity rule";
+  clear_rules();
   comm_rule(prog_name_);
   EXPECT_TRUE(run_prog(link).ran()) << "the comm rule alone does not";
 }
