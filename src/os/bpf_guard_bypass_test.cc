@@ -16,13 +16,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "os/bpf_monitor.h"
+#include "os/descriptors.h"
 
 extern char** environ;
 
@@ -144,10 +143,8 @@ class BpfGuardBypass : public ::testing::Test {
     EXPECT_GT(pid, 0);
     EXPECT_EQ(waitpid(pid, &o.status, 0), pid);
     o.wrote = fs::exists(marker());
-    if (o.wrote) {
-      std::ifstream in(marker());
-      std::getline(in, o.comm);
-    }
+    if (o.wrote && read_file(marker(), &o.comm) == 0 && !o.comm.empty() && o.comm.back() == '\n')
+      o.comm.pop_back();
     return o;
   }
   // execv of `path` with `args` (argv[0] first).
@@ -186,10 +183,9 @@ TEST_F(BpfGuardBypass, ThroughAShellIsBlocked) {
                                   first_act() + "'; echo $? > " + status});
   EXPECT_TRUE(WIFEXITED(o.status)) << o;  // the shell itself is not the program
   EXPECT_FALSE(o.wrote) << o;
-  std::ifstream in(status);
   std::string code;
-  std::getline(in, code);
-  EXPECT_EQ(code, "137") << "the shell saw its child killed by SIGKILL";
+  EXPECT_EQ(read_file(status, &code), 0);
+  EXPECT_EQ(code, "137\n") << "the shell saw its child killed by SIGKILL";
   // The shell replacing itself with the program (exec) is killed itself.
   o = run("/bin/sh", {"sh", "-c", "exec " + prog_.string() + " -c '" + first_act() + "'"});
   EXPECT_TRUE(o.blocked()) << o;
@@ -207,6 +203,9 @@ TEST_F(BpfGuardBypass, ASymlinkUnderAnotherNameIsBlockedByTheFileName) {
   clear_rules();
   path_rule(prog_);
   EXPECT_TRUE(run_prog(link).blocked()) << "so does the target's path rule";
+  clear_rules();
+  identity_rule(prog_);
+  EXPECT_TRUE(run_prog(link).blocked()) << "and its identity rule";
   clear_rules();
   comm_rule(prog_name_);
   EXPECT_TRUE(run_prog(link).ran()) << "the comm rule alone does not";
@@ -277,8 +276,8 @@ TEST_F(BpfGuardBypass, FexecveOfTheFileIsBlocked) {
 // A memfd holding a copy: a new inode on the internal shmem mount whose directory entry is
 // "memfd:<the name given to memfd_create>", chosen by whoever starts it.
 TEST_F(BpfGuardBypass, AMemfdCopyEscapesNameAndIdentityRules) {
-  std::ifstream in(prog_, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::string bytes;  // through a close-on-exec descriptor: the children exec
+  ASSERT_EQ(read_file(prog_, &bytes), 0);
   std::vector<std::string> args{prog_name_, "-c", first_act()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -333,11 +332,8 @@ TEST_F(BpfGuardBypass, LdSoRunsTheProgramUnlessLdSoItselfIsRuled) {
 TEST_F(BpfGuardBypass, AnInterpreterScript) {
   const std::string script_name = unique("i");
   fs::path script = dir_ / script_name;
-  {
-    std::ofstream out(script);
-    out << "#!" << prog_.string() << "\n" << first_act() << "\n";
-  }
-  fs::permissions(script, fs::perms::owner_all);
+  ASSERT_EQ(write_file_atomically(script, "#!" + prog_.string() + "\n" + first_act() + "\n", 0700),
+            0);
   auto run_script = [&] { return run(script, {script.string()}); };
   Outcome o = run_script();
   ASSERT_TRUE(o.ran()) << o;

@@ -134,6 +134,18 @@ static long path_step(__u32 index, void *arg) {
   struct mount *mnt = w->mnt;
   struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
   struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  if (dentry != mnt_root && dentry == parent && w->parts == 0) {
+    /* A file with no directory (a memfd: "memfd:<name>" on the kernel's internal mount): its
+     * own name, "/memfd:x" as the kernel's d_path gives it, rather than the bare "/". */
+    const unsigned char *own = BPF_CORE_READ(dentry, d_name.name);
+    long n = bpf_probe_read_kernel_str(&b->path[0], LWMI_NAME_LEN, own);
+    if (n > 0) {
+      w->off = (__u32)n;
+      w->parts = 1;
+    }
+    w->done = 1;
+    return 1;
+  }
   if (dentry == mnt_root || dentry == parent) {
     struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
     if (mnt_parent == mnt || !mnt_parent) {
