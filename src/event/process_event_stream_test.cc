@@ -1085,7 +1085,7 @@ TEST_F(BpfEvents, UnderAForkStormEveryShortLivedProcessIsStillComplete) {
 // A real ring buffer too small for the records: each reservation that fails is counted, and the
 // stream answers with a rescan of /proc, so a process still alive is created all the same.
 TEST_F(BpfEvents, ARingBufferTooSmallIsCountedAndRescanned) {
-  auto small = os::BpfMonitor::load(4096);  // one page: smaller than one exec record
+  auto small = os::BpfMonitor::load(4096);  // one page: about a dozen records
   ASSERT_TRUE(small.ok()) << small.error().message;
   auto stream = open(
       "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process' AND "
@@ -1094,12 +1094,13 @@ TEST_F(BpfEvents, ARingBufferTooSmallIsCountedAndRescanned) {
       std::make_unique<os::BpfProcEvents>(*small));
   ASSERT_TRUE(stream);
   std::set<uint64_t> pids;
-  for (int i = 0; i < 5; ++i) pids.insert(static_cast<uint64_t>(spawn(name_, {"30"})));
+  // Forty starts before the stream reads: their records overflow the page.
+  for (int i = 0; i < 40; ++i) pids.insert(static_cast<uint64_t>(spawn(name_, {"30"})));
   std::set<uint64_t> seen;
-  for (const auto& ev : collect(*stream, 5, 10000))
+  for (const auto& ev : collect(*stream, 40, 10000))
     seen.insert(target_of(ev).get("ProcessId")->as_u64());
   EXPECT_EQ(seen, pids);
-  EXPECT_GE(stream->lost(), 5u) << "every exec record was refused";
+  EXPECT_GE(stream->lost(), 20u) << "most records found the ring full";
   EXPECT_GE(stream->rescans(), 1u);
 }
 

@@ -16,6 +16,7 @@
 // Thread safety: rule and configuration calls may come from any thread; read() from one.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,7 +66,9 @@ class BpfMonitor {
   void enable_events();
   void disable_events();
   /// Waits up to timeout_ms (-1: forever) for records; appends them as ProcEvents (fork, exec,
-  /// exit; exec and fork with their record). Returns how many were appended.
+  /// exit; exec and fork with their record). Returns how many were appended. Once a record has
+  /// come, it waits kBatchDelay more before it reads, so that a burst is read in one go.
+  static constexpr std::chrono::microseconds kBatchDelay{2000};
   Result<size_t> read(std::vector<ProcEvent>* out, int timeout_ms);
   /// Records the kernel could not reserve room for.
   uint64_t lost() const;

@@ -45,17 +45,20 @@ struct lwmi_event_head {
   char comm[LWMI_COMM_LEN];
 };
 
-/* fork and exec: who it is and what it runs. */
+#define LWMI_PATH_AREA (LWMI_PATH_BYTES + LWMI_NAME_LEN)
+
+/* fork and exec: who it is and what it runs. Sent only as long as its data: the fixed part,
+ * then path_bytes of path, then argv_bytes of argv (a few hundred bytes, not the 4.5 KB the
+ * largest takes), so the ring buffer holds tens of thousands of them. */
 struct lwmi_exec_event {
   struct lwmi_event_head h;
   __u64 dev; /* the executable's device (kernel encoding: major << 20 | minor) */
   __u64 ino;
   __u32 path_parts; /* components in path */
-  __u32 path_bytes; /* bytes used in path */
-  __u32 argv_bytes; /* bytes used in argv */
+  __u32 path_bytes; /* bytes of path, at data[0] */
+  __u32 argv_bytes; /* bytes of argv, at data[path_bytes] */
   __u32 pad;
-  char path[LWMI_PATH_BYTES + LWMI_NAME_LEN];
-  char argv[LWMI_ARGV_BYTES];
+  char data[LWMI_PATH_AREA + LWMI_ARGV_BYTES];
 };
 
 enum lwmi_rule_kind {

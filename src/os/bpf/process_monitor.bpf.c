@@ -101,18 +101,15 @@ static __always_inline void fill_head(struct lwmi_event_head *h, __u32 kind,
   BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
-/* The path is built in per-CPU scratch space by a bpf_loop callback, which the verifier checks
- * once (an unrolled walk with a variable offset explodes its state count). */
-struct path_buf {
-  char path[LWMI_PATH_BYTES + LWMI_NAME_LEN];
-};
-
+/* A fork or exec record is built in per-CPU scratch space, then copied into the ring buffer only
+ * as long as it is (bpf_ringbuf_output). The path is walked by a bpf_loop callback, which the
+ * verifier checks once (an unrolled walk with a variable offset explodes its state count). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct path_buf);
-} path_scratch SEC(".maps");
+  __type(value, struct lwmi_exec_event);
+} event_scratch SEC(".maps");
 
 struct path_walk {
   struct dentry *dentry;
@@ -126,7 +123,7 @@ struct path_walk {
 static long path_step(__u32 index, void *arg) {
   struct path_walk *w = arg;
   __u32 zero = 0;
-  struct path_buf *b = bpf_map_lookup_elem(&path_scratch, &zero);
+  struct lwmi_exec_event *b = bpf_map_lookup_elem(&event_scratch, &zero);
   if (!b) return 1;
   /* Local copies: a CO-RE read must start from a kernel type, not from path_walk. */
   struct dentry *dentry = w->dentry;
@@ -138,7 +135,7 @@ static long path_step(__u32 index, void *arg) {
     /* A file with no directory (a memfd: "memfd:<name>" on the kernel's internal mount): its
      * own name, "/memfd:x" as the kernel's d_path gives it, rather than the bare "/". */
     const unsigned char *own = BPF_CORE_READ(dentry, d_name.name);
-    long n = bpf_probe_read_kernel_str(&b->path[0], LWMI_NAME_LEN, own);
+    long n = bpf_probe_read_kernel_str(&b->data[0], LWMI_NAME_LEN, own);
     if (n > 0) {
       w->off = (__u32)n;
       w->parts = 1;
@@ -160,7 +157,7 @@ static long path_step(__u32 index, void *arg) {
   }
   if (w->off >= LWMI_PATH_BYTES) return 1;
   const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-  long n = bpf_probe_read_kernel_str(&b->path[w->off & (LWMI_PATH_BYTES - 1)], LWMI_NAME_LEN, name);
+  long n = bpf_probe_read_kernel_str(&b->data[w->off & (LWMI_PATH_BYTES - 1)], LWMI_NAME_LEN, name);
   if (n <= 0) return 1;
   w->off += (__u32)n;
   w->parts++;
@@ -185,19 +182,18 @@ static __always_inline void fill_file(struct lwmi_exec_event *e, struct file *fi
   w.dentry = BPF_CORE_READ(file, f_path.dentry);
   w.vfsmnt = BPF_CORE_READ(file, f_path.mnt);
   w.mnt = (struct mount *)((char *)w.vfsmnt - bpf_core_field_offset(struct mount, mnt));
-  bpf_loop(LWMI_PATH_DEPTH + 8, path_step, &w, 0);
+  bpf_loop(LWMI_PATH_DEPTH + 8, path_step, &w, 0);  /* writes e->data: e is the scratch */
   if (!w.done) e->h.flags |= LWMI_F_PATH_TRUNCATED;
-  __u32 zero = 0;
-  struct path_buf *b = bpf_map_lookup_elem(&path_scratch, &zero);
-  if (!b) return;
-  bpf_probe_read_kernel(e->path, sizeof(e->path), b->path);
   e->path_parts = w.parts;
-  e->path_bytes = w.off > sizeof(e->path) ? sizeof(e->path) : w.off;
+  e->path_bytes = w.off > LWMI_PATH_AREA ? LWMI_PATH_AREA : w.off;
 }
 
+/* argv, after the path in e->data. */
 static __always_inline void fill_argv(struct lwmi_exec_event *e, struct task_struct *task) {
   struct mm_struct *mm = BPF_CORE_READ(task, mm);
   e->argv_bytes = 0;
+  __u32 at = e->path_bytes;
+  if (at > LWMI_PATH_AREA) at = LWMI_PATH_AREA;
   if (!mm) return;
   unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
   if (end <= start) return;
@@ -206,13 +202,23 @@ static __always_inline void fill_argv(struct lwmi_exec_event *e, struct task_str
     len = LWMI_ARGV_BYTES;
     e->h.flags |= LWMI_F_ARGV_TRUNCATED;
   }
-  if (bpf_probe_read_user(e->argv, len & (LWMI_ARGV_BYTES - 1) ? len & (LWMI_ARGV_BYTES - 1)
-                                                                  : LWMI_ARGV_BYTES,
+  if (bpf_probe_read_user(&e->data[at],
+                          len & (LWMI_ARGV_BYTES - 1) ? len & (LWMI_ARGV_BYTES - 1)
+                                                      : LWMI_ARGV_BYTES,
                           (const void *)start) != 0) {
     e->h.flags |= LWMI_F_ARGV_UNREAD;
     return;
   }
   e->argv_bytes = (__u32)len;
+}
+
+/* Copies the record into the ring buffer, only as long as its path and argv; a full buffer is
+ * counted as loss (user space rescans). */
+static __always_inline void send(struct lwmi_exec_event *e) {
+  __u64 size = __builtin_offsetof(struct lwmi_exec_event, data) + (__u64)e->path_bytes +
+               (__u64)e->argv_bytes;
+  if (size > sizeof(*e)) size = sizeof(*e);
+  if (bpf_ringbuf_output(&events, e, size, 0) != 0) count_lost();
 }
 
 static __always_inline __u32 session_of(struct task_struct *task) {
@@ -336,17 +342,15 @@ int BPF_PROG(lwmi_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
   __u32 rule = 0;
   __u32 verdict = guard(cfg, task, file, &rule);
   if (!cfg->events && !verdict) return 0;
-  struct lwmi_exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count_lost();
-    return 0;
-  }
+  __u32 zero = 0;
+  struct lwmi_exec_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+  if (!e) return 0;
   fill_head(&e->h, LWMI_EV_EXEC, task);
   e->h.flags |= verdict;
   e->h.rule = rule;
   fill_file(e, file);
   fill_argv(e, task);
-  bpf_ringbuf_submit(e, 0);
+  send(e);
   return 0;
 }
 
@@ -355,18 +359,16 @@ int BPF_PROG(lwmi_fork, struct task_struct *parent, struct task_struct *child) {
   struct lwmi_config *cfg = get_config();
   if (!cfg || !cfg->events) return 0;
   if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return 0; /* a thread */
-  struct lwmi_exec_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count_lost();
-    return 0;
-  }
+  __u32 zero = 0;
+  struct lwmi_exec_event *e = bpf_map_lookup_elem(&event_scratch, &zero);
+  if (!e) return 0;
   fill_head(&e->h, LWMI_EV_FORK, child);
   /* The child runs its parent's program with its parent's arguments (a copy of its memory,
    * which is the current task's here). */
   struct mm_struct *mm = BPF_CORE_READ(child, mm);
   fill_file(e, mm ? BPF_CORE_READ(mm, exe_file) : 0);
   fill_argv(e, parent);
-  bpf_ringbuf_submit(e, 0);
+  send(e);
   return 0;
 }
 
