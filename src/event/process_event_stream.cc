@@ -237,6 +237,14 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
+  // It ended while /proc was read (its exe link and command line went with its memory, before
+  // it was a zombie): what the kernel recorded at its fork or exec describes it. Not for a
+  // caller in a child pid namespace: the record holds host pids.
+  if (!view_ && !row.has_record())
+    if (auto r = records_.find(tgid); r != records_.end() && r->second) {
+      row.use_record(r->second);
+      if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
+    }
   // Gone (or a zombie already): keep what can still be read, and what the events told. After
   // its exit event, a live process under the pid is another one that reused it: not read.
   ++uncaptured_;
