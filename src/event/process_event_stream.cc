@@ -364,6 +364,25 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
   if (!in_view(row)) return;  // a caller in a child pid namespace hears only of its own
   uint64_t start = alive || row.has_record() ? row.start_ticks().value_or(0) : 0;
   auto it = known_.find(tgid);
+  if (auto b = blocked_.find(tgid); exec && it != known_.end() && b != blocked_.end()) {
+    // Blocked at an exec read after its fork had settled (a child that waited over 100 ms to
+    // exec, or a reader that lagged): created already, as the program it forked from, but the
+    // block is news. The rule's subscription and the blocked trace hear of it as of a new
+    // process's block (it went unreported: 1 in 1000 launches under load).
+    const uint32_t rule = b->second;
+    const bool ours = guard_rule_ && rule == guard_rule_;
+    if (ours || query_.blocked_trace) {
+      auto inst = capture(tgid, row, exited, reused);
+      if (!inst) return;
+      remember(tgid, row, *inst, !reused || row.has_record());
+      Instance ev = make_blocked_trace(tgid, known_[tgid], *inst, rule);
+      if (ours || trace_matches(ev)) deliver(std::move(ev));
+      if (ours) {
+        if (query_.deletion) snapshot_[tgid] = *inst;
+        return;
+      }
+    }
+  }
   if (alive && it != known_.end() && it->second.start == start) {
     // Settled after a rescan found it (its fork was read first): created already.
     if (!exec) return;
