@@ -11,6 +11,7 @@
 #include <map>
 
 #include "os/bpf/abi.h"
+#include "os/pid_namespace.h"
 
 #if LWMI_HAVE_BPF
 #include <bpf/bpf.h>
@@ -158,6 +159,13 @@ int BpfMonitor::Impl::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load() {
+  // Records and rules speak of the initial namespace's pids (and of lwmid's own tgid and a
+  // session id): in a child pid namespace, events would carry host pids as the caller's own,
+  // and getpid() would protect the wrong process.
+  if (!in_initial_pid_namespace())
+    return Error{WbemStatus::kNotSupported,
+                 "BPF process events and rules speak of the initial pid namespace's pids, and "
+                 "this process runs in another (a container)"};
   auto impl = std::make_unique<Impl>();
   libbpf_set_print([](enum libbpf_print_level, const char*, va_list) { return 0; });
   impl->skel = lwmi_process_monitor__open();

@@ -109,4 +109,20 @@ std::optional<int32_t> PidView::to_host(int32_t view_pid) const {
   return std::nullopt;
 }
 
+namespace {
+bool own_namespace_inode_is(const char* link, ino_t init_ino) {
+  struct stat st {};
+  if (::stat(link, &st) != 0) return true;  // cannot tell: let the kernel decide
+  return st.st_ino == init_ino;
+}
+}  // namespace
+
+bool in_initial_pid_namespace() {
+  return own_namespace_inode_is("/proc/self/ns/pid", 0xEFFFFFFCu);
+}
+
+bool in_initial_user_namespace() {
+  return own_namespace_inode_is("/proc/self/ns/user", 0xEFFFFFFDu);
+}
+
 }  // namespace lwmi::os

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <string>
 
+#include "os/pid_namespace.h"
+
 namespace lwmi::os {
 namespace {
 
@@ -264,22 +266,11 @@ int NetlinkProcEvents::send_op(uint32_t op) {
   }
 }
 
-namespace {
-// The kernel serves PROC_CN_MCAST_LISTEN only for listeners in the initial user and pid
-// namespaces, and refuses the others silently (no acknowledgement, no event ever). The initial
-// namespaces have fixed nsfs inode numbers (PROC_USER_INIT_INO, PROC_PID_INIT_INO).
-bool in_initial_namespaces() {
-  struct stat user {
-  }, pid{};
-  if (::stat("/proc/self/ns/user", &user) != 0 || ::stat("/proc/self/ns/pid", &pid) != 0)
-    return true;  // cannot tell: let the kernel decide
-  return user.st_ino == 0xEFFFFFFDu && pid.st_ino == 0xEFFFFFFCu;
-}
-}  // namespace
-
 Result<void> NetlinkProcEvents::start() {
   if (fd_ >= 0) return {};
-  if (!in_initial_namespaces())
+  // The kernel serves PROC_CN_MCAST_LISTEN only for listeners in the initial user and pid
+  // namespaces, and refuses the others silently (no acknowledgement, no event ever).
+  if (!in_initial_user_namespace() || !in_initial_pid_namespace())
     return Error{WbemStatus::kProviderFailure,
                  "netlink process connector: it serves only the initial user and pid namespaces, "
                  "and this process runs in another (a container)"};
