@@ -267,7 +267,7 @@ class WatchTest(unittest.TestCase):
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         rows = [json.loads(line) for line in r.stdout.decode().splitlines() if line.strip()]
-        self.assertEqual(sorted(row["Source"] for row in rows), ["netlink", "proc-poll"])
+        self.assertEqual(sorted(row["Source"] for row in rows), ["bpf", "netlink", "proc-poll"])
         for row in rows:
             for k in ("EventsReceived", "Overruns", "SequenceGaps", "Rescans",
                       "UncapturedProperties"):
@@ -288,7 +288,7 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(row["__CLASS"], "LWMI_EventSource")
         self.assertEqual(row["Source"], "netlink")
         self.assertIsInstance(row["EventsReceived"], int)
-        r = lwmic("get", 'LWMI_EventSource.Source="bpf"')
+        r = lwmic("get", 'LWMI_EventSource.Source="etw"')
         self.assertEqual(r.returncode, 3)
         self.assertIn("WBEM_E_NOT_FOUND (0x80041002)", r.stderr.decode())
         r = lwmic("get", 'LWMI_EventSource.Handle="1"')
