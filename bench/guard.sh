@@ -21,7 +21,7 @@
 #     as it can, RATE_SECONDS (default 3) each; fork events received vs forks made, and what each
 #     source knows it lost, for the BPF ring buffer and for the netlink connector.
 # (d) the same as fast as it can, with the reader stalled until the helper is done: the burst
-#     each source's kernel buffer holds (BPF: 16 MiB of fixed-size records; netlink: 64 MiB).
+#     each source's kernel buffer holds (BPF: 16 MiB of records as long as their path and argv; netlink: 64 MiB).
 # Other lwmi BPF programs loaded on the host (another lwmid, tests) add to every exec: their
 # count is printed first.
 set -euo pipefail

@@ -1229,22 +1229,19 @@ int main(int argc, char** argv) {
       std::cerr << "lwmic: note: " << (*stream)->lost()
                 << " kernel event(s) were lost; /proc was rescanned so none was missed\n";
     if (watch_stats) {
-      if (auto state = (*stream)->source_state()) {
+      auto print_source = [](const Instance& src) {
         std::cerr << "lwmic: event source:";
-        for (const auto& [name, value] : state->properties())
+        for (const auto& [name, value] : src.properties())
           std::cerr << ' ' << display_text(name) << '='
                     << (value.is_null() ? "NULL" : display_text(value.to_text()));
         std::cerr << '\n';
+      };
+      if (auto state = (*stream)->source_state()) {
+        print_source(*state);  // FallbackReason: why a preferred source was not used
       } else if (auto sources = svc.enumerate_instances("LWMI_EventSource"); sources.ok()) {
         // Through lwmid: its process-wide sources (the one in use has Active > 0).
         Instance src;
-        while ((*sources)->next(&src)) {
-          std::cerr << "lwmic: event source:";
-          for (const auto& [name, value] : src.properties())
-            std::cerr << ' ' << display_text(name) << '='
-                      << (value.is_null() ? "NULL" : display_text(value.to_text()));
-          std::cerr << '\n';
-        }
+        while ((*sources)->next(&src)) print_source(src);
       } else {
         std::cerr << "lwmic: note: this connection does not report its event source\n";
       }

@@ -237,12 +237,13 @@ std::optional<Instance> ProcessEventStream::capture(int32_t tgid,
   const bool alive = row.exists();
   if (alive && !exited)
     if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
-  // It ended while it was being read: the kernel's record still describes it.
-  if (!view_ && !reused)
+  // It ended while /proc was read (its exe link and command line went with its memory, before
+  // it was a zombie): what the kernel recorded at its fork or exec describes it. Not for a
+  // caller in a child pid namespace: the record holds host pids.
+  if (!view_ && !row.has_record())
     if (auto r = records_.find(tgid); r != records_.end() && r->second) {
-      provider::process::ProcessRow recorded(ctx_, tgid);
-      recorded.use_record(r->second);
-      if (auto inst = recorded.materialize(provider::PropertySet::all())) return inst;
+      row.use_record(r->second);
+      if (auto inst = row.materialize(provider::PropertySet::all())) return inst;
     }
   // Gone (or a zombie already): keep what can still be read, and what the events told. After
   // its exit event, a live process under the pid is another one that reused it: not read.
@@ -363,6 +364,25 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
   if (!in_view(row)) return;  // a caller in a child pid namespace hears only of its own
   uint64_t start = alive || row.has_record() ? row.start_ticks().value_or(0) : 0;
   auto it = known_.find(tgid);
+  if (auto b = blocked_.find(tgid); exec && it != known_.end() && b != blocked_.end()) {
+    // Blocked at an exec read after its fork had settled (a child that waited over 100 ms to
+    // exec, or a reader that lagged): created already, as the program it forked from, but the
+    // block is news. The rule's subscription and the blocked trace hear of it as of a new
+    // process's block (it went unreported: 1 in 1000 launches under load).
+    const uint32_t rule = b->second;
+    const bool ours = guard_rule_ && rule == guard_rule_;
+    if (ours || query_.blocked_trace) {
+      auto inst = capture(tgid, row, exited, reused);
+      if (!inst) return;
+      remember(tgid, row, *inst, !reused || row.has_record());
+      Instance ev = make_blocked_trace(tgid, known_[tgid], *inst, rule);
+      if (ours || trace_matches(ev)) deliver(std::move(ev));
+      if (ours) {
+        if (query_.deletion) snapshot_[tgid] = *inst;
+        return;
+      }
+    }
+  }
   if (alive && it != known_.end() && it->second.start == start) {
     // Settled after a rescan found it (its fork was read first): created already.
     if (!exec) return;

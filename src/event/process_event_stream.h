@@ -123,8 +123,10 @@ class ProcessEventStream : public EventStream {
   /// `read_row`: false when the pid now belongs to another process (only `inst` is used).
   void remember(int32_t tgid, provider::process::ProcessRow& row, const Instance& inst,
                 bool read_row = true);
-  /// The instance as complete as it can still be read; a process already gone keeps only what
-  /// the events told (Handle, ProcessId, ParentProcessId) and counts in uncaptured().
+  /// The instance as complete as it can still be read: from /proc while the process runs, else
+  /// from the kernel's record of it (also when it ended while /proc was being read); a process
+  /// gone without a record keeps only what the events told (Handle, ProcessId,
+  /// ParentProcessId) and counts in uncaptured().
   /// `reused`: the pid belongs to a later process (alive or a zombie): nothing is read.
   std::optional<Instance> capture(int32_t tgid, provider::process::ProcessRow& row,
                                   bool exited = false, bool reused = false);

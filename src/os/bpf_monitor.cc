@@ -203,12 +203,13 @@ int BpfMonitor::Impl::on_record(void* ctx, void* data, size_t size) {
 }
 
 Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load(uint32_t ring_bytes) {
-  // The programs see the kernel's pids, the host's: in a container (another pid namespace,
-  // with its own /proc) they would name processes this process cannot find, or other ones.
-  if (!in_initial_namespaces())
+  // Records and rules speak of the initial namespace's pids (and of lwmid's own tgid and a
+  // session id): in a child pid namespace, events would carry host pids as the caller's own,
+  // and getpid() would protect the wrong process.
+  if (!in_initial_pid_namespace())
     return Error{WbemStatus::kNotSupported,
-                 "lwmi's BPF programs report the host's pids, and this process runs in another "
-                 "user or pid namespace (a container)"};
+                 "BPF process events and rules speak of the initial pid namespace's pids, and "
+                 "this process runs in another (a container)"};
   auto impl = std::make_unique<Impl>();
   libbpf_set_print([](enum libbpf_print_level, const char*, va_list) { return 0; });
   impl->skel = lwmi_process_monitor__open();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "os/bpf/abi.h"
 #include "os/descriptors.h"
+#include "os/pid_namespace.h"
 
 extern char** environ;
 
@@ -26,6 +28,35 @@ namespace lwmi::os {
 namespace {
 
 namespace fs = std::filesystem;
+
+// In a child pid namespace (a container), BPF records would carry host pids as the caller's
+// own (an embedded watch there reported host pid 14446 for its pid 8), and getpid() would name
+// the wrong process to protect: the monitor refuses to load there, so the sources fall back.
+TEST(BpfNamespaces, RefusedInAChildPidNamespace) {
+  EXPECT_TRUE(in_initial_pid_namespace());
+  pid_t outer = ::fork();
+  ASSERT_GE(outer, 0);
+  if (outer == 0) {
+    if (::unshare(CLONE_NEWPID) != 0) ::_exit(77);  // not allowed here
+    pid_t inner = ::fork();
+    if (inner < 0) ::_exit(78);
+    if (inner == 0) {
+      if (in_initial_pid_namespace()) ::_exit(1);
+      auto m = BpfMonitor::load();
+      if (m.ok()) ::_exit(2);
+      if (m.error().message.find("pid namespace") == std::string::npos) ::_exit(3);
+      ::_exit(0);
+    }
+    int st = 0;
+    if (::waitpid(inner, &st, 0) != inner || !WIFEXITED(st)) ::_exit(79);
+    ::_exit(WEXITSTATUS(st));
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(outer, &st, 0), outer);
+  ASSERT_TRUE(WIFEXITED(st));
+  if (WEXITSTATUS(st) >= 77) GTEST_SKIP() << "no child pid namespace here: " << WEXITSTATUS(st);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "1: seen as the initial namespace; 2: loaded; 3: wrong reason";
+}
 
 TEST(BpfPath, ComponentsComeLeafFirst) {
   const char data[] = "c\0b\0a";

@@ -109,14 +109,20 @@ std::optional<int32_t> PidView::to_host(int32_t view_pid) const {
   return std::nullopt;
 }
 
-bool in_initial_namespaces() {
-  // The initial namespaces have fixed nsfs inode numbers (PROC_USER_INIT_INO,
-  // PROC_PID_INIT_INO).
-  struct stat user {
-  }, pid{};
-  if (::stat("/proc/self/ns/user", &user) != 0 || ::stat("/proc/self/ns/pid", &pid) != 0)
-    return true;  // cannot tell: let the kernel decide
-  return user.st_ino == 0xEFFFFFFDu && pid.st_ino == 0xEFFFFFFCu;
+namespace {
+bool own_namespace_inode_is(const char* link, ino_t init_ino) {
+  struct stat st {};
+  if (::stat(link, &st) != 0) return true;  // cannot tell: let the kernel decide
+  return st.st_ino == init_ino;
+}
+}  // namespace
+
+bool in_initial_pid_namespace() {
+  return own_namespace_inode_is("/proc/self/ns/pid", 0xEFFFFFFCu);
+}
+
+bool in_initial_user_namespace() {
+  return own_namespace_inode_is("/proc/self/ns/user", 0xEFFFFFFDu);
 }
 
 }  // namespace lwmi::os

@@ -41,6 +41,13 @@ std::optional<uint64_t> parse_ns_link(std::string_view link);
 /// nullopt when the process is gone or the files are unreadable.
 std::optional<PidNamespaceId> pid_namespace_of(const ProcFs& fs, int32_t pid);
 
+/// True when this process runs in the initial pid namespace (host pids: what the kernel's BPF
+/// records, rules and the netlink connector speak of), and likewise the initial user
+/// namespace. Both true when it cannot tell (then the kernel decides). The initial namespaces
+/// have fixed nsfs inode numbers (PROC_PID_INIT_INO, PROC_USER_INIT_INO).
+bool in_initial_pid_namespace();
+bool in_initial_user_namespace();
+
 class PidView {
  public:
   /// The view of namespace `ns`, read through `fs` (which must outlive the view).
@@ -61,10 +68,5 @@ class PidView {
   const ProcFs* fs_;
   PidNamespaceId ns_;
 };
-
-/// True when this process runs in the initial user and pid namespaces (the host's), where the
-/// kernel's pids are its own: the netlink connector serves only these, and the BPF programs
-/// report the host's pids. True when it cannot be told.
-bool in_initial_namespaces();
 
 }  // namespace lwmi::os

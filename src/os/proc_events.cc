@@ -270,7 +270,7 @@ Result<void> NetlinkProcEvents::start() {
   if (fd_ >= 0) return {};
   // The kernel serves PROC_CN_MCAST_LISTEN only for listeners in the initial user and pid
   // namespaces, and refuses the others silently (no acknowledgement, no event ever).
-  if (!in_initial_namespaces())
+  if (!in_initial_user_namespace() || !in_initial_pid_namespace())
     return Error{WbemStatus::kProviderFailure,
                  "netlink process connector: it serves only the initial user and pid namespaces, "
                  "and this process runs in another (a container)"};

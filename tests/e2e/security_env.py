@@ -60,7 +60,7 @@ class Audit:
 class SecurityEnv:
     """Set up in setUpClass (cls = the TestCase class); everything is removed by class cleanups."""
 
-    def __init__(self, cls, *, extra_args=(), remote_create=True):
+    def __init__(self, cls, *, extra_args=(), remote_create=True, extra_conf=""):
         if os.geteuid() != 0:
             raise __import__("unittest").SkipTest("these tests run as root")
         if not os.access(td.LWMID, os.X_OK):
@@ -118,14 +118,8 @@ class SecurityEnv:
             'protected_processes = ["%s"]' % self.protected,
             "remote_create = %s" % ("true" if remote_create else "false"),
             "", "[audit]", "journal = false", 'file = "%s"' % audit_path, ""])
-        conf = "\n".join([
-            "[security]",
-            'remote_group = "%s"' % self.remote_group,
-            'admin_group = "%s"' % self.admin_group,
-            'pam_service = "%s"' % self.pam_service,
-            'protected_processes = ["%s"]' % self.protected,
-            "remote_create = %s" % ("true" if remote_create else "false"),
-            "", "[audit]", "journal = false", 'file = "%s"' % self.audit_path, ""])
+        self.extra_conf = extra_conf  # more tables (e.g. [guard]), appended
+        conf = self.conf_text(self.audit_path) + extra_conf
         self.socket = os.path.join(self.work, "lwmid.sock")
         self.d = td.Daemon(self.work, conf, socket_path=self.socket, http="127.0.0.1:0",
                            https="127.0.0.1:0", extra_args=list(extra_args))
@@ -137,12 +131,14 @@ class SecurityEnv:
         self.audit = Audit(self.audit_path)
         self.cls = cls
 
-    def extra_daemon(self, test, extra_args):
-        """A second lwmid on a socket of its own (same users and groups), with its own audit file;
-        returns (socket path, Audit)."""
+    def extra_daemon(self, test, extra_args, extra_conf=None):
+        """A second lwmid on a socket of its own (same users and groups), with its own audit file
+        (and extra_conf instead of the first one's extra tables); returns (socket path, Audit,
+        Daemon)."""
         audit_path = os.path.join(self.work, "audit-%s.log" % secrets.token_hex(3))
         sock = os.path.join(self.work, "x-%s.sock" % secrets.token_hex(3))
-        d = td.Daemon(self.work, self.conf_text(audit_path), socket_path=sock,
+        conf = self.conf_text(audit_path) + (self.extra_conf if extra_conf is None else extra_conf)
+        d = td.Daemon(self.work, conf, socket_path=sock,
                       extra_args=list(extra_args))
         test.addCleanup(d.close)
         d.wait_ready(20)

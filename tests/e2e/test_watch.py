@@ -214,7 +214,7 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(events[0]["TargetInstance"]["ProcessId"], int(m.group(1)))
         self.assertIn("Source=proc-poll", text)
         self.assertIn("initial user and pid namespaces", text)  # why not netlink
-        self.assertIn("bpf: lwmi's BPF programs report the host's pids", text)  # why not bpf
+        self.assertIn("bpf: BPF process events and rules speak of the initial pid", text)  # why not bpf
 
     def test_stop_trace_exit_status_of_a_signal(self):
         # Win32_ProcessTrace: the start trace, then (once the watcher has shown it, so that the

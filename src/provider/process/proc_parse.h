@@ -34,6 +34,9 @@ struct ProcStat {
   uint32_t policy = 0;      // 41
 
   bool is_kernel_thread() const { return (flags & 0x00200000u) != 0; }
+  /// PF_EXITING: in do_exit, its memory (exe link, command line) possibly released already,
+  /// not yet a zombie.
+  bool is_exiting() const { return (flags & 0x00000004u) != 0; }
   bool is_zombie() const { return state == 'Z' || state == 'X' || state == 'x'; }
 };
 

@@ -338,6 +338,39 @@ TEST_F(CapturedTree, VanishedProcessIsSkipped) {
   EXPECT_TRUE(all.count("100"));
 }
 
+TEST_F(CapturedTree, AProcessEndingWhileReadIsSkippedNotShownWithoutItsExeAndCommandLine) {
+  // do_exit releases the memory (the exe link and command line go with it) before the process
+  // is a zombie: read then, stat still says running. Shown, it matched a Name filter (from
+  // comm) with ExecutablePath and CommandLine NULL: a short-lived program's creation event.
+  FakeProcess p;
+  add(p);
+  FakeProcess ending;
+  ending.pid = 101;
+  ending.state = 'R';
+  ending.flags |= 0x4;  // PF_EXITING
+  ending.exe = "";
+  ending.cmdline = "";
+  add(ending);
+  FakeProcess emptied;  // its command line is empty but it runs on: shown
+  emptied.pid = 102;
+  emptied.cmdline = "";
+  add(emptied);
+  FakeProcess half;  // the exe link was read, then the command line was gone
+  half.pid = 103;
+  half.flags |= 0x4;
+  half.cmdline = "";
+  add(half);
+  auto prov = provider();
+  auto all = list(prov);
+  EXPECT_TRUE(all.count("100"));
+  EXPECT_FALSE(all.count("101")) << "ending: not described by what is left of it";
+  EXPECT_FALSE(all.count("103")) << "ending: not described by what is left of it";
+  ASSERT_TRUE(all.count("102"));
+  EXPECT_EQ(all["102"].get("ExecutablePath")->as_string(), "/usr/bin/sleep");
+  EXPECT_TRUE(all["102"].get("CommandLine")->is_null());
+  EXPECT_FALSE(get(prov, "Win32_Process.Handle=\"101\"").ok());
+}
+
 TEST_F(CapturedTree, PeakPageFileUsageKeepsTheMaximumPerProcess) {
   PeakTracker t;
   EXPECT_EQ(t.update(5, 100, 10), 10u);

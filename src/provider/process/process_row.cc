@@ -55,6 +55,8 @@ void ProcessRow::use_record(std::shared_ptr<const os::ProcessRecord> record) {
   argv_read_ = true;
   argv_ = record_->argv;
   io_read_ = true;
+  io_.reset();
+  name_.reset();  // a name derived from /proc before the record came
 }
 
 bool ProcessRow::note(int err) {
@@ -371,13 +373,18 @@ std::optional<Instance> ProcessRow::materialize(const PropertySet& props) {
   Instance inst(ctx_.cls);
   for (size_t i = 0; i < ctx_.cls->properties.size(); ++i)
     if (props.contains(i)) inst.set(i, property(i));
-  // A file that went missing mid-read: unless this is a kernel thread (which has no exe or
-  // cmdline), check whether the process is still the same one, else skip it.
-  if (saw_missing_ && !stat_->is_kernel_thread()) {
+  // A file that went missing mid-read, or a command line read empty: the process may have
+  // been ending meanwhile (do_exit releases its memory, hence its exe link and command line,
+  // before it becomes a zombie). Unless this is a kernel thread (which has no exe or cmdline)
+  // or the kernel's record, check whether the process is still the same live one, else skip
+  // it: an instance with those read as NULL would describe it wrongly.
+  const bool suspect = saw_missing_ || (argv_read_ && argv_ && argv_->empty());
+  if (suspect && !record_ && !stat_->is_kernel_thread()) {
     std::string again;
     if (ctx_.fs->read(pid_, "stat", &again) != 0) return std::nullopt;
     auto s = parse_stat(again);
-    if (!s || s->is_zombie() || s->starttime != stat_->starttime) return std::nullopt;
+    if (!s || s->is_zombie() || s->is_exiting() || s->starttime != stat_->starttime)
+      return std::nullopt;
   }
   inst.set_server(ctx_.sys->host);
   inst.set_identity(identity());
