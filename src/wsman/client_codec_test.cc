@@ -73,6 +73,51 @@ TEST(ClientCodecRequest, GetDecodesWithSelectorsAndHeaders) {
   EXPECT_TRUE(r.not_understood.empty());
 }
 
+// The exec guard's request (two options beside EnablePrivilege, in one OptionSet) and its answer
+// (<l:Guard> in the SubscribeResponse), through the server's own decoder and encoder.
+TEST(ClientCodecRequest, SubscribeAsksForTheGuardAndReadsItsAnswer) {
+  Common c = common();
+  c.privileges = {"SeDebugPrivilege"};
+  SubscribeOptions o;
+  o.filter = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Name = 'x'";
+  o.guard = true;
+  o.guard_own_session = true;
+  Request r = decoded(subscribe_request(c, class_uri("*"), o));
+  ASSERT_EQ(r.options.size(), 3u);
+  EXPECT_EQ(r.options[0].first, "EnablePrivilege");
+  EXPECT_EQ(r.options[1], (std::pair<std::string, std::string>{"lwmi_Guard", "true"}));
+  EXPECT_EQ(r.options[2], (std::pair<std::string, std::string>{"lwmi_GuardOwnSession", "true"}));
+  o.guard = o.guard_own_session = false;
+  c.privileges.clear();
+  EXPECT_TRUE(decoded(subscribe_request(c, class_uri("*"), o)).options.empty());
+
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/08/eventing/SubscribeResponse";
+  resp.subscription_id = "uuid:sub-1";
+  resp.context = "uuid:sub-1";
+  GuardStatus on;
+  on.requested = on.active = true;
+  on.summary = "file name 'x' <&> or comm 'x'";
+  resp.guard = on;
+  auto got = parse_subscribe_response(encode(resp));
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(got->guard);
+  EXPECT_TRUE(got->guard->active);
+  EXPECT_EQ(got->guard->summary, on.summary);
+  GuardStatus off;
+  off.requested = true;
+  off.refusal = "only the admin group may install kernel rules";
+  resp.guard = off;
+  got = parse_subscribe_response(encode(resp));
+  ASSERT_TRUE(got.ok() && got->guard);
+  EXPECT_FALSE(got->guard->active);
+  EXPECT_EQ(got->guard->refusal, off.refusal);
+  resp.guard.reset();  // not asked: no element, and the client knows the server said nothing
+  got = parse_subscribe_response(encode(resp));
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->guard);
+}
+
 TEST(ClientCodecRequest, MessageIdsDiffer) {
   EXPECT_NE(new_message_id(), new_message_id());
 }
