@@ -115,7 +115,13 @@ class Tap : public os::ProcEventSource {
       const size_t room = core_->tap_queue > queue_.size() ? core_->tap_queue - queue_.size() : 0;
       const size_t take = std::min(room, events.size());
       queue_.insert(queue_.end(), events.begin(), events.begin() + static_cast<ptrdiff_t>(take));
-      if (take < events.size()) ++own_overruns_;  // this stream alone fell behind: it rescans
+      if (take < events.size()) {
+        ++own_overruns_;  // this stream alone fell behind: it rescans
+        // A rescan finds nothing of a program the exec guard killed: its block is kept beyond
+        // the limit (the guard's breaker bounds how many there are).
+        for (size_t i = take; i < events.size(); ++i)
+          if (events[i].blocked) queue_.push_back(events[i]);
+      }
       any = any || !events.empty();
     }
     if (any) signal_fd(efd_);

@@ -5,7 +5,8 @@
 // fed by one reader thread that owns the one inner source (the netlink connector: one socket, one
 // receive buffer, however many subscriptions). The inner source is started when the first tap
 // opens and stopped (its socket closed) when the last one closes.
-// A tap queues at most `tap_queue` events; what does not fit is dropped and counted as an
+// A tap queues at most `tap_queue` events (and, beyond them, every exec the guard blocked: a
+// rescan cannot find a killed program); what does not fit is dropped and counted as an
 // overrun of that tap alone, so only that slow stream rescans /proc. Loss the inner source sees
 // (ENOBUFS, sequence gaps) counts for every tap, so every stream rescans. A tap's lost() and
 // overruns() count from the moment it opened.

@@ -229,6 +229,28 @@ TEST(SharedProcSource, ASlowTapsOverflowIsItsOwn) {
   EXPECT_EQ((*quick)->overruns(), 0u) << "the quick tap lost nothing";
 }
 
+// A program the exec guard killed cannot be found by the rescan an overflow asks for: its block
+// is queued beyond the limit, the rest dropped as before.
+TEST(SharedProcSource, AnOverflowNeverDropsABlock) {
+  auto s = std::make_shared<FakeInner::Shared>();
+  SharedProcSource shared(fake(s), /*tap_queue=*/4);
+  auto slow = shared.open();
+  ASSERT_TRUE(slow.ok());
+  s->push(10, 3000);
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->queued[8].blocked = true;  // pid 3008, past the limit
+    s->queued[8].blocked_rule = 7;
+  }
+  ::usleep(300000);  // the reader hands all ten to the tap, which holds four
+  std::vector<os::ProcEvent> events;
+  ASSERT_TRUE((*slow)->read(&events, 1000).ok());
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events.back().tgid, 3008);
+  EXPECT_TRUE(events.back().blocked);
+  EXPECT_EQ((*slow)->overruns(), 1u) << "the others are still counted lost: the stream rescans";
+}
+
 TEST(SharedProcSource, WakeEndsABlockedReadAtOnce) {
   auto s = std::make_shared<FakeInner::Shared>();
   SharedProcSource shared(fake(s));
