@@ -89,7 +89,12 @@ ProcessEventStream::~ProcessEventStream() {
 
 void ProcessEventStream::remember(int32_t tgid, provider::process::ProcessRow& row,
                                   const Instance& inst, bool read_row) {
-  Known& k = known_[tgid];
+  remember_into(&known_[tgid], row, inst, read_row);
+}
+
+void ProcessEventStream::remember_into(Known* out, provider::process::ProcessRow& row,
+                                       const Instance& inst, bool read_row) {
+  Known& k = *out;
   k.info = true;
   k.view_pid = row.view_pid();
   const auto& ids = provider_.ids();
@@ -501,6 +506,28 @@ void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
   }
 }
 
+ProcessEventStream::Block ProcessEventStream::report_block(const os::ProcEvent& e) {
+  const bool ours = guard_rule_ && e.blocked_rule == guard_rule_;
+  if (!ours && !query_.blocked_trace) return Block::kNotReported;
+  if (!e.record || view_) return Block::kNotReported;  // created() reads what it can
+  provider::process::ProcessRow row(ctx_, e.tgid);
+  row.use_record(e.record);
+  auto inst = row.materialize(provider::PropertySet::all());
+  if (!inst) return Block::kNotReported;
+  Known k;
+  k.start = row.start_ticks().value_or(0);
+  remember_into(&k, row, *inst, /*read_row=*/true);
+  if (ours) {
+    // Created for this stream as a block: its exit (a deletion, a stop trace) follows.
+    forked_.erase(e.tgid);
+    known_[e.tgid] = k;
+    if (query_.deletion) snapshot_[e.tgid] = *inst;
+  }
+  Instance ev = make_blocked_trace(e.tgid, k, *inst, e.blocked_rule);
+  if (ours || trace_matches(ev)) deliver(std::move(ev));
+  return ours ? Block::kOurs : Block::kReported;
+}
+
 void ProcessEventStream::handle(const os::ProcEvent& e) {
   using K = os::ProcEvent::Kind;
   if (e.timestamp_ns > latest_ns_) latest_ns_ = e.timestamp_ns;
@@ -514,7 +541,15 @@ void ProcessEventStream::handle(const os::ProcEvent& e) {
       break;
     case K::kExec:
       if (e.record) records_[e.tgid] = e.record;
-      if (e.blocked) blocked_[e.tgid] = e.blocked_rule;
+      if (e.blocked) {
+        blocked_[e.tgid] = e.blocked_rule;
+        // Reported from the kernel's record alone: /proc may already show another process
+        // (or a thread) under the pid, and the program never ran anyway.
+        if (const Block b = report_block(e); b != Block::kNotReported) {
+          blocked_.erase(e.tgid);
+          if (b == Block::kOurs) break;  // its subscription hears of a block, not a creation
+        }
+      }
       if (e.breaker && guard_rule_ && e.blocked_rule == guard_rule_) guard_status_.tripped = true;
       created(e.tgid, false, e.timestamp_ns);
       break;

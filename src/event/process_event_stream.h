@@ -123,6 +123,12 @@ class ProcessEventStream : public EventStream {
   /// `read_row`: false when the pid now belongs to another process (only `inst` is used).
   void remember(int32_t tgid, provider::process::ProcessRow& row, const Instance& inst,
                 bool read_row = true);
+  void remember_into(Known* k, provider::process::ProcessRow& row, const Instance& inst,
+                     bool read_row);
+  /// An exec the guard blocked, reported from its kernel record as an LWMI_ProcessBlockedTrace
+  /// to this stream's rule (kOurs: instead of its creation) or to a query on blocked traces.
+  enum class Block { kNotReported, kReported, kOurs };
+  Block report_block(const os::ProcEvent& e);
   /// The instance as complete as it can still be read: from /proc while the process runs, else
   /// from the kernel's record of it (also when it ended while /proc was being read); a process
   /// gone without a record keeps only what the events told (Handle, ProcessId,
