@@ -22,12 +22,12 @@ enum lwmi_event_kind {
 };
 
 enum lwmi_event_flags {
-  LWMI_F_BLOCKED = 1u << 0,         /* exec: the guard killed it (rule says which) */
-  LWMI_F_ARGV_TRUNCATED = 1u << 1,  /* more arguments than LWMI_ARGV_BYTES */
-  LWMI_F_PATH_TRUNCATED = 1u << 2,  /* deeper than LWMI_PATH_DEPTH: path is a tail */
-  LWMI_F_NO_FILE = 1u << 3,         /* no executable (a kernel thread's fork) */
-  LWMI_F_BREAKER = 1u << 4,         /* exec: a rule matched but its breaker is open: not blocked */
-  LWMI_F_ARGV_UNREAD = 1u << 5,     /* argv could not be read */
+  LWMI_F_BLOCKED = 1u << 0,        /* exec: the guard killed it (rule says which) */
+  LWMI_F_ARGV_TRUNCATED = 1u << 1, /* more arguments than LWMI_ARGV_BYTES */
+  LWMI_F_PATH_TRUNCATED = 1u << 2, /* deeper than LWMI_PATH_DEPTH: path is a tail */
+  LWMI_F_NO_FILE = 1u << 3,        /* no executable (a kernel thread's fork) */
+  LWMI_F_BREAKER = 1u << 4,        /* exec: a rule matched but its breaker is open: not blocked */
+  LWMI_F_ARGV_UNREAD = 1u << 5,    /* argv could not be read */
 };
 
 struct lwmi_event_head {
@@ -36,9 +36,9 @@ struct lwmi_event_head {
   __u64 timestamp_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns), as the connector's events */
   __u64 start_ns;     /* the process's start, CLOCK_BOOTTIME ns: /proc stat's starttime source */
   __u64 cgroup_id;
-  __s32 pid;  /* the process (thread group id) */
-  __s32 tid;  /* the thread the event happened on */
-  __s32 ppid; /* its real parent's process id */
+  __s32 pid;       /* the process (thread group id) */
+  __s32 tid;       /* the thread the event happened on */
+  __s32 ppid;      /* its real parent's process id */
   __u32 exit_code; /* exit: the wait status (exit(3): 3 << 8; SIGKILL: 9) */
   __u32 uid, euid, suid, gid, egid;
   __u32 rule; /* blocked or breaker: the rule's id */
@@ -62,7 +62,7 @@ struct lwmi_exec_event {
 };
 
 enum lwmi_rule_kind {
-  LWMI_RULE_IDENTITY = 1, /* dev + ino of the file the kernel runs */
+  LWMI_RULE_IDENTITY = 1,  /* dev + ino of the file the kernel runs */
   LWMI_RULE_FILE_NAME = 2, /* the file's own name (its directory entry), any directory */
   LWMI_RULE_PATH = 3,      /* name in the directory dev + ino */
   LWMI_RULE_COMM = 4,      /* the task's comm after exec (the name it was started by, 15 bytes) */
@@ -83,9 +83,9 @@ struct lwmi_rule_value {
 
 struct lwmi_rule_state {
   __u64 window_start_ns;
-  __u64 blocked;        /* execs blocked, ever */
-  __u32 window_count;   /* blocked in the current one-second window */
-  __u32 tripped;        /* the breaker opened: this rule blocks nothing more */
+  __u64 blocked;      /* execs blocked, ever */
+  __u32 window_count; /* blocked in the current one-second window */
+  __u32 tripped;      /* the breaker opened: this rule blocks nothing more */
 };
 
 struct lwmi_identity {
@@ -94,9 +94,9 @@ struct lwmi_identity {
 };
 
 struct lwmi_config {
-  __u32 events;         /* send fork/exec/exit records */
-  __u32 guard;          /* check rules at exec */
-  __s32 daemon_tgid;    /* never blocked */
+  __u32 events;             /* send fork/exec/exit records */
+  __u32 guard;              /* check rules at exec */
+  __s32 daemon_tgid;        /* never blocked */
   __u32 breaker_per_second; /* a rule blocking more than this per second trips (0: never) */
 };
 

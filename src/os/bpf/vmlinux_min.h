@@ -39,9 +39,15 @@ enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
-typedef struct { int counter; } atomic_t;
-typedef struct { uid_t val; } kuid_t;
-typedef struct { gid_t val; } kgid_t;
+typedef struct {
+  int counter;
+} atomic_t;
+typedef struct {
+  uid_t val;
+} kuid_t;
+typedef struct {
+  gid_t val;
+} kgid_t;
 
 struct qstr {
   union {
@@ -51,7 +57,7 @@ struct qstr {
     };
     __u64 hash_len;
   };
-  const unsigned char *name;
+  const unsigned char* name;
 };
 
 struct super_block {
@@ -60,44 +66,44 @@ struct super_block {
 
 struct inode {
   unsigned long i_ino;
-  struct super_block *i_sb;
+  struct super_block* i_sb;
 };
 
 struct dentry {
-  struct dentry *d_parent;
+  struct dentry* d_parent;
   struct qstr d_name;
-  struct inode *d_inode;
+  struct inode* d_inode;
 };
 
 struct vfsmount {
-  struct dentry *mnt_root;
+  struct dentry* mnt_root;
 };
 
 struct mount {
-  struct mount *mnt_parent;
-  struct dentry *mnt_mountpoint;
+  struct mount* mnt_parent;
+  struct dentry* mnt_mountpoint;
   struct vfsmount mnt;
 };
 
 struct path {
-  struct vfsmount *mnt;
-  struct dentry *dentry;
+  struct vfsmount* mnt;
+  struct dentry* dentry;
 };
 
 struct file {
   struct path f_path;
-  struct inode *f_inode;
+  struct inode* f_inode;
 };
 
 struct linux_binprm {
-  struct file *file;
-  const char *filename;
+  struct file* file;
+  const char* filename;
 };
 
 struct mm_struct {
   unsigned long arg_start;
   unsigned long arg_end;
-  struct file *exe_file;
+  struct file* exe_file;
 };
 
 struct cred {
@@ -119,7 +125,7 @@ struct pid {
 
 struct signal_struct {
   atomic_t live;
-  struct pid *pids[4];
+  struct pid* pids[4];
 };
 
 struct task_struct {
@@ -127,14 +133,14 @@ struct task_struct {
   int exit_code;
   pid_t pid;
   pid_t tgid;
-  struct task_struct *real_parent;
-  struct task_struct *group_leader;
+  struct task_struct* real_parent;
+  struct task_struct* group_leader;
   __u64 start_boottime;
-  const struct cred *real_cred;
-  const struct cred *cred;
+  const struct cred* real_cred;
+  const struct cred* cred;
   char comm[16];
-  struct mm_struct *mm;
-  struct signal_struct *signal;
+  struct mm_struct* mm;
+  struct signal_struct* signal;
 };
 
 #pragma clang attribute pop
