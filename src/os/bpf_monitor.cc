@@ -81,6 +81,15 @@ struct BpfMonitor::Impl {
     if (rb) ring_buffer__free(rb);
     if (skel) lwmi_process_monitor__destroy(skel);
   }
+  bool guard_allowed = true;  // set_guard()
+  // The check at exec runs only while rules exist (and are allowed): otherwise every exec on
+  // the host would pay for the lookups of an empty map.
+  void update_guard() {
+    const uint32_t on = guard_allowed && !keys.empty() ? 1 : 0;
+    if (on == cfg.guard) return;
+    cfg.guard = on;
+    write_config();
+  }
   void write_config() {
     const uint32_t zero = 0;
     bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY);
@@ -306,10 +315,7 @@ Result<void> BpfMonitor::add_rule(const GuardKey& key, uint32_t rule, uint32_t e
                  std::string("the exec guard's rule map is full: ") + strerror(errno)};
   impl_->keys[std::vector<char>(reinterpret_cast<char*>(&k), reinterpret_cast<char*>(&k + 1))] =
       rule;
-  if (!impl_->cfg.guard) {
-    impl_->cfg.guard = 1;
-    impl_->write_config();
-  }
+  impl_->update_guard();
   return {};
 }
 
@@ -320,6 +326,7 @@ void BpfMonitor::remove_rule(const GuardKey& key) {
   bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.rules), &k);
   impl_->keys.erase(
       std::vector<char>(reinterpret_cast<char*>(&k), reinterpret_cast<char*>(&k + 1)));
+  impl_->update_guard();
 }
 
 void BpfMonitor::forget_rule(uint32_t rule) {
@@ -348,8 +355,8 @@ Result<void> BpfMonitor::protect(uint64_t dev, uint64_t ino) {
 
 void BpfMonitor::set_guard(bool on) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->cfg.guard = on ? 1 : 0;
-  impl_->write_config();
+  impl_->guard_allowed = on;
+  impl_->update_guard();
 }
 
 void BpfMonitor::set_breaker(uint32_t per_second) {

@@ -85,7 +85,8 @@ class BpfMonitor {
   GuardRuleState rule_state(uint32_t rule) const;
   /// A file (device, inode) the guard never blocks.
   Result<void> protect(uint64_t dev, uint64_t ino);
-  /// Rules checked at exec or not (off: every exec runs).
+  /// Rules allowed or not (off: every exec runs). The check at exec runs only while rules are
+  /// installed and allowed.
   void set_guard(bool on);
   /// A rule that blocks more than this many execs in a second trips (0: never).
   void set_breaker(uint32_t per_second);
