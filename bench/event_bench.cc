@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/fork_storm.h"
 #include "lwmi/services.h"
 
 extern char** environ;
@@ -255,43 +256,10 @@ int rate(int argc, char** argv) {
   }
   const double seconds = atof(argv[2]);
   const double per_second = atof(argv[3]);
-  int go[2], done[2];
-  if (pipe(go) != 0 || pipe(done) != 0) return 3;
   // The helper is forked before any thread exists here.
-  pid_t helper = fork();
-  if (helper == 0) {
-    close(go[1]);
-    close(done[0]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(2);
-    int64_t t0 = now_ns(), end = t0 + static_cast<int64_t>(seconds * 1e9);
-    uint64_t n = 0;
-    for (;;) {
-      int64_t t = now_ns();
-      if (t >= end) break;
-      if (per_second > 0) {
-        int64_t due = t0 + static_cast<int64_t>(static_cast<double>(n) / per_second * 1e9);
-        if (due > t) {
-          if (due - t > 200000) usleep(static_cast<useconds_t>((due - t) / 1000 - 100));
-          continue;
-        }
-      }
-      pid_t p = fork();
-      if (p == 0) _exit(0);
-      if (p > 0) ++n;
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-    }
-    while (waitpid(-1, nullptr, 0) > 0) {
-    }
-    double took = static_cast<double>(now_ns() - t0) / 1e9;
-    char line[128];
-    int len = snprintf(line, sizeof line, "%llu %.3f\n", static_cast<unsigned long long>(n), took);
-    if (write(done[1], line, static_cast<size_t>(len)) != len) _exit(3);
-    _exit(0);
-  }
-  close(go[0]);
-  close(done[1]);
+  const lwmi::bench::ForkStorm storm = lwmi::bench::start_fork_storm(seconds, per_second);
+  if (storm.pid < 0) return 3;
+  const pid_t helper = storm.pid;
   lwmi::ConnectOptions o;
   o.embedded_only = true;
   auto s = lwmi::Locator::connect(o);
@@ -307,13 +275,13 @@ int rate(int argc, char** argv) {
     std::fprintf(stderr, "event_bench: %s\n", events.error().to_string().c_str());
     return 3;
   }
-  if (write(go[1], "x", 1) != 1) return 3;
+  if (write(storm.go, "x", 1) != 1) return 3;
   uint64_t delivered = 0;
   lwmi::Instance ev;
   std::string report;
   bool helper_done = false;
   int64_t quiet_since = 0;
-  fcntl(done[0], F_SETFL, O_NONBLOCK);
+  fcntl(storm.done, F_SETFL, O_NONBLOCK);
   for (;;) {
     auto got = (*events)->next(&ev, 200);
     if (!got.ok()) {
@@ -327,7 +295,7 @@ int rate(int argc, char** argv) {
     }
     if (!helper_done) {
       char buf[128];
-      ssize_t n = read(done[0], buf, sizeof buf - 1);
+      ssize_t n = read(storm.done, buf, sizeof buf - 1);
       if (n > 0) {
         buf[n] = 0;
         report = buf;

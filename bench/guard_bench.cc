@@ -47,6 +47,7 @@
 
 #include <bpf/bpf.h>
 
+#include "lib/fork_storm.h"
 #include "os/bpf_monitor.h"
 #include "os/proc_events.h"
 
@@ -476,43 +477,10 @@ int rate_bench(int argc, char** argv) {
   const double per_second = atof(argv[3]);
   const std::string which = argv[4];
   const bool stalled = argc > 5 && std::strcmp(argv[5], "stalled") == 0;
-  int go[2], done[2];
-  if (pipe2(go, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) return 3;
   // The helper is forked before any thread exists here.
-  pid_t helper = fork();
-  if (helper == 0) {
-    close(go[1]);
-    close(done[0]);
-    char c;
-    if (read(go[0], &c, 1) != 1) _exit(2);
-    int64_t t0 = now_ns(), end = t0 + static_cast<int64_t>(seconds * 1e9);
-    uint64_t n = 0;
-    for (;;) {
-      int64_t t = now_ns();
-      if (t >= end) break;
-      if (per_second > 0) {
-        int64_t due = t0 + static_cast<int64_t>(static_cast<double>(n) / per_second * 1e9);
-        if (due > t) {
-          if (due - t > 200000) usleep(static_cast<useconds_t>((due - t) / 1000 - 100));
-          continue;
-        }
-      }
-      pid_t p = fork();
-      if (p == 0) _exit(0);
-      if (p > 0) ++n;
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-    }
-    while (waitpid(-1, nullptr, 0) > 0) {
-    }
-    double took = static_cast<double>(now_ns() - t0) / 1e9;
-    char line[128];
-    int len = snprintf(line, sizeof line, "%llu %.3f\n", static_cast<unsigned long long>(n), took);
-    if (write(done[1], line, static_cast<size_t>(len)) != len) _exit(3);
-    _exit(0);
-  }
-  close(go[0]);
-  close(done[1]);
+  const lwmi::bench::ForkStorm storm = lwmi::bench::start_fork_storm(seconds, per_second);
+  if (storm.pid < 0) return 3;
+  const pid_t helper = storm.pid;
 
   std::shared_ptr<BpfMonitor> monitor;
   std::unique_ptr<ProcEventSource> src;
@@ -530,11 +498,11 @@ int rate_bench(int argc, char** argv) {
     return 3;
   }
   std::string report;
-  if (write(go[1], "x", 1) != 1) return 3;
+  if (write(storm.go, "x", 1) != 1) return 3;
   if (stalled) {
     char buf[128];
-    fcntl(done[0], F_SETFL, 0);
-    ssize_t r = read(done[0], buf, sizeof buf - 1);
+    fcntl(storm.done, F_SETFL, 0);
+    ssize_t r = read(storm.done, buf, sizeof buf - 1);
     if (r <= 0) return 3;
     buf[r] = 0;
     report = buf;
@@ -543,7 +511,7 @@ int rate_bench(int argc, char** argv) {
   std::vector<ProcEvent> batch;
   bool helper_done = stalled;
   int64_t quiet_since = 0;
-  fcntl(done[0], F_SETFL, O_NONBLOCK);
+  fcntl(storm.done, F_SETFL, O_NONBLOCK);
   for (;;) {
     batch.clear();
     auto n = src->read(&batch, 200);
@@ -563,7 +531,7 @@ int rate_bench(int argc, char** argv) {
     }
     if (!helper_done) {
       char buf[128];
-      ssize_t r = read(done[0], buf, sizeof buf - 1);
+      ssize_t r = read(storm.done, buf, sizeof buf - 1);
       if (r > 0) {
         buf[r] = 0;
         report = buf;
