@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "os/testing/own_session.h"
+
 extern char** environ;
 
 namespace lwmi::event {
@@ -442,7 +444,8 @@ TEST_F(ExecGuardKernel, TheExemptSessionRuns) {
   const std::string name = Name("ses");
   const fs::path prog = Program(name);
   ExecGuard g(monitor_, GuardConfig{});
-  const auto mine = static_cast<uint32_t>(::getsid(0));
+  const uint32_t mine = os::testing::own_session();
+  ASSERT_NE(mine, 0u) << "no session of its own";
   auto h = Install(g, name, Admin(true), mine);
   ASSERT_TRUE(h.ok()) << h.error().to_string();
   EXPECT_EQ(Run(prog), 0) << "the installer's session was blocked";
@@ -525,7 +528,8 @@ TEST_F(ExecGuardKernel, OneRuleNeverSparesWhatAnotherBlocks) {
   GuardConfig cfg;
   cfg.breaker_per_second = 2;
   ExecGuard g(monitor_, cfg);
-  const auto mine = static_cast<uint32_t>(::getsid(0));
+  const uint32_t mine = os::testing::own_session();
+  ASSERT_NE(mine, 0u) << "no session of its own";
   auto any = Install(g, name, Admin(true), 0);
   ASSERT_TRUE(any.ok()) << any.error().to_string();
   auto own = Install(g, name, Admin(false), mine);

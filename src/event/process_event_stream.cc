@@ -807,10 +807,16 @@ Result<std::unique_ptr<EventStream>> open_process_events(
       auto handle = guard->install(caller, *rules, session);
       if (handle.ok()) {
         status.active = true;
-        status.summary = (*handle)->summary();
         const uint32_t rule = (*handle)->rule();
+        std::string summary = (*handle)->summary();
+        // Session 0 (of a process whose init never called setsid) is no one's login session:
+        // it is never exempt, and the caller is told.
+        status.summary =
+            summary + (session ? " (session " + std::to_string(session) + " exempt)"
+                       : options.guard_own_session ? " (no session exempt)"
+                                                   : " (no session exempt: the caller has none)");
         (*stream)->set_guard(std::shared_ptr<GuardHandle>(std::move(*handle)), rule,
-                             status.summary);
+                             std::move(summary));
       } else {
         status.refusal = handle.error().message;
       }

@@ -21,6 +21,7 @@
 #include "os/bpf/abi.h"
 #include "os/descriptors.h"
 #include "os/pid_namespace.h"
+#include "os/testing/own_session.h"
 
 extern char** environ;
 
@@ -356,7 +357,8 @@ TEST_F(BpfKernel, AnExemptOrTrippedRuleDoesNotShadowAnother) {
   GuardKey by_comm = by_name;
   by_comm.kind = GuardKey::Kind::kComm;
   by_comm.name = "lwmi-shadow";
-  const auto mine = static_cast<uint32_t>(::getsid(0));
+  const uint32_t mine = os::testing::own_session();
+  ASSERT_NE(mine, 0u) << "no session of its own";
   ASSERT_TRUE(monitor_->add_rule(by_name, 4246, mine).ok());
   EXPECT_EQ(wait_status(spawn(prog, {"lwmi-shadow", "-c", "true"})), 0) << "its exempt session";
   ASSERT_TRUE(monitor_->add_rule(by_comm, 4247).ok());

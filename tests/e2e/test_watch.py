@@ -50,8 +50,12 @@ class WatchTest(unittest.TestCase):
         self.addCleanup(lambda: (p.kill(), p.wait()))
         return p
 
+    # These tests are of the user-space kill (the event, then Terminate): --no-guard, or the
+    # kernel guard blocks the program first where the test's session is not exempt (a runner
+    # in session 0). The guard has its own tests (test_exec_guard.py).
     def test_terminate_forbidden_program_as_it_starts(self):
-        watcher, out, err = self.start_watch("--terminate", "--count", "1", "--timeout", "20")
+        watcher, out, err = self.start_watch("--terminate", "--no-guard", "--count", "1",
+                                             "--timeout", "20")
         allowed = self.run_prog(self.other)
         forbidden = self.run_prog(self.prog)
         self.assertEqual(forbidden.wait(timeout=10), -9, "ended by SIGKILL as it started")
@@ -84,7 +88,8 @@ class WatchTest(unittest.TestCase):
         # Win32_ProcessStartTrace names the process by ProcessID and ProcessCreationDate (its
         # start time): --terminate ends it by both, so a reused pid is never hit.
         wql = "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = '%s'" % self.name
-        watcher, out, err = self.start_watch("--terminate", "--count", "1", "--timeout", "30",
+        watcher, out, err = self.start_watch("--terminate", "--no-guard", "--count", "1",
+                                             "--timeout", "30",
                                              wql=wql, connect=connect)
         allowed = self.run_prog(self.other)
         forbidden = self.run_prog(self.prog)
