@@ -30,6 +30,7 @@ enum class WbemStatus : uint32_t {
   kInvalidClass = 0x80041010,
   kInvalidQuery = 0x80041017,
   kInvalidQueryType = 0x80041018,
+  kAlreadyExists = 0x80041019,
   kInvalidSyntax = 0x80041021,
   kReadOnly = 0x80041023,
   kProviderNotCapable = 0x80041024,

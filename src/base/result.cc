@@ -32,6 +32,8 @@ std::string_view wbem_status_name(WbemStatus status) {
       return "WBEM_E_INVALID_QUERY";
     case WbemStatus::kInvalidQueryType:
       return "WBEM_E_INVALID_QUERY_TYPE";
+    case WbemStatus::kAlreadyExists:
+      return "WBEM_E_ALREADY_EXISTS";
     case WbemStatus::kInvalidSyntax:
       return "WBEM_E_INVALID_SYNTAX";
     case WbemStatus::kReadOnly:
