@@ -18,9 +18,9 @@
 #include "cli/exit_status.h"
 #include "cli/output.h"
 #include "cli/stop_signals.h"
-#include "cli/watch_terminate.h"
 #include "cli/wmic_args.h"
 #include "event/event_query.h"
+#include "event/terminate_target.h"
 #include "lwmi/fanout.h"
 #include "lwmi/services.h"
 #include "wql/parser.h"
@@ -29,6 +29,9 @@ namespace {
 
 using namespace lwmi;
 using namespace lwmi::cli;
+using lwmi::event::terminate_refusal;
+using lwmi::event::terminate_target;
+using lwmi::event::TerminateTarget;
 
 struct Globals {
   std::string format = "table";

@@ -1,8 +1,8 @@
-#include "cli/watch_terminate.h"
+#include "event/terminate_target.h"
 
 #include "event/event_query.h"
 
-namespace lwmi::cli {
+namespace lwmi::event {
 namespace {
 
 constexpr const char* kUse =
@@ -81,4 +81,4 @@ Result<TerminateTarget> terminate_target(const Instance& ev) {
                "--terminate does not act on " + cls.name + " events; " + kUse};
 }
 
-}  // namespace lwmi::cli
+}  // namespace lwmi::event

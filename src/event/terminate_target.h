@@ -1,4 +1,4 @@
-// cli/watch_terminate.h — what `lwmic watch --terminate` ends: the process each event names,
+// event/terminate_target.h — what `lwmic watch --terminate` ends: the process each event names,
 // by its pid and its start time, so that a reused pid is never hit (DESIGN decision 4).
 //
 // Creation and modification events name it by their TargetInstance's identity (Handle and
@@ -14,7 +14,7 @@
 #include "lwmi/instance.h"
 #include "lwmi/result.h"
 
-namespace lwmi::cli {
+namespace lwmi::event {
 
 /// Why --terminate cannot be used with the event query `wql`; "" when it can, and "" when the
 /// query does not compile (the subscription then reports its error, with its WBEM code).
@@ -32,4 +32,4 @@ struct TerminateTarget {
 /// for an event of a class --terminate does not act on, or one without the process's pid.
 Result<TerminateTarget> terminate_target(const Instance& event);
 
-}  // namespace lwmi::cli
+}  // namespace lwmi::event

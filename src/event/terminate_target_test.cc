@@ -1,10 +1,10 @@
-#include "cli/watch_terminate.h"
+#include "event/terminate_target.h"
 
 #include <gtest/gtest.h>
 
 #include "cim/schema.h"
 
-namespace lwmi::cli {
+namespace lwmi::event {
 namespace {
 
 constexpr const char* kStart = "20261127100501.250000+060";
@@ -109,4 +109,4 @@ TEST(WatchTerminate, OtherEventsAreNotTargets) {
   EXPECT_FALSE(terminate_target(of("__AggregateEvent")).ok());
 }
 
-}  // namespace lwmi::cli
+}  // namespace lwmi::event
