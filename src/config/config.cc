@@ -156,7 +156,8 @@ class Parser {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
       bool known = name == "server" || name == "security" || name == "methods" || name == "audit" ||
-                   name == "events" || name == "requests" || name == "guard";
+                   name == "events" || name == "requests" || name == "guard" ||
+                   name == "subscriptions";
       if (!known) {
         auto where = valid(key.source().begin) ? key.source().begin : first_position(node);
         if (table) {
@@ -167,7 +168,8 @@ class Parser {
         return error_at(where, "key " + show_key(name, '\'') + " is outside any table; " +
                                    (home.empty() ? std::string("keys belong in [server], "
                                                                "[security], [methods], [audit], "
-                                                               "[events], [requests] or [guard]")
+                                                               "[events], [requests], [guard] or "
+                                                               "[subscriptions]")
                                                  : "it belongs in [" + std::string(home) + "]"));
       }
       if (!table) {
@@ -182,6 +184,7 @@ class Parser {
       if (name == "events") err = events(*table, config.events);
       if (name == "requests") err = requests(*table, config.requests);
       if (name == "guard") err = guard(*table, config.guard);
+      if (name == "subscriptions") err = subscriptions(*table, config.subscriptions);
       if (err) return std::move(*err);
     }
     config.source = std::string(source_);
@@ -238,6 +241,13 @@ class Parser {
         {"enabled", "guard"},
         {"breaker_per_second", "guard"},
         {"protected_programs", "guard"},
+        {"directory", "subscriptions"},
+        {"log_directory", "subscriptions"},
+        {"command_user", "subscriptions"},
+        {"max_concurrent_commands", "subscriptions"},
+        {"max_queued_commands", "subscriptions"},
+        {"command_timeout", "subscriptions"},
+        {"breaker_failures", "subscriptions"},
     };
     for (const auto& [k, t] : kKeys)
       if (k == key) return t;
@@ -576,6 +586,35 @@ class Parser {
         e = get_uint(table, key, node, c.breaker_per_second, 1, kMaxBreakerPerSecond);
       } else if (k == "protected_programs") {
         e = protected_programs(table, key, node, c.protected_programs);
+      } else {
+        e = unknown(table, key, node);
+      }
+      if (e) return e;
+    }
+    return std::nullopt;
+  }
+
+  MaybeError subscriptions(const toml::table& t, SubscriptionsConfig& c) const {
+    const std::string table = "subscriptions";
+    for (const auto& [key, node] : t) {
+      std::string_view k = key.str();
+      MaybeError e;
+      if (k == "directory") {
+        e = get_path(table, key, node, c.directory, false);
+      } else if (k == "log_directory") {
+        e = get_path(table, key, node, c.log_directory, false);
+      } else if (k == "command_user") {
+        e = get_name(table, key, node, c.command_user, "user name");
+        if (!e && c.command_user == "root")
+          e = bad(table, key, node, "an unprivileged account (commands never run as root)");
+      } else if (k == "max_concurrent_commands") {
+        e = get_uint(table, key, node, c.max_concurrent_commands, 1, 256);
+      } else if (k == "max_queued_commands") {
+        e = get_uint(table, key, node, c.max_queued_commands, 0, 100000);
+      } else if (k == "command_timeout") {
+        e = get_uint(table, key, node, c.command_timeout, 1, 86400);
+      } else if (k == "breaker_failures") {
+        e = get_uint(table, key, node, c.breaker_failures, 1, 1000000);
       } else {
         e = unknown(table, key, node);
       }

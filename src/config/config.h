@@ -84,6 +84,23 @@ struct GuardConfig {
   std::vector<std::string> protected_programs;
 };
 
+/// [subscriptions]: permanent event subscriptions (root\\subscription) and their consumers.
+struct SubscriptionsConfig {
+  /// [subscriptions] directory: *.toml files of filters, consumers and bindings (root-owned).
+  std::string directory = "/etc/lwmi/subscriptions.d";
+  /// [subscriptions] log_directory: the root-owned directory LogFileEventConsumer files live in.
+  std::string log_directory = "/var/log/lwmi";
+  /// [subscriptions] command_user: the account CommandLineEventConsumer programs run as (never
+  /// root).
+  std::string command_user = "nobody";
+  uint32_t max_concurrent_commands = 4;  ///< [subscriptions] commands running at once
+  uint32_t max_queued_commands = 64;     ///< [subscriptions] commands waiting; more fail
+  uint32_t command_timeout = 60;  ///< [subscriptions] seconds: cap on KillTimeout (and 0's value)
+  /// [subscriptions] breaker_failures: a consumer failing this many times in a row stops
+  /// (its binding's State is "tripped") until the next reload or restart.
+  uint32_t breaker_failures = 10;
+};
+
 struct Config {
   ServerConfig server;
   SecurityConfig security;
@@ -92,6 +109,7 @@ struct Config {
   EventsConfig events;
   RequestsConfig requests;
   GuardConfig guard;
+  SubscriptionsConfig subscriptions;
   std::string source;  ///< the file it came from, or "" for built-in defaults
 };
 

@@ -58,6 +58,13 @@ void ExpectSameSettings(const Config& a, const Config& b) {
   EXPECT_EQ(a.guard.enabled, b.guard.enabled);
   EXPECT_EQ(a.guard.breaker_per_second, b.guard.breaker_per_second);
   EXPECT_EQ(a.guard.protected_programs, b.guard.protected_programs);
+  EXPECT_EQ(a.subscriptions.directory, b.subscriptions.directory);
+  EXPECT_EQ(a.subscriptions.log_directory, b.subscriptions.log_directory);
+  EXPECT_EQ(a.subscriptions.command_user, b.subscriptions.command_user);
+  EXPECT_EQ(a.subscriptions.max_concurrent_commands, b.subscriptions.max_concurrent_commands);
+  EXPECT_EQ(a.subscriptions.max_queued_commands, b.subscriptions.max_queued_commands);
+  EXPECT_EQ(a.subscriptions.command_timeout, b.subscriptions.command_timeout);
+  EXPECT_EQ(a.subscriptions.breaker_failures, b.subscriptions.breaker_failures);
 }
 
 std::string ReadFile(const fs::path& path) {
@@ -73,7 +80,7 @@ std::string ReadFile(const fs::path& path) {
 std::vector<std::pair<std::string, std::string>> KeysInHeader() {
   std::string header = ReadFile(fs::path(LWMI_SOURCE_DIR) / "src/config/config.h");
   std::regex block(
-      R"(struct (Server|Security|Methods|Audit|Events|Requests|Guard)Config \{([^}]*)\};)");
+      R"(struct (Server|Security|Methods|Audit|Events|Requests|Guard|Subscriptions)Config \{([^}]*)\};)");
   std::regex member(
       R"((?:std::string|bool|u?int\d+_t|std::vector<std::string>)\s+([a-z_]+)\s*[;=])");
   std::vector<std::pair<std::string, std::string>> keys;
@@ -248,7 +255,7 @@ TEST(Config, KeyOutsideAnyTable) {
             "lwmid.conf:1:1: key 'socket' is outside any table; it belongs in [server]");
   EXPECT_EQ(ParseError("verbose = true\n"),
             "lwmid.conf:1:1: key 'verbose' is outside any table; keys belong in [server], "
-            "[security], [methods], [audit], [events], [requests] or [guard]");
+            "[security], [methods], [audit], [events], [requests], [guard] or [subscriptions]");
   EXPECT_EQ(ParseError("server = \"/x\"\n"),
             "lwmid.conf:1:10: 'server' must be the table [server], got \"/x\"");
   EXPECT_EQ(ParseError("[[methods]]\n"),
@@ -562,7 +569,7 @@ TEST(Config, MissingDefaultFileGivesDefaults) {
 
 TEST(Config, HeaderKeysAreAllParsed) {
   auto keys = KeysInHeader();
-  EXPECT_EQ(keys.size(), 30u) << "config.h's structs changed; update this test";
+  EXPECT_EQ(keys.size(), 37u) << "config.h's structs changed; update this test";
   for (const auto& [table, key] : keys) {
     // An inline table is the wrong type for every key: the error must be about the value.
     std::string message = ParseError("[" + table + "]\n" + key + " = {}\n");
@@ -570,6 +577,17 @@ TEST(Config, HeaderKeysAreAllParsed) {
     EXPECT_EQ(message.find("unknown"), std::string::npos) << message;
     EXPECT_NE(message.find("[" + table + "] " + key + " must be"), std::string::npos) << message;
   }
+}
+
+TEST(Config, SubscriptionsCommandUserIsNeverRoot) {
+  std::string message = ParseError("[subscriptions]\ncommand_user = \"root\"\n");
+  EXPECT_NE(message.find("[subscriptions] command_user must be an unprivileged account"),
+            std::string::npos)
+      << message;
+  auto ok = parse("[subscriptions]\ncommand_user = \"lwmi-run\"\ncommand_timeout = 5\n", "t");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->subscriptions.command_user, "lwmi-run");
+  EXPECT_EQ(ok->subscriptions.command_timeout, 5u);
 }
 
 TEST(Config, ShippedExampleParsesToDefaults) {
