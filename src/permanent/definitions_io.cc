@@ -47,6 +47,7 @@ struct ClassOf {
   std::string name;
 };
 
+// The default spec of consumer kind `kind` (consumer_kind() is the ConsumerSpec index).
 ConsumerSpec spec_of(size_t kind) {
   switch (kind) {
     case 0:
