@@ -300,6 +300,21 @@ TEST(AtomicWrite, ReplacesLeavesNoTemporaryAndAFailureKeepsTheOldFile) {
   EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"subscriptions.json"});
 }
 
+TEST(AtomicWrite, ALinkAtThePathIsReplacedNeverWrittenThrough) {
+  TempDir dir;
+  const std::string victim = dir / "victim", path = dir / "subscriptions.json";
+  put(victim, "untouched");
+  ASSERT_EQ(::symlink(victim.c_str(), path.c_str()), 0);
+  ASSERT_TRUE(write_file_atomically(path, "store").ok());
+  std::string text;
+  ASSERT_EQ(os::read_file(victim, &text), 0);
+  EXPECT_EQ(text, "untouched");
+  struct stat st {};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
 // ---- subscriptions.d -------------------------------------------------------------------------
 
 const std::string kAllClasses = lines({
