@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,28 +78,42 @@ int read_file(const std::string& path, std::string* out) {
   return 0;
 }
 
-int write_file_atomically(const std::string& path, const std::string& text, int mode) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+int write_file_atomically(const std::string& path, std::string_view text, int mode) {
+  // The temporary lies beside `path` (a rename stays in one file system) and is made by
+  // mkostemp: O_CREAT|O_EXCL, so it is never a file or link someone else placed there, and
+  // unique, so two writers never share one.
+  std::string tmp = path + ".XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return errno;
+  auto fail = [&](int err) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    return err;
+  };
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail(errno);
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
+    if (n < 0) return fail(errno);
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return 0;
+  // Data before name: after a crash `path` holds the old text or the whole new one.
+  if (::fsync(fd) != 0) return fail(errno);
+  const int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) return fail(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno);
+  // The rename itself is durable once the directory is.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return errno;
+  int err = ::fsync(dir_fd) == 0 ? 0 : errno;
+  ::close(dir_fd);
+  return err;
 }
 
 std::vector<int> inheritable_descriptors() {

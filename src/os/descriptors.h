@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lwmi::os {
@@ -24,9 +25,12 @@ void close_inherited(int keep) noexcept;
 /// Reads a whole (small) file through a close-on-exec descriptor (std::ifstream's is not);
 /// returns 0 or an errno value.
 int read_file(const std::string& path, std::string* out);
-/// Replaces `path` with `text` (a temporary file beside it, opened close-on-exec, then renamed);
-/// returns 0 or an errno value.
-int write_file_atomically(const std::string& path, const std::string& text, int mode);
+/// Replaces `path` with `text`, atomically and durably: a new temporary file beside it
+/// (O_CREAT|O_EXCL, close-on-exec, given `mode`), written in full, fsync'd, renamed over `path`,
+/// then the directory fsync'd. Returns 0 or an errno value; on an error before the rename the
+/// temporary is removed and `path` is untouched (an error fsyncing the directory comes after it:
+/// the new text is in place but may not survive a crash).
+int write_file_atomically(const std::string& path, std::string_view text, int mode);
 
 /// The descriptors above 2 this process holds without FD_CLOEXEC (from /proc/self/fd): what an
 /// exec would hand over. For tests and lwmid's start-up self-check.

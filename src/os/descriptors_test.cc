@@ -1,13 +1,16 @@
 #include "os/descriptors.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <string>
+#include <vector>
 
 namespace lwmi::os {
 namespace {
@@ -73,6 +76,46 @@ TEST(Descriptors, WriteThenReadAFile) {
   ::unlink(path.c_str());
   EXPECT_EQ(read_file(path, &text), ENOENT);
   EXPECT_EQ(write_file_atomically("/nonexistent-dir/x", "", 0600), ENOENT);
+}
+
+// The names in `dir`, but "." and "..".
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") out.push_back(name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+TEST(Descriptors, AtomicWriteLeavesOnlyTheFileWithItsModeAndAFailureLeavesTheOldOne) {
+  char tmpl[] = "/tmp/lwmi-atomic-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, path = dir + "/state";
+  ASSERT_EQ(write_file_atomically(path, "old", 0640), 0);
+  ASSERT_EQ(write_file_atomically(path, "new", 0600), 0);
+  EXPECT_EQ(entries(dir), std::vector<std::string>{"state"});  // no temporary left
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);  // the mode asked for, whatever the umask
+  // A link planted where the temporary could go is never followed: the name is new each time.
+  ASSERT_EQ(::symlink("/etc/passwd-never-written", (path + ".tmp").c_str()), 0);
+  ASSERT_EQ(write_file_atomically(path, "newer", 0600), 0);
+  std::string text;
+  ASSERT_EQ(read_file(path, &text), 0);
+  EXPECT_EQ(text, "newer");
+  EXPECT_NE(::access("/etc/passwd-never-written", F_OK), 0);
+  ::unlink((path + ".tmp").c_str());
+  // A path whose directory is a file: refused, nothing made, the old text kept.
+  EXPECT_EQ(write_file_atomically(path + "/x", "y", 0600), ENOTDIR);
+  ASSERT_EQ(read_file(path, &text), 0);
+  EXPECT_EQ(text, "newer");
+  EXPECT_EQ(entries(dir), std::vector<std::string>{"state"});
+  ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace
