@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -106,7 +107,8 @@ uint32_t CommandRunner::timeout_of(uint32_t kill_timeout, uint32_t command_timeo
 
 CommandRunner::CommandRunner(const ConsumerSettings& settings) : settings_(settings) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  reaper_ = std::thread([this] { reap_loop(); });
+  // Without its wake-up descriptor the reaper could never be told to stop: run() refuses all.
+  if (wake_fd_ >= 0) reaper_ = std::thread([this] { reap_loop(); });
 }
 
 CommandRunner::~CommandRunner() {
@@ -115,7 +117,7 @@ CommandRunner::~CommandRunner() {
     stopping_ = true;
   }
   wake();
-  reaper_.join();
+  if (reaper_.joinable()) reaper_.join();
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -127,9 +129,11 @@ void CommandRunner::wake() {
 void CommandRunner::run(Job job) {
   const uint64_t capacity = std::max<uint32_t>(settings_.max_concurrent_commands, 1) +
                             static_cast<uint64_t>(settings_.max_queued_commands);
+  bool stopping;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!stopping_ && wake_fd_ >= 0 && active_ + queue_.size() < capacity) {
+    stopping = stopping_;
+    if (!stopping && wake_fd_ >= 0 && active_ + queue_.size() < capacity) {
       queue_.push_back(std::move(job));
       lock.unlock();
       wake();
@@ -139,6 +143,8 @@ void CommandRunner::run(Job job) {
   Delivered done = std::move(job.done);
   if (wake_fd_ < 0)
     done(Error{WbemStatus::kFailed, "the command runner has no wake-up descriptor"});
+  else if (stopping)
+    done(Error{WbemStatus::kFailed, job.argv[0] + " not run: lwmi is stopping"});
   else
     done(Error{WbemStatus::kQuotaViolation,
                "command queue full: " + std::to_string(settings_.max_concurrent_commands) +
@@ -320,8 +326,11 @@ void CommandRunner::reap_loop() {
           timeout = static_cast<int>(std::min<int64_t>(left, 1 << 30));
       }
     }
-    int n = ::poll(fds.data(), fds.size(), timeout);
-    if (n < 0 && errno != EINTR) timeout = 100;  // should not happen; do not spin
+    if (::poll(fds.data(), fds.size(), timeout) < 0) {
+      // EINTR; anything else should not happen: do not spin on it.
+      if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (fds[0].revents & POLLIN) {
       uint64_t count;
       (void)!::read(wake_fd_, &count, sizeof count);

@@ -2,7 +2,8 @@
 // bounded queue of commands and one reaper thread that starts them, feeds each its stdin,
 // kills the ones past their time and reports every exit.
 // Thread safety: run() may be called from any thread; done callbacks run on the reaper thread
-// (or on the caller's, for a refusal), never with the runner's lock held.
+// (or on the caller's, for a refusal), never with the runner's lock held. The last reference to
+// a runner must not be dropped inside a done callback (its destructor joins the reaper thread).
 #pragma once
 
 #include <sys/types.h>

@@ -48,7 +48,8 @@ class ConsumerAction {
 /// Runs consumer commands: at most max_concurrent_commands children, the rest queued (bounded);
 /// each child as command_user (refused if root: the run fails), in its own session, in
 /// WorkingDirectory (default /), with PATH and LANG only as environment, stdin the event JSON
-/// (cim::instance_json), stdout/stderr /dev/null, killed (its process group) after its timeout.
+/// (cim::instance_json), stdout/stderr /dev/null, killed (its process group) after its timeout;
+/// what it leaves running in its process group is killed when it exits.
 /// Outcomes: ok for exit status 0, else WBEM_E_FAILED with the status or signal,
 /// WBEM_E_TIMED_OUT when killed at its time, WBEM_E_QUOTA_VIOLATION when the queue is full.
 /// Owns a reaper thread; the destructor kills what still runs and reports each as failed.

@@ -288,6 +288,23 @@ TEST(CommandConsumer, ExitStatusIsTheOutcome) {
   EXPECT_EQ(s.error().message, "/bin/sh killed by signal 15 (SIGTERM)");
 }
 
+// A command that exits leaving a background process in its group: the leftover is killed, so a
+// command cannot outlive the concurrency bound by detaching work.
+TEST(CommandConsumer, WhatACommandLeavesInItsProcessGroupEndsWithIt) {
+  ConsumerSettings settings;
+  auto runner = make_command_runner(settings);
+  const std::string arg = unique_sleep_arg();
+  Outcome o;
+  action_of(command("/bin/sh", "-c \"/bin/sleep " + arg + " & exit 0\""), settings, runner)
+      ->deliver(creation_event("x"), o.callback());
+  auto r = o.get();
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  // Killed before the outcome was reported; an orphan goes to init, which reaps it soon.
+  for (int i = 0; i < 250 && !processes_with({"/bin/sleep", arg}).empty(); ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(processes_with({"/bin/sleep", arg}).empty());
+}
+
 // A command that exits without reading a large stdin: the write fails with EPIPE, which must
 // neither kill this process (SIGPIPE is not ignored in the test) nor block the runner.
 TEST(CommandConsumer, ACommandThatDoesNotReadItsStdinHarmsNothing) {
