@@ -1,13 +1,10 @@
 #include "cli/output.h"
 
-#include <nlohmann/json.hpp>
-
 #include "base/strings.h"
+#include "cim/instance_json.h"
 
 namespace lwmi::cli {
 namespace {
-
-using nlohmann::ordered_json;
 
 std::vector<std::string> columns_for(const Instance& inst, const std::vector<std::string>& cols) {
   if (!cols.empty()) {
@@ -70,34 +67,6 @@ size_t utf8_sequence(std::string_view s, uint32_t* cp) {
 bool unprintable(uint32_t cp) {
   return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x200E || cp == 0x200F ||
          (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-ordered_json to_json(const Value& v);
-
-ordered_json instance_json(const Instance& inst, bool all_system) {
-  ordered_json o = ordered_json::object();
-  for (auto& [name, v] : inst.system_properties()) {
-    bool always = name == "__CLASS" || name == "__PATH" || name == "__SERVER";
-    if (always || all_system) o[name] = to_json(v);
-  }
-  for (auto& [name, v] : inst.properties()) o[name] = to_json(v);
-  return o;
-}
-
-ordered_json to_json(const Value& v) {
-  if (v.is_null()) return nullptr;
-  if (v.is_array()) {
-    ordered_json a = ordered_json::array();
-    for (const auto& e : v.elements()) a.push_back(to_json(e));
-    return a;
-  }
-  CimType t = v.type();
-  if (t == CimType::kBoolean) return v.as_bool();
-  if (is_unsigned_integer(t)) return v.as_u64();
-  if (is_signed_integer(t)) return v.as_i64();
-  if (is_real(t)) return v.as_real();
-  if (t == CimType::kObject) return instance_json(*v.as_object(), false);
-  return v.as_string();
 }
 
 class TableFormatter : public Formatter {
@@ -195,11 +164,7 @@ class JsonFormatter : public Formatter {
  public:
   JsonFormatter(std::ostream& out, bool all_system) : out_(out), all_system_(all_system) {}
   void begin(const std::vector<std::string>&) override {}
-  void add(const Instance& inst) override {
-    out_ << instance_json(inst, all_system_)
-                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-         << '\n';
-  }
+  void add(const Instance& inst) override { out_ << cim::instance_json(inst, all_system_) << '\n'; }
   void end() override { out_.flush(); }
 
  private:

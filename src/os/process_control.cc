@@ -168,9 +168,15 @@ int prepare(const SpawnRequest& request, Prepared* p) {
   // keep `x=$(lwmic call … Create …)` waiting until the new process exits.
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) fail_child(error_fd, errno);
-  for (int target = 0; target <= 2; ++target)
+  // Sources above 2, so that no dup2 below overwrites one still to be copied (and a dup2 onto
+  // itself, which would keep close-on-exec, cannot happen).
+  int in = request.stdin_fd >= 0 ? request.stdin_fd : null_fd;
+  if (in <= 2 && (in = ::fcntl(in, F_DUPFD_CLOEXEC, 3)) < 0) fail_child(error_fd, errno);
+  if (null_fd <= 2 && (null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+    fail_child(error_fd, errno);
+  if (::dup2(in, 0) < 0) fail_child(error_fd, errno);
+  for (int target = 1; target <= 2; ++target)
     if (::dup2(null_fd, target) < 0) fail_child(error_fd, errno);
-  if (null_fd > 2) ::close(null_fd);
   // Exactly 0–2 for the new program: lwmid's descriptors are close-on-exec, and this is the
   // second line for any another thread opened without the flag (or not yet flagged) at fork.
   // The error pipe stays until the exec closes it.
@@ -346,6 +352,41 @@ int LiveProcessControl::spawn(const SpawnRequest& request, pid_t* pid) {
   sigset_t all, saved;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+
+  if (!request.detach) {
+    ::close(pid_pipe[0]);
+    ::close(pid_pipe[1]);
+    pid_t child = ::fork();
+    if (child == 0) run_grandchild(request, prepared, error_pipe[1]);
+    int fork_error = child < 0 ? errno : 0;
+    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    ::close(error_pipe[1]);
+    if (fork_error) {
+      ::close(error_pipe[0]);
+      return fork_error;
+    }
+    // EOF with no data: the exec happened.
+    int exec_error = 0;
+    ssize_t got_error = read_full(error_pipe[0], &exec_error, sizeof exec_error);
+    int error_read_error = got_error < 0 ? errno : 0;
+    ::close(error_pipe[0]);
+    int error = 0;
+    if (got_error == static_cast<ssize_t>(sizeof exec_error)) {
+      error = exec_error ? exec_error : EIO;
+    } else if (error_read_error) {
+      error = error_read_error;
+    } else if (got_error > 0) {
+      error = EIO;
+    }
+    if (error) {
+      int status;
+      while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      }
+      return error;
+    }
+    *pid = child;
+    return 0;
+  }
 
   pid_t intermediate = ::fork();
   if (intermediate == 0) {

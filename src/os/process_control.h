@@ -28,6 +28,12 @@ struct SpawnRequest {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;
+  /// false: the process stays a child of the caller, which must reap it (waitpid) — for a
+  /// caller that waits for its exit status; true: re-parented, never a zombie of ours.
+  bool detach = true;
+  /// The new process's stdin (the caller's descriptor, dup'ed; the caller keeps and closes
+  /// it); -1: /dev/null. stdout and stderr are always /dev/null.
+  int stdin_fd = -1;
 };
 
 /// Whose credentials an action is taken with (impersonation).
@@ -56,7 +62,8 @@ class ProcessControl {
   /// setpriority(PRIO_PROCESS, tid, nice) for one thread.
   virtual int set_nice(pid_t tid, int nice) = 0;
   /// Starts a process in its own session, detached (re-parented, so it is never left a zombie
-  /// of ours); *pid is its pid. Errors from the exec itself (ENOENT, EACCES…) are returned.
+  /// of ours) unless request.detach is false; *pid is its pid. Errors from the exec itself
+  /// (ENOENT, EACCES…) are returned (a child that failed is reaped).
   virtual int spawn(const SpawnRequest& request, pid_t* pid) = 0;
 };
 

@@ -1,9 +1,11 @@
 #include "os/process_control.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +141,39 @@ TEST(LiveProcessControl, ANewProcessGetsOnlyZeroToTwo) {
   ::close(leaky_pipe[0]);
   ::close(leaky_pipe[1]);
   ::close(leaky_socket);
+}
+
+// Not detached: the caller's own child (it waits for the exit status), stdin the caller's
+// descriptor, still exactly 0-2; a failed exec is reaped and reported.
+TEST(LiveProcessControl, AnAttachedChildReadsTheGivenStdinAndIsReapedByTheCaller) {
+  LiveProcessControl control;
+  int leaky = ::open("/dev/null", O_RDONLY);  // deliberately without O_CLOEXEC
+  ASSERT_GE(leaky, 0);
+  int in[2];
+  ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  SpawnRequest request;
+  // Exits 7 only when stdin says "ping" and only 0-2 (and ls's own directory) are open.
+  request.argv = {
+      "/bin/sh", "-c",
+      "read x; n=$(ls /proc/self/fd | wc -l); [ \"$x\" = ping ] && [ $n -le 4 ] && exit 7; exit 1"};
+  request.detach = false;
+  request.stdin_fd = in[0];
+  pid_t pid = -1;
+  ASSERT_EQ(control.spawn(request, &pid), 0);
+  ::close(in[0]);
+  ASSERT_EQ(::write(in[1], "ping\n", 5), 5);
+  ::close(in[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid) << "a child of ours";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  ::close(leaky);
+
+  request.argv = {"/nonexistent/lwmi-prog"};
+  request.stdin_fd = -1;
+  EXPECT_EQ(control.spawn(request, &pid), ENOENT);
+  EXPECT_EQ(::waitpid(-1, &status, WNOHANG), -1) << "the failed child was reaped";
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(LiveProcessControl, PathLookupUsesTheCurrentPath) {

@@ -46,20 +46,29 @@ class ConsumerAction {
 };
 
 /// Runs consumer commands: at most max_concurrent_commands children, the rest queued (bounded);
-/// each child as command_user, in its own session, stdin the event JSON, stdout/stderr to
-/// /dev/null (or the journal), killed (its process group) after its timeout. Owns a reaper thread;
-/// the destructor kills what still runs and reports each as failed.
+/// each child as command_user (refused if root: the run fails), in its own session, in
+/// WorkingDirectory (default /), with PATH and LANG only as environment, stdin the event JSON
+/// (cim::instance_json), stdout/stderr /dev/null, killed (its process group) after its timeout;
+/// what it leaves running in its process group is killed when it exits.
+/// Outcomes: ok for exit status 0, else WBEM_E_FAILED with the status or signal,
+/// WBEM_E_TIMED_OUT when killed at its time, WBEM_E_QUOTA_VIOLATION when the queue is full.
+/// Owns a reaper thread; the destructor kills what still runs and reports each as failed.
 class CommandRunner;
 std::shared_ptr<CommandRunner> make_command_runner(const ConsumerSettings& settings);
 
 /// Checks a consumer's definition against the settings: a command's ExecutablePath absolute and an
 /// executable regular file, its template well-formed; a log file's Filename absolute, under
-/// log_directory, with no symlink, '..' or non-directory on the way, and not itself a link; a
-/// template whose %…% is not closed. WBEM_E_INVALID_PARAMETER naming the property.
+/// log_directory (itself root's and writable by no one else), with no symlink, '..' or
+/// non-directory on the way (a directory not there yet is allowed), and not itself a link or
+/// other non-regular file; a journal consumer's EventType one of WMI's (1, 2, 4, 8, 16); a
+/// template whose %…% is not closed. WBEM_E_INVALID_PARAMETER naming the property (a template's
+/// error keeps its Error::position).
 Result<void> check_consumer(const Consumer& consumer, const ConsumerSettings& settings);
 
 /// The action of a CommandLineEventConsumer, LogFileEventConsumer or LWMI_JournalEventConsumer
-/// (WBEM_E_INVALID_PARAMETER for a terminate consumer: the engine makes those).
+/// (WBEM_E_INVALID_PARAMETER for a terminate consumer: the engine makes those; and for a
+/// command consumer without a runner). Runs check_consumer first. A log file's path is walked
+/// again at each delivery, so a link planted after the check is not followed either.
 Result<std::unique_ptr<ConsumerAction>> make_action(const Consumer& consumer,
                                                     const ConsumerSettings& settings,
                                                     std::shared_ptr<CommandRunner> runner);
