@@ -363,6 +363,17 @@ Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* h
   auto r = fill(inst, *cls, el, depth);
   if (!r.ok()) return r.take_error();
   inst.set_identity(identity_from_values(inst));
+  // The element's namespace is its class's WMI resource URI: .../wmi/<namespace>/<Class>.
+  std::string_view uri = href(el);
+  if (uri.rfind(ns::kWmiPrefix, 0) == 0) {
+    uri.remove_prefix(std::string_view(ns::kWmiPrefix).size());
+    if (auto slash = uri.rfind('/'); slash != std::string_view::npos && slash > 0) {
+      std::string nsp(uri.substr(0, slash));
+      for (char& c : nsp)
+        if (c == '/') c = '\\';
+      inst.set_namespace(std::move(nsp));
+    }
+  }
   return inst;
 }
 
