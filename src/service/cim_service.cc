@@ -91,7 +91,8 @@ Result<std::shared_ptr<const ClassDecl>> CimService::get_class(std::string_view 
   if (!cls)
     return Error{WbemStatus::kInvalidClass,
                  "no class named '" + std::string(name) + "' in " +
-                     (ns.empty() ? std::string("root\\cimv2") : display_namespace(ns))};
+                     (ns.empty() ? std::string("root\\cimv2 or root\\subscription")
+                                 : display_namespace(ns))};
   if (!ns.empty() && !cls->in_namespace(ns))
     return Error{WbemStatus::kInvalidClass, "class " + cls->name + " is in " + cls->namespace_path +
                                                 ", not " + display_namespace(ns)};

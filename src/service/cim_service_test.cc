@@ -37,7 +37,7 @@ TEST_F(LiveService, ErrorsNameTheProblem) {
     std::string message;
   } cases[] = {
       {"Win32_Nothing.Handle=\"1\"", WbemStatus::kInvalidClass,
-       "no class named 'Win32_Nothing' in root\\cimv2"},
+       "no class named 'Win32_Nothing' in root\\cimv2 or root\\subscription"},
       {"\\\\.\\root\\default:Win32_Process=1", WbemStatus::kInvalidNamespace,
        "namespace 'root\\default' does not exist (lwmi serves root\\cimv2 and "
        "root\\subscription)"},
@@ -304,7 +304,7 @@ TEST_F(ServedNamespace, CreateRefusalsAreAudited) {
       {"LWMI_Nothing",
        {},
        WbemStatus::kInvalidClass,
-       "no class named 'LWMI_Nothing' in root\\cimv2"},
+       "no class named 'LWMI_Nothing' in root\\cimv2 or root\\subscription"},
   };
   for (const auto& c : cases) {
     auto r = create(c.cls, c.props);
@@ -326,8 +326,7 @@ TEST_F(ServedNamespace, CreateRefusalsAreAudited) {
   EXPECT_EQ(dup.error().code, WbemStatus::kAlreadyExists);
   lines = audit_lines();
   ASSERT_EQ(lines.size(), std::size(cases) + 2);
-  EXPECT_NE(lines[lines.size() - 2].find("result=0"), std::string::npos)
-      << lines[lines.size() - 2];
+  EXPECT_NE(lines[lines.size() - 2].find("result=0"), std::string::npos) << lines[lines.size() - 2];
   EXPECT_NE(lines.back().find("WBEM_E_ALREADY_EXISTS"), std::string::npos) << lines.back();
 }
 

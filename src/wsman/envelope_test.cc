@@ -521,6 +521,20 @@ TEST(Decode, CreateBodyProperties) {
   EXPECT_EQ(r.instance_properties[5].text, "20261207100000.000000+000");
 }
 
+// The envelope fuzzer's Create seeds decode as Creates: its runs start inside Create decoding.
+TEST(Decode, FuzzSeedsReachCreateDecoding) {
+  fs::path dir = std::string(LWMI_SOURCE_DIR) + "/fuzz/corpus/envelope";
+  Request binding = decode_ok(read_file(dir / "14-create-binding-epr.xml"));
+  EXPECT_EQ(binding.operation, Operation::kCreate);
+  ASSERT_EQ(binding.instance_properties.size(), 3u);
+  EXPECT_EQ(binding.instance_properties[0].text, "__EventFilter.Name=\"f\"");
+  EXPECT_TRUE(binding.instance_properties[2].nil);
+  Request filter = decode_ok(read_file(dir / "15-create-event-filter.xml"));
+  EXPECT_EQ(filter.operation, Operation::kCreate);
+  EXPECT_EQ(filter.instance_element, "__EventFilter");
+  EXPECT_EQ(filter.instance_properties.size(), 4u);
+}
+
 TEST(Decode, CreateBodyRefusals) {
   std::string ns = " xmlns:p=\"" + std::string(kSubUri) + "__EventFilter\"";
   struct Case {
