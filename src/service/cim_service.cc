@@ -275,12 +275,25 @@ std::string convert_value(const std::string& what, CimType type, bool is_array, 
   return {};
 }
 
+/// The parameters (or a CreateInstance's properties) as an audit line shows them: all of them
+/// up to kMaxAuditedParams bytes, then how much more there was. A request body may hold half a
+/// megabyte of values; the audit line stays readable, and says it was cut.
+constexpr size_t kMaxAuditedParams = 8192;
+
 std::string params_text(const Parameters& in) {
   std::string s;
+  size_t cut = 0;
   for (const auto& [n, v] : in) {
+    std::string one =
+        n + "=" + (v.type() == CimType::kObject && !v.is_null() ? "{object}" : v.to_text());
+    if (cut || s.size() + one.size() + 1 > kMaxAuditedParams) {
+      cut += one.size() + 1;
+      continue;
+    }
     if (!s.empty()) s += ' ';
-    s += n + "=" + (v.type() == CimType::kObject && !v.is_null() ? "{object}" : v.to_text());
+    s += one;
   }
+  if (cut) s += " \u2026(" + std::to_string(cut) + " more bytes)";
   return s;
 }
 

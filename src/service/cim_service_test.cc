@@ -330,6 +330,20 @@ TEST_F(ServedNamespace, CreateRefusalsAreAudited) {
   EXPECT_NE(lines.back().find("WBEM_E_ALREADY_EXISTS"), std::string::npos) << lines.back();
 }
 
+// A body of half a megabyte of properties is refused, and its audit line is cut, saying so.
+TEST_F(ServedNamespace, HugeCreateIsAuditedInABoundedLine) {
+  Parameters props;
+  for (int i = 0; i < 512; ++i) props.push_back({"Tags", Value::string(std::string(1000, 'x'))});
+  props.push_back({"Nope", Value::string("1")});
+  auto r = create("LWMI_TestFilter", props);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kInvalidProperty);
+  auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 10000u);
+  EXPECT_NE(lines[0].find("more bytes)"), std::string::npos);
+}
+
 // A served class without a creator or remover is not capable of either.
 TEST(ServedWithoutOps, CreateAndDeleteAreNotCapable) {
   CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
