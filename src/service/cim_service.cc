@@ -239,6 +239,16 @@ bool changes_state(std::string_view method) {
            base::iequals(method, "GetAvailableVirtualSize"));
 }
 
+/// A name or value the caller made up, as an error message quotes it: at most kMaxShown bytes
+/// (not cut inside a UTF-8 sequence), "…" marking the cut. Messages reach the audit log whole.
+constexpr size_t kMaxShown = 256;
+std::string shown(std::string_view s) {
+  if (s.size() <= kMaxShown) return std::string(s);
+  size_t n = kMaxShown;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "\u2026";
+}
+
 /// Converts `v` (text from a command line or an envelope, or a typed value) to `type` into
 /// *slot; for an array, appends to what *slot holds. Returns "" or why it does not convert
 /// (naming `what`).
@@ -248,16 +258,15 @@ std::string convert_value(const std::string& what, CimType type, bool is_array, 
   if (v.type() == CimType::kString && !v.is_null() && type != CimType::kString) {
     auto c = Value::from_text(type, v.as_string());
     if (!c)
-      return (what + ": '" + v.as_string() + "' is not a " + std::string(cim_type_name(type)));
+      return what + ": '" + shown(v.as_string()) + "' is not a " + std::string(cim_type_name(type));
     elem = *c;
   } else if (!v.is_null() && v.type() != type && !(is_integer(type) && is_integer(v.type()))) {
-    return (what + ": expected " + std::string(cim_type_name(type)));
+    return what + ": expected " + std::string(cim_type_name(type));
   } else if (!v.is_null() && is_integer(type) && v.type() != type) {
     auto c = is_signed_integer(v.type()) ? Value::integer(type, v.as_i64())
                                          : Value::integer_unsigned(type, v.as_u64());
     if (!c)
-      return (what + ": " + v.to_text() + " is out of range for " +
-              std::string(cim_type_name(type)));
+      return what + ": " + v.to_text() + " is out of range for " + std::string(cim_type_name(type));
     elem = *c;
   }
   if (is_array) {
@@ -303,7 +312,6 @@ void CimService::audit_refused_call(const security::Caller& caller, std::string_
                                     std::string_view method, const Parameters& in,
                                     const Error& error) {
   if (!changes_state(method)) return;
-  constexpr size_t kMaxShown = 256;  // a name or path the caller made up
   security::AuditRecord rec;
   rec.action = std::string(method.substr(0, kMaxShown));
   rec.result = std::string(wbem_status_name(error.code));
@@ -514,7 +522,7 @@ Result<ObjectPath> CimService::create_instance(const security::Caller& caller,
     auto i = decl->property_index(name);
     if (!i)
       return refused(Error{WbemStatus::kInvalidProperty,
-                           "class " + decl->name + " has no property '" + name + "'"});
+                           "class " + decl->name + " has no property '" + shown(name) + "'"});
     const PropertyDecl& prop = decl->properties[*i];
     if (value.is_null()) {
       slots[*i] = Value::null(prop.type, prop.is_array);

@@ -342,6 +342,16 @@ TEST_F(ServedNamespace, HugeCreateIsAuditedInABoundedLine) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_LT(lines[0].size(), 10000u);
   EXPECT_NE(lines[0].find("more bytes)"), std::string::npos);
+
+  // A made-up name or value is quoted in part in the error (and so in the audit line).
+  auto name = create("LWMI_TestFilter", {{std::string(100000, 'N'), Value::string("1")}});
+  ASSERT_FALSE(name.ok());
+  EXPECT_LT(name.error().message.size(), 400u);
+  auto value = create("LWMI_TestFilter", {{"Limit", Value::string(std::string(100000, '9'))}});
+  ASSERT_FALSE(value.ok());
+  EXPECT_EQ(value.error().code, WbemStatus::kTypeMismatch);
+  EXPECT_LT(value.error().message.size(), 400u);
+  for (const auto& l : audit_lines()) EXPECT_LT(l.size(), 10000u);
 }
 
 // A served class without a creator or remover is not capable of either.

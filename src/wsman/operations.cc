@@ -676,7 +676,7 @@ Response Operations::create(const Request& r, const security::Caller& c) {
   if (!base::iequals(r.instance_namespace, r.resource_uri))
     return schema_fault("the Create body's <" + (*cls)->name + "> is in namespace '" +
                         clip(r.instance_namespace, 256) + "', expected the resource URI " +
-                        r.resource_uri);
+                        clip(r.resource_uri, 256));
   auto made = service_.create_instance(c, res->ns + ":" + (*cls)->name, props);
   if (!made.ok()) {
     // A property the class lacks or a value of the wrong type is a body that does not match
