@@ -43,6 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   echo.reason = r.action + r.resource_uri + r.filter + r.context;
   for (const auto& s : r.selectors) echo.reason += s.name + "=" + s.value;
   for (const auto& [n, v] : r.parameters) echo.reason += n + "=" + v;
+  // A Create body: its element and properties (endpoint references already turned into paths).
+  echo.reason += r.instance_element + r.instance_namespace;
+  for (const auto& p : r.instance_properties) echo.reason += p.name + "=" + p.text;
   echo.detail = r.to;
   Response resp;
   resp.relates_to = r.message_id;
@@ -56,5 +59,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   enumeration.context = r.context;
   enumeration.subscription_id = r.identifier;
   check(starts_with_decl(encode(enumeration)));
+  if (r.operation == Operation::kCreate) {
+    // The answer names the new instance by what the body held: echo it as a ResourceCreated.
+    Response created;
+    created.resource_uri = r.resource_uri;
+    lwmi::ObjectPath p;
+    p.class_name = r.instance_element;
+    for (const auto& prop : r.instance_properties)
+      p.keys.push_back({prop.name, lwmi::Value::string(prop.text)});
+    created.created = p;
+    check(starts_with_decl(encode(created)));
+  }
   return 0;
 }

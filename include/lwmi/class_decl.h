@@ -58,6 +58,9 @@ struct MethodDecl {
 class ClassDecl {
  public:
   std::string name;
+  /// The namespace that holds the class, backslash-separated ("root\\cimv2",
+  /// "root\\subscription"): the schema document's "namespace".
+  std::string namespace_path = "root\\cimv2";
   std::string superclass;               ///< "" for a root class
   std::vector<std::string> derivation;  ///< ancestors, nearest first (__DERIVATION)
   bool abstract = false;
@@ -77,6 +80,11 @@ class ClassDecl {
   /// Indices of the [Key] properties.
   std::vector<size_t> key_indices() const;
   const Qualifier* qualifier(std::string_view name) const;
+  /// True when `ns` names the class's namespace: case-insensitive, '/' or '\\' separated,
+  /// leading separators ignored ("root/subscription", "\\root\\subscription").
+  bool in_namespace(std::string_view ns) const { return same_namespace(namespace_path, ns); }
+  /// Namespace names compared as in_namespace() does.
+  static bool same_namespace(std::string_view a, std::string_view b);
 };
 
 }  // namespace lwmi

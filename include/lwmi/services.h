@@ -28,6 +28,8 @@ namespace lwmi {
 
 struct ConnectOptions {
   std::string node = ".";  ///< "." (or empty) for the local host
+  /// The namespace paths, classes and queries without a namespace of their own are in:
+  /// "root\\cimv2" or "root\\subscription"; "" = wherever the class named is.
   std::string namespace_path = "root\\cimv2";
   std::string config_path;  ///< "" = /etc/lwmi/lwmid.conf when it exists
   std::string user;         ///< remote connections only
@@ -153,6 +155,13 @@ class Services {
   }
   /// Deletes an instance: for a process, Terminate. WBEM_E_ACCESS_DENIED when refused.
   virtual Result<MethodResult> delete_instance(std::string_view path) = 0;
+  /// CreateInstance (WMI's PutInstance with WBEM_FLAG_CREATE_ONLY) of `class_name` ("Class" or
+  /// "root\\subscription:Class") with these property values, keys included: a string converts
+  /// to the declared type, a repeated name makes an array, a NULL value is NULL. Returns the new
+  /// instance's path. WBEM_E_PROVIDER_NOT_CAPABLE for a class not made this way (a process is
+  /// made by Win32_Process.Create), WBEM_E_ALREADY_EXISTS for a key that is taken.
+  virtual Result<ObjectPath> create_instance(std::string_view class_name,
+                                             const Parameters& properties) = 0;
 
   /// The connection's privilege set.
   Privileges& privileges() { return privileges_; }

@@ -1,8 +1,30 @@
 #include "lwmi/class_decl.h"
 
+#include <cctype>
+
 #include "base/strings.h"
 
 namespace lwmi {
+
+namespace {
+std::string_view strip_leading_separators(std::string_view s) {
+  while (!s.empty() && (s.front() == '\\' || s.front() == '/')) s.remove_prefix(1);
+  return s;
+}
+}  // namespace
+
+bool ClassDecl::same_namespace(std::string_view a, std::string_view b) {
+  a = strip_leading_separators(a);
+  b = strip_leading_separators(b);
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto fold = [](char c) {
+      return c == '/' ? '\\' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
+    if (fold(a[i]) != fold(b[i])) return false;
+  }
+  return true;
+}
 
 const ParameterDecl* MethodDecl::parameter(std::string_view n) const {
   for (const auto& p : parameters)

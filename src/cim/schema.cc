@@ -83,10 +83,20 @@ Result<Schema> Schema::load(const std::vector<std::string_view>& documents) {
     if (doc.is_discarded() || !doc.contains("classes") || !doc["classes"].is_array())
       return Error{WbemStatus::kInvalidParameter,
                    "schema document " + std::to_string(d) + " is not valid schema JSON"};
+    std::string ns = "root\\cimv2";
+    if (doc.contains("namespace")) {
+      if (!doc["namespace"].is_string() || doc["namespace"].get<std::string>().empty())
+        return Error{WbemStatus::kInvalidParameter,
+                     "schema document " + std::to_string(d) + ": \"namespace\" is not a name"};
+      ns = doc["namespace"].get<std::string>();
+      for (char& ch : ns)
+        if (ch == '/') ch = '\\';
+    }
     for (const auto& c : doc["classes"]) {
       Raw raw;
       raw.decl = std::make_shared<ClassDecl>();
       ClassDecl& cls = *raw.decl;
+      cls.namespace_path = ns;
       cls.name = c.value("name", "");
       if (cls.name.empty())
         return Error{WbemStatus::kInvalidParameter, "schema class without a name"};

@@ -42,6 +42,7 @@ struct Globals {
   std::string ca;
   std::string socket;
   std::string config;
+  std::string namespace_path;  ///< --namespace; "" = wherever the class named is
   bool embedded = false;
   bool dry_run = false;
   bool system_properties = false;
@@ -104,12 +105,28 @@ std::optional<std::string> prompt_password(const std::string& user, const std::s
   return line;
 }
 
+// Name=Value arguments (in-parameters of call, properties of create) as string values, converted
+// by the service to the declared types; a repeated name is an array. False (the error said)
+// for an argument without a name.
+bool parse_assignments(const std::vector<std::string>& args, Parameters* out) {
+  for (const auto& a : args) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "lwmic: error: parameter '" << a << "' is not Name=Value\n";
+      return false;
+    }
+    out->push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
+  }
+  return true;
+}
+
 Result<std::unique_ptr<Services>> open(const Globals& g) {
   ConnectOptions o;
   o.node = g.node.empty() ? "." : g.node;
   o.user = g.user;
   o.password = g.password;
   o.config_path = g.config;
+  o.namespace_path = g.namespace_path;
   o.socket = g.socket;
   o.ca_file = g.ca;
   o.embedded_only = g.embedded;
@@ -656,6 +673,7 @@ int run_fanout_command(const std::vector<std::string>& nodes, const Command& cmd
   fo.connect.password = g.password;
   fo.connect.ca_file = g.ca;
   fo.connect.config_path = g.config;
+  fo.connect.namespace_path = g.namespace_path;
   fo.connect.socket = g.socket;
   fo.connect.connect_timeout_ms = millis(g.connect_timeout);
   fo.connect.operation_timeout_ms = millis(g.timeout);
@@ -811,6 +829,7 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
   fo.connect.password = g.password;
   fo.connect.ca_file = g.ca;
   fo.connect.config_path = g.config;
+  fo.connect.namespace_path = g.namespace_path;
   fo.connect.socket = g.socket;
   fo.connect.connect_timeout_ms = millis(g.connect_timeout);
   fo.connect.operation_timeout_ms = millis(g.timeout);
@@ -882,6 +901,9 @@ int main(int argc, char** argv) {
   app.add_option("--ca", g.ca, "CA certificate to trust for remote hosts");
   app.add_option("--socket", g.socket, "lwmid's Unix socket");
   app.add_option("--config", g.config, "Configuration file (default /etc/lwmi/lwmid.conf)");
+  app.add_option("--namespace", g.namespace_path,
+                 "Namespace of the classes named: root\\cimv2 or root\\subscription (default: "
+                 "wherever the class is)");
   app.add_flag("--embedded", g.embedded, "Run the engine in this process, even if lwmid runs");
   app.add_flag("--dry-run", g.dry_run, "Show what a state-changing call would do, do nothing");
   app.add_flag("--system-properties", g.system_properties,
@@ -903,6 +925,14 @@ int main(int argc, char** argv) {
                    "In-parameters as Name=Value (Param.Prop=Value for embedded objects)");
   auto* del = app.add_subcommand("delete", "Delete an instance (for a process: Terminate)");
   del->add_option("path", path, "Object path")->required();
+  std::vector<std::string> create_args;
+  auto* create = app.add_subcommand(
+      "create",
+      "Create an instance: create CLASS Name=Value... (e.g. create __EventFilter Name=x "
+      "Query=\"SELECT …\"); prints its path");
+  create->add_option("class", cls, "Class name, e.g. __EventFilter")->required();
+  create->add_option("properties", create_args,
+                     "Properties as Name=Value, keys included (repeat a name for an array)");
   std::string wql;
   auto* query = app.add_subcommand("query", "Run a WQL query: query \"SELECT … FROM … WHERE …\"");
   query->add_option("wql", wql, "The query")->required();
@@ -1000,6 +1030,10 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
   }
 
+  if (fanout && create->parsed()) {
+    std::cerr << "lwmic: error: create takes one host: name it with --node HOST\n";
+    return kExitUsage;
+  }
   if (fanout) {
     Command cmd;
     if (get->parsed()) {
@@ -1010,14 +1044,7 @@ int main(int argc, char** argv) {
       cmd.verb = del->parsed() ? Command::Verb::kDelete : Command::Verb::kCall;
       cmd.path = path;
       cmd.method = method;
-      for (const auto& a : call_args) {
-        auto eq = a.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          std::cerr << "lwmic: error: parameter '" << a << "' is not Name=Value\n";
-          return kExitUsage;
-        }
-        cmd.in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
-      }
+      if (!parse_assignments(call_args, &cmd.in)) return kExitUsage;
     } else if (query->parsed()) {
       cmd.verb = Command::Verb::kQuery;
       cmd.wql = wql;
@@ -1072,14 +1099,7 @@ int main(int argc, char** argv) {
   }
   if (call->parsed() || del->parsed()) {
     Parameters in;
-    for (const auto& a : call_args) {
-      auto eq = a.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::cerr << "lwmic: error: parameter '" << a << "' is not Name=Value\n";
-        return kExitUsage;
-      }
-      in.push_back({a.substr(0, eq), Value::string(a.substr(eq + 1))});
-    }
+    if (!parse_assignments(call_args, &in)) return kExitUsage;
     std::string m = del->parsed() ? "Terminate" : method;
     if (g.dry_run) {
       auto target = svc.get_object(path, {"ProcessId", "Name"});
@@ -1106,6 +1126,26 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     return print_method_result(*r, g);
+  }
+  if (create->parsed()) {
+    Parameters props;
+    if (!parse_assignments(create_args, &props)) return kExitUsage;
+    if (g.dry_run) {
+      if (auto c = svc.get_class(cls); !c.ok()) {
+        print_error(c.error());
+        return status_for(c.error());
+      }
+      std::cout << "would create an instance of " << display_text(cls) << " with " << props.size()
+                << " propert" << (props.size() == 1 ? "y" : "ies") << "; nothing was done\n";
+      return kExitOk;
+    }
+    auto made = svc.create_instance(cls, props);
+    if (!made.ok()) {
+      print_error(made.error());
+      return status_for(made.error());
+    }
+    std::cout << display_text(made->to_string()) << '\n';
+    return kExitOk;
   }
   if (query->parsed()) {
     auto stream = svc.exec_query(wql);

@@ -6,10 +6,8 @@ namespace lwmi::cli {
 
 std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args) {
   static const char* const kSwitches[][2] = {
-      {"/format:", "--format="},
-      {"/node:", "--node="},
-      {"/user:", "--user="},
-      {"/password:", "--password="},
+      {"/format:", "--format="},     {"/node:", "--node="},           {"/user:", "--user="},
+      {"/password:", "--password="}, {"/namespace:", "--namespace="},
   };
   std::vector<std::string> out;
   out.reserve(args.size());

@@ -10,6 +10,8 @@ TEST(WmicArgs, TranslatesGlobalSwitches) {
             (V{"--format=csv", "list", "Win32_Process"}));
   EXPECT_EQ(translate_wmic_switches({"/NODE:h1,h2", "/User:admin", "/password:x"}),
             (V{"--node=h1,h2", "--user=admin", "--password=x"}));
+  EXPECT_EQ(translate_wmic_switches({"/NAMESPACE:\\\\root\\subscription", "create"}),
+            (V{"--namespace=\\\\root\\subscription", "create"}));
 }
 
 TEST(WmicArgs, LeavesPathsAlone) {

@@ -37,54 +37,83 @@ Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options
       return remote(o);
     }
   }
-  std::string ns = options.namespace_path;
-  for (char& c : ns)
-    if (c == '/') c = '\\';
-  if (!base::iequals(ns, "root\\cimv2"))
-    return Error{WbemStatus::kInvalidNamespace, "namespace '" + options.namespace_path +
-                                                    "' does not exist (lwmi serves root\\cimv2)"};
   auto cfg = options.config_path.empty()
                  ? config::load(std::string(config::kDefaultPath), /*default_path_optional=*/true)
                  : config::load(options.config_path, /*default_path_optional=*/false);
   if (!cfg.ok()) return cfg.take_error();
   auto svc = std::make_unique<service::CimService>(std::move(*cfg), os::ProcFs("/proc"),
                                                    os::SystemInfo::live());
+  if (!options.namespace_path.empty() && !svc->has_namespace(options.namespace_path))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + options.namespace_path +
+                     "' does not exist (lwmi serves root\\cimv2 and root\\subscription)"};
   return std::unique_ptr<Services>(std::make_unique<client::EmbeddedServices>(
-      std::move(svc), security::Caller::current_process()));
+      std::move(svc), security::Caller::current_process(), options.namespace_path));
 }
 
 namespace client {
 
 EmbeddedServices::EmbeddedServices(std::unique_ptr<service::CimService> service,
-                                   security::Caller caller)
-    : service_(std::move(service)), caller_(std::move(caller)) {}
+                                   security::Caller caller, std::string namespace_path)
+    : service_(std::move(service)),
+      caller_(std::move(caller)),
+      namespace_(std::move(namespace_path)) {}
+
+Result<void> EmbeddedServices::check_namespace(std::string_view path) const {
+  if (namespace_.empty()) return {};
+  auto p = ObjectPath::parse(path);
+  // A malformed path, or one naming its own namespace, is the service's to judge.
+  if (!p.ok() || !p->namespace_path.empty() || p->class_name.empty()) return {};
+  if (!service_->get_class(p->class_name).ok()) return {};  // unknown: the service says so
+  auto here = service_->get_class(p->class_name, namespace_);
+  if (!here.ok()) return here.take_error();
+  return {};
+}
 
 Result<Instance> EmbeddedServices::get_object(std::string_view path,
                                               const std::vector<std::string>& properties) {
+  if (auto ns = check_namespace(path); !ns.ok()) return ns.take_error();
   return service_->get_object(caller_, path, properties);
 }
 
 Result<std::unique_ptr<InstanceStream>> EmbeddedServices::enumerate_instances(
     std::string_view class_name, const std::vector<std::string>& properties) {
-  return service_->enumerate(caller_, class_name, properties);
+  return service_->enumerate(caller_, class_name, properties, namespace_);
 }
 
 Result<std::shared_ptr<const ClassDecl>> EmbeddedServices::get_class(std::string_view name) {
-  return service_->get_class(name);
+  return service_->get_class(name, namespace_);
 }
 
 Result<std::unique_ptr<InstanceStream>> EmbeddedServices::exec_query(std::string_view wql,
                                                                      std::string_view language) {
-  return service_->exec_query(caller_, wql, language);
+  return service_->exec_query(caller_, wql, language, namespace_);
 }
 
 Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::string_view method,
                                                    const Parameters& in) {
+  if (auto ns = check_namespace(path); !ns.ok()) {
+    service_->audit_refused_call(caller_, path, method, in, ns.error());
+    return ns.take_error();
+  }
   return service_->exec_method(caller_, path, method, in);
 }
 
 Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
+  if (auto ns = check_namespace(path); !ns.ok()) {
+    service_->audit_refused_call(caller_, path, "DeleteInstance", {}, ns.error());
+    return ns.take_error();
+  }
   return service_->delete_instance(caller_, path);
+}
+
+Result<ObjectPath> EmbeddedServices::create_instance(std::string_view class_name,
+                                                     const Parameters& properties) {
+  if (auto ns = check_namespace(class_name); !ns.ok()) {
+    service_->audit_refused_call(caller_, class_name, "CreateInstance", properties, ns.error());
+    return ns.take_error();
+  }
+  return service_->create_instance(caller_, class_name, properties);
 }
 
 Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(

@@ -11,7 +11,9 @@ namespace lwmi::client {
 
 class EmbeddedServices : public Services {
  public:
-  EmbeddedServices(std::unique_ptr<service::CimService> service, security::Caller caller);
+  /// `namespace_path`: where paths, classes and queries without a namespace are ("" = anywhere).
+  EmbeddedServices(std::unique_ptr<service::CimService> service, security::Caller caller,
+                   std::string namespace_path = {});
 
   Result<Instance> get_object(std::string_view path,
                               const std::vector<std::string>& properties) override;
@@ -24,6 +26,8 @@ class EmbeddedServices : public Services {
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
+  Result<ObjectPath> create_instance(std::string_view class_name,
+                                     const Parameters& properties) override;
   Result<std::unique_ptr<EventStream>> exec_notification_query(
       std::string_view wql, const NotificationOptions& options = {}) override;
   bool embedded() const override { return true; }
@@ -36,8 +40,12 @@ class EmbeddedServices : public Services {
   Result<void> enable_privilege(std::string_view name) override;
 
  private:
+  /// A path (or class) naming no namespace must name a class of the connection's namespace.
+  Result<void> check_namespace(std::string_view path) const;
+
   std::unique_ptr<service::CimService> service_;
   security::Caller caller_;
+  std::string namespace_;
 };
 
 }  // namespace lwmi::client

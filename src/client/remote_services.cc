@@ -34,6 +34,7 @@
 #include "net/cloexec_socket.h"
 #include "os/descriptors.h"
 #include "security/caller.h"
+#include "wql/parser.h"
 
 namespace lwmi::client {
 
@@ -757,8 +758,22 @@ std::vector<wsman::Selector> selectors_of(const ObjectPath& p) {
 // RemoteServices
 
 RemoteServices::RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint,
-                               std::string host)
-    : connection_(std::move(connection)), endpoint_(std::move(endpoint)), host_(std::move(host)) {}
+                               std::string host, std::string namespace_path)
+    : connection_(std::move(connection)),
+      endpoint_(std::move(endpoint)),
+      host_(std::move(host)),
+      namespace_(std::move(namespace_path)) {}
+
+std::string RemoteServices::namespace_for(std::string_view cls, std::string_view path_ns) const {
+  if (!path_ns.empty()) return std::string(path_ns);
+  if (!namespace_.empty()) return namespace_;
+  if (auto c = cim::Schema::builtin().find(cls)) return c->namespace_path;
+  return "root\\cimv2";
+}
+
+std::string RemoteServices::uri_for(std::string_view cls, std::string_view path_ns) const {
+  return wc::class_uri(cls, namespace_for(cls, path_ns));
+}
 
 RemoteServices::~RemoteServices() = default;
 
@@ -766,14 +781,17 @@ Result<std::unique_ptr<RemoteServices>> RemoteServices::connect(const ConnectOpt
   auto ep = parse_node(options.node);
   if (!ep.ok()) return ep.take_error();
   std::string ns = options.namespace_path;
+  if (!ns.empty() && !ClassDecl::same_namespace(ns, "root\\cimv2") &&
+      !ClassDecl::same_namespace(ns, "root\\subscription"))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + options.namespace_path +
+                     "' is not served (lwmi serves root\\cimv2 and root\\subscription)"};
   for (char& c : ns)
     if (c == '/') c = '\\';
-  if (!ns.empty() && !base::iequals(ns, "root\\cimv2"))
-    return Error{WbemStatus::kInvalidNamespace, "namespace '" + options.namespace_path +
-                                                    "' is not served (lwmi serves root\\cimv2)"};
+  while (!ns.empty() && ns.front() == '\\') ns.erase(ns.begin());
   auto conn = std::make_shared<Connection>(*ep, options);
   std::string host = ep->kind == Endpoint::Kind::kUnix ? local_host_name() : ep->host;
-  std::unique_ptr<RemoteServices> s(new RemoteServices(conn, *ep, host));
+  std::unique_ptr<RemoteServices> s(new RemoteServices(conn, *ep, host, ns));
   auto body = conn->post(wc::identify_request(s->common()));
   if (!body.ok()) return body.take_error();
   auto product = wc::parse_identify_response(*body);
@@ -801,8 +819,8 @@ Result<Instance> RemoteServices::get_object(std::string_view path,
   if (!p->is_instance_path() || p->singleton)
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
-  auto body =
-      connection_->post(wc::get_request(common(), wc::class_uri(p->class_name), selectors_of(*p)));
+  auto body = connection_->post(
+      wc::get_request(common(), uri_for(p->class_name, p->namespace_path), selectors_of(*p)));
   if (!body.ok()) return body.take_error();
   auto inst = wc::parse_get_response(*body);
   if (!inst.ok()) return inst.take_error();
@@ -843,7 +861,7 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate_instances(
   if (!is_identifier(class_name))
     return Error{WbemStatus::kInvalidClass,
                  "'" + std::string(class_name) + "' is not a class name"};
-  if (properties.empty()) return enumerate(wc::class_uri(class_name), "");
+  if (properties.empty()) return enumerate(uri_for(class_name), "");
   std::string wql = "SELECT ";
   for (size_t i = 0; i < properties.size(); ++i) {
     if (!is_identifier(properties[i]))
@@ -851,7 +869,7 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate_instances(
     wql += (i ? "," : "") + properties[i];
   }
   wql += " FROM " + std::string(class_name);
-  return enumerate(wc::class_uri("*"), wql);
+  return enumerate(wc::class_uri("*", namespace_for(class_name)), wql);
 }
 
 Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_view wql,
@@ -859,13 +877,24 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_v
   if (!base::iequals(language, "WQL"))
     return Error{WbemStatus::kInvalidQueryType,
                  "query language '" + std::string(language) + "' is not supported (use WQL)"};
-  return enumerate(wc::class_uri("*"), std::string(wql));
+  // The wildcard resource URI names the namespace of the class queried; a query that does not
+  // parse goes as it is, for the server to point at its error.
+  std::string cls;
+  if (auto q = wql::parse(wql); q.ok() && q->kind == wql::Query::Kind::kSelect)
+    cls = q->select.class_name;
+  return enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
 }
 
 Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
-  if (auto c = cim::Schema::builtin().find(class_name)) return c;
-  return Error{WbemStatus::kInvalidClass,
-               "class '" + std::string(class_name) + "' does not exist in root\\cimv2"};
+  auto c = cim::Schema::builtin().find(class_name);
+  if (!c)
+    return Error{WbemStatus::kInvalidClass,
+                 "class '" + std::string(class_name) + "' does not exist in " +
+                     (namespace_.empty() ? std::string("root\\cimv2") : namespace_)};
+  if (!namespace_.empty() && !c->in_namespace(namespace_))
+    return Error{WbemStatus::kInvalidClass,
+                 "class " + c->name + " is in " + c->namespace_path + ", not " + namespace_};
+  return c;
 }
 
 Result<MethodResult> RemoteServices::exec_method(std::string_view path, std::string_view method,
@@ -876,7 +905,7 @@ Result<MethodResult> RemoteServices::exec_method(std::string_view path, std::str
     return Error{WbemStatus::kInvalidObjectPath, "'" + std::string(path) + "' names no class"};
   if (!is_identifier(method))
     return Error{WbemStatus::kInvalidMethod, "'" + std::string(method) + "' is not a method name"};
-  std::string uri = wc::class_uri(p->class_name);
+  std::string uri = uri_for(p->class_name, p->namespace_path);
   auto body = connection_->post(wc::invoke_request(common(), uri, method, selectors_of(*p), in));
   if (!body.ok()) return body.take_error();
   return wc::parse_invoke_response(*body, p->class_name, method);
@@ -889,11 +918,29 @@ Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
   auto body = connection_->post(
-      wc::delete_request(common(), wc::class_uri(p->class_name), selectors_of(*p)));
+      wc::delete_request(common(), uri_for(p->class_name, p->namespace_path), selectors_of(*p)));
   if (!body.ok()) return body.take_error();
   auto r = wc::parse_empty_response(*body);
   if (!r.ok()) return r.take_error();
   return MethodResult{};
+}
+
+Result<ObjectPath> RemoteServices::create_instance(std::string_view class_name,
+                                                   const Parameters& properties) {
+  auto p = ObjectPath::parse(class_name);
+  if (!p.ok()) return p.take_error();
+  if (!p->is_class_path())
+    return Error{WbemStatus::kInvalidObjectPath,
+                 "'" + std::string(class_name) +
+                     "' is not a class: CreateInstance takes the class and the properties, keys "
+                     "included"};
+  for (const auto& [name, value] : properties)
+    if (!is_identifier(name))
+      return Error{WbemStatus::kInvalidProperty, "'" + name + "' is not a property name"};
+  auto body = connection_->post(
+      wc::create_request(common(), uri_for(p->class_name, p->namespace_path), properties));
+  if (!body.ok()) return body.take_error();
+  return wc::parse_create_response(*body);
 }
 
 Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(

@@ -70,6 +70,8 @@ class RemoteServices : public Services {
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in = {}) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
+  Result<ObjectPath> create_instance(std::string_view class_name,
+                                     const Parameters& properties) override;
   /// Subscribe (Pull delivery) + a Pull per next(); Unsubscribe when the stream is destroyed.
   Result<std::unique_ptr<EventStream>> exec_notification_query(
       std::string_view wql, const NotificationOptions& options = {}) override;
@@ -84,14 +86,21 @@ class RemoteServices : public Services {
   Result<void> enable_privilege(std::string_view name) override;
 
  private:
-  RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host);
+  RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host,
+                 std::string namespace_path);
   wsman::client::Common common() const;
+  /// The namespace to name `cls` in: the path's own, else the connection's, else the one the
+  /// built-in schema declares the class in (root\\cimv2 for a class it does not know).
+  std::string namespace_for(std::string_view cls, std::string_view path_ns = {}) const;
+  /// The WMI resource URI of `cls` in namespace_for().
+  std::string uri_for(std::string_view cls, std::string_view path_ns = {}) const;
   Result<std::unique_ptr<InstanceStream>> enumerate(const std::string& resource_uri,
                                                     const std::string& filter);
 
   std::shared_ptr<Connection> connection_;
   Endpoint endpoint_;
   std::string host_;
+  std::string namespace_;  ///< ConnectOptions::namespace_path ("" = the class's own)
   std::string product_;
   std::vector<std::string> privileges_;
 };

@@ -24,7 +24,9 @@
 
 #include "cim/schema.h"
 #include "net/certificate.h"
+#include "service/testing/fake_served_class.h"
 #include "wsman/envelope.h"
+#include "wsman/operations.h"
 
 namespace lwmi::client {
 namespace {
@@ -622,6 +624,71 @@ TEST_F(RemoteServicesTest, PlainHttpUrl) {
   ASSERT_TRUE(s.ok()) << s.error().to_string();
   EXPECT_TRUE((*s)->get_object("Win32_Process.Handle=\"42\"").ok());
   EXPECT_FALSE(fs::exists(dir_ / "known_hosts"));
+}
+
+// Create, Get, Enumerate, Query and Delete of a root\subscription class through the real
+// server operations: the client names the connection's namespace (or the path's) in each
+// resource URI, and the server's refusals keep their WBEM codes.
+TEST_F(RemoteServicesTest, SubscriptionNamespaceCreateGetQueryDelete) {
+  service::CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
+  auto fake = service::testing::serve_fake_class(svc);
+  wsman::Operations ops{svc};
+  auto me = security::Caller::current_process();
+  FakeServer server(FakeServer::Mode::kHttp,
+                    [&](const wsman::Request& r) { return encoded(ops.handle(r, me)); });
+  server.start();
+  auto o = options(server.port());
+  o.node = "http://127.0.0.1:" + std::to_string(server.port()) + "/wsman";
+  o.namespace_path = "root\\subscription";
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto made = (*s)->create_instance("LWMI_TestFilter",
+                                    {{"Name", Value::string("r1")},
+                                     {"Limit", Value::string("5")},
+                                     {"Tags", Value::string("a")},
+                                     {"Tags", Value::string("b")},
+                                     {"Target", Value::reference("LWMI_TestFilter.Name=\"x\"")}});
+  ASSERT_TRUE(made.ok()) << made.error().to_string();
+  EXPECT_EQ(made->to_string(), "root\\subscription:LWMI_TestFilter.Name=\"r1\"");
+  auto stored = fake->stored("r1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->get("Limit")->as_u64(), 5u);
+  EXPECT_EQ(stored->get("Tags")->elements().size(), 2u);
+  EXPECT_EQ(stored->get("Target")->to_text(), "LWMI_TestFilter.Name=\"x\"");
+
+  auto got = (*s)->get_object(made->relative());
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  EXPECT_EQ(got->namespace_path(), "root\\subscription");
+  auto q = (*s)->exec_query("SELECT * FROM LWMI_TestFilter WHERE Name = 'r1'");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  Instance i;
+  ASSERT_TRUE((*q)->next(&i)) << ((*q)->error() ? (*q)->error()->to_string() : "");
+  EXPECT_EQ(i.get("Name")->to_text(), "r1");
+  auto dup = (*s)->create_instance("LWMI_TestFilter", {{"Name", Value::string("R1")}});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, WbemStatus::kAlreadyExists);
+  auto process = (*s)->create_instance("root\\cimv2:Win32_Process", {});
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.error().code, WbemStatus::kProviderNotCapable);
+  ASSERT_TRUE((*s)->delete_instance(made->relative()).ok());
+  EXPECT_FALSE(fake->stored("r1"));
+
+  // Connected to root\cimv2, the class is not there: the server says where it is.
+  o.namespace_path = "root\\cimv2";
+  auto cimv2 = Locator::connect(o);
+  ASSERT_TRUE(cimv2.ok());
+  auto wrong = (*cimv2)->create_instance("LWMI_TestFilter", {{"Name", Value::string("w")}});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ(wrong.error().message,
+            "class LWMI_TestFilter is in root\\subscription, not root\\cimv2");
+  // A path naming its namespace goes there.
+  EXPECT_TRUE(
+      (*cimv2)
+          ->create_instance("root\\subscription:LWMI_TestFilter", {{"Name", Value::string("w")}})
+          .ok());
+  o.namespace_path = "root\\nowhere";
+  EXPECT_EQ(Locator::connect(o).error().code, WbemStatus::kInvalidNamespace);
 }
 
 TEST_F(RemoteServicesTest, UnixSocketForTheLocalHost) {

@@ -32,6 +32,37 @@ TEST(Locator, RefusesWhatItCannotDo) {
   ASSERT_FALSE(c.ok()) << "an explicit config file must exist";
 }
 
+// Connected to root\subscription, the classes of root\cimv2 are elsewhere: refused by name
+// (a path naming root\cimv2 itself still reaches them); "" finds every class where it is.
+TEST(Locator, NamespaceOfTheConnection) {
+  ConnectOptions o;
+  o.embedded_only = true;
+  o.namespace_path = "root\\subscription";
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  std::string self = "Win32_Process.Handle=\"" + std::to_string(::getpid()) + "\"";
+  auto get = (*s)->get_object(self);
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ(get.error().message, "class Win32_Process is in root\\cimv2, not root\\subscription");
+  EXPECT_EQ((*s)->enumerate_instances("Win32_Process").error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ((*s)->exec_query("SELECT * FROM Win32_Process").error().code,
+            WbemStatus::kInvalidClass);
+  EXPECT_EQ((*s)->delete_instance(self).error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ((*s)->create_instance("Win32_Process", {}).error().code, WbemStatus::kInvalidClass);
+  EXPECT_TRUE((*s)->get_object("root\\cimv2:" + self).ok());
+
+  o.namespace_path = "";
+  auto any = Locator::connect(o);
+  ASSERT_TRUE(any.ok());
+  EXPECT_TRUE((*any)->get_object(self).ok());
+  auto create = (*any)->create_instance("Win32_Process", {{"Name", Value::string("x")}});
+  ASSERT_FALSE(create.ok());
+  EXPECT_EQ(create.error().code, WbemStatus::kProviderNotCapable);
+  EXPECT_EQ(create.error().message,
+            "class Win32_Process is created by its Create method, not CreateInstance");
+}
+
 TEST(Privileges, EnableNeedsHolding) {
   auto s = Locator::connect();
   ASSERT_TRUE(s.ok());

@@ -9,12 +9,40 @@
 namespace lwmi::service {
 namespace {
 
-bool is_cimv2(std::string_view ns) {
+/// The namespaces every lwmi has, whether or not something is served there yet.
+constexpr std::string_view kNamespaces[] = {"root\\cimv2", "root\\subscription"};
+
+std::string display_namespace(std::string_view ns) {
   std::string n(ns);
   for (char& c : n)
     if (c == '/') c = '\\';
   while (!n.empty() && n.front() == '\\') n.erase(n.begin());
-  return base::iequals(n, "root\\cimv2");
+  return n;
+}
+
+/// Stamps each instance of a served class with its class's namespace.
+class InNamespace : public InstanceStream {
+ public:
+  InNamespace(std::unique_ptr<InstanceStream> s, std::string ns)
+      : s_(std::move(s)), ns_(std::move(ns)) {}
+  bool next(Instance* out) override {
+    if (!s_->next(out)) {
+      error_ = s_->error();
+      return false;
+    }
+    out->set_namespace(ns_);
+    return true;
+  }
+
+ private:
+  std::unique_ptr<InstanceStream> s_;
+  std::string ns_;
+};
+
+std::unique_ptr<InstanceStream> in_namespace(std::unique_ptr<InstanceStream> s,
+                                             const ClassDecl& cls) {
+  if (!s) return s;
+  return std::make_unique<InNamespace>(std::move(s), cls.namespace_path);
 }
 
 }  // namespace
@@ -28,25 +56,51 @@ CimService::CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys)
   processes_.set_policy(std::move(policy));
 }
 
+bool CimService::has_namespace(std::string_view ns) const {
+  for (auto n : kNamespaces)
+    if (ClassDecl::same_namespace(n, ns)) return true;
+  for (const auto& s : served_)
+    if (s.provider->class_decl()->in_namespace(ns)) return true;
+  return false;
+}
+
 Result<void> CimService::check_location(const ObjectPath& path) const {
   if (!path.server.empty() && path.server != "." && !base::iequals(path.server, "localhost") &&
       !base::iequals(path.server, system().host))
     return Error{WbemStatus::kInvalidParameter, "the path names host '" + path.server +
                                                     "': connect to it with --node " + path.server};
-  if (!path.namespace_path.empty() && !is_cimv2(path.namespace_path))
-    return Error{WbemStatus::kInvalidNamespace, "namespace '" + path.namespace_path +
-                                                    "' does not exist (lwmi serves root\\cimv2)"};
+  if (!path.namespace_path.empty() && !has_namespace(path.namespace_path))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + path.namespace_path +
+                     "' does not exist (lwmi serves root\\cimv2 and root\\subscription)"};
   return {};
 }
 
-Result<std::shared_ptr<const ClassDecl>> CimService::get_class(std::string_view name) const {
+Result<std::shared_ptr<const ClassDecl>> CimService::get_class(std::string_view name,
+                                                               std::string_view ns) const {
   if (name.size() > 255)
     return Error{WbemStatus::kClassNameTooWide, "class name longer than 255 characters"};
+  if (!ns.empty() && !has_namespace(ns))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + display_namespace(ns) +
+                     "' does not exist (lwmi serves root\\cimv2 and root\\subscription)"};
   auto cls = cim::Schema::builtin().find(name);
   if (!cls)
+    for (const auto& s : served_)
+      if (base::iequals(s.provider->class_decl()->name, name)) cls = s.provider->class_decl();
+  if (!cls)
     return Error{WbemStatus::kInvalidClass,
-                 "no class named '" + std::string(name) + "' in root\\cimv2"};
+                 "no class named '" + std::string(name) + "' in " +
+                     (ns.empty() ? std::string("root\\cimv2 or root\\subscription")
+                                 : display_namespace(ns))};
+  if (!ns.empty() && !cls->in_namespace(ns))
+    return Error{WbemStatus::kInvalidClass, "class " + cls->name + " is in " + cls->namespace_path +
+                                                ", not " + display_namespace(ns)};
   return cls;
+}
+
+Result<std::shared_ptr<const ClassDecl>> CimService::class_of(const ObjectPath& path) const {
+  return get_class(path.class_name, path.namespace_path);
 }
 
 Result<provider::Request> CimService::request_for(
@@ -72,14 +126,18 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
   if (path->is_namespace_path())
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(text) + "' names a namespace, not an instance"};
-  auto cls = get_class(path->class_name);
+  auto cls = class_of(*path);
   if (!cls.ok()) return cls.take_error();
   if (path->is_class_path())
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(text) + "' names the class " + (*cls)->name +
                      ", not an instance: add its key, e.g. " + (*cls)->name + ".Handle=\"1\""};
   if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.get(caller, *path, {});
-  if (auto* s = served_for(**cls)) return s->provider->get(caller, *path, {});
+  if (auto* s = served_for(**cls)) {
+    auto inst = s->provider->get(caller, *path, {});
+    if (inst.ok()) inst->set_namespace(s->provider->class_decl()->namespace_path);
+    return inst;
+  }
   if (!processes_.class_decl()->is_a((*cls)->name))
     return Error{WbemStatus::kNotFound,
                  "no instance of " + (*cls)->name + " matches '" + std::string(text) + "'"};
@@ -97,11 +155,12 @@ class EmptyStream : public InstanceStream {
 
 Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
     const security::Caller& caller, std::string_view class_name,
-    const std::vector<std::string>& properties) {
-  auto cls = get_class(class_name);
+    const std::vector<std::string>& properties, std::string_view ns) {
+  auto cls = get_class(class_name, ns);
   if (!cls.ok()) return cls.take_error();
   if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.enumerate(caller, {});
-  if (auto* s = served_for(**cls)) return s->provider->enumerate(caller, {});
+  if (auto* s = served_for(**cls))
+    return in_namespace(s->provider->enumerate(caller, {}), *s->provider->class_decl());
   auto req = request_for(**cls, properties);
   if (!req.ok()) return req.take_error();
   // Win32_Process is the one concrete class with instances; a query on an ancestor returns
@@ -113,7 +172,8 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
 
 Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::Caller& caller,
                                                                std::string_view wql,
-                                                               std::string_view language) {
+                                                               std::string_view language,
+                                                               std::string_view ns) {
   if (auto l = wql::check_language(language); !l.ok()) return l.take_error();
   auto parsed = wql::parse(wql);
   if (!parsed.ok()) return parsed.take_error();
@@ -124,7 +184,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
                      " is not supported: lwmi has no association classes yet",
                  0};
   const auto& sel = parsed->select;
-  auto queried = get_class(sel.class_name);
+  auto queried = get_class(sel.class_name, ns);
   if (!queried.ok()) {
     Error e = queried.take_error();
     e.position = sel.class_loc.offset;
@@ -142,7 +202,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
         return i == wql::kClassProperty ? Value::string(cls->name) : read(i);
       });
     };
-    if (served_class) return served_class->provider->enumerate(caller, req);
+    if (served_class) return in_namespace(served_class->provider->enumerate(caller, req), *cls);
     return event_sources_.enumerate(caller, req);
   }
   auto concrete = processes_.class_decl();
@@ -179,12 +239,70 @@ bool changes_state(std::string_view method) {
            base::iequals(method, "GetAvailableVirtualSize"));
 }
 
+/// A name or value the caller made up, as an error message quotes it: at most kMaxShown bytes
+/// (not cut inside a UTF-8 sequence), "…" marking the cut. Messages reach the audit log whole.
+constexpr size_t kMaxShown = 256;
+std::string shown(std::string_view s) {
+  if (s.size() <= kMaxShown) return std::string(s);
+  size_t n = kMaxShown;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "\u2026";
+}
+
+/// Converts `v` (text from a command line or an envelope, or a typed value) to `type` into
+/// *slot; for an array, appends to what *slot holds. Returns "" or why it does not convert
+/// (naming `what`).
+std::string convert_value(const std::string& what, CimType type, bool is_array, const Value& v,
+                          std::optional<Value>* slot) {
+  Value elem = v;
+  if (v.type() == CimType::kString && !v.is_null() && type != CimType::kString) {
+    auto c = Value::from_text(type, v.as_string());
+    if (!c)
+      return what + ": '" + shown(v.as_string()) + "' is not a " + std::string(cim_type_name(type));
+    elem = *c;
+  } else if (!v.is_null() && v.type() != type && !(is_integer(type) && is_integer(v.type()))) {
+    return what + ": expected " + std::string(cim_type_name(type));
+  } else if (!v.is_null() && is_integer(type) && v.type() != type) {
+    auto c = is_signed_integer(v.type()) ? Value::integer(type, v.as_i64())
+                                         : Value::integer_unsigned(type, v.as_u64());
+    if (!c)
+      return what + ": " + v.to_text() + " is out of range for " + std::string(cim_type_name(type));
+    elem = *c;
+  }
+  if (is_array) {
+    std::vector<Value> els;
+    if (*slot && !(*slot)->is_null()) els = (*slot)->elements();
+    if (elem.is_array()) {
+      for (const auto& e : elem.elements()) els.push_back(e);
+    } else {
+      els.push_back(elem);
+    }
+    *slot = Value::array(type, std::move(els));
+  } else {
+    *slot = elem;
+  }
+  return {};
+}
+
+/// The parameters (or a CreateInstance's properties) as an audit line shows them: all of them
+/// up to kMaxAuditedParams bytes, then how much more there was. A request body may hold half a
+/// megabyte of values; the audit line stays readable, and says it was cut.
+constexpr size_t kMaxAuditedParams = 8192;
+
 std::string params_text(const Parameters& in) {
   std::string s;
+  size_t cut = 0;
   for (const auto& [n, v] : in) {
+    std::string one =
+        n + "=" + (v.type() == CimType::kObject && !v.is_null() ? "{object}" : v.to_text());
+    if (cut || s.size() + one.size() + 1 > kMaxAuditedParams) {
+      cut += one.size() + 1;
+      continue;
+    }
     if (!s.empty()) s += ' ';
-    s += n + "=" + (v.type() == CimType::kObject && !v.is_null() ? "{object}" : v.to_text());
+    s += one;
   }
+  if (cut) s += " \u2026(" + std::to_string(cut) + " more bytes)";
   return s;
 }
 
@@ -194,7 +312,6 @@ void CimService::audit_refused_call(const security::Caller& caller, std::string_
                                     std::string_view method, const Parameters& in,
                                     const Error& error) {
   if (!changes_state(method)) return;
-  constexpr size_t kMaxShown = 256;  // a name or path the caller made up
   security::AuditRecord rec;
   rec.action = std::string(method.substr(0, kMaxShown));
   rec.result = std::string(wbem_status_name(error.code));
@@ -219,7 +336,7 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
     return refused(
         Error{WbemStatus::kInvalidObjectPath,
               "'" + std::string(text) + "' names a namespace, not a class or an instance"});
-  auto cls = get_class(path->class_name);
+  auto cls = class_of(*path);
   if (!cls.ok()) return refused(cls.take_error());
   method = (*cls)->method(method_name);
   if (!method)
@@ -254,35 +371,8 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   };
   auto convert = [&](const std::string& what, CimType type, bool is_array, const Value& v,
                      std::optional<Value>* slot) {
-    Value elem = v;
-    if (v.type() == CimType::kString && !v.is_null() && type != CimType::kString) {
-      auto c = Value::from_text(type, v.as_string());
-      if (!c)
-        return fail(what + ": '" + v.as_string() + "' is not a " +
-                    std::string(cim_type_name(type)));
-      elem = *c;
-    } else if (!v.is_null() && v.type() != type && !(is_integer(type) && is_integer(v.type()))) {
-      return fail(what + ": expected " + std::string(cim_type_name(type)));
-    } else if (!v.is_null() && is_integer(type) && v.type() != type) {
-      auto c = is_signed_integer(v.type()) ? Value::integer(type, v.as_i64())
-                                           : Value::integer_unsigned(type, v.as_u64());
-      if (!c)
-        return fail(what + ": " + v.to_text() + " is out of range for " +
-                    std::string(cim_type_name(type)));
-      elem = *c;
-    }
-    if (is_array) {
-      std::vector<Value> els;
-      if (*slot && !(*slot)->is_null()) els = (*slot)->elements();
-      if (elem.is_array()) {
-        for (const auto& e : elem.elements()) els.push_back(e);
-      } else {
-        els.push_back(elem);
-      }
-      *slot = Value::array(type, std::move(els));
-    } else {
-      *slot = elem;
-    }
+    if (std::string why = convert_value(what, type, is_array, v, slot); !why.empty())
+      fail(std::move(why));
   };
   std::vector<std::pair<const ParameterDecl*, std::optional<Value>>> slots;
   for (const auto& p : method->parameters)
@@ -370,10 +460,14 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
   };
   auto parsed = ObjectPath::parse(path);
   if (!parsed.ok()) return refused(parsed.take_error());
-  auto cls = get_class(parsed->class_name);
+  if (auto loc = check_location(*parsed); !loc.ok()) return refused(loc.take_error());
+  auto cls = class_of(*parsed);
   if (!cls.ok()) return refused(cls.take_error());
   if (auto* s = served_for(**cls); s && parsed->is_instance_path()) {
-    auto r = s->remove(caller, *parsed);
+    if (!s->ops.remove)
+      return refused(Error{WbemStatus::kProviderNotCapable,
+                           (*cls)->name + " is read-only: its instances cannot be deleted"});
+    auto r = s->ops.remove(caller, *parsed);
     if (!r.ok()) return r.take_error();
     return MethodResult{};
   }
@@ -390,8 +484,75 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
   return r;
 }
 
-void CimService::serve(std::shared_ptr<provider::InstanceProvider> p, Remover remove) {
-  served_.push_back({std::move(p), std::move(remove)});
+Result<ObjectPath> CimService::create_instance(const security::Caller& caller,
+                                               std::string_view class_path,
+                                               const Parameters& properties) {
+  constexpr std::string_view kAction = "CreateInstance";
+  // Refused or not, a creation is audited with what was asked for.
+  auto refused = [&](Error e) -> Error {
+    audit_refused_call(caller, class_path, kAction, properties, e);
+    return e;
+  };
+  auto path = ObjectPath::parse(class_path);
+  if (!path.ok()) return refused(path.take_error());
+  if (auto loc = check_location(*path); !loc.ok()) return refused(loc.take_error());
+  if (!path->is_class_path())
+    return refused(Error{WbemStatus::kInvalidObjectPath,
+                         "'" + std::string(class_path) +
+                             "' is not a class: CreateInstance takes the class and the "
+                             "properties, keys included"});
+  auto cls = class_of(*path);
+  if (!cls.ok()) return refused(cls.take_error());
+  const Served* served = served_for(**cls);
+  if (!served || !served->ops.create ||
+      !base::iequals(served->provider->class_decl()->name, (*cls)->name)) {
+    if ((*cls)->is_a("CIM_Process") && (*cls)->method("Create"))
+      return refused(
+          Error{WbemStatus::kProviderNotCapable,
+                "class " + (*cls)->name + " is created by its Create method, not CreateInstance"});
+    return refused(Error{WbemStatus::kProviderNotCapable,
+                         "instances of " + (*cls)->name + " cannot be created"});
+  }
+  // The served class's own declaration: its properties, typed; nothing else.
+  auto decl = served->provider->class_decl();
+  Instance inst(decl);
+  inst.set_namespace(decl->namespace_path);
+  std::vector<std::optional<Value>> slots(decl->properties.size());
+  for (const auto& [name, value] : properties) {
+    auto i = decl->property_index(name);
+    if (!i)
+      return refused(Error{WbemStatus::kInvalidProperty,
+                           "class " + decl->name + " has no property '" + shown(name) + "'"});
+    const PropertyDecl& prop = decl->properties[*i];
+    if (value.is_null()) {
+      slots[*i] = Value::null(prop.type, prop.is_array);
+      continue;
+    }
+    if (std::string why = convert_value(prop.name, prop.type, prop.is_array, value, &slots[*i]);
+        !why.empty())
+      return refused(Error{WbemStatus::kTypeMismatch, why});
+  }
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i]) inst.set(i, std::move(*slots[i]));
+
+  auto created = served->ops.create(caller, inst);
+  security::AuditRecord rec;
+  rec.action = std::string(kAction);
+  rec.params = params_text(properties);
+  if (created.ok()) {
+    created->namespace_path = decl->namespace_path;
+    rec.result = "0";
+    rec.detail = "path=" + created->relative();
+  } else {
+    rec.result = std::string(wbem_status_name(created.error().code));
+    rec.detail = created.error().message + " path=" + decl->name;
+  }
+  (void)audit_.record(caller, rec);
+  return created;
+}
+
+void CimService::serve(std::shared_ptr<provider::InstanceProvider> p, ServedOps ops) {
+  served_.push_back({std::move(p), std::move(ops)});
 }
 
 const CimService::Served* CimService::served_for(const ClassDecl& cls) const {

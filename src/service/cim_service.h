@@ -30,19 +30,27 @@ class CimService {
  public:
   CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys);
 
+  /// Namespaces: root\\cimv2 and root\\subscription (and any a served class declares). A path,
+  /// class or query that names a namespace must name its class's (else WBEM_E_INVALID_CLASS:
+  /// "class X is in root\\subscription, not root\\cimv2"); one without finds the class wherever
+  /// it is. Instances carry their class's namespace (__NAMESPACE, __PATH).
+
   /// An instance by path text. Errors: WBEM_E_INVALID_OBJECT_PATH, WBEM_E_INVALID_NAMESPACE,
   /// WBEM_E_INVALID_CLASS, WBEM_E_NOT_FOUND, WBEM_E_INVALID_PROPERTY.
   Result<Instance> get_object(const security::Caller& caller, std::string_view path,
                               const std::vector<std::string>& properties);
-  /// Every instance of `class_name` and its subclasses.
+  /// Every instance of `class_name` and its subclasses; `ns` ("" = any) must hold the class.
   Result<std::unique_ptr<InstanceStream>> enumerate(const security::Caller& caller,
                                                     std::string_view class_name,
-                                                    const std::vector<std::string>& properties);
+                                                    const std::vector<std::string>& properties,
+                                                    std::string_view ns = {});
   /// Runs a WQL data query: results stream, each keeping its identity for a later method call.
-  /// The WHERE clause is evaluated on each process before its other properties are read.
+  /// The WHERE clause is evaluated on each process before its other properties are read. `ns`
+  /// ("" = any) must hold the queried class.
   Result<std::unique_ptr<InstanceStream>> exec_query(const security::Caller& caller,
                                                      std::string_view wql,
-                                                     std::string_view language = "WQL");
+                                                     std::string_view language = "WQL",
+                                                     std::string_view ns = {});
   /// Calls a method on the instance (or, for a static method, the class) `path` names.
   /// WBEM_E_INVALID_METHOD for an unknown method, WBEM_E_INVALID_METHOD_PARAMETERS for an
   /// unknown in-parameter; a value that does not convert to its parameter's type is
@@ -52,16 +60,44 @@ class CimService {
   /// DeleteInstance: for Win32_Process, Terminate. ReturnValue 2/3 become WBEM_E_ACCESS_DENIED.
   /// WBEM_E_PROVIDER_NOT_CAPABLE for a read-only class (LWMI_EventSource).
   Result<MethodResult> delete_instance(const security::Caller& caller, std::string_view path);
-  /// A class declaration; WBEM_E_INVALID_CLASS when unknown.
-  Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) const;
-  /// Checks a path's server and namespace name this host's root\cimv2.
+  /// CreateInstance of the class `class_path` names ("Class", or "root\\subscription:Class"):
+  /// property values by name, as exec_method takes in-parameters (a string converts to the
+  /// declared type, a repeated name appends to an array, a NULL stays NULL). The Instance, in its
+  /// class's namespace, goes to the served class's creator; the result is the new instance's
+  /// path (with its namespace). Errors: WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS,
+  /// WBEM_E_INVALID_OBJECT_PATH (a path with keys), WBEM_E_INVALID_PROPERTY (unknown name),
+  /// WBEM_E_TYPE_MISMATCH (a value that does not convert), WBEM_E_PROVIDER_NOT_CAPABLE (the
+  /// class has no creator), else the creator's. Audited as "CreateInstance", whatever the
+  /// outcome.
+  Result<ObjectPath> create_instance(const security::Caller& caller, std::string_view class_path,
+                                     const Parameters& properties);
+  /// A class declaration, in `ns` ("" = wherever it is). WBEM_E_INVALID_NAMESPACE for a
+  /// namespace that does not exist, WBEM_E_INVALID_CLASS for a class that is not there.
+  Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name,
+                                                     std::string_view ns = {}) const;
+  /// Checks a path's server is this host and its namespace (if any) exists.
   Result<void> check_location(const ObjectPath& path) const;
+  /// True when `ns` is a namespace this service has.
+  bool has_namespace(std::string_view ns) const;
 
   /// Deletes the instance a path names (for a served class).
   using Remover = std::function<Result<void>(const security::Caller&, const ObjectPath&)>;
-  /// Serves one more class beside the engine's own (lwmid: LWMI_EventSubscription): get,
-  /// enumerate, queries and DeleteInstance (through `remove`) go to `p`. Before serving starts.
-  void serve(std::shared_ptr<provider::InstanceProvider> p, Remover remove);
+  /// Stores a new instance of a served class (its properties as the caller gave them, typed
+  /// and checked against the class) and returns its path (keys; the namespace is added).
+  using Creator = std::function<Result<ObjectPath>(const security::Caller&, const Instance&)>;
+  /// What a served class supports beyond get, enumerate and queries; an empty one is
+  /// WBEM_E_PROVIDER_NOT_CAPABLE.
+  struct ServedOps {
+    Remover remove;  ///< DeleteInstance
+    Creator create;  ///< CreateInstance
+  };
+  /// Serves one more class beside the engine's own (lwmid: LWMI_EventSubscription, the
+  /// root\\subscription classes): get, enumerate, queries, DeleteInstance and CreateInstance go
+  /// to `p` and `ops`. Its namespace is its ClassDecl's. Before serving starts.
+  void serve(std::shared_ptr<provider::InstanceProvider> p, ServedOps ops);
+  void serve(std::shared_ptr<provider::InstanceProvider> p, Remover remove) {
+    serve(std::move(p), ServedOps{std::move(remove), nullptr});
+  }
 
   const config::Config& config() const { return config_; }
   const os::SystemInfo& system() const { return processes_.system(); }
@@ -75,6 +111,8 @@ class CimService {
                           std::string_view method, const Parameters& in, const Error& error);
 
  private:
+  /// The class a path names, in the path's namespace when it has one.
+  Result<std::shared_ptr<const ClassDecl>> class_of(const ObjectPath& path) const;
   Result<provider::Request> request_for(const ClassDecl& requested,
                                         const std::vector<std::string>& properties) const;
 
@@ -84,7 +122,7 @@ class CimService {
   security::AuditLog audit_;
   struct Served {
     std::shared_ptr<provider::InstanceProvider> provider;
-    Remover remove;
+    ServedOps ops;
   };
   std::vector<Served> served_;  ///< serve(); unchanged once serving
   /// The served class `cls` is (or derives from), if any.

@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "service/testing/fake_served_class.h"
+
 namespace lwmi::service {
 
 class LiveService : public ::testing::Test {
@@ -32,9 +37,10 @@ TEST_F(LiveService, ErrorsNameTheProblem) {
     std::string message;
   } cases[] = {
       {"Win32_Nothing.Handle=\"1\"", WbemStatus::kInvalidClass,
-       "no class named 'Win32_Nothing' in root\\cimv2"},
+       "no class named 'Win32_Nothing' in root\\cimv2 or root\\subscription"},
       {"\\\\.\\root\\default:Win32_Process=1", WbemStatus::kInvalidNamespace,
-       "namespace 'root\\default' does not exist (lwmi serves root\\cimv2)"},
+       "namespace 'root\\default' does not exist (lwmi serves root\\cimv2 and "
+       "root\\subscription)"},
       {"\\\\otherhost\\root\\cimv2:Win32_Process=1", WbemStatus::kInvalidParameter,
        "the path names host 'otherhost': connect to it with --node otherhost"},
       {"Win32_Process", WbemStatus::kInvalidObjectPath,
@@ -142,6 +148,224 @@ TEST_F(LiveService, RemoteCreateNeedsTheConfigsPermission) {
                                    {{"CommandLine", Value::string("/bin/true")}});
   ASSERT_TRUE(ok.ok()) << ok.error().to_string();
   EXPECT_EQ(ok->return_value, 0u);
+}
+
+// A class served in root\subscription: found without a namespace or in its own, refused in
+// another with a message naming both, and its instances carry their namespace.
+class ServedNamespace : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(::mkdtemp(dir_), nullptr);
+    config::Config cfg;
+    cfg.audit.journal = false;
+    cfg.audit.file = audit_path();
+    svc_ = std::make_unique<CimService>(cfg, os::ProcFs("/proc"), os::SystemInfo::live());
+    fake_ = testing::serve_fake_class(*svc_);
+    ASSERT_NE(fake_->class_decl(), nullptr);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string audit_path() const { return std::string(dir_) + "/audit.log"; }
+  std::vector<std::string> audit_lines() const {
+    std::ifstream in(audit_path());
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  Result<ObjectPath> create(const std::string& cls, Parameters props) {
+    return svc_->create_instance(me_, cls, props);
+  }
+
+  char dir_[64] = "/tmp/lwmi-svc-ns-XXXXXX";
+  std::unique_ptr<CimService> svc_;
+  std::shared_ptr<testing::FakeServedClass> fake_;
+  security::Caller me_ = security::Caller::current_process();
+};
+
+TEST_F(ServedNamespace, SchemaDocumentsNameTheirClassesNamespace) {
+  EXPECT_EQ(fake_->class_decl()->namespace_path, "root\\subscription");
+  auto builtin = cim::Schema::builtin().find("Win32_Process");
+  ASSERT_NE(builtin, nullptr);
+  EXPECT_EQ(builtin->namespace_path, "root\\cimv2");
+  EXPECT_TRUE(builtin->in_namespace("//ROOT/CIMv2"));
+  EXPECT_FALSE(builtin->in_namespace("root\\cimv2x"));
+}
+
+TEST_F(ServedNamespace, ClassesAreFoundInTheirNamespaceOnly) {
+  ASSERT_TRUE(svc_->get_class("lwmi_testfilter").ok());
+  ASSERT_TRUE(svc_->get_class("LWMI_TestFilter", "root/subscription").ok());
+  auto wrong = svc_->get_class("LWMI_TestFilter", "root\\cimv2");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ(wrong.error().message,
+            "class LWMI_TestFilter is in root\\subscription, not root\\cimv2");
+  auto other = svc_->get_class("Win32_Process", "root\\subscription");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().message, "class Win32_Process is in root\\cimv2, not root\\subscription");
+  auto none = svc_->get_class("Win32_Process", "root\\nowhere");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, WbemStatus::kInvalidNamespace);
+}
+
+TEST_F(ServedNamespace, CreateGetEnumerateQueryDelete) {
+  auto made = create("LWMI_TestFilter", {{"Name", Value::string("f1")},
+                                         {"Query", Value::string("SELECT * FROM X")},
+                                         {"Limit", Value::string("7")},
+                                         {"Tags", Value::string("a")},
+                                         {"Tags", Value::string("b")},
+                                         {"Target", Value::string("LWMI_TestFilter.Name=\"f0\"")}});
+  ASSERT_TRUE(made.ok()) << made.error().to_string();
+  EXPECT_EQ(made->to_string(), "root\\subscription:LWMI_TestFilter.Name=\"f1\"");
+  auto stored = fake_->stored("f1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->get("Limit")->type(), CimType::kUint32);
+  EXPECT_EQ(stored->get("Limit")->as_u64(), 7u);
+  ASSERT_EQ(stored->get("Tags")->elements().size(), 2u);
+  EXPECT_EQ(stored->get("Tags")->elements()[1].as_string(), "b");
+  EXPECT_EQ(stored->get("Target")->type(), CimType::kReference);
+  EXPECT_EQ(stored->get("Target")->to_text(), "LWMI_TestFilter.Name=\"f0\"");
+
+  for (std::string p :
+       {"LWMI_TestFilter.Name=\"f1\"", "root\\subscription:LWMI_TestFilter.Name='f1'",
+        "\\\\.\\root\\subscription:LWMI_TestFilter.Name=\"f1\""}) {
+    auto got = svc_->get_object(me_, p, {});
+    ASSERT_TRUE(got.ok()) << p << ": " << got.error().to_string();
+    EXPECT_EQ(got->namespace_path(), "root\\subscription");
+    EXPECT_EQ(got->get("__NAMESPACE")->as_string(), "root\\subscription");
+    EXPECT_NE(got->get("__PATH")->as_string().find("\\root\\subscription:LWMI_TestFilter"),
+              std::string::npos)
+        << got->get("__PATH")->as_string();
+  }
+  auto wrong = svc_->get_object(me_, "root\\cimv2:LWMI_TestFilter.Name=\"f1\"", {});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, WbemStatus::kInvalidClass);
+  auto process = svc_->get_object(me_, "root\\subscription:Win32_Process.Handle=\"1\"", {});
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.error().code, WbemStatus::kInvalidClass);
+
+  auto all = svc_->enumerate(me_, "LWMI_TestFilter", {}, "root\\subscription");
+  ASSERT_TRUE(all.ok());
+  Instance i;
+  ASSERT_TRUE((*all)->next(&i));
+  EXPECT_EQ(i.namespace_path(), "root\\subscription");
+  EXPECT_FALSE(svc_->enumerate(me_, "LWMI_TestFilter", {}, "root\\cimv2").ok());
+
+  ASSERT_TRUE(create("LWMI_TestFilter", {{"Name", Value::string("f2")}}).ok());
+  auto q = svc_->exec_query(me_, "SELECT * FROM LWMI_TestFilter WHERE Name = 'f2'");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  ASSERT_TRUE((*q)->next(&i));
+  EXPECT_EQ(i.get("Name")->as_string(), "f2");
+  EXPECT_EQ(i.namespace_path(), "root\\subscription");
+  EXPECT_FALSE((*q)->next(&i));
+  auto elsewhere = svc_->exec_query(me_, "SELECT * FROM LWMI_TestFilter", "WQL", "root\\cimv2");
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.error().code, WbemStatus::kInvalidClass);
+
+  auto del = svc_->delete_instance(me_, "root\\subscription:LWMI_TestFilter.Name=\"f2\"");
+  ASSERT_TRUE(del.ok()) << del.error().to_string();
+  EXPECT_FALSE(fake_->stored("f2"));
+  EXPECT_FALSE(svc_->delete_instance(me_, "root\\cimv2:LWMI_TestFilter.Name=\"f1\"").ok());
+  EXPECT_TRUE(fake_->stored("f1"));
+}
+
+// Every refusal names its cause, never reaches the creator when the service refuses, and is
+// audited like a creation that ran.
+TEST_F(ServedNamespace, CreateRefusalsAreAudited) {
+  struct Case {
+    std::string cls;
+    Parameters props;
+    WbemStatus code;
+    std::string message;
+  } cases[] = {
+      {"LWMI_TestFilter",
+       {{"Nope", Value::string("x")}},
+       WbemStatus::kInvalidProperty,
+       "class LWMI_TestFilter has no property 'Nope'"},
+      {"LWMI_TestFilter",
+       {{"Limit", Value::string("seven")}},
+       WbemStatus::kTypeMismatch,
+       "Limit: 'seven' is not a uint32"},
+      {"Win32_Process",
+       {{"Name", Value::string("x")}},
+       WbemStatus::kProviderNotCapable,
+       "class Win32_Process is created by its Create method, not CreateInstance"},
+      {"LWMI_EventSource",
+       {},
+       WbemStatus::kProviderNotCapable,
+       "instances of LWMI_EventSource cannot be created"},
+      {"root\\cimv2:LWMI_TestFilter",
+       {},
+       WbemStatus::kInvalidClass,
+       "class LWMI_TestFilter is in root\\subscription, not root\\cimv2"},
+      {"LWMI_TestFilter.Name=\"x\"",
+       {},
+       WbemStatus::kInvalidObjectPath,
+       "'LWMI_TestFilter.Name=\"x\"' is not a class: CreateInstance takes the class and the "
+       "properties, keys included"},
+      {"LWMI_Nothing",
+       {},
+       WbemStatus::kInvalidClass,
+       "no class named 'LWMI_Nothing' in root\\cimv2 or root\\subscription"},
+  };
+  for (const auto& c : cases) {
+    auto r = create(c.cls, c.props);
+    ASSERT_FALSE(r.ok()) << c.cls;
+    EXPECT_EQ(r.error().code, c.code) << c.cls;
+    EXPECT_EQ(r.error().message, c.message) << c.cls;
+  }
+  EXPECT_EQ(fake_->creates, 0) << "the service refused before the creator ran";
+  auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), std::size(cases));
+  for (const auto& l : lines) EXPECT_NE(l.find("action=CreateInstance"), std::string::npos) << l;
+  EXPECT_NE(lines[0].find("WBEM_E_INVALID_PROPERTY"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("Nope=x"), std::string::npos) << lines[0];
+
+  // The creator's own refusal (a duplicate) and a success are audited too.
+  ASSERT_TRUE(create("LWMI_TestFilter", {{"Name", Value::string("d")}}).ok());
+  auto dup = create("LWMI_TestFilter", {{"Name", Value::string("D")}});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, WbemStatus::kAlreadyExists);
+  lines = audit_lines();
+  ASSERT_EQ(lines.size(), std::size(cases) + 2);
+  EXPECT_NE(lines[lines.size() - 2].find("result=0"), std::string::npos) << lines[lines.size() - 2];
+  EXPECT_NE(lines.back().find("WBEM_E_ALREADY_EXISTS"), std::string::npos) << lines.back();
+}
+
+// A body of half a megabyte of properties is refused, and its audit line is cut, saying so.
+TEST_F(ServedNamespace, HugeCreateIsAuditedInABoundedLine) {
+  Parameters props;
+  for (int i = 0; i < 512; ++i) props.push_back({"Tags", Value::string(std::string(1000, 'x'))});
+  props.push_back({"Nope", Value::string("1")});
+  auto r = create("LWMI_TestFilter", props);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, WbemStatus::kInvalidProperty);
+  auto lines = audit_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 10000u);
+  EXPECT_NE(lines[0].find("more bytes)"), std::string::npos);
+
+  // A made-up name or value is quoted in part in the error (and so in the audit line).
+  auto name = create("LWMI_TestFilter", {{std::string(100000, 'N'), Value::string("1")}});
+  ASSERT_FALSE(name.ok());
+  EXPECT_LT(name.error().message.size(), 400u);
+  auto value = create("LWMI_TestFilter", {{"Limit", Value::string(std::string(100000, '9'))}});
+  ASSERT_FALSE(value.ok());
+  EXPECT_EQ(value.error().code, WbemStatus::kTypeMismatch);
+  EXPECT_LT(value.error().message.size(), 400u);
+  for (const auto& l : audit_lines()) EXPECT_LT(l.size(), 10000u);
+}
+
+// A served class without a creator or remover is not capable of either.
+TEST(ServedWithoutOps, CreateAndDeleteAreNotCapable) {
+  CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
+  auto fake = std::make_shared<testing::FakeServedClass>();
+  svc.serve(fake, CimService::ServedOps{});
+  auto me = security::Caller::current_process();
+  auto c = svc.create_instance(me, "LWMI_TestFilter", {{"Name", Value::string("x")}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, WbemStatus::kProviderNotCapable);
+  auto d = svc.delete_instance(me, "LWMI_TestFilter.Name=\"x\"");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, WbemStatus::kProviderNotCapable);
 }
 
 }  // namespace lwmi::service

@@ -363,6 +363,17 @@ Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* h
   auto r = fill(inst, *cls, el, depth);
   if (!r.ok()) return r.take_error();
   inst.set_identity(identity_from_values(inst));
+  // The element's namespace is its class's WMI resource URI: .../wmi/<namespace>/<Class>.
+  std::string_view uri = href(el);
+  if (uri.rfind(ns::kWmiPrefix, 0) == 0) {
+    uri.remove_prefix(std::string_view(ns::kWmiPrefix).size());
+    if (auto slash = uri.rfind('/'); slash != std::string_view::npos && slash > 0) {
+      std::string nsp(uri.substr(0, slash));
+      for (char& c : nsp)
+        if (c == '/') c = '\\';
+      inst.set_namespace(std::move(nsp));
+    }
+  }
   return inst;
 }
 
@@ -409,8 +420,12 @@ std::string new_message_id() {
   return buf;
 }
 
-std::string class_uri(std::string_view cls) {
-  return std::string(ns::kWmiPrefix) + "root/cimv2/" + std::string(cls);
+std::string class_uri(std::string_view cls, std::string_view ns) {
+  std::string n(ns.empty() ? std::string_view("root/cimv2") : ns);
+  for (char& c : n)
+    if (c == '\\') c = '/';
+  while (!n.empty() && n.front() == '/') n.erase(n.begin());
+  return std::string(ns::kWmiPrefix) + n + "/" + std::string(cls);
 }
 
 std::string class_of_uri(std::string_view uri) {
@@ -504,6 +519,15 @@ std::string invoke_request(const Common& common, std::string_view resource_uri,
 std::string delete_request(const Common& common, std::string_view resource_uri,
                            const std::vector<Selector>& selectors) {
   return envelope(common, std::string(ns::kTransfer) + "/Delete", resource_uri, selectors, "");
+}
+
+std::string create_request(const Common& common, std::string_view resource_uri,
+                           const Parameters& properties) {
+  std::string cls = esc(class_of_uri(resource_uri));
+  std::string body = "<p:" + cls + " xmlns:p=\"" + esc(resource_uri) + "\">";
+  for (const auto& [name, value] : properties) write_value(body, "p:" + esc(name), value, 0);
+  body += "</p:" + cls + ">";
+  return envelope(common, std::string(ns::kTransfer) + "/Create", resource_uri, {}, body);
 }
 
 namespace {
@@ -671,6 +695,34 @@ Result<EnumerationPage> parse_enumeration_response(std::string_view body) {
       if (xmlNode* lost = child(h, ns::kLwmi, "LostEvents"))
         if (auto n = base::parse_u64(base::trim(text(lost)))) page.lost_events = *n;
   return page;
+}
+
+Result<ObjectPath> parse_create_response(std::string_view body) {
+  auto b = open_body(body);
+  if (!b.ok()) return b.take_error();
+  auto kids = elements(b->second);
+  xmlNode* created = kids.empty() ? nullptr : kids.front();
+  if (!is(created, ns::kTransfer, "ResourceCreated"))
+    return bad_response(std::string("expected a ResourceCreated, got <") +
+                        (created ? local(created) : "nothing") + ">");
+  ObjectPath p = identity_from_epr(created, "");
+  if (p.class_name.empty() || p.keys.empty())
+    return bad_response("the ResourceCreated names no instance");
+  // The namespace: the WMI resource URI's path, or the __cimnamespace selector.
+  xmlNode* params = child(created, ns::kAddressing, "ReferenceParameters");
+  std::string uri = text(child(params, ns::kWsman, "ResourceURI"));
+  if (uri.rfind(ns::kWmiPrefix, 0) == 0) {
+    std::string rest = uri.substr(std::string_view(ns::kWmiPrefix).size());
+    if (auto slash = rest.rfind('/'); slash != std::string::npos)
+      p.namespace_path = rest.substr(0, slash);
+  }
+  for (xmlNode* s : elements(child(params, ns::kWsman, "SelectorSet")))
+    if (is(s, ns::kWsman, "Selector") &&
+        base::iequals(base::trim(attr(s, "Name").value_or("")), "__cimnamespace"))
+      p.namespace_path = text(s);
+  for (char& c : p.namespace_path)
+    if (c == '/') c = '\\';
+  return p;
 }
 
 Result<MethodResult> parse_invoke_response(std::string_view body, std::string_view cls,

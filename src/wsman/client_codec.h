@@ -1,7 +1,7 @@
 // wsman/client_codec.h — the CLIENT side of the WS-Management codec: request envelopes for
-// Identify, Get, Enumerate, Pull, Release, Invoke and Delete, written the way openwsman's client
-// writes them (SOAP 1.2, WS-Addressing, mustUnderstand on the headers that matter), and parsers
-// for the responses (libxml2, namespace-aware) into lwmi's own types.
+// Identify, Get, Enumerate, Pull, Release, Invoke, Delete and Create, written the way openwsman's
+// client writes them (SOAP 1.2, WS-Addressing, mustUnderstand on the headers that matter), and
+// parsers for the responses (libxml2, namespace-aware) into lwmi's own types.
 //
 // Instances are typed by lwmi's built-in schema (cim::Schema::builtin()): an element is matched
 // to a class by its local name and each property's text converted to the declared type
@@ -38,8 +38,9 @@ struct Common {
 
 /// "uuid:xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" (random, version 4).
 std::string new_message_id();
-/// http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/<cls> ("*" for the WQL wildcard).
-std::string class_uri(std::string_view cls);
+/// http://schemas.microsoft.com/wbem/wsman/1/wmi/<ns>/<cls> ("*" for the WQL wildcard); `ns`
+/// with '\\' or '/' separators, "" = root/cimv2.
+std::string class_uri(std::string_view cls, std::string_view ns = "root/cimv2");
 /// The class a resource URI names (its last segment).
 std::string class_of_uri(std::string_view resource_uri);
 
@@ -67,6 +68,11 @@ std::string invoke_request(const Common& common, std::string_view resource_uri,
                            const Parameters& in);
 std::string delete_request(const Common& common, std::string_view resource_uri,
                            const std::vector<Selector>& selectors);
+/// WS-Transfer Create: the body is <p:<Class> xmlns:p=resource_uri> (the class is the resource
+/// URI's last segment) holding one element per property, as invoke_request writes parameters
+/// (repeats for arrays, xsi:nil for NULL; a reference as its object path text).
+std::string create_request(const Common& common, std::string_view resource_uri,
+                           const Parameters& properties);
 
 /// WS-Eventing Subscribe with Pull delivery, the filter a WQL event query (as WinRM and openwsman
 /// send it). expires_s / heartbeat_s: 0 = not asked for.
@@ -115,6 +121,9 @@ Result<EnumerationPage> parse_enumeration_response(std::string_view body);
 /// An Invoke response: ReturnValue and the out-parameters, typed by `cls`.`method` in the schema.
 Result<MethodResult> parse_invoke_response(std::string_view body, std::string_view cls,
                                            std::string_view method);
+/// A CreateResponse: the new instance's path from its <x:ResourceCreated> EPR (class from the
+/// ResourceURI, keys from the selectors, namespace from a WMI ResourceURI or __cimnamespace).
+Result<ObjectPath> parse_create_response(std::string_view body);
 /// Any other response (Delete, Release): success unless it is a fault.
 Result<void> parse_empty_response(std::string_view body);
 /// An IdentifyResponse: "ProductVendor ProductVersion".

@@ -199,6 +199,60 @@ TEST(ClientCodecRequest, DeleteAndIdentify) {
   EXPECT_EQ(i.operation, Operation::kIdentify);
 }
 
+// Create round trip: what the client writes is what the server decodes (arrays repeat, NULL is
+// xsi:nil, a reference is its path text), and the server's ResourceCreated parses into the path.
+TEST(ClientCodecRequest, CreateRoundTrip) {
+  std::string uri = class_uri("__EventFilter", "root\\subscription");
+  EXPECT_EQ(uri, "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/subscription/__EventFilter");
+  Request r = decoded(create_request(
+      common(), uri,
+      {{"Name", Value::string("a<&>\"b")},
+       {"Tags", Value::array(CimType::kString, {Value::string("x"), Value::string("y")})},
+       {"Reason", Value::null(CimType::kUint32)},
+       {"Filter", Value::reference("__EventFilter.Name=\"f\"")}}));
+  EXPECT_EQ(r.operation, Operation::kCreate);
+  EXPECT_EQ(r.resource_uri, uri);
+  EXPECT_EQ(r.instance_element, "__EventFilter");
+  EXPECT_EQ(r.instance_namespace, uri);
+  ASSERT_EQ(r.instance_properties.size(), 5u);
+  EXPECT_EQ(r.instance_properties[0].text, "a<&>\"b");
+  EXPECT_EQ(r.instance_properties[1].name, "Tags");
+  EXPECT_EQ(r.instance_properties[2].text, "y");
+  EXPECT_TRUE(r.instance_properties[3].nil);
+  EXPECT_EQ(r.instance_properties[4].text, "__EventFilter.Name=\"f\"");
+
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse";
+  resp.resource_uri = uri;
+  ObjectPath p;
+  p.namespace_path = "root\\subscription";
+  p.class_name = "__EventFilter";
+  p.keys.push_back({"Name", Value::string("a<&>\"b")});
+  resp.created = p;
+  auto parsed = parse_create_response(encode(resp));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->to_string(), p.to_string());
+  // The DMTF family says the namespace with __cimnamespace.
+  resp.resource_uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__EventFilter";
+  parsed = parse_create_response(encode(resp));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->to_string(), p.to_string());
+  // Anything else is not a creation.
+  Response empty;
+  empty.action = resp.action;
+  EXPECT_FALSE(parse_create_response(encode(empty)).ok());
+  Response fault;
+  Fault taken;
+  taken.subcode = "w:AlreadyExists";
+  taken.reason = "taken";
+  taken.wbem = WbemStatus::kAlreadyExists;
+  fault.fault = taken;
+  auto refused = parse_create_response(encode(fault));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, WbemStatus::kAlreadyExists);
+  EXPECT_EQ(refused.error().message, "taken");
+}
+
 TEST(ClientCodecResponse, GetInstanceValuesTypesNullsDatetime) {
   Response resp;
   resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";

@@ -17,6 +17,7 @@
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "lwmi/datetime.h"
+#include "wsman/client_codec.h"
 
 namespace lwmi::wsman {
 
@@ -338,6 +339,80 @@ void collect_parameters(const xmlNode* element, Request& r) {
   }
 }
 
+/// An endpoint reference (wsa:Address, wsa:ReferenceParameters with wsman:ResourceURI and
+/// SelectorSet, maybe wrapped in wsa:EndpointReference) inside property `name` of a Create
+/// body, as object path text: Class.Key="value",… (the class is the ResourceURI's last segment).
+std::variant<std::string, Fault> reference_path(const std::string& name, const xmlNode* p) {
+  if (xmlNode* wrapped = child(p, ns::kAddressing, "EndpointReference")) p = wrapped;
+  xmlNode* params = child(p, ns::kAddressing, "ReferenceParameters");
+  xmlNode* uri = params ? child(params, ns::kWsman, "ResourceURI") : nullptr;
+  if (!uri)
+    return body_fault("property " + name +
+                      " holds an endpoint reference without wsa:ReferenceParameters/"
+                      "wsman:ResourceURI");
+  std::string resource = text(uri);
+  std::string cls = resource.substr(resource.rfind('/') + 1);
+  if (!is_method_name(cls))  // a class name has the syntax of a method name
+    return body_fault("property " + name + " refers to resource URI '" + resource +
+                      "', which names no class");
+  ObjectPath path;
+  path.class_name = cls;
+  for (xmlNode* s : elements(child(params, ns::kWsman, "SelectorSet"))) {
+    if (!is(s, ns::kWsman, "Selector")) continue;
+    std::string key = trimmed(attr(s, "Name").value_or(""));
+    if (iequals(key, "__cimnamespace")) continue;
+    if (!elements(s).empty())
+      return body_fault("property " + name + ": selector '" + key +
+                        "' holds elements; only text selectors are accepted");
+    if (!is_method_name(key))
+      return body_fault("property " + name + ": selector name '" + key +
+                        "' is not a property name");
+    path.keys.push_back({key, Value::string(text(s))});
+  }
+  if (path.keys.empty())
+    return body_fault("property " + name + " refers to " + cls +
+                      " without selectors: a reference names one instance");
+  return path.relative();
+}
+
+/// The body of a Create: one instance element, its children the properties. A property is text,
+/// xsi:nil, an endpoint reference (a REF property) or a cim:Datetime / cim:Interval; anything
+/// else nested is refused, as is a second top-level element.
+std::optional<Fault> decode_instance(const std::vector<xmlNode*>& kids, Request& r) {
+  if (kids.empty()) return body_fault("the Create body holds no instance element");
+  if (kids.size() > 1)
+    return body_fault(std::string("the Create body holds more than one element (<") +
+                      local(kids[0]) + "> and <" + local(kids[1]) + ">)");
+  const xmlNode* inst = kids.front();
+  r.instance_element = local(inst);
+  r.instance_namespace = href(inst);
+  for (xmlNode* p : elements(inst)) {
+    PropertyText prop;
+    prop.name = local(p);
+    if (truthy(attr(p, "nil", ns::kXsi))) {
+      prop.nil = true;
+    } else if (auto nested = elements(p); nested.empty()) {
+      prop.text = text(p);
+    } else if (child(p, ns::kAddressing, "ReferenceParameters") ||
+               child(p, ns::kAddressing, "EndpointReference")) {
+      auto path = reference_path(prop.name, p);
+      if (auto* f = std::get_if<Fault>(&path)) return *f;
+      prop.text = std::get<std::string>(path);
+    } else if (nested.size() == 1 &&
+               (is(nested[0], ns::kCim, "Datetime") || is(nested[0], ns::kCim, "Interval"))) {
+      std::string t = text(nested[0]);
+      auto cim = is(nested[0], ns::kCim, "Datetime") ? client::cim_datetime_from_xs(t)
+                                                     : client::cim_interval_from_xs(t);
+      prop.text = cim ? *cim : t;
+    } else {
+      return body_fault("property " + prop.name + " holds <" + local(nested[0]) +
+                        ">: a property is a value, xsi:nil or an endpoint reference");
+    }
+    r.instance_properties.push_back(std::move(prop));
+  }
+  return std::nullopt;
+}
+
 std::optional<Fault> decode_body(const xmlNode* body, Request& r) {
   auto kids = elements(body);
   xmlNode* first = kids.empty() ? nullptr : kids.front();
@@ -402,9 +477,10 @@ std::optional<Fault> decode_body(const xmlNode* body, Request& r) {
       break;
     }
     case Operation::kPut:
-    case Operation::kCreate:
       if (first) collect_parameters(first, r);
       break;
+    case Operation::kCreate:
+      return decode_instance(kids, r);
     case Operation::kSubscribe: {
       if (!first || !is(first, ns::kEventing, "Subscribe"))
         return body_fault("the body has no wse:Subscribe element");
@@ -991,6 +1067,25 @@ std::string encode(const Response& response) {
     if (response.expires_s)
       w.out += "<e:Expires>" + duration_text(*response.expires_s) + "</e:Expires>";
     w.out += "</e:RenewResponse>";
+  } else if (response.created) {
+    // WS-Transfer: the EPR of the new resource; WS-Management's selectors name its keys.
+    const ObjectPath& p = *response.created;
+    std::string nsp = p.namespace_path.empty() ? "root/cimv2" : p.namespace_path;
+    for (char& c : nsp)
+      if (c == '\\') c = '/';
+    bool wmi =
+        starts_with_ci(response.resource_uri, ns::kWmiPrefix) || response.resource_uri.empty();
+    std::string uri = wmi ? std::string(ns::kWmiPrefix) + nsp + "/" + p.class_name
+                          : std::string(ns::kDmtfPrefix) + p.class_name;
+    w.out += "<x:ResourceCreated xmlns:x=\"" + std::string(ns::kTransfer) + "\"><a:Address>";
+    w.out += ns::kAnonymous;
+    w.out += "</a:Address><a:ReferenceParameters><w:ResourceURI>" + esc(uri) +
+             "</w:ResourceURI><w:SelectorSet>";
+    for (const auto& k : p.keys)
+      w.out +=
+          "<w:Selector Name=\"" + esc(k.name) + "\">" + esc(k.value.to_text()) + "</w:Selector>";
+    if (!wmi) w.out += "<w:Selector Name=\"__cimnamespace\">" + esc(nsp) + "</w:Selector>";
+    w.out += "</w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>";
   } else if (response.class_decl) {
     ClassXml c(*response.class_decl);
     c.write();

@@ -452,7 +452,10 @@ TEST(Decode, InvokeBodyNotNamedAfterTheMethod) {
 TEST(Decode, ActionsClassify) {
   auto op = [](const std::string& a) { return decode_ok(envelope(action(a), "")).operation; };
   EXPECT_EQ(op("http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"), Operation::kDelete);
-  EXPECT_EQ(op("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"), Operation::kCreate);
+  EXPECT_EQ(decode_ok(envelope(action("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"),
+                               "<p:Win32_Process xmlns:p=\"urn:p\"/>"))
+                .operation,
+            Operation::kCreate);
   EXPECT_EQ(op("http://schemas.xmlsoap.org/ws/2004/08/eventing/Renew"), Operation::kRenew);
   EXPECT_EQ(op("http://schemas.xmlsoap.org/ws/2004/09/transfer/GetStatus"), Operation::kUnknown);
   EXPECT_EQ(op("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command"),
@@ -469,6 +472,148 @@ TEST(Decode, ActionsClassify) {
       decode_fault(envelope(action("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"), ""))
           .subcode,
       "w:SchemaValidationError");
+}
+
+// Create: the instance as WinRM sends it. A REF property may be an endpoint reference (turned
+// into object path text) or plain path text; arrays repeat; xsi:nil is NULL.
+const char kSubUri[] = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/subscription/";
+
+std::string create_envelope(const std::string& cls, const std::string& body) {
+  return envelope(
+      "<a:Action s:mustUnderstand=\"true\">"
+      "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create</a:Action>"
+      "<w:ResourceURI>" +
+          std::string(kSubUri) + cls + "</w:ResourceURI>",
+      body);
+}
+
+TEST(Decode, CreateBodyProperties) {
+  std::string ref =
+      "<p:Filter><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+      "</a:Address><a:ReferenceParameters><w:ResourceURI>" +
+      std::string(kSubUri) +
+      "__EventFilter</w:ResourceURI><w:SelectorSet>"
+      "<w:Selector Name=\"__cimnamespace\">root/subscription</w:Selector>"
+      "<w:Selector Name=\"Name\">f \"1\"</w:Selector></w:SelectorSet></a:ReferenceParameters>"
+      "</p:Filter>";
+  Request r = decode_ok(create_envelope(
+      "__FilterToConsumerBinding",
+      "<p:__FilterToConsumerBinding xmlns:p=\"" + std::string(kSubUri) +
+          "__FilterToConsumerBinding\" "
+          "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">" +
+          ref +
+          "<p:Consumer>LogFileEventConsumer.Name=\"c\"</p:Consumer>"
+          "<p:Tags>a</p:Tags><p:Tags>b</p:Tags><p:Reason xsi:nil=\"true\"/>"
+          "<p:When><cim:Datetime xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\">"
+          "2026-12-07T10:00:00.000000+00:00</cim:Datetime></p:When>"
+          "</p:__FilterToConsumerBinding>"));
+  EXPECT_EQ(r.operation, Operation::kCreate);
+  EXPECT_EQ(r.instance_element, "__FilterToConsumerBinding");
+  EXPECT_EQ(r.instance_namespace, std::string(kSubUri) + "__FilterToConsumerBinding");
+  ASSERT_EQ(r.instance_properties.size(), 6u);
+  EXPECT_EQ(r.instance_properties[0].name, "Filter");
+  EXPECT_EQ(r.instance_properties[0].text, "__EventFilter.Name=\"f \\\"1\\\"\"");
+  EXPECT_EQ(r.instance_properties[1].text, "LogFileEventConsumer.Name=\"c\"");
+  EXPECT_EQ(r.instance_properties[2].text, "a");
+  EXPECT_EQ(r.instance_properties[3].name, "Tags");
+  EXPECT_EQ(r.instance_properties[3].text, "b");
+  EXPECT_TRUE(r.instance_properties[4].nil);
+  EXPECT_EQ(r.instance_properties[5].text, "20261207100000.000000+000");
+}
+
+// The envelope fuzzer's Create seeds decode as Creates: its runs start inside Create decoding.
+TEST(Decode, FuzzSeedsReachCreateDecoding) {
+  fs::path dir = std::string(LWMI_SOURCE_DIR) + "/fuzz/corpus/envelope";
+  Request binding = decode_ok(read_file(dir / "14-create-binding-epr.xml"));
+  EXPECT_EQ(binding.operation, Operation::kCreate);
+  ASSERT_EQ(binding.instance_properties.size(), 3u);
+  EXPECT_EQ(binding.instance_properties[0].text, "__EventFilter.Name=\"f\"");
+  EXPECT_TRUE(binding.instance_properties[2].nil);
+  Request filter = decode_ok(read_file(dir / "15-create-event-filter.xml"));
+  EXPECT_EQ(filter.operation, Operation::kCreate);
+  EXPECT_EQ(filter.instance_element, "__EventFilter");
+  EXPECT_EQ(filter.instance_properties.size(), 4u);
+}
+
+TEST(Decode, CreateBodyRefusals) {
+  std::string ns = " xmlns:p=\"" + std::string(kSubUri) + "__EventFilter\"";
+  struct Case {
+    std::string body;
+    std::string reason;
+  } cases[] = {
+      {"", "the Create body holds no instance element"},
+      {"<p:__EventFilter" + ns + "/><p:__EventFilter" + ns + "/>",
+       "the Create body holds more than one element (<__EventFilter> and <__EventFilter>)"},
+      {"<p:__EventFilter" + ns + "><p:Name><x>y</x></p:Name></p:__EventFilter>",
+       "property Name holds <x>: a property is a value, xsi:nil or an endpoint reference"},
+      {"<p:__EventFilter" + ns + "><p:F><a:ReferenceParameters/></p:F></p:__EventFilter>",
+       "property F holds an endpoint reference without wsa:ReferenceParameters/"
+       "wsman:ResourceURI"},
+      {"<p:__EventFilter" + ns +
+           "><p:F><a:ReferenceParameters><w:ResourceURI>urn:x/</w:ResourceURI>"
+           "</a:ReferenceParameters></p:F></p:__EventFilter>",
+       "property F refers to resource URI 'urn:x/', which names no class"},
+      {"<p:__EventFilter" + ns +
+           "><p:F><a:ReferenceParameters><w:ResourceURI>urn:x/C</w:ResourceURI>"
+           "</a:ReferenceParameters></p:F></p:__EventFilter>",
+       "property F refers to C without selectors: a reference names one instance"},
+      {"<p:__EventFilter" + ns +
+           "><p:F><a:ReferenceParameters><w:ResourceURI>urn:x/C</w:ResourceURI><w:SelectorSet>"
+           "<w:Selector Name=\"K\"><a:EndpointReference/></w:Selector></w:SelectorSet>"
+           "</a:ReferenceParameters></p:F></p:__EventFilter>",
+       "property F: selector 'K' holds elements; only text selectors are accepted"},
+      {"<p:__EventFilter" + ns +
+           "><p:F><a:ReferenceParameters><w:ResourceURI>urn:x/C</w:ResourceURI><w:SelectorSet>"
+           "<w:Selector Name=\"K=1,x\">v</w:Selector></w:SelectorSet>"
+           "</a:ReferenceParameters></p:F></p:__EventFilter>",
+       "property F: selector name 'K=1,x' is not a property name"},
+  };
+  for (const auto& c : cases) {
+    Fault f = decode_fault(create_envelope("__EventFilter", c.body));
+    EXPECT_EQ(f.subcode, "w:SchemaValidationError") << c.body;
+    EXPECT_EQ(f.reason, c.reason) << c.body;
+    EXPECT_EQ(f.wbem, WbemStatus::kInvalidParameter) << c.body;
+  }
+  // Deep nesting inside a property is stopped by the parser's depth limit.
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "<x>";
+  for (int i = 0; i < 100; ++i) deep += "</x>";
+  Fault f = decode_fault(create_envelope(
+      "__EventFilter", "<p:__EventFilter" + ns + "><p:N>" + deep + "</p:N></p:__EventFilter>"));
+  EXPECT_EQ(f.subcode, "w:EncodingLimit");
+}
+
+TEST(Encode, CreateResponseCarriesTheNewInstancesEpr) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse";
+  resp.relates_to = "uuid:c";
+  resp.resource_uri = std::string(kSubUri) + "__EventFilter";
+  ObjectPath p;
+  p.namespace_path = "root\\subscription";
+  p.class_name = "__EventFilter";
+  p.keys.push_back({"Name", Value::string("a<b")});
+  resp.created = p;
+  std::string xml = encode(resp);
+  EXPECT_NE(
+      xml.find("<x:ResourceCreated xmlns:x=\"http://schemas.xmlsoap.org/ws/2004/09/transfer\">"
+               "<a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+               "</a:Address><a:ReferenceParameters><w:ResourceURI>" +
+               std::string(kSubUri) +
+               "__EventFilter</w:ResourceURI><w:SelectorSet><w:Selector Name=\"Name\">"
+               "a&lt;b</w:Selector></w:SelectorSet></a:ReferenceParameters>"
+               "</x:ResourceCreated>"),
+      std::string::npos)
+      << xml;
+  // The DMTF family names the namespace as a selector.
+  resp.resource_uri = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/__EventFilter";
+  xml = encode(resp);
+  EXPECT_NE(xml.find("<w:ResourceURI>http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+                     "__EventFilter</w:ResourceURI>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<w:Selector Name=\"__cimnamespace\">root/subscription</w:Selector>"),
+            std::string::npos)
+      << xml;
 }
 
 TEST(Decode, Durations) {

@@ -63,6 +63,14 @@ struct Selector {
   std::string value;
 };
 
+/// One property of a Create body: its text, or NULL (xsi:nil). A reference given as an endpoint
+/// reference is already object path text (Class.Key="v"); an array repeats the name.
+struct PropertyText {
+  std::string name;
+  std::string text;
+  bool nil = false;
+};
+
 /// A decoded request envelope.
 struct Request {
   Operation operation = Operation::kUnknown;
@@ -95,6 +103,11 @@ struct Request {
   // object's properties appear as "Param.Prop".
   std::vector<std::pair<std::string, std::string>> parameters;
   std::vector<std::string> nil_parameters;  ///< parameters sent with xsi:nil="true"
+
+  // Create: the body's instance element (its local name and namespace URI) and its properties.
+  std::string instance_element;
+  std::string instance_namespace;
+  std::vector<PropertyText> instance_properties;
 
   // Subscribe
   std::string delivery_mode;
@@ -157,7 +170,10 @@ struct Response {
   std::optional<uint64_t> lost_events;
   // Renew: a RenewResponse with expires_s.
   bool is_renew = false;
-  // Create/Delete/Release/Unsubscribe: an empty body with the right Action.
+  // Create: the new instance, answered as <x:ResourceCreated> (its EPR: ResourceURI of
+  // `resource_uri`'s family, and its keys as selectors).
+  std::optional<ObjectPath> created;
+  // Delete/Release/Unsubscribe: an empty body with the right Action.
 };
 
 }  // namespace lwmi::wsman

@@ -94,12 +94,12 @@ Response selector_fault(const Request& r, const SelectorError& e) {
 // for the class (the __cimnamespace selector excluded). Beside the keys, CreationDate is
 // accepted where the class has that property: a process is its pid and its start time
 // (DESIGN decision 4). Every key is required.
-std::variant<std::string, SelectorError> path_from_selectors(const std::string& class_name,
+std::variant<std::string, SelectorError> path_from_selectors(const service::CimService& service,
+                                                             const Resource& res,
                                                              const Request& r) {
-  auto cls = cim::Schema::builtin().find(class_name);
-  if (!cls)
-    return SelectorError{
-        {WbemStatus::kInvalidClass, "no class named '" + class_name + "' in root\\cimv2"}, ""};
+  auto found = service.get_class(res.cls, res.ns);
+  if (!found.ok()) return SelectorError{found.take_error(), ""};
+  const auto& cls = *found;
   std::vector<const PropertyDecl*> keys;
   for (size_t i : cls->key_indices()) keys.push_back(&cls->properties[i]);
   const PropertyDecl* creation = keys.empty() ? nullptr : cls->property("CreationDate");
@@ -142,7 +142,7 @@ std::variant<std::string, SelectorError> path_from_selectors(const std::string& 
 
 }  // namespace
 
-Result<Resource> resolve(const Request& r) {
+Result<Resource> resolve(const Request& r, const service::CimService* service) {
   const std::string& uri = r.resource_uri;
   Resource res;
   auto starts = [&](const char* p) { return uri.rfind(p, 0) == 0; };
@@ -174,9 +174,11 @@ Result<Resource> resolve(const Request& r) {
   }
   for (char& c : res.ns)
     if (c == '/') c = '\\';
-  if (!base::iequals(res.ns, "root\\cimv2"))
+  while (!res.ns.empty() && res.ns.front() == '\\') res.ns.erase(res.ns.begin());
+  if (service ? !service->has_namespace(res.ns) : !base::iequals(res.ns, "root\\cimv2"))
     return Error{WbemStatus::kInvalidNamespace,
-                 "namespace '" + res.ns + "' does not exist (lwmi serves root/cimv2)"};
+                 "namespace '" + res.ns + "' does not exist (lwmi serves root/cimv2" +
+                     (service ? " and root/subscription)" : " here)")};
   if (res.cls.empty()) return Error{WbemStatus::kInvalidClass, "resource URI names no class"};
   return res;
 }
@@ -220,6 +222,8 @@ Fault fault_for(const Error& e) {
       return make_fault("w:AccessDenied", e.message, e.code);
     case WbemStatus::kNotSupported:
       return make_fault("w:UnsupportedFeature", e.message, e.code);
+    case WbemStatus::kAlreadyExists:  // Create of a key that is taken
+      return make_fault("w:AlreadyExists", e.message, e.code);
     case WbemStatus::kProviderNotCapable:  // e.g. Delete on a read-only class
     case WbemStatus::kReadOnly:
       return make_fault("a:ActionNotSupported", e.message, e.code);
@@ -326,6 +330,8 @@ Response Operations::handle(const Request& r, security::Caller caller) {
       return invoke(r, caller);
     case Operation::kDelete:
       return remove(r, caller);
+    case Operation::kCreate:
+      return create(r, caller);
     default:
       break;
   }
@@ -352,17 +358,11 @@ static Response get_class(const Request& r, const service::CimService& service) 
                                               "__cimnamespace and ClassName)",
                                           WbemStatus::kInvalidObjectPath));
   }
-  for (char& ch : ns)
-    if (ch == '\\') ch = '/';
-  if (!base::iequals(ns, "root/cimv2"))
-    return fault_response(
-        r, fault_for(Error{WbemStatus::kInvalidNamespace,
-                           "namespace '" + ns + "' does not exist (lwmi serves root/cimv2)"}));
   if (!name || name->empty())
     return fault_response(r,
                           make_fault("w:InvalidSelectors", "GetClass needs the ClassName selector",
                                      WbemStatus::kInvalidObjectPath));
-  auto cls = service.get_class(*name);
+  auto cls = service.get_class(*name, ns);
   if (!cls.ok()) return fault_response(r, fault_for(cls.error()));
   Response out;
   out.action = std::string(kTransfer) + "GetResponse";
@@ -374,12 +374,12 @@ static Response get_class(const Request& r, const service::CimService& service) 
 
 Response Operations::get(const Request& r, const security::Caller& c) {
   if (is_cim_xml(r.resource_uri)) return get_class(r, service_);
-  auto res = resolve(r);
+  auto res = resolve(r, &service_);
   if (!res.ok()) return fault_response(r, fault_for(res.error()));
   if (res->cls == "*")
     return fault_response(r, make_fault("w:InvalidSelectors", "Get needs a class, not '*'",
                                         WbemStatus::kInvalidObjectPath));
-  auto path = path_from_selectors(res->cls, r);
+  auto path = path_from_selectors(service_, *res, r);
   if (auto* e = std::get_if<SelectorError>(&path)) return selector_fault(r, *e);
   auto inst = service_.get_object(c, std::get<std::string>(path), {});
   if (!inst.ok()) return fault_response(r, fault_for(inst.error()));
@@ -392,7 +392,7 @@ Response Operations::get(const Request& r, const security::Caller& c) {
 }
 
 Response Operations::enumerate(const Request& r, const security::Caller& c) {
-  auto res = resolve(r);
+  auto res = resolve(r, &service_);
   if (!res.ok()) return fault_response(r, fault_for(res.error()));
   Result<std::unique_ptr<InstanceStream>> stream(WbemStatus::kFailed, "");
   if (!r.filter.empty()) {
@@ -401,13 +401,13 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
                                           "filter dialect '" + r.filter_dialect +
                                               "' is not supported: use " + ns::kWqlDialect,
                                           WbemStatus::kInvalidQueryType));
-    stream = service_.exec_query(c, r.filter);
+    stream = service_.exec_query(c, r.filter, "WQL", res->ns);
   } else if (res->cls == "*") {
     return fault_response(r,
                           make_fault("w:CannotProcessFilter", "enumerating '*' needs a WQL filter",
                                      WbemStatus::kInvalidQuery));
   } else {
-    stream = service_.enumerate(c, res->cls, {});
+    stream = service_.enumerate(c, res->cls, {}, res->ns);
   }
   if (!stream.ok()) return fault_response(r, fault_for(stream.error()));
   auto e = std::make_shared<Enumeration>();
@@ -579,7 +579,7 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
   for (const auto& [n, v] : r.parameters) in.push_back({n, Value::string(v)});
   // A call whose resource URI or selectors name no instance is refused here, and audited as
   // the service audits its own refusals.
-  auto res = resolve(r);
+  auto res = resolve(r, &service_);
   if (!res.ok()) {
     service_.audit_refused_call(c, r.resource_uri, r.method, in, res.error());
     return fault_response(r, fault_for(res.error()));
@@ -589,12 +589,15 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
     if (!base::iequals(s.name, "__cimnamespace")) has_keys = true;
   std::string path;
   if (has_keys) {
-    auto p = path_from_selectors(res->cls, r);
+    auto p = path_from_selectors(service_, *res, r);
     if (auto* e = std::get_if<SelectorError>(&p)) {
       service_.audit_refused_call(c, r.resource_uri, r.method, in, e->error);
       return selector_fault(r, *e);
     }
     path = std::get<std::string>(p);
+  } else if (auto cls = service_.get_class(res->cls, res->ns); !cls.ok()) {
+    service_.audit_refused_call(c, r.resource_uri, r.method, in, cls.error());
+    return fault_response(r, fault_for(cls.error()));
   } else {
     path = res->cls;
   }
@@ -627,12 +630,12 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
 
 Response Operations::remove(const Request& r, const security::Caller& c) {
   // Refused here: audited as the Terminate it would have been.
-  auto res = resolve(r);
+  auto res = resolve(r, &service_);
   if (!res.ok()) {
     service_.audit_refused_call(c, r.resource_uri, "Terminate", {}, res.error());
     return fault_response(r, fault_for(res.error()));
   }
-  auto path = path_from_selectors(res->cls, r);
+  auto path = path_from_selectors(service_, *res, r);
   if (auto* e = std::get_if<SelectorError>(&path)) {
     service_.audit_refused_call(c, r.resource_uri, "Terminate", {}, e->error);
     return selector_fault(r, *e);
@@ -642,6 +645,52 @@ Response Operations::remove(const Request& r, const security::Caller& c) {
   Response out;
   out.action = std::string(kTransfer) + "DeleteResponse";
   out.relates_to = r.message_id;
+  return out;
+}
+
+Response Operations::create(const Request& r, const security::Caller& c) {
+  Parameters props;
+  for (const auto& p : r.instance_properties)
+    props.push_back({p.name, p.nil ? Value::null(CimType::kString) : Value::string(p.text)});
+  // Refused here: audited as the service audits the refusals it decides itself.
+  auto refused = [&](Fault f, const Error& e) {
+    service_.audit_refused_call(c, r.resource_uri, "CreateInstance", props, e);
+    return fault_response(r, std::move(f));
+  };
+  auto res = resolve(r, &service_);
+  if (!res.ok()) return refused(fault_for(res.error()), res.error());
+  if (res->cls == "*") {
+    Error e{WbemStatus::kInvalidClass, "Create needs a class in its resource URI, not '*'"};
+    return refused(fault_for(e), e);
+  }
+  auto cls = service_.get_class(res->cls, res->ns);
+  if (!cls.ok()) return refused(fault_for(cls.error()), cls.error());
+  // The body is an instance of the resource URI's class, in the resource URI's namespace.
+  auto schema_fault = [&](std::string reason) {
+    Error e{WbemStatus::kInvalidParameter, std::move(reason)};
+    return refused(make_fault("w:SchemaValidationError", e.message, e.code), e);
+  };
+  if (!base::iequals(r.instance_element, (*cls)->name))
+    return schema_fault("the Create body is an instance of '" + clip(r.instance_element, 256) +
+                        "', but the resource URI names class " + (*cls)->name);
+  if (!base::iequals(r.instance_namespace, r.resource_uri))
+    return schema_fault("the Create body's <" + (*cls)->name + "> is in namespace '" +
+                        clip(r.instance_namespace, 256) + "', expected the resource URI " +
+                        clip(r.resource_uri, 256));
+  auto made = service_.create_instance(c, res->ns + ":" + (*cls)->name, props);
+  if (!made.ok()) {
+    // A property the class lacks or a value of the wrong type is a body that does not match
+    // the class's schema.
+    const Error& e = made.error();
+    if (e.code == WbemStatus::kInvalidProperty || e.code == WbemStatus::kTypeMismatch)
+      return fault_response(r, make_fault("w:SchemaValidationError", e.message, e.code));
+    return fault_response(r, fault_for(e));
+  }
+  Response out;
+  out.action = std::string(kTransfer) + "CreateResponse";
+  out.relates_to = r.message_id;
+  out.resource_uri = r.resource_uri;
+  out.created = std::move(*made);
   return out;
 }
 

@@ -3,10 +3,12 @@
 // Maps a decoded Request, with the caller it came from, onto CimService: Identify, Get (by
 // selectors), Enumerate/Pull/Release (a class, or `*` with a WQL filter; optimized enumeration,
 // MaxElements, EnumerateObjectAndEPR), Invoke of every Win32_Process method, Delete (=
-// Terminate). Get, Invoke and Delete check their selectors against the keys the schema declares
-// for the class (every key required; CreationDate also accepted where the class has it; faults
-// w:InvalidSelectors with a FaultDetail saying which way they are wrong). Both resource-URI
-// families are accepted (…/wsman/1/wmi/root/cimv2/<Class> and …/wscim/1/cim-schema/2/<Class> with a
+// Terminate), Create (CreateInstance of a served class; the body's element must be the resource
+// URI's class, in its namespace; answered with the new instance's EPR). Get, Invoke and Delete
+// check their selectors against the keys the schema declares for the class (every key required;
+// CreationDate also accepted where the class has it; faults w:InvalidSelectors with a FaultDetail
+// saying which way they are wrong). Both resource-URI families are accepted
+// (…/wsman/1/wmi/root/<cimv2|subscription>/<Class> and …/wscim/1/cim-schema/2/<Class> with a
 // __cimnamespace selector). Errors become SOAP faults with the WBEM status in the detail.
 // Subscribe/Pull/Renew/Unsubscribe go to Eventing. Enumeration contexts belong to the caller who
 // opened them (Caller::Owner: uid and pid namespace, as subscriptions), are bounded per user and
@@ -65,6 +67,7 @@ class Operations {
   Response get(const Request& r, const security::Caller& c);
   Response invoke(const Request& r, const security::Caller& c);
   Response remove(const Request& r, const security::Caller& c);
+  Response create(const Request& r, const security::Caller& c);
   // Fills items from e.stream up to max items and max_bytes of envelope; sets end_of_sequence.
   void fill(Enumeration& e, uint32_t max, Response* out, std::optional<uint64_t> max_bytes);
   void expire_locked();
@@ -84,7 +87,8 @@ struct Resource {
   std::string ns = "root\\cimv2";
   std::string cls;
 };
-/// Resolves the request's resource URI (either family); only root/cimv2 is served.
-Result<Resource> resolve(const Request& r);
+/// Resolves the request's resource URI (either family): the namespaces `service` has (without
+/// one, root/cimv2 only: events are there).
+Result<Resource> resolve(const Request& r, const service::CimService* service = nullptr);
 
 }  // namespace lwmi::wsman

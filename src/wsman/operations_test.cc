@@ -1,6 +1,7 @@
 // Operations over the live /proc: decoded requests in, responses out (no network).
 #include "wsman/operations.h"
 
+#include "service/testing/fake_served_class.h"
 #include "wsman/envelope.h"
 
 #include <gtest/gtest.h>
@@ -555,6 +556,172 @@ TEST(OpsPrivileges, RefusedPrivilegesAreAuditedOncePerRequest) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_LT(got[1].size(), 1000u) << "the refused name is truncated";
   std::filesystem::remove_all(dir);
+}
+
+// root\subscription over WS-Man, with a served class made for the test: Create, Get, Enumerate
+// (by class and by WQL) and Delete by its resource URI; the wrong namespace or body refused.
+class SubscriptionOps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(::mkdtemp(dir_), nullptr);
+    config::Config cfg;
+    cfg.audit.journal = false;
+    cfg.audit.file = std::string(dir_) + "/audit.log";
+    svc_ = std::make_unique<service::CimService>(cfg, os::ProcFs("/proc"), os::SystemInfo::live());
+    fake_ = service::testing::serve_fake_class(*svc_);
+    ops_ = std::make_unique<Operations>(*svc_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  size_t audit_lines() const {
+    std::ifstream in(std::string(dir_) + "/audit.log");
+    size_t n = 0;
+    for (std::string l; std::getline(in, l);) n += l.find("action=CreateInstance") != l.npos;
+    return n;
+  }
+  static std::string uri(const std::string& ns, const std::string& cls) {
+    return std::string(ns::kWmiPrefix) + ns + "/" + cls;
+  }
+  Request create(const std::string& resource, const std::string& element,
+                 const std::string& element_ns, std::vector<PropertyText> props) {
+    Request r;
+    r.operation = Operation::kCreate;
+    r.resource_uri = resource;
+    r.message_id = "uuid:create";
+    r.instance_element = element;
+    r.instance_namespace = element_ns;
+    r.instance_properties = std::move(props);
+    return r;
+  }
+  Request create_filter(std::vector<PropertyText> props) {
+    std::string u = uri("root/subscription", "LWMI_TestFilter");
+    return create(u, "LWMI_TestFilter", u, std::move(props));
+  }
+
+  char dir_[64] = "/tmp/lwmi-ops-sub-XXXXXX";
+  std::unique_ptr<service::CimService> svc_;
+  std::shared_ptr<service::testing::FakeServedClass> fake_;
+  std::unique_ptr<Operations> ops_;
+  security::Caller me_ = security::Caller::current_process();
+};
+
+TEST_F(SubscriptionOps, CreateThenGetEnumerateDelete) {
+  Response out = ops_->handle(create_filter({{"Name", "f1"},
+                                             {"Query", "SELECT * FROM X"},
+                                             {"Limit", "3"},
+                                             {"Tags", "a"},
+                                             {"Tags", "b"},
+                                             {"Target", "LWMI_TestFilter.Name=\"f0\""},
+                                             {"Query", "", true}}),
+                              me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  EXPECT_EQ(out.action, "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse");
+  EXPECT_EQ(out.relates_to, "uuid:create");
+  ASSERT_TRUE(out.created);
+  EXPECT_EQ(out.created->to_string(), "root\\subscription:LWMI_TestFilter.Name=\"f1\"");
+  auto stored = fake_->stored("f1");
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->get("Query")->is_null()) << "the later xsi:nil wins";
+  EXPECT_EQ(stored->get("Tags")->elements().size(), 2u);
+  EXPECT_NE(encode(out).find("<w:Selector Name=\"Name\">f1</w:Selector>"), std::string::npos);
+
+  Request get;
+  get.operation = Operation::kGet;
+  get.resource_uri = uri("root/subscription", "LWMI_TestFilter");
+  get.selectors = {{"Name", "f1"}};
+  out = ops_->handle(get, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  ASSERT_TRUE(out.instance);
+  std::string xml = encode(out);
+  EXPECT_NE(xml.find("xmlns:p=\"" + uri("root/subscription", "LWMI_TestFilter") + "\""),
+            std::string::npos)
+      << xml;
+  // The same class named in root/cimv2 is not there.
+  get.resource_uri = uri("root/cimv2", "LWMI_TestFilter");
+  out = ops_->handle(get, me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidClass);
+  EXPECT_EQ(out.fault->reason, "class LWMI_TestFilter is in root\\subscription, not root\\cimv2");
+
+  Request en;
+  en.operation = Operation::kEnumerate;
+  en.resource_uri = uri("root/subscription", "*");
+  en.filter = "SELECT * FROM LWMI_TestFilter";
+  en.optimize = true;
+  en.max_elements = 10;
+  out = ops_->handle(en, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  ASSERT_EQ(out.items.size(), 1u);
+  EXPECT_EQ(out.items[0].instance.namespace_path(), "root\\subscription");
+  en.resource_uri = uri("root/cimv2", "*");
+  out = ops_->handle(en, me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidClass);
+  en.resource_uri = uri("root/nowhere", "*");
+  out = ops_->handle(en, me_);
+  ASSERT_TRUE(out.fault);
+  EXPECT_EQ(out.fault->wbem, WbemStatus::kInvalidNamespace);
+
+  Request del;
+  del.operation = Operation::kDelete;
+  del.resource_uri = uri("root/subscription", "LWMI_TestFilter");
+  del.selectors = {{"Name", "f1"}};
+  out = ops_->handle(del, me_);
+  ASSERT_FALSE(out.fault) << out.fault->reason;
+  EXPECT_FALSE(fake_->stored("f1"));
+}
+
+// Each way a Create can be wrong gets its own fault, reaches no creator, and is audited.
+TEST_F(SubscriptionOps, CreateRefusals) {
+  std::string sub = uri("root/subscription", "LWMI_TestFilter");
+  struct Case {
+    Request r;
+    std::string subcode;
+    WbemStatus wbem;
+    std::string reason;
+  } cases[] = {
+      {create(sub, "Win32_Process", sub, {{"Name", "x"}}), "w:SchemaValidationError",
+       WbemStatus::kInvalidParameter,
+       "the Create body is an instance of 'Win32_Process', but the resource URI names class "
+       "LWMI_TestFilter"},
+      {create(sub, "LWMI_TestFilter", uri("root/cimv2", "LWMI_TestFilter"), {{"Name", "x"}}),
+       "w:SchemaValidationError", WbemStatus::kInvalidParameter,
+       "the Create body's <LWMI_TestFilter> is in namespace '" +
+           uri("root/cimv2", "LWMI_TestFilter") + "', expected the resource URI " + sub},
+      {create_filter({{"Name", "x"}, {"Bogus", "1"}}), "w:SchemaValidationError",
+       WbemStatus::kInvalidProperty, "class LWMI_TestFilter has no property 'Bogus'"},
+      {create_filter({{"Name", "x"}, {"Limit", "-1"}}), "w:SchemaValidationError",
+       WbemStatus::kTypeMismatch, "Limit: '-1' is not a uint32"},
+      {create(uri("root/cimv2", "LWMI_TestFilter"), "LWMI_TestFilter",
+              uri("root/cimv2", "LWMI_TestFilter"), {{"Name", "x"}}),
+       "w:DestinationUnreachable", WbemStatus::kInvalidClass,
+       "class LWMI_TestFilter is in root\\subscription, not root\\cimv2"},
+      {create(uri("root/nowhere", "LWMI_TestFilter"), "LWMI_TestFilter",
+              uri("root/nowhere", "LWMI_TestFilter"), {{"Name", "x"}}),
+       "w:DestinationUnreachable", WbemStatus::kInvalidNamespace,
+       "namespace 'root\\nowhere' does not exist (lwmi serves root/cimv2 and root/subscription)"},
+      {create(uri("root/cimv2", "Win32_Process"), "Win32_Process",
+              uri("root/cimv2", "Win32_Process"), {{"Name", "x"}}),
+       "a:ActionNotSupported", WbemStatus::kProviderNotCapable,
+       "class Win32_Process is created by its Create method, not CreateInstance"},
+      {create(uri("root/subscription", "*"), "LWMI_TestFilter", uri("root/subscription", "*"), {}),
+       "w:DestinationUnreachable", WbemStatus::kInvalidClass,
+       "Create needs a class in its resource URI, not '*'"},
+  };
+  for (const auto& c : cases) {
+    Response out = ops_->handle(c.r, me_);
+    ASSERT_TRUE(out.fault) << c.reason;
+    EXPECT_EQ(out.fault->subcode, c.subcode) << c.reason;
+    EXPECT_EQ(out.fault->wbem, c.wbem) << c.reason;
+    EXPECT_EQ(out.fault->reason, c.reason);
+  }
+  EXPECT_EQ(fake_->creates, 0);
+  EXPECT_EQ(audit_lines(), std::size(cases));
+  // A duplicate is the creator's refusal: w:AlreadyExists.
+  ASSERT_FALSE(ops_->handle(create_filter({{"Name", "d"}}), me_).fault);
+  Response dup = ops_->handle(create_filter({{"Name", "d"}}), me_);
+  ASSERT_TRUE(dup.fault);
+  EXPECT_EQ(dup.fault->subcode, "w:AlreadyExists");
+  EXPECT_EQ(dup.fault->wbem, WbemStatus::kAlreadyExists);
 }
 
 }  // namespace lwmi::wsman

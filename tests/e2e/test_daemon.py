@@ -865,6 +865,58 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(f["subcode"].endswith(":DestinationUnreachable"), f)
         self.assertEqual(f["wbem"], 0x80041010)  # WBEM_E_INVALID_CLASS
 
+    def test_create_refusals_name_the_class_and_namespace(self):
+        """WS-Transfer Create as a raw envelope (what python3-winrm sends): a class not made by
+        CreateInstance, a class named in a namespace that does not hold it, and a body whose
+        element is not the resource URI's class are each refused with their WBEM code; lwmic's
+        create and --namespace say the same, with exit status 3."""
+        wmi = "http://schemas.microsoft.com/wbem/wsman/1/wmi/"
+
+        def create(uri, element, element_ns):
+            return fresh_id(
+                '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+                'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+                'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header>'
+                '<a:To>http://localhost/wsman</a:To><w:ResourceURI s:mustUnderstand="true">%s'
+                '</w:ResourceURI><a:Action s:mustUnderstand="true">'
+                'http://schemas.xmlsoap.org/ws/2004/09/transfer/Create</a:Action>'
+                '<a:MessageID>uuid:00000000-0000-4000-8000-000000000000</a:MessageID></s:Header>'
+                '<s:Body><p:%s xmlns:p="%s"><p:Name>e2e</p:Name></p:%s></s:Body></s:Envelope>'
+                % (uri, element, element_ns, element))
+
+        proc = wmi + "root/cimv2/Win32_Process"
+        wrong_ns = wmi + "root/subscription/Win32_Process"
+        cases = [
+            (create(proc, "Win32_Process", proc), ":ActionNotSupported", 0x80041024,
+             "class Win32_Process is created by its Create method, not CreateInstance"),
+            (create(wrong_ns, "Win32_Process", wrong_ns), ":DestinationUnreachable", 0x80041010,
+             "class Win32_Process is in root\\cimv2, not root\\subscription"),
+            (create(proc, "LWMI_EventSource", proc), ":SchemaValidationError", 0x80041008,
+             "the Create body is an instance of 'LWMI_EventSource', but the resource URI names "
+             "class Win32_Process"),
+        ]
+        for body, subcode, wbem, reason in cases:
+            for via in ("unix", "http"):
+                with self.subTest(via=via, reason=reason):
+                    status, f = self.send_fault(via, body)
+                    self.assertEqual(status, 500)
+                    self.assertTrue(f["subcode"].endswith(subcode), f)
+                    self.assertEqual(f["wbem"], wbem, f)
+                    self.assertEqual(f["reason"], reason)
+        for argv, message in (
+                (["create", "Win32_Process", "Name=x"],
+                 "WBEM_E_PROVIDER_NOT_CAPABLE (0x80041024): class Win32_Process is created by "
+                 "its Create method, not CreateInstance"),
+                (["--namespace", "root\\subscription", "list", "Win32_Process"],
+                 "WBEM_E_INVALID_CLASS (0x80041010): class Win32_Process is in root\\cimv2, not "
+                 "root\\subscription")):
+            with self.subTest(argv=argv):
+                p = subprocess.run([e2e.LWMIC, "--socket", self.unix, *argv],
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+                self.assertEqual(p.returncode, 3, p.stderr.decode())
+                self.assertIn(message, p.stderr.decode())
+        self.assert_alive()
+
     def test_fault_bad_wql(self):
         body = fresh_id(set_filter(capture("01-enumerate-wql-optimized.xml"),
                                    "SELEKT * FROM Win32_Process"))
