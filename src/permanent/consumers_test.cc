@@ -360,6 +360,23 @@ TEST(CommandConsumer, ConcurrencyIsBoundedAndTheQueueRefusesBeyondItsSize) {
   EXPECT_TRUE(processes_with({"/bin/sleep", arg}).empty());
 }
 
+TEST(CommandConsumer, AMissingWorkingDirectoryIsAFailureAndTheRunnerGoesOn) {
+  ConsumerSettings settings;
+  auto runner = make_command_runner(settings);
+  Outcome o;
+  action_of(command("/bin/true", "", "/nonexistent/lwmi-dir"), settings, runner)
+      ->deliver(creation_event("x"), o.callback());
+  auto r = o.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(
+      r.error().message,
+      "could not run /bin/true as nobody in /nonexistent/lwmi-dir: No such file or directory");
+  Outcome next;
+  action_of(command("/bin/true", ""), settings, runner)
+      ->deliver(creation_event("x"), next.callback());
+  EXPECT_TRUE(next.get().ok());
+}
+
 TEST(CommandConsumer, RootAsCommandUserIsAFailure) {
   ConsumerSettings settings;
   settings.command_user = "root";
@@ -454,6 +471,8 @@ TEST_F(LogFileConsumerTest, PathsOutsideOrThroughLinksAreRefusedAtTheCheck) {
   fs::create_directory_symlink(elsewhere_.path(), dir_ / "linkdir");
   fs::create_symlink(elsewhere_ / "target", dir_ / "link.log");
   write_file(dir_ / "plainfile", "");
+  write_file(elsewhere_ / "linked", "");
+  fs::create_hard_link(elsewhere_ / "linked", dir_ / "hardlink.log");
   ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
   struct Case {
     std::string filename;
@@ -469,6 +488,7 @@ TEST_F(LogFileConsumerTest, PathsOutsideOrThroughLinksAreRefusedAtTheCheck) {
       {dir_ / "linkdir/x.log", "symbolic link"},
       {dir_ / "plainfile/x.log", "not a directory"},
       {dir_ / "fifo", "not a regular file"},
+      {dir_ / "hardlink.log", "hard links"},
   };
   for (const Case& k : cases) {
     auto r = check_consumer(log_file(k.filename, "x"), settings_);
@@ -479,6 +499,7 @@ TEST_F(LogFileConsumerTest, PathsOutsideOrThroughLinksAreRefusedAtTheCheck) {
   }
   EXPECT_FALSE(fs::exists(elsewhere_ / "target"));
   EXPECT_FALSE(fs::exists(elsewhere_ / "x.log"));
+  EXPECT_EQ(read_file(elsewhere_ / "linked"), "");
   // A directory not there yet is no error at the check (the delivery says it is missing).
   EXPECT_TRUE(check_consumer(log_file(dir_ / "later/x.log", "x"), settings_).ok());
   EXPECT_TRUE(check_consumer(log_file(dir_ / "sub/./x.log", "x"), settings_).ok());
