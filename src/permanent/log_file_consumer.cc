@@ -247,6 +247,9 @@ Result<void> check_log_file(const LogFileConsumer& c, const ConsumerSettings& se
                        "' is a symbolic link (never followed)");
       if (!S_ISREG(st.st_mode))
         return invalid("LogFileEventConsumer.Filename '" + c.filename + "' is not a regular file");
+      if (st.st_nlink != 1)
+        return invalid("LogFileEventConsumer.Filename '" + c.filename + "' has " +
+                       std::to_string(st.st_nlink) + " hard links; a log file must have one");
     }
   }
   if (auto t = check_template(c.text); !t.ok()) {
