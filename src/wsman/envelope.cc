@@ -389,6 +389,10 @@ std::optional<Fault> decode_instance(const std::vector<xmlNode*>& kids, Request&
   for (xmlNode* p : elements(inst)) {
     PropertyText prop;
     prop.name = local(p);
+    // A property is in its instance's namespace (or, written unqualified, in none).
+    if (*href(p) && std::strcmp(href(p), href(inst)) != 0)
+      return body_fault("property " + prop.name + " is in namespace '" + href(p) +
+                        "', not its instance's '" + href(inst) + "'");
     if (truthy(attr(p, "nil", ns::kXsi))) {
       prop.nil = true;
     } else if (auto nested = elements(p); nested.empty()) {

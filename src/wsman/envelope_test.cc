@@ -519,6 +519,13 @@ TEST(Decode, CreateBodyProperties) {
   EXPECT_EQ(r.instance_properties[3].text, "b");
   EXPECT_TRUE(r.instance_properties[4].nil);
   EXPECT_EQ(r.instance_properties[5].text, "20261207100000.000000+000");
+  // Unqualified property elements are the instance's.
+  Request plain = decode_ok(create_envelope("__EventFilter", "<p:__EventFilter xmlns:p=\"" +
+                                                                 std::string(kSubUri) +
+                                                                 "__EventFilter\"><Name>n</Name>"
+                                                                 "</p:__EventFilter>"));
+  ASSERT_EQ(plain.instance_properties.size(), 1u);
+  EXPECT_EQ(plain.instance_properties[0].text, "n");
 }
 
 // The envelope fuzzer's Create seeds decode as Creates: its runs start inside Create decoding.
@@ -544,6 +551,9 @@ TEST(Decode, CreateBodyRefusals) {
       {"", "the Create body holds no instance element"},
       {"<p:__EventFilter" + ns + "/><p:__EventFilter" + ns + "/>",
        "the Create body holds more than one element (<__EventFilter> and <__EventFilter>)"},
+      {"<p:__EventFilter" + ns + "><q:Name xmlns:q=\"urn:q\">x</q:Name></p:__EventFilter>",
+       "property Name is in namespace 'urn:q', not its instance's '" + std::string(kSubUri) +
+           "__EventFilter'"},
       {"<p:__EventFilter" + ns + "><p:Name><x>y</x></p:Name></p:__EventFilter>",
        "property Name holds <x>: a property is a value, xsi:nil or an endpoint reference"},
       {"<p:__EventFilter" + ns + "><p:F><a:ReferenceParameters/></p:F></p:__EventFilter>",
