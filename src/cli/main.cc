@@ -18,6 +18,7 @@
 #include "cli/exit_status.h"
 #include "cli/output.h"
 #include "cli/stop_signals.h"
+#include "cli/subscription_command.h"
 #include "cli/wmic_args.h"
 #include "event/event_query.h"
 #include "event/terminate_target.h"
@@ -933,6 +934,27 @@ int main(int argc, char** argv) {
   create->add_option("class", cls, "Class name, e.g. __EventFilter")->required();
   create->add_option("properties", create_args,
                      "Properties as Name=Value, keys included (repeat a name for an array)");
+  SubscriptionArgs sub;
+  std::string sub_terminate;
+  auto* subscription = app.add_subcommand(
+      "subscription",
+      "Permanent event subscriptions (run by lwmid): add NAME --query WQL (--terminate REASON | "
+      "--log FILE [--text T] | --run PROGRAM [--args T] | --journal T), list, show NAME, "
+      "remove NAME");
+  subscription->add_option("action", sub.action, "add, list, show or remove")
+      ->required()
+      ->check(CLI::IsMember({"add", "list", "show", "remove"}));
+  subscription->add_option("name", sub.name, "The subscription's name (filter, consumer)");
+  subscription->add_option("--query", sub.query, "add: the WQL event query");
+  subscription->add_option("--terminate", sub_terminate,
+                           "add: end each process the query names, with this Reason");
+  subscription->add_option("--log", sub.log, "add: append a line per event to this file");
+  subscription->add_option("--text", sub.text, "add --log: the line's template");
+  subscription->add_option("--run", sub.run, "add: run this program per event");
+  subscription->add_option("--args", sub.args, "add --run: its CommandLineTemplate");
+  subscription->add_option("--kill-timeout", sub.kill_timeout, "add --run: seconds");
+  auto* sub_journal =
+      subscription->add_option("--journal", sub.journal_text, "add: a journal entry per event");
   std::string wql;
   auto* query = app.add_subcommand("query", "Run a WQL query: query \"SELECT … FROM … WHERE …\"");
   query->add_option("wql", wql, "The query")->required();
@@ -1030,8 +1052,9 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
   }
 
-  if (fanout && create->parsed()) {
-    std::cerr << "lwmic: error: create takes one host: name it with --node HOST\n";
+  if (fanout && (create->parsed() || subscription->parsed())) {
+    std::cerr << "lwmic: error: " << (create->parsed() ? "create" : "subscription")
+              << " takes one host: name it with --node HOST\n";
     return kExitUsage;
   }
   if (fanout) {
@@ -1126,6 +1149,33 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     return print_method_result(*r, g);
+  }
+  if (subscription->parsed()) {
+    if (sub_journal->count()) sub.journal = sub.journal_text;
+    if (!sub_terminate.empty()) {
+      auto reason = Value::from_text(CimType::kUint32, sub_terminate);
+      if (!reason) {
+        std::cerr << "lwmic: error: --terminate takes a Reason from 0 to 4294967295\n";
+        return kExitUsage;
+      }
+      sub.terminate = static_cast<uint32_t>(reason->as_u64());
+    }
+    if (svc.embedded()) {
+      std::cerr << "lwmic: error: permanent subscriptions are kept and run by lwmid: start it, "
+                   "or name it with --socket or --node\n";
+      return kExitUsage;
+    }
+    OutputOptions oo;
+    oo.format = *parse_format(g.format);
+    oo.system_properties = g.system_properties;
+    if (auto r = run_subscription(svc, sub, oo, std::cout); !r.ok()) {
+      print_error(r.error(), sub.query);
+      return r.error().code == WbemStatus::kInvalidParameter && sub.action == "add" &&
+                     !consumer_class_for(sub).ok()
+                 ? kExitUsage
+                 : status_for(r.error());
+    }
+    return kExitOk;
   }
   if (create->parsed()) {
     Parameters props;

@@ -24,6 +24,8 @@
 #include "os/bpf_monitor.h"
 #include "os/descriptors.h"
 #include "os/system_info.h"
+#include "permanent/provider.h"
+#include "permanent/subscriptions.h"
 #include "security/authenticator.h"
 #include "service/cim_service.h"
 #include "wsman/operations.h"
@@ -211,6 +213,37 @@ int main(int argc, char** argv) {
                 [subscription_class](const lwmi::security::Caller& c, const lwmi::ObjectPath& p) {
                   return subscription_class->remove(c, p);
                 });
+  // Permanent subscriptions (root\\subscription), run by lwmid itself as lwmid: every process,
+  // SeDebugPrivilege enabled (only the admin group may define them). Their bindings start, and
+  // their guard rules are installed, before lwmid reports ready.
+  const lwmi::security::Caller self = lwmi::permanent::daemon_caller();
+  lwmi::permanent::EngineDeps permanent_deps;
+  permanent_deps.open_stream = [&service, &exec_guard, &guard_unavailable, self](
+                                   std::string_view wql, const lwmi::NotificationOptions& o) {
+    return lwmi::event::open_process_events(service.processes(), self, wql, o, exec_guard.get(),
+                                            guard_unavailable);
+  };
+  permanent_deps.terminate = [&service, self](const std::string& path,
+                                              uint32_t reason) -> lwmi::Result<uint32_t> {
+    auto r =
+        service.exec_method(self, path, "Terminate", {{"Reason", lwmi::Value::uint32(reason)}});
+    if (!r.ok()) return r.take_error();
+    return r->return_value;
+  };
+  permanent_deps.audit = &service.audit();
+  permanent_deps.audit_caller = self;
+  lwmi::permanent::PermanentSubscriptions permanent(config, permanent_deps);
+  for (auto& p : lwmi::permanent::make_providers(permanent.store(), &permanent.engine())) {
+    lwmi::service::CimService::ServedOps ops;
+    ops.remove = [&permanent](const lwmi::security::Caller& c, const lwmi::ObjectPath& path) {
+      return lwmi::permanent::delete_instance(permanent.store(), c, path);
+    };
+    ops.create = [&permanent](const lwmi::security::Caller& c, const lwmi::Instance& inst) {
+      return lwmi::permanent::create_instance(permanent.store(), c, inst);
+    };
+    service.serve(p, std::move(ops));
+  }
+  for (const auto& problem : permanent.start()) log_line("permanent subscriptions: " + problem);
   lwmi::wsman::Operations operations(service, {}, &eventing);
   lwmi::security::Authenticator authenticator(config.security);
   lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
@@ -289,13 +322,20 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig == SIGHUP) {
-      log_line("SIGHUP: configuration reload is not supported yet; restart lwmid to apply");
+      // subscriptions.d is re-read (a bad file keeps what ran); lwmid.conf is read at start.
+      auto reloaded = permanent.reload();
+      log_line("SIGHUP: " + (reloaded.ok() ? "reloaded " + *reloaded
+                                           : "subscriptions.d not reloaded, the previous "
+                                             "definitions run on: " +
+                                                 reloaded.error().message));
+      log_line("SIGHUP: lwmid.conf is read at start only; restart lwmid to apply a change");
       continue;
     }
     break;
   }
   log_line(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   sd_notify(0, "STOPPING=1");
+  permanent.stop();
   subscriptions.shutdown();  // pulls still waiting are answered before the server stops
   server.stop();
   if (!config.server.socket.empty()) ::unlink(config.server.socket.c_str());

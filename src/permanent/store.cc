@@ -112,12 +112,18 @@ Result<void> Store::check_all(const Definitions& files, const Definitions& store
 
 Result<void> Store::load() {
   Result<Definitions> d = path_.empty() ? Result<Definitions>(Definitions{}) : load_store(path_);
-  if (!d.ok()) return d.take_error();
+  if (!d.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    stored_ = Definitions{};
+    broken_ = d.error();
+    return d.take_error();
+  }
   {
     // What the store holds was checked when it was made; a consumer whose file or user went
     // away since is reported when its binding runs, not here (the store is never half-loaded).
     std::lock_guard<std::mutex> lock(mu_);
     stored_ = std::move(*d);
+    broken_.reset();
     ++generation_;
   }
   changed();
@@ -136,8 +142,12 @@ Result<void> Store::set_files(Definitions files) {
 }
 
 Result<void> Store::commit_locked(Definitions next) {
+  if (broken_)
+    return Error{WbemStatus::kFailed,
+                 "the subscription store cannot be changed: " + broken_->message +
+                     " (fix or move the file away, then restart lwmid)"};
   if (!path_.empty())
-    if (auto w = write_file_atomically(path_, encode_store(next)); !w.ok()) return w;
+    if (auto w = save_store(path_, next); !w.ok()) return w;
   stored_ = std::move(next);
   ++generation_;
   return Result<void>();

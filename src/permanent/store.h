@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,9 @@ class Store {
   /// `path`: the store file ("" keeps it in memory only, for tests and embedded use).
   Store(std::string path, ConsumerSettings settings);
 
-  /// Loads the store file (a missing one is empty). On error nothing is loaded and the store is
-  /// empty: the error names the file and what is wrong.
+  /// Loads the store file (a missing one is empty). On error nothing is loaded, the store is
+  /// empty and refuses every change (which would overwrite what it could not read) until a
+  /// load succeeds: the error names the file and what is wrong.
   Result<void> load();
   /// Replaces what subscriptions.d defines. Checked with everything else first: on error (a
   /// duplicate, a binding to nothing, a bad query …, naming the file:line:col) nothing changes.
@@ -66,6 +68,7 @@ class Store {
   Definitions files_;
   Definitions stored_;
   uint64_t generation_ = 0;
+  std::optional<Error> broken_;  ///< why the store file could not be loaded
   std::vector<std::function<void()>> listeners_;
 };
 
