@@ -235,8 +235,9 @@ int main(int argc, char** argv) {
   lwmi::permanent::PermanentSubscriptions permanent(config, permanent_deps);
   for (auto& p : lwmi::permanent::make_providers(permanent.store(), &permanent.engine())) {
     lwmi::service::CimService::ServedOps ops;
-    ops.remove = [&permanent](const lwmi::security::Caller& c, const lwmi::ObjectPath& path) {
-      return lwmi::permanent::delete_instance(permanent.store(), c, path);
+    ops.remove = [&permanent, &service](const lwmi::security::Caller& c,
+                                        const lwmi::ObjectPath& path) {
+      return lwmi::permanent::delete_instance(permanent.store(), c, path, &service.audit());
     };
     ops.create = [&permanent](const lwmi::security::Caller& c, const lwmi::Instance& inst) {
       return lwmi::permanent::create_instance(permanent.store(), c, inst);

@@ -172,8 +172,15 @@ void Engine::run(const std::shared_ptr<Running>& r) {
     Instance event;
     auto got = r->stream->next(&event, kWaitMs);
     {
+      // Read on this thread, the stream's reader: a breaker that opened shows in the state.
       std::lock_guard<std::mutex> lock(r->mu);
       r->state.lost = r->stream->lost();
+      if (r->terminate && r->stream->guard_status().tripped &&
+          r->state.guard.rfind("tripped", 0) != 0)
+        r->state.guard =
+            "tripped: the rule blocked more starts in a second than [guard] "
+            "breaker_per_second; matching programs are ended after they start (" +
+            r->state.guard + ")";
     }
     if (!got.ok()) {
       r->fail("its event stream ended: " + got.error().to_string());

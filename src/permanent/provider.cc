@@ -109,12 +109,9 @@ Instance binding_instance(const Binding& b) {
                                                     {"Filter", Value::string(b.filter_path())}}));
 }
 
-PermanentProvider::PermanentProvider(Kind kind, Store& store, const Engine* engine)
-    : kind_(kind), store_(store), engine_(engine) {
-  static constexpr const char* kNames[] = {"__EventFilter", "__EventConsumer",
-                                           "__FilterToConsumerBinding", "LWMI_SubscriptionState"};
-  cls_ = find_class(kNames[static_cast<int>(kind)]);
-}
+PermanentProvider::PermanentProvider(Kind kind, Store& store, const Engine* engine,
+                                     std::string_view cls)
+    : kind_(kind), store_(store), engine_(engine), cls_(find_class(cls)) {}
 
 std::vector<Instance> PermanentProvider::instances() const {
   const Definitions defs = store_.all();
@@ -124,7 +121,9 @@ std::vector<Instance> PermanentProvider::instances() const {
       for (const auto& f : defs.filters) out.push_back(filter_instance(f));
       break;
     case Kind::kConsumer:
-      for (const auto& c : defs.consumers) out.push_back(consumer_instance(c));
+      for (const auto& c : defs.consumers)
+        if (cls_->abstract || base::iequals(c.class_name(), cls_->name))
+          out.push_back(consumer_instance(c));
       break;
     case Kind::kBinding:
       for (const auto& b : defs.bindings) out.push_back(binding_instance(b));
@@ -143,10 +142,13 @@ std::unique_ptr<InstanceStream> PermanentProvider::enumerate(const security::Cal
     return std::make_unique<provider::VectorStream>(std::vector<Instance>{}, r.take_error());
   std::vector<Instance> out;
   for (auto& inst : instances()) {
-    // A filter's indices are the requested class's: only rows of that exact class are
-    // filtered here (a superclass query is re-checked by the caller on every row).
-    if (request.filter && inst.cls_ptr() == cls_ &&
-        !request.filter([&](size_t i) { return inst.at(i); }))
+    // The filter reads by this class's indices; a row of a subclass (a query on
+    // __EventConsumer) is read by name.
+    if (request.filter && !request.filter([&](size_t i) {
+          if (inst.cls_ptr() == cls_) return inst.has(i) ? inst.at(i) : Value();
+          auto v = inst.get(cls_->properties[i].name);
+          return v ? *v : Value();
+        }))
       continue;
     out.push_back(std::move(inst));
   }
@@ -179,10 +181,18 @@ Result<Instance> PermanentProvider::get(const security::Caller& caller, const Ob
 }
 
 std::vector<std::shared_ptr<PermanentProvider>> make_providers(Store& store, const Engine* engine) {
+  using K = PermanentProvider::Kind;
   std::vector<std::shared_ptr<PermanentProvider>> out;
-  for (auto k : {PermanentProvider::Kind::kFilter, PermanentProvider::Kind::kConsumer,
-                 PermanentProvider::Kind::kBinding, PermanentProvider::Kind::kState})
-    out.push_back(std::make_shared<PermanentProvider>(k, store, engine));
+  out.push_back(std::make_shared<PermanentProvider>(K::kFilter, store, engine, "__EventFilter"));
+  out.push_back(
+      std::make_shared<PermanentProvider>(K::kConsumer, store, engine, "__EventConsumer"));
+  for (std::string_view cls : {"CommandLineEventConsumer", "LogFileEventConsumer",
+                               "LWMI_JournalEventConsumer", "LWMI_TerminateProcessEventConsumer"})
+    out.push_back(std::make_shared<PermanentProvider>(K::kConsumer, store, engine, cls));
+  out.push_back(
+      std::make_shared<PermanentProvider>(K::kBinding, store, engine, "__FilterToConsumerBinding"));
+  out.push_back(
+      std::make_shared<PermanentProvider>(K::kState, store, engine, "LWMI_SubscriptionState"));
   return out;
 }
 
@@ -223,7 +233,10 @@ Result<ObjectPath> create_instance(Store& store, const security::Caller& caller,
                                               "abstract or read-only)"};
 }
 
-Result<void> delete_instance(Store& store, const security::Caller& caller, const ObjectPath& path) {
+namespace {
+
+Result<void> delete_unaudited(Store& store, const security::Caller& caller,
+                              const ObjectPath& path) {
   if (auto r = check_admin(caller, "delete"); !r.ok()) return r.take_error();
   if (base::iequals(path.class_name, "__EventFilter")) {
     auto n = name_key(path);
@@ -235,7 +248,7 @@ Result<void> delete_instance(Store& store, const security::Caller& caller, const
     if (!b.ok()) return b.take_error();
     return store.delete_binding(b->filter, b->consumer);
   }
-  if (auto kind = consumer_kind(path.class_name)) {
+  if (consumer_kind(path.class_name)) {
     auto n = name_key(path);
     if (!n.ok()) return n.take_error();
     auto ref = consumer_ref_from_path(path.relative());
@@ -244,6 +257,22 @@ Result<void> delete_instance(Store& store, const security::Caller& caller, const
   }
   return Error{WbemStatus::kProviderNotCapable,
                path.class_name + " instances cannot be deleted (read-only)"};
+}
+
+}  // namespace
+
+Result<void> delete_instance(Store& store, const security::Caller& caller, const ObjectPath& path,
+                             security::AuditLog* audit) {
+  Result<void> r = delete_unaudited(store, caller, path);
+  if (audit) {
+    security::AuditRecord rec;
+    rec.action = "DeleteInstance";
+    rec.result = r.ok() ? "0" : std::string(wbem_status_name(r.error().code));
+    rec.params = "path=" + std::string(kNamespace) + ":" + path.relative();
+    if (!r.ok()) rec.detail = r.error().message;
+    audit->record(caller, rec);
+  }
+  return r;
 }
 
 }  // namespace lwmi::permanent

@@ -17,14 +17,16 @@
 #include "permanent/engine.h"
 #include "permanent/store.h"
 #include "provider/provider.h"
+#include "security/audit.h"
 
 namespace lwmi::permanent {
 
 class PermanentProvider : public provider::InstanceProvider {
  public:
   enum class Kind { kFilter, kConsumer, kBinding, kState };
-  /// `engine` may be null (no LWMI_SubscriptionState rows then).
-  PermanentProvider(Kind kind, Store& store, const Engine* engine);
+  /// `engine` may be null (no LWMI_SubscriptionState rows then). `cls`: the class served (for
+  /// kConsumer: one consumer class, or __EventConsumer for all of them).
+  PermanentProvider(Kind kind, Store& store, const Engine* engine, std::string_view cls);
   std::shared_ptr<const ClassDecl> class_decl() const override { return cls_; }
   std::unique_ptr<InstanceStream> enumerate(const security::Caller& caller,
                                             const provider::Request& request) override;
@@ -40,15 +42,18 @@ class PermanentProvider : public provider::InstanceProvider {
   std::shared_ptr<const ClassDecl> cls_;
 };
 
-/// The four providers, for CimService::serve.
+/// The providers of every class, for CimService::serve, in the order to serve them
+/// (__EventConsumer before its subclasses, so that a query on it reaches every consumer).
 std::vector<std::shared_ptr<PermanentProvider>> make_providers(Store& store, const Engine* engine);
 
 /// CreateInstance of a filter, consumer or binding: the admin group only; checked by the store
 /// (WBEM_E_ALREADY_EXISTS, WBEM_E_INVALID_QUERY …). Returns the new instance's path.
 Result<ObjectPath> create_instance(Store& store, const security::Caller& caller,
                                    const Instance& instance);
-/// DeleteInstance by path (deleting a filter or consumer deletes its bindings).
-Result<void> delete_instance(Store& store, const security::Caller& caller, const ObjectPath& path);
+/// DeleteInstance by path (deleting a filter or consumer deletes its bindings), audited as
+/// "DeleteInstance" to `audit` (if any) whatever the outcome.
+Result<void> delete_instance(Store& store, const security::Caller& caller, const ObjectPath& path,
+                             security::AuditLog* audit);
 
 /// Instances of a definition (with __PATH identity, namespace root\subscription).
 Instance filter_instance(const EventFilter& f);

@@ -262,10 +262,11 @@ class Daemon:
     """One lwmid process with its own state dir, config, notify socket and ready file."""
 
     def __init__(self, workdir, config_text, *, socket_path="", http="", https="",
-                 netns=None, extra_args=()):
+                 netns=None, extra_args=(), state_dir=None):
+        """state_dir: another lwmid's (a restart), instead of a new one."""
         self.dir = tempfile.mkdtemp(prefix="d-", dir=workdir)
         os.chmod(self.dir, 0o755)
-        self.state = os.path.join(self.dir, "state")
+        self.state = state_dir or os.path.join(self.dir, "state")
         self.config = os.path.join(self.dir, "lwmid.conf")
         with open(self.config, "w") as f:
             f.write(config_text)
