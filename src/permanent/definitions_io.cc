@@ -245,6 +245,9 @@ class StoreReader {
                                                              ": not valid JSON: " + detail);
       err.position = offset;
       return err;
+    } catch (const Json::exception& e) {
+      // Not a syntax error (a number too large for a double, …): found by fuzzing.
+      return fail(std::string("not valid JSON: ") + e.what());
     }
     if (!doc.is_object()) return fail("not an lwmi subscription store (not a JSON object)");
     auto format = doc.find("format");
@@ -681,6 +684,12 @@ Result<Definitions> load_subscription_files(const std::string& dir) {
     if (!text.ok()) return text.take_error();
     if (auto r = FileReader(path, out).read(*text); !r.ok()) return r.take_error();
   }
+  return out.take();
+}
+
+Result<Definitions> parse_subscription_file(std::string_view text, const std::string& path) {
+  Collector out;
+  if (auto r = FileReader(path, out).read(text); !r.ok()) return r.take_error();
   return out.take();
 }
 

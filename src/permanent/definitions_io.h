@@ -75,4 +75,8 @@ Result<void> save_store(const std::string& path, const Definitions& d);
 /// else the load fails with WBEM_E_ACCESS_DENIED "PATH: writable by others …".
 Result<Definitions> load_subscription_files(const std::string& dir);
 
+/// One subscriptions.d file's text, as load_subscription_files reads each (its errors start
+/// "PATH:LINE:COL: "); no permission check (the text is given).
+Result<Definitions> parse_subscription_file(std::string_view text, const std::string& path);
+
 }  // namespace lwmi::permanent

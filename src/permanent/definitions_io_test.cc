@@ -179,6 +179,9 @@ TEST(Store, ACorruptStoreFailsWholeNamingWhereAndWhat) {
        WbemStatus::kInvalidParameter, "s.json:4:3: not valid JSON"},
       {"truncated", head + good_filter, WbemStatus::kInvalidParameter, "s.json:1:"},
       {"empty", "", WbemStatus::kInvalidParameter, "s.json:1:1: not valid JSON"},
+      // Syntactically JSON, but no double holds it (found by fuzzing: it threw).
+      {"number overflow", "{\"format\": 90e900000}", WbemStatus::kInvalidParameter,
+       "s.json: not valid JSON"},
       {"not an object", "[]", WbemStatus::kInvalidParameter, "s.json: not an lwmi"},
       {"other format", "{\"format\": \"x\", \"version\": 1}", WbemStatus::kInvalidParameter,
        "s.json: not an lwmi subscription store"},
