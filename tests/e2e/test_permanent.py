@@ -75,6 +75,12 @@ def e2e_read(path):
         return f.read()
 
 
+def get_envelope(cls, selectors):
+    sel = "".join('<w:Selector Name="%s">%s</w:Selector>' % (k, esc(v)) for k, v in selectors)
+    return ENVELOPE.format(uri=WMI + cls, action=TRANSFER + "Get", id=uuid.uuid4(),
+                           selectors="\n<w:SelectorSet>%s</w:SelectorSet>" % sel, body="")
+
+
 def fault_code(data):
     """The WBEM code (decimal) of a fault answer, or None."""
     m = (re.search(r"<[^>]*WSManFault[^>]*Code=\"(\d+)\"", data) or
@@ -219,6 +225,11 @@ class PermanentSubscriptionTest(unittest.TestCase):
                 wrote += os.path.exists(mark)
             return wrote
 
+        # Get over WS-Man: the filter as made, in root\subscription.
+        ok, text = self.send("admin", get_envelope("__EventFilter", [("Name", filt)]))
+        self.assertTrue(ok, text[:2000])
+        self.assertIn(name, text)
+        self.assertIn("root/subscription/__EventFilter", text)
         e2e.wait_for(lambda: (self.state_of(filt) or {}).get("Guard", "").startswith("on"), 10,
                      "the binding's guard rule")
         self.assertEqual(started_and_wrote(1000), 0, "Download.exe wrote its file")
