@@ -65,6 +65,15 @@ std::string error_text(const Error& e) {
   return shown.to_string();
 }
 
+// What Terminate did, with every untrusted part (pid, name, the method's notes) as lwmic shows
+// untrusted text.
+std::string terminate_outcome_shown(TerminateTarget target, MethodResult result) {
+  target.pid = display_text(target.pid);
+  target.name = display_text(target.name);
+  for (auto& n : result.notes) n = display_text(n);
+  return lwmi::event::terminate_outcome(target, result);
+}
+
 // Prints `lwmic: error: NAME (0x…): message`, and the input with a caret under the position.
 void print_error(const Error& e, std::string_view input = {}) {
   std::cerr << "lwmic: error: " << error_text(e) << '\n';
@@ -380,12 +389,7 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
     plan.columns = std::move(props);
     return plan;
   };
-  if (verb == "get") {
-    std::vector<std::string> props;
-    for (const auto& r : rest)
-      for (const auto& p : split_list(r)) props.push_back(p);
-    return show(props);
-  }
+  if (verb == "get") return show(property_list(rest));
   if (verb == "list") {
     std::string mode = rest.empty() ? "full" : lower(rest[0]);
     std::vector<std::string> props;
@@ -813,8 +817,7 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
           h.error(std::move(e));
         } else {
           ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
-          h.note("terminated process " + display_text(pid) + " (" + display_text((*target)->name) +
-                 "): ReturnValue " + std::to_string(r->return_value));
+          h.note(terminate_outcome_shown(**target, *r));
         }
       }
       if (w.count && ++events >= w.count) stop = true;
@@ -1016,7 +1019,10 @@ int main(int argc, char** argv) {
     }
     if (!g.password.empty() && g.password.back() == '\r') g.password.pop_back();
   }
-  if (const char* env = std::getenv("LWMI_PASSWORD"); env && g.password.empty()) g.password = env;
+  // The variable is a password for the user named with --user; without one, nothing needs it
+  // (a local command must not fail with WBEM_E_LOCAL_CREDENTIALS because it is exported).
+  if (const char* env = std::getenv("LWMI_PASSWORD"); env && g.password.empty() && !g.user.empty())
+    g.password = env;
   // Several hosts: "h1,h2", "@FILE" (or a mix).
   std::vector<std::string> nodes;
   bool fanout = g.node.find(',') != std::string::npos || g.node.rfind("@", 0) == 0;
@@ -1042,7 +1048,7 @@ int main(int argc, char** argv) {
                                        : g.node;
     if (auto pw = prompt_password(g.user, where)) g.password = *pw;
   }
-  auto props_list = split_list(props);
+  auto props_list = property_list({props});
   // A watch holds a subscription on each host until it unsubscribes: Ctrl-C, SIGTERM and SIGHUP
   // end it through an unsubscribe (taken before any thread starts: threads inherit the mask),
   // and a reader that goes away (a broken pipe) is noticed rather than fatal.
@@ -1302,10 +1308,10 @@ int main(int argc, char** argv) {
             std::cerr << "lwmic: process " << display_text(target->pid) << ": "
                       << error_text(r.error()) << '\n';
           } else {
-            for (const auto& note : r->notes)
-              std::cerr << "lwmic: note: " << display_text(note) << '\n';
-            std::cerr << "lwmic: terminated process " << display_text(target->pid) << " ("
-                      << display_text(target->name) << "): ReturnValue " << r->return_value << '\n';
+            if (r->return_value == 0)  // (a refusal's explanation is in the outcome line)
+              for (const auto& note : r->notes)
+                std::cerr << "lwmic: note: " << display_text(note) << '\n';
+            std::cerr << "lwmic: " << terminate_outcome_shown(*target, *r) << '\n';
             if (r->return_value != 0 && status == kExitOk) status = kExitMethodFailed;
           }
         }

@@ -35,4 +35,14 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+std::vector<std::string> property_list(const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (const auto& w : words)
+    for (auto& p : split_list(w)) {
+      if (p == "*") return {};
+      out.push_back(std::move(p));
+    }
+  return out;
+}
+
 }  // namespace lwmi::cli

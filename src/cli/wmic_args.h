@@ -15,4 +15,8 @@ std::vector<std::string> translate_wmic_switches(const std::vector<std::string>&
 /// "Name, ProcessId,,x" -> {"Name","ProcessId","x"}.
 std::vector<std::string> split_list(const std::string& text);
 
+/// The properties a get or --properties names, from comma-separated words; `*` (alone or in the
+/// list) means every property, as in wmic's `get *`: the result is then empty.
+std::vector<std::string> property_list(const std::vector<std::string>& words);
+
 }  // namespace lwmi::cli

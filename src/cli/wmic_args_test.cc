@@ -26,4 +26,13 @@ TEST(WmicArgs, SplitsPropertyLists) {
   EXPECT_EQ(split_list(""), V{});
 }
 
+// wmic's `get *`: every property, not a column named "*".
+TEST(WmicArgs, AStarMeansEveryProperty) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(property_list({"Name,ProcessId", "x"}), (V{"Name", "ProcessId", "x"}));
+  EXPECT_EQ(property_list({"*"}), V{});
+  EXPECT_EQ(property_list({"Name", "*"}), V{});
+  EXPECT_EQ(property_list({" * "}), V{});
+}
+
 }  // namespace lwmi::cli

@@ -81,4 +81,33 @@ Result<TerminateTarget> terminate_target(const Instance& ev) {
                "--terminate does not act on " + cls.name + " events; " + kUse};
 }
 
+std::string terminate_outcome(const TerminateTarget& target, const MethodResult& result) {
+  const std::string who = "process " + target.pid + " (" + target.name + ")";
+  if (result.return_value == 0) return "terminated " + who + ": ReturnValue 0";
+  std::string out = "did not end " + who + ": ReturnValue " + std::to_string(result.return_value) +
+                    " (" + return_value_text(result.return_value) + ")";
+  std::string why;
+  for (const auto& n : result.notes) why += (why.empty() ? "" : "; ") + n;
+  if (why.empty()) {
+    switch (result.return_value) {
+      case 2:
+        why =
+            "it is another user's: ending it needs SeDebugPrivilege held and enabled "
+            "(--enable-privilege SeDebugPrivilege, as root or a member of the admin group)";
+        break;
+      case 3:
+        why =
+            "it is protected (PID 1, a kernel thread, lwmi itself, or [security] "
+            "protected_processes)";
+        break;
+      case 9:
+        why = "it had ended already";
+        break;
+      default:
+        break;
+    }
+  }
+  return why.empty() ? out : out + ": " + why;
+}
+
 }  // namespace lwmi::event

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "lwmi/instance.h"
+#include "lwmi/method.h"
 #include "lwmi/result.h"
 
 namespace lwmi::event {
@@ -31,5 +32,11 @@ struct TerminateTarget {
 /// event has no start time for it (it ended before it could be read), WBEM_E_INVALID_PARAMETER
 /// for an event of a class --terminate does not act on, or one without the process's pid.
 Result<TerminateTarget> terminate_target(const Instance& event);
+
+/// What Terminate did to `target`, for a person: "terminated process N (name): ReturnValue 0",
+/// or "did not end
+/// process N (name): ReturnValue 2 (Access denied): " and why — the method's own explanation
+/// when it gave one (its notes), else what the code means here and what would change it.
+std::string terminate_outcome(const TerminateTarget& target, const MethodResult& result);
 
 }  // namespace lwmi::event

@@ -109,4 +109,30 @@ TEST(WatchTerminate, OtherEventsAreNotTargets) {
   EXPECT_FALSE(terminate_target(of("__AggregateEvent")).ok());
 }
 
+// A process Terminate did not end is never reported as terminated: the outcome says why, in the
+// method's words when it gave them, else what the code means.
+TEST(WatchTerminate, TheOutcomeSaysWhatHappened) {
+  TerminateTarget t{"Win32_Process.Handle=\"4095\"", "4095", "sshd"};
+  MethodResult done;
+  EXPECT_EQ(terminate_outcome(t, done), "terminated process 4095 (sshd): ReturnValue 0");
+  MethodResult denied;
+  denied.return_value = 2;
+  EXPECT_EQ(terminate_outcome(t, denied).rfind(
+                "did not end process 4095 (sshd): ReturnValue 2 (Access denied): it is another "
+                "user's: ending it needs SeDebugPrivilege held and enabled",
+                0),
+            0u)
+      << terminate_outcome(t, denied);
+  denied.notes = {"process 4095 belongs to root: SeDebugPrivilege must be held and enabled"};
+  EXPECT_EQ(terminate_outcome(t, denied),
+            "did not end process 4095 (sshd): ReturnValue 2 (Access denied): process 4095 belongs "
+            "to root: SeDebugPrivilege must be held and enabled");
+  MethodResult protected_one;
+  protected_one.return_value = 3;
+  EXPECT_NE(terminate_outcome(t, protected_one).find("Insufficient privilege): it is protected"),
+            std::string::npos)
+      << terminate_outcome(t, protected_one);
+  EXPECT_EQ(terminate_outcome(t, protected_one).find("terminated"), std::string::npos);
+}
+
 }  // namespace lwmi::event

@@ -531,6 +531,27 @@ class OutputFormatsTest(LwmiTestCase):
         self.assertEqual(row[col:].split()[0], str(self.pid))
 
 
+    def test_star_means_every_property_as_in_wmic(self):
+        # `get *` (and --properties '*') is every property, never a column named "*".
+        every = self.get("--format", "csv", props=[])
+        self.assertEqual(self.get("--format", "csv", props=["*"]).splitlines()[0],
+                         every.splitlines()[0])
+        rc, out, err = run_lwmic("/format:csv", "process", "where", "ProcessId=%d" % self.pid,
+                                 "get", "*")
+        self.assertEqual(rc, EXIT_OK, err)
+        header = out.splitlines()[0].split(",")
+        self.assertNotIn("*", header)
+        self.assertEqual(sorted(header[1:]), sorted(ALL_PROPERTIES))
+
+    def test_an_exported_password_needs_a_user_to_apply(self):
+        # LWMI_PASSWORD is the password of the user --user names; a local command without --user
+        # does not use it (it used to fail with WBEM_E_LOCAL_CREDENTIALS).
+        rc, out, err = run_lwmic("--format", "csv", "get", path_of(self.pid), "--properties",
+                                 "ProcessId", env={"LWMI_PASSWORD": "not-used"})
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertIn(str(self.pid), out)
+
+
 class EnumerationTest(LwmiTestCase):
     """What `list` contains and what `get` finds: leaders only, no zombies, no dead processes."""
 

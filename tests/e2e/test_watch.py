@@ -70,6 +70,36 @@ class WatchTest(unittest.TestCase):
         err.seek(0)
         self.assertIn("terminated process %d" % forbidden.pid, err.read())
 
+    def test_a_process_it_could_not_end_is_not_reported_as_terminated(self):
+        # An unprivileged watcher: root's program is not its to end. It says so, and why.
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the watcher as another user")
+        user = e2e.create_user(self)
+        lwmic = e2e.copy_lwmic_for_others(self)
+        os.chmod(self.dir, 0o755)
+        err_path = os.path.join(self.dir, "err")
+        err = open(err_path, "w+")
+        self.addCleanup(err.close)
+        wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
+               "'Win32_Process' AND TargetInstance.Name = '%s'" % self.name)
+        w = subprocess.Popen(user.prefix() + [lwmic, "--embedded", "watch", wql, "--terminate",
+                                              "--no-guard", "--count", "1", "--timeout", "20"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        self.addCleanup(lambda: (w.kill(), w.wait()))
+        def subscribed():
+            err.seek(0)
+            return "watching" in err.read()
+        e2e.wait_for(subscribed, 20, "lwmic to subscribe")
+        forbidden = self.run_prog(self.prog)
+        self.assertEqual(w.wait(timeout=20), 1, "a non-zero ReturnValue is exit status 1")
+        self.assertIsNone(forbidden.poll(), "root's program was ended")
+        err.seek(0)
+        text = err.read()
+        self.assertNotIn("terminated process %d" % forbidden.pid, text)
+        self.assertIn("did not end process %d (%s): ReturnValue 2 (Access denied): "
+                      % (forbidden.pid, self.name), text)
+        self.assertIn("SeDebugPrivilege", text)
+
     def start_lwmid(self):
         if os.geteuid() != 0:
             self.skipTest("lwmid runs as root")
