@@ -239,6 +239,10 @@ bool method_in_params(const MethodDecl& decl, const std::vector<std::string>& ar
                   << " in-parameter(s); '" << a << "' is one too many\n";
         return false;
       }
+      if (a.empty()) {  // wmic's empty positional argument: not given
+        ++next;
+        continue;
+      }
       in->push_back({ins[next++]->name, Value::string(a)});
     }
   }
@@ -407,7 +411,8 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
       return std::nullopt;
     }
     plan.method = verb == "delete" ? "Terminate" : rest[0];
-    if (verb == "call") plan.args.assign(rest.begin() + 1, rest.end());
+    if (verb == "call")
+      plan.args = split_wmic_arguments(std::vector<std::string>(rest.begin() + 1, rest.end()));
     if (lower(plan.method) == "create") {
       // Static: no where clause; called once on the class.
       plan.kind = AliasPlan::Kind::kCreate;
@@ -418,8 +423,14 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
         if (eq != std::string::npos && eq > 0 && args[k].compare(0, 11, "CommandLine") != 0 &&
             args[k].find(' ') > eq)
           plan.create_in.push_back({args[k].substr(0, eq), Value::string(args[k].substr(eq + 1))});
-        else if (k < 2)
+        else if (k < 2 && !args[k].empty())  // (an empty one, as in `"x",,`, is not given)
           plan.create_in.push_back({names[k], Value::string(args[k])});
+        else if (k >= 2 && !args[k].empty()) {
+          std::cerr << "lwmic: error: call create takes CommandLine and CurrentDirectory in "
+                       "order; '"
+                    << display_text(args[k]) << "' is one too many\n";
+          return std::nullopt;
+        }
       }
       return plan;
     }

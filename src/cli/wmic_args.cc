@@ -1,5 +1,7 @@
 #include "cli/wmic_args.h"
 
+#include <cctype>
+
 #include "base/strings.h"
 
 namespace lwmi::cli {
@@ -31,6 +33,53 @@ std::vector<std::string> split_list(const std::string& text) {
   for (auto part : base::split(text, ',')) {
     auto t = base::trim(part);
     if (!t.empty()) out.emplace_back(t);
+  }
+  return out;
+}
+
+namespace {
+
+// Name=Value (or Param.Prop=Value): a name of letters, digits, '_' and '.' before the '='.
+bool is_assignment(const std::string& word) {
+  const size_t eq = word.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  for (size_t i = 0; i < eq; ++i) {
+    const char c = word[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+std::string unquoted(std::string s) {
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"' && s.find('"', 1) == s.size() - 1)
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> split_wmic_arguments(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const auto& word : args) {
+    if (is_assignment(word)) {
+      out.push_back(word);
+      continue;
+    }
+    std::vector<std::string> parts(1);
+    bool quoted = false;
+    for (char c : word) {
+      if (c == '"') quoted = !quoted;
+      if (c == ',' && !quoted) {
+        parts.emplace_back();
+        continue;
+      }
+      parts.back() += c;
+    }
+    if (parts.size() == 1) {
+      out.push_back(word);
+      continue;
+    }
+    for (auto& p : parts) out.push_back(unquoted(std::move(p)));
   }
   return out;
 }

@@ -15,6 +15,13 @@ std::vector<std::string> translate_wmic_switches(const std::vector<std::string>&
 /// "Name, ProcessId,,x" -> {"Name","ProcessId","x"}.
 std::vector<std::string> split_list(const std::string& text);
 
+/// wmic's method arguments as lwmic receives them. `process call create "sleep 100","/tmp"` reaches
+/// lwmic (through a shell) as the one word `sleep 100,/tmp`: a word that is not Name=Value and
+/// holds a comma outside double quotes is wmic's positional list, split at those commas, each
+/// element's enclosing double quotes removed ('"a,b","/tmp"' keeps its comma). Other words are
+/// kept as they are.
+std::vector<std::string> split_wmic_arguments(const std::vector<std::string>& args);
+
 /// The properties a get or --properties names, from comma-separated words; `*` (alone or in the
 /// list) means every property, as in wmic's `get *`: the result is then empty.
 std::vector<std::string> property_list(const std::vector<std::string>& words);

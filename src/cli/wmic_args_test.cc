@@ -26,6 +26,19 @@ TEST(WmicArgs, SplitsPropertyLists) {
   EXPECT_EQ(split_list(""), V{});
 }
 
+// wmic's comma-separated method arguments, as a shell hands them over.
+TEST(WmicArgs, PositionalArgumentListsAreSplitAtTheirCommas) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_wmic_arguments({"sleep 100,/tmp"}), (V{"sleep 100", "/tmp"}));
+  EXPECT_EQ(split_wmic_arguments({"\"sleep 100\",\"/tmp\""}), (V{"sleep 100", "/tmp"}));
+  EXPECT_EQ(split_wmic_arguments({"\"echo a,b\",\"/tmp\""}), (V{"echo a,b", "/tmp"}));
+  EXPECT_EQ(split_wmic_arguments({"sleep 100", "/tmp"}), (V{"sleep 100", "/tmp"}));
+  EXPECT_EQ(split_wmic_arguments({"CommandLine=echo a,b", "CurrentDirectory=/tmp"}),
+            (V{"CommandLine=echo a,b", "CurrentDirectory=/tmp"}));
+  EXPECT_EQ(split_wmic_arguments({"1,"}), (V{"1", ""}));
+  EXPECT_EQ(split_wmic_arguments({"\"/opt/x y/prog\" arg"}), (V{"\"/opt/x y/prog\" arg"}));
+}
+
 // wmic's `get *`: every property, not a column named "*".
 TEST(WmicArgs, AStarMeansEveryProperty) {
   using V = std::vector<std::string>;

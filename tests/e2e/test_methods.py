@@ -450,6 +450,33 @@ class MethodsTest(unittest.TestCase):
         self.assertEqual((rc, out["ReturnValue"]), (0, 0), err)
         self.assertEqual(self.read_dump(out_path)["cwd"], "/tmp")
 
+    def test_create_with_wmics_comma_separated_arguments(self):
+        # wmic: process call create "COMMAND","DIR" — through bash one word, COMMAND,DIR. Its
+        # parts are CommandLine and CurrentDirectory, in declaration order (once, DIR was glued
+        # to the command's arguments and the call reported 0).
+        d, script, out_path = self.argv_script()
+        rc, out, err = lwmic("--format", "json", "process", "call", "create",
+                             f"{PY} {script} {out_path},/tmp")
+        self.assertEqual(rc, 0, err)
+        obj = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+        self.assertEqual(obj["ReturnValue"], 0)
+        self.adopt(int(obj["ProcessId"]))
+        dump = self.read_dump(out_path)
+        self.assertEqual(dump["argv"], [out_path])
+        self.assertEqual(dump["cwd"], "/tmp")
+        # A comma inside double quotes stays in its argument.
+        d2, script2, out2 = self.argv_script()
+        rc, out, err = lwmic("--format", "json", "process", "call", "create",
+                             f'"{PY} {script2} {out2} a,b","/tmp"')
+        self.assertEqual(rc, 0, err)
+        obj = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+        self.adopt(int(obj["ProcessId"]))
+        self.assertEqual(self.read_dump(out2)["argv"], [out2, "a,b"])
+        # More than Create takes is refused, not ignored.
+        rc, out, err = lwmic("process", "call", "create", "sleep 1,/tmp,extra")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("'extra' is one too many", err)
+
     def test_create_bad_directory_and_program(self):
         rc, out, err = self.create("CommandLine=sleep 1000", "CurrentDirectory=/nonexistent")
         self.assertEqual((rc, out["ReturnValue"]), (1, 9), err)
