@@ -760,6 +760,11 @@ Result<MethodResult> parse_invoke_response(std::string_view body, std::string_vi
   }
   if (!have_rv && decl && decl->return_type != CimType::kUint32) have_rv = true;
   if (!have_rv) return bad_response(std::string("<") + local(out_el) + "> has no ReturnValue");
+  // lwmid's header notes: what the method said about its outcome.
+  if (xmlNode* env = xmlDocGetRootElement(b->first.get()))
+    if (xmlNode* h = child(env, ns::kSoap, "Header"))
+      for (xmlNode* n : elements(h))
+        if (is(n, ns::kLwmi, "Note")) result.notes.push_back(std::string(raw_text(n)));
   for (const auto& [name, nodes] : groups) {
     const ParameterDecl* pd = decl ? decl->parameter(name) : nullptr;
     CimType type = CimType::kString;

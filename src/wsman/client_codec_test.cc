@@ -396,6 +396,24 @@ TEST(ClientCodecResponse, InvokeReturnValueAndTypedOutParameters) {
   EXPECT_TRUE(term->out.empty());
 }
 
+// Why a call was refused travels with its answer (lwmid's <l:Note> headers), so a remote
+// caller reads what an embedded one does; markup and newlines in it survive the trip.
+TEST(ClientCodecResponse, InvokeNotesComeBack) {
+  Response r = invoke_response("Terminate", 2, {});
+  r.notes = {"process 4095 belongs to root: SeDebugPrivilege must be held and enabled",
+             "a <b>&amp; \"c\"\nd"};
+  const std::string body = encode(r);
+  EXPECT_NE(body.find("<l:Note"), std::string::npos);
+  auto term = parse_invoke_response(body, "Win32_Process", "Terminate");
+  ASSERT_TRUE(term.ok()) << term.error().to_string();
+  EXPECT_EQ(term->return_value, 2u);
+  EXPECT_EQ(term->notes, r.notes);
+  auto none = parse_invoke_response(encode(invoke_response("Terminate", 0, {})), "Win32_Process",
+                                    "Terminate");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->notes.empty());
+}
+
 TEST(ClientCodecResponse, UnknownOutputClassIsAdHoc) {
   auto res = parse_invoke_response(
       encode(invoke_response("Frobnicate", 8,

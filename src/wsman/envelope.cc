@@ -1030,6 +1030,9 @@ std::string encode(const Response& response) {
                "<l:LostEvents xmlns:l=\"" + std::string(ns::kLwmi) + "\">" +
                    std::to_string(*response.lost_events) + "</l:LostEvents>");
   }
+  for (const auto& note : response.notes)
+    out.insert(out.size() - std::string_view("</s:Header>").size(),
+               "<l:Note xmlns:l=\"" + std::string(ns::kLwmi) + "\">" + esc(note) + "</l:Note>");
   Writer w(response.resource_uri);
   w.out = std::move(out);
   w.out += "<s:Body>";

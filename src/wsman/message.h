@@ -165,6 +165,9 @@ struct Response {
   /// Subscribe asked for the exec guard (option lwmi_Guard): what became of it, sent as
   /// <l:Guard Active="true|false">summary or refusal</l:Guard> in the SubscribeResponse.
   std::optional<GuardStatus> guard;
+  // kInvoke: what the method said about its outcome (MethodResult::notes, e.g. why Terminate was
+  // refused), sent as header elements <l:Note>…</l:Note> that other clients ignore.
+  std::vector<std::string> notes;
   // Pull on an event subscription: kernel events the server's stream lost so far (each answered
   // by a rescan of /proc, so none is missed), sent as the header <l:LostEvents>.
   std::optional<uint64_t> lost_events;

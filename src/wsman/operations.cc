@@ -625,6 +625,9 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
   out.resource_uri = r.resource_uri;
   out.output_element = r.method + "_OUTPUT";
   out.instance = std::move(out_params);
+  // Why a call was refused (or what else happened) reaches every client, as it does in
+  // embedded mode: process 4095 belongs to root: SeDebugPrivilege must be held and enabled.
+  out.notes = result->notes;
   return out;
 }
 

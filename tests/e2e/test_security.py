@@ -867,6 +867,34 @@ class SecurityAttacks(unittest.TestCase):
                     {"action": "Terminate", "result": "2", "target.pid": str(pid),
                      "caller.uid": str(bob.uid), "privileges": "none"}])
 
+    def test_a_refusal_says_why_the_same_way_in_every_mode(self):
+        # Through lwmid the reason once came back as a bare ReturnValue 2; now it travels with
+        # the answer (an lwmi header note) and lwmic prints it as embedded mode does.
+        env = self.env
+        pid = env.target(self, "alice")
+        bob = env.users["bob"]
+        d = os.path.join(env.work, "why-" + secrets.token_hex(3))
+        os.mkdir(d)
+        os.chown(d, bob.uid, bob.gid)
+        conf = os.path.join(d, "lwmid.conf")
+        with open(conf, "w") as f:
+            f.write('[audit]\njournal = false\nfile = "%s"\n' % os.path.join(d, "audit.log"))
+        notes = {}
+        for mode, run in (
+                ("embedded", lambda *a: env.lwmic_unix("bob", "--embedded", "--config", conf, *a)),
+                ("unix", lambda *a: env.lwmic_unix("bob", *a)),
+                ("https", lambda *a: env.lwmic_https("bob", *a))):
+            with self.subTest(mode=mode):
+                rc, out, err = run("--format", "json", "call", "Win32_Process=%d" % pid,
+                                   "Terminate")
+                self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+                lines = [l for l in err.splitlines() if "SeDebugPrivilege must be held" in l]
+                self.assertEqual(len(lines), 1, err)
+                self.assertIn("belongs to %s" % env.users["alice"].name, lines[0])
+                notes[mode] = lines[0]
+        self.assertTrue(td.alive(pid))
+        self.assertEqual(len(set(notes.values())), 1, notes)
+
     def test_refused_privilege_is_audited_in_embedded_mode_too(self):
         env = self.env
         pid = env.target(self, "alice")
