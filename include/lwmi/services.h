@@ -153,6 +153,15 @@ class Services {
                                    const Parameters& in = {}) {
     return exec_method(target.identity().to_string(), method, in);
   }
+  /// What exec_method would return, without doing it (lwmic --dry-run): the ReturnValue and
+  /// notes of the service's own checks (for Terminate: 0, or 2/3 and why); nothing is done or
+  /// audited. For an unprivileged caller the kernel, which is not asked, has the last word.
+  /// WBEM_E_NOT_SUPPORTED for a method other than Terminate, or where the service cannot say.
+  virtual Result<MethodResult> exec_method_what_if(std::string_view path, std::string_view method,
+                                                   const Parameters& in = {}) {
+    (void)path, (void)method, (void)in;
+    return Error{WbemStatus::kNotSupported, "this connection cannot tell what a call would do"};
+  }
   /// Deletes an instance: for a process, Terminate. WBEM_E_ACCESS_DENIED when refused.
   virtual Result<MethodResult> delete_instance(std::string_view path) = 0;
   /// CreateInstance (WMI's PutInstance with WBEM_FLAG_CREATE_ONLY) of `class_name` ("Class" or

@@ -264,12 +264,37 @@ std::shared_ptr<ClassDecl> call_row_class(const MethodDecl& decl, bool dry_run) 
   add("Name", CimType::kString);
   if (dry_run) {
     add("CommandLine", CimType::kString);
+    add("Expected", CimType::kString);
   } else {
     add("ReturnValue", CimType::kUint32);
     for (const auto& p : decl.parameters)
       if (p.out) add(p.name, p.type);
   }
   return rcls;
+}
+
+// A note about process `pid`, naming it unless it already does ("process 12 (x) is protected").
+std::string about_process(const std::string& pid, const std::string& note) {
+  return note.rfind("process " + pid, 0) == 0 ? note : "process " + pid + ": " + note;
+}
+
+// --dry-run: what `decl` would return on `target`, asked of the service (its own checks; nothing
+// is done): "would end", "refused: ReturnValue 2 (Access denied)", or NULL where the service
+// cannot say. `why` gets its notes (the reason for a refusal).
+Value expected_outcome(Services& svc, const Instance& target, const MethodDecl& decl,
+                       const Parameters& in, std::vector<std::string>* why) {
+  auto r = svc.exec_method_what_if(target.identity().to_string(), decl.name, in);
+  if (!r.ok()) {
+    if (r.error().code == WbemStatus::kNotSupported) return Value::null(CimType::kString);
+    if (r.error().code == WbemStatus::kNotFound) return Value::string("gone");
+    why->push_back(error_text(r.error()));
+    return Value::string("error");
+  }
+  *why = r->notes;
+  if (r->return_value == 0)
+    return Value::string(decl.name == "Terminate" ? "would end" : "would return 0");
+  return Value::string("refused: ReturnValue " + std::to_string(r->return_value) + " (" +
+                       return_value_text(r->return_value) + ")");
 }
 
 const MethodDecl* process_method(Services& svc, const std::string& method) {
@@ -293,6 +318,7 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
   auto f = make_formatter(oo, std::cout);
   f->begin({});
   size_t n = 0, ok = 0, failed = 0, gone = 0, errors = 0;
+  size_t would = 0, would_not = 0;
   Instance target;
   while (stream.next(&target)) {
     ++n;
@@ -304,6 +330,13 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
     if (dry_run) {
       auto cl = target.get("CommandLine");
       row.set(2, cl ? *cl : Value::null(CimType::kString));
+      std::vector<std::string> why;
+      Value expected = expected_outcome(svc, target, *decl, in, &why);
+      if (!expected.is_null()) ++(expected.as_string().rfind("would", 0) == 0 ? would : would_not);
+      row.set(3, expected);
+      for (const auto& note : why)
+        std::cerr << "lwmic: note: " << display_text(about_process(row.at(0).to_text(), note))
+                  << '\n';
       f->add(row);
       continue;
     }
@@ -337,8 +370,11 @@ int call_each(Services& svc, InstanceStream& stream, const std::string& method,
     return kExitOk;
   }
   if (dry_run) {
-    std::cerr << "lwmic: --dry-run: would call " << decl->name << " on " << n
-              << " process(es); nothing was done\n";
+    std::cerr << "lwmic: --dry-run: would call " << decl->name << " on " << n << " process(es)";
+    if (would + would_not)
+      std::cerr << " (" << would << " expected to succeed, " << would_not
+                << " expected to be refused)";
+    std::cerr << "; nothing was done\n";
     return kExitOk;
   }
   std::cerr << "lwmic: " << decl->name << ": " << n << " matched, " << ok << " returned 0, "
@@ -543,6 +579,9 @@ Result<void> host_call_each(HostContext& h, const std::string& wql, const Method
     if (dry_run) {
       auto cl = target.get("CommandLine");
       row.set(2, cl ? *cl : Value::null(CimType::kString));
+      std::vector<std::string> why;
+      row.set(3, expected_outcome(h.services(), target, decl, in, &why));
+      for (const auto& note : why) h.note(about_process(row.at(0).to_text(), note));
       h.emit(std::move(row));
       continue;
     }
@@ -1152,6 +1191,12 @@ int main(int argc, char** argv) {
       if (target.ok())
         std::cout << " (" << display_text(target->get("Name")->to_text()) << ", pid "
                   << display_text(target->get("ProcessId")->to_text()) << ")";
+      // What it would return, where the service can say (Terminate).
+      if (auto w = svc.exec_method_what_if(path, m, in); w.ok()) {
+        std::cout << ": expected ReturnValue " << w->return_value << " ("
+                  << return_value_text(w->return_value) << ")";
+        for (const auto& n : w->notes) std::cout << ", " << display_text(n);
+      }
       std::cout << "; nothing was done\n";
       return kExitOk;
     }

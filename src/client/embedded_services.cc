@@ -99,6 +99,13 @@ Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::s
   return service_->exec_method(caller_, path, method, in);
 }
 
+Result<MethodResult> EmbeddedServices::exec_method_what_if(std::string_view path,
+                                                           std::string_view method,
+                                                           const Parameters& in) {
+  if (auto ns = check_namespace(path); !ns.ok()) return ns.take_error();
+  return service_->exec_method(caller_, path, method, in, /*what_if=*/true);
+}
+
 Result<MethodResult> EmbeddedServices::delete_instance(std::string_view path) {
   if (auto ns = check_namespace(path); !ns.ok()) {
     service_->audit_refused_call(caller_, path, "DeleteInstance", {}, ns.error());

@@ -911,6 +911,26 @@ Result<MethodResult> RemoteServices::exec_method(std::string_view path, std::str
   return wc::parse_invoke_response(*body, p->class_name, method);
 }
 
+Result<MethodResult> RemoteServices::exec_method_what_if(std::string_view path,
+                                                         std::string_view method,
+                                                         const Parameters& in) {
+  auto p = ObjectPath::parse(path);
+  if (!p.ok()) return p.take_error();
+  if (!p->is_instance_path())
+    return Error{WbemStatus::kInvalidObjectPath, "'" + std::string(path) + "' names no instance"};
+  if (!is_identifier(method))
+    return Error{WbemStatus::kInvalidMethod, "'" + std::string(method) + "' is not a method name"};
+  // lwmid's option: the Invoke is answered with what it would return. It must be complied with
+  // (MustComply, in an OptionSet the server must understand): a server without it faults instead
+  // of running the call.
+  wc::Common c = common();
+  c.what_if = true;
+  auto body = connection_->post(wc::invoke_request(c, uri_for(p->class_name, p->namespace_path),
+                                                   method, selectors_of(*p), in));
+  if (!body.ok()) return body.take_error();
+  return wc::parse_invoke_response(*body, p->class_name, method);
+}
+
 Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
   auto p = ObjectPath::parse(path);
   if (!p.ok()) return p.take_error();

@@ -69,6 +69,8 @@ class RemoteServices : public Services {
   using Services::exec_method;
   Result<MethodResult> exec_method(std::string_view path, std::string_view method,
                                    const Parameters& in = {}) override;
+  Result<MethodResult> exec_method_what_if(std::string_view path, std::string_view method,
+                                           const Parameters& in = {}) override;
   Result<MethodResult> delete_instance(std::string_view path) override;
   Result<ObjectPath> create_instance(std::string_view class_name,
                                      const Parameters& properties) override;

@@ -321,12 +321,15 @@ void CimService::audit_refused_call(const security::Caller& caller, std::string_
 }
 
 Result<MethodResult> CimService::exec_method(const security::Caller& caller, std::string_view text,
-                                             std::string_view method_name, const Parameters& in) {
+                                             std::string_view method_name, const Parameters& in,
+                                             bool what_if) {
   // A call refused before it runs (path, method or parameters invalid, or not allowed) is
   // audited like one that ran, with its parameters, unless the method only reads.
   const MethodDecl* method = nullptr;
   auto refused = [&](Error e) -> Error {
-    audit_refused_call(caller, text, method ? std::string_view(method->name) : method_name, in, e);
+    if (!what_if)
+      audit_refused_call(caller, text, method ? std::string_view(method->name) : method_name, in,
+                         e);
     return e;
   };
   auto path = ObjectPath::parse(text);
@@ -431,8 +434,8 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   Result<MethodResult> result =
       invalid ? Result<MethodResult>(*invalid)
               : processes_.invoke(caller, *method, method->is_static ? nullptr : &*path, typed,
-                                  &target);
-  if (changes_state(method->name)) {
+                                  &target, what_if);
+  if (changes_state(method->name) && !what_if) {
     security::AuditRecord rec;
     rec.action = method->name;
     rec.params = params_text(in);

@@ -55,8 +55,11 @@ class CimService {
   /// WBEM_E_INVALID_METHOD for an unknown method, WBEM_E_INVALID_METHOD_PARAMETERS for an
   /// unknown in-parameter; a value that does not convert to its parameter's type is
   /// ReturnValue 21. Every state-changing call is audited, whatever its outcome.
+  /// `what_if`: what the call would return, nothing done and nothing audited (Terminate only:
+  /// see ProcessProvider::invoke).
   Result<MethodResult> exec_method(const security::Caller& caller, std::string_view path,
-                                   std::string_view method, const Parameters& in);
+                                   std::string_view method, const Parameters& in,
+                                   bool what_if = false);
   /// DeleteInstance: for Win32_Process, Terminate. ReturnValue 2/3 become WBEM_E_ACCESS_DENIED.
   /// WBEM_E_PROVIDER_NOT_CAPABLE for a read-only class (LWMI_EventSource).
   Result<MethodResult> delete_instance(const security::Caller& caller, std::string_view path);

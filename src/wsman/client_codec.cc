@@ -75,8 +75,10 @@ std::string header(const Common& c, std::string_view action, std::string_view re
       h += "<wsman:Selector Name=\"" + esc(s.name) + "\">" + esc(s.value) + "</wsman:Selector>";
     h += "</wsman:SelectorSet>";
   }
-  if (!c.privileges.empty() || !c.options.empty()) {
-    h += "<wsman:OptionSet>";
+  if (!c.privileges.empty() || !c.options.empty() || c.what_if) {
+    h += c.what_if ? "<wsman:OptionSet s:mustUnderstand=\"true\">" : "<wsman:OptionSet>";
+    if (c.what_if)
+      h += "<wsman:Option Name=\"lwmi_WhatIf\" MustComply=\"true\">true</wsman:Option>";
     if (!c.privileges.empty()) {
       std::string list;
       for (const auto& p : c.privileges) list += (list.empty() ? "" : ",") + p;

@@ -32,6 +32,9 @@ struct Common {
   std::vector<std::string> privileges;        ///< sent as the EnablePrivilege option
   /// Further wsman:Option elements (Name, text), in the same OptionSet.
   std::vector<std::pair<std::string, std::string>> options;
+  /// Invoke: lwmid's lwmi_WhatIf option, sent with MustComply="true" in an OptionSet the server
+  /// must understand, so a server without it faults rather than running the call.
+  bool what_if = false;
   double timeout_s = 60;                ///< wsman:OperationTimeout
   uint64_t max_envelope_size = 512000;  ///< wsman:MaxEnvelopeSize
 };

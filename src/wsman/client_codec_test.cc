@@ -191,6 +191,22 @@ TEST(ClientCodecRequest, InvokeOnInstance) {
   EXPECT_EQ(r.parameters[0], (std::pair<std::string, std::string>{"Reason", "15"}));
 }
 
+// --dry-run's Invoke: an option the server must comply with, so a server that does not know
+// it faults rather than running the call.
+TEST(ClientCodecRequest, WhatIfMustBeCompliedWith) {
+  Common c = common();
+  c.what_if = true;
+  const std::string body =
+      invoke_request(c, kProcUri, "Terminate", {{"Handle", "42"}}, {{"Reason", Value::uint32(1)}});
+  EXPECT_NE(body.find("<wsman:OptionSet s:mustUnderstand=\"true\">"), std::string::npos) << body;
+  EXPECT_NE(body.find("<wsman:Option Name=\"lwmi_WhatIf\" MustComply=\"true\">true</"),
+            std::string::npos)
+      << body;
+  Request r = decoded(body);
+  ASSERT_EQ(r.options.size(), 1u);
+  EXPECT_EQ(r.options[0], (std::pair<std::string, std::string>{"lwmi_WhatIf", "true"}));
+}
+
 TEST(ClientCodecRequest, DeleteAndIdentify) {
   Request d = decoded(delete_request(common(), kProcUri, {{"Handle", "42"}}));
   EXPECT_EQ(d.operation, Operation::kDelete);

@@ -601,7 +601,11 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
   } else {
     path = res->cls;
   }
-  auto result = service_.exec_method(c, path, r.method, in);
+  // lwmic --dry-run: what the call would return, nothing done or audited.
+  bool what_if = false;
+  for (const auto& [name, value] : r.options)
+    if (base::iequals(name, "lwmi_WhatIf")) what_if = base::iequals(base::trim(value), "true");
+  auto result = service_.exec_method(c, path, r.method, in, what_if);
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
   auto cls = std::make_shared<ClassDecl>();
   cls->name = "__PARAMETERS";

@@ -5,7 +5,9 @@ the login delay under parallel attempts.
 Real lwmid, real users (tests/e2e/security_env.py), real processes. Runs as root with
 /usr/bin/python3.
 """
+import csv
 import http.client
+import io
 import json
 import os
 import pwd
@@ -894,6 +896,33 @@ class SecurityAttacks(unittest.TestCase):
                 notes[mode] = lines[0]
         self.assertTrue(td.alive(pid))
         self.assertEqual(len(set(notes.values())), 1, notes)
+
+    def test_dry_run_shows_the_expected_outcome_and_does_nothing(self):
+        # --dry-run asks lwmid (or the embedded engine) what Terminate would return: another
+        # user's process is shown refused, with why; nothing is ended or audited.
+        env = self.env
+        pid = env.target(self, "alice")
+        _, own_name = env.program()
+        own = env.target(self, "bob", own_name)
+        env.audit.mark()
+        for mode in ("unix", "https"):
+            with self.subTest(mode=mode):
+                args = ("--dry-run", "--format", "csv", "process", "where",
+                        "ProcessId=%d or ProcessId=%d" % (pid, own), "delete")
+                rc, out, err = (env.lwmic_unix("bob", *args) if mode == "unix"
+                                else env.lwmic_https("bob", *args))
+                self.assertEqual(rc, 0, err)
+                rows = {r["Handle"]: r for r in csv.DictReader(io.StringIO(out))}
+                self.assertEqual(rows[str(pid)]["Expected"],
+                                 "refused: ReturnValue 2 (Access denied)", out)
+                self.assertEqual(rows[str(own)]["Expected"], "would end", out)
+                self.assertIn("process %d belongs to %s: SeDebugPrivilege must be held and "
+                              "enabled" % (pid, env.users["alice"].name), err)
+                self.assertIn("(1 expected to succeed, 1 expected to be refused)", err)
+        self.assertTrue(td.alive(pid))
+        self.assertTrue(td.alive(own))
+        time.sleep(0.5)  # an audit line would have been written before the answer
+        self.assertEqual([l for l in env.audit.new() if l.get("action") == "Terminate"], [])
 
     def test_refused_privilege_is_audited_in_embedded_mode_too(self):
         env = self.env

@@ -88,9 +88,13 @@ std::string user_name(uint32_t uid) {
 
 Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
                                              const MethodDecl& method, const ObjectPath* target,
-                                             const Parameters& in, security::AuditTarget* audit) {
+                                             const Parameters& in, security::AuditTarget* audit,
+                                             bool what_if) {
   using security::Privilege;
   const std::string& m = method.name;
+  if (what_if && m != "Terminate")
+    return Error{WbemStatus::kNotSupported,
+                 "only Terminate has an expected outcome; " + m + " would have to run"};
 
   if (m == "Create") {
     // The new process would live in lwmid's namespaces, outside the caller's sandbox: refused.
@@ -282,6 +286,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
     return rv(kAccessDenied, "process " + std::to_string(named) + " belongs to " +
                                  user_name(st->uid[0]) +
                                  ": SeDebugPrivilege must be held and enabled");
+  if (what_if) return rv(kOk);  // (Terminate: lwmi's checks pass)
 
   if (m == "AttachDebugger") {
     if (policy_.debugger_command.empty())

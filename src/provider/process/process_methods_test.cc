@@ -92,7 +92,7 @@ class Methods : public ::testing::Test {
   }
 
   Result<MethodResult> call(const std::string& path, const std::string& method,
-                            const Parameters& in = {}) {
+                            const Parameters& in = {}, bool what_if = false) {
     ProcessProvider prov(os::ProcFs(root_.string()), sys_);
     prov.set_control(control_);
     MethodPolicy pol;
@@ -102,7 +102,7 @@ class Methods : public ::testing::Test {
     auto p = ObjectPath::parse(path);
     EXPECT_TRUE(p.ok());
     security::AuditTarget t;
-    return prov.invoke(caller_, *m, m->is_static ? nullptr : &*p, in, &t);
+    return prov.invoke(caller_, *m, m->is_static ? nullptr : &*p, in, &t, what_if);
   }
 
   fs::path root_;
@@ -153,6 +153,30 @@ TEST_F(Methods, OtherUsersProcessNeedsEnabledSeDebug) {
   r = call("Win32_Process=100", "Terminate");
   EXPECT_EQ(r->return_value, 0u);
   EXPECT_EQ(control_->kills, 1);
+}
+
+// --dry-run's question: lwmi's checks answer (0, 2 with why, 3 for a protected process), and
+// nothing is signalled; only Terminate can be asked.
+TEST_F(Methods, WhatIfAnswersWithoutActing) {
+  add(100, 1000, 5000);
+  add(101, 0, 5000);
+  add(102, 1000, 5000, 0x400100, "sshd");
+  auto own = call("Win32_Process=100", "Terminate", {}, /*what_if=*/true);
+  ASSERT_TRUE(own.ok()) << own.error().to_string();
+  EXPECT_EQ(own->return_value, 0u);
+  auto other = call("Win32_Process=101", "Terminate", {}, true);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->return_value, 2u);
+  ASSERT_EQ(other->notes.size(), 1u);
+  EXPECT_NE(other->notes[0].find("SeDebugPrivilege must be held and enabled"), std::string::npos);
+  auto prot = call("Win32_Process=102", "Terminate", {}, true);
+  ASSERT_TRUE(prot.ok());
+  EXPECT_EQ(prot->return_value, 3u);
+  EXPECT_EQ(control_->kills, 0) << "a what-if signalled";
+  auto create = call("Win32_Process", "Create", {{"CommandLine", Value::string("true")}}, true);
+  ASSERT_FALSE(create.ok());
+  EXPECT_EQ(create.error().code, WbemStatus::kNotSupported);
+  EXPECT_EQ(control_->spawns, 0);
 }
 
 TEST_F(Methods, ProtectedProcessesReturn3ForEveryone) {

@@ -45,9 +45,12 @@ class ProcessProvider : public InstanceProvider {
 
   /// Runs a method. `target` is the instance path (nullptr for the static Create). `in` holds
   /// typed in-parameters by their declared names. `audit` receives the target's description.
+  /// `what_if` (Terminate only; else WBEM_E_NOT_SUPPORTED): lwmi's checks run and their answer
+  /// is returned (0, or 2/3 with why), nothing is done; the kernel, which has the last word for
+  /// an unprivileged caller, is not asked.
   Result<MethodResult> invoke(const security::Caller& caller, const MethodDecl& method,
                               const ObjectPath* target, const Parameters& in,
-                              security::AuditTarget* audit);
+                              security::AuditTarget* audit, bool what_if = false);
   void set_policy(MethodPolicy policy) { policy_ = std::move(policy); }
   const MethodPolicy& policy() const { return policy_; }
   void set_control(std::shared_ptr<os::ProcessControl> control) { control_ = std::move(control); }
