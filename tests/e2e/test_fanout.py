@@ -373,8 +373,10 @@ class FanoutTest(unittest.TestCase):
                                   "where", "name='%s'" % self.query_name, "call", "terminate")
         self.assertEqual(rc, 0, err)
         rows = [l.split(",") for l in out.splitlines()]
-        self.assertEqual(rows[0], ["Node", "Handle", "Name", "CommandLine"])
+        self.assertEqual(rows[0], ["Node", "Handle", "Name", "CommandLine", "Expected"])
         self.assertEqual(sorted(r[0] for r in rows[1:]), sorted(nodes))
+        # Each host answered what Terminate would return (lwmi_WhatIf), doing nothing.
+        self.assertEqual([r[-1] for r in rows[1:]], ["would end"] * len(nodes), out)
         self.assertIn("--dry-run: would call Terminate on 2 process(es); nothing was done", err)
         for pids in before.values():
             for pid in pids:
