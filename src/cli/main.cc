@@ -273,6 +273,21 @@ std::shared_ptr<ClassDecl> call_row_class(const MethodDecl& decl, bool dry_run) 
   return rcls;
 }
 
+// An identifier such as Win32_ProcessStartTrace (a class name, not a query).
+bool is_class_name(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+// --properties as a SELECT list ("" when every property is asked for).
+std::string props_list_text(const std::string& props) {
+  std::string out;
+  for (const auto& p : property_list({props})) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
 // A note about process `pid`, naming it unless it already does ("process 12 (x) is protected").
 std::string about_process(const std::string& pid, const std::string& note) {
   return note.rfind("process " + pid, 0) == 0 ? note : "process " + pid + ": " + note;
@@ -932,6 +947,8 @@ int main(int argc, char** argv) {
   auto args = translate_wmic_switches(raw);
 
   CLI::App app{"lwmic: query and manage processes the WMI way (Win32_Process) on Linux"};
+  // Verbs in any case, as wmic takes them: PROCESS, Process, List…
+  app.ignore_case();
   app.set_version_flag("--version", "lwmic 0.1.0");
   app.fallthrough();
   app.require_subcommand(1);
@@ -1047,6 +1064,9 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "Show every instance of a class");
   list->add_option("class", cls, "Class name, e.g. Win32_Process")->required();
   list->add_option("--properties", props, "Comma-separated properties to show");
+  std::string list_filter;
+  list->add_option("--filter", list_filter,
+                   "A WQL condition, as Get-CimInstance -Filter: --filter \"Name='sshd'\"");
 
   try {
     std::vector<std::string> rev(args.rbegin(), args.rend());
@@ -1084,6 +1104,14 @@ int main(int argc, char** argv) {
     }
     nodes = std::move(*parsed);
   }
+  // A class name alone means every event of it, as Get-CimInstance / Register-CimIndicationEvent
+  // take a class: watch Win32_ProcessStartTrace.
+  if (watch->parsed() && is_class_name(watch_wql)) watch_wql = "SELECT * FROM " + watch_wql;
+  // list --filter is a query on the class.
+  std::string list_query;
+  if (list->parsed() && !list_filter.empty())
+    list_query = "SELECT " + (props_list_text(props).empty() ? "*" : props_list_text(props)) +
+                 " FROM " + cls + " WHERE " + list_filter;
   // Before any prompt or connection: --terminate on events about ended processes.
   if (watch->parsed() && watch_terminate) {
     if (std::string why = terminate_refusal(watch_wql); !why.empty()) {
@@ -1127,6 +1155,9 @@ int main(int argc, char** argv) {
     } else if (query->parsed()) {
       cmd.verb = Command::Verb::kQuery;
       cmd.wql = wql;
+    } else if (list->parsed() && !list_query.empty()) {
+      cmd.verb = Command::Verb::kQuery;
+      cmd.wql = list_query;
     } else if (list->parsed()) {
       cmd.verb = Command::Verb::kList;
       cmd.cls = cls;
@@ -1412,6 +1443,14 @@ int main(int argc, char** argv) {
     auto plan = plan_alias(alias_words);
     if (!plan) return kExitUsage;
     return run_alias(svc, *plan, g);
+  }
+  if (list->parsed() && !list_query.empty()) {
+    auto stream = svc.exec_query(list_query);
+    if (!stream.ok()) {
+      print_error(stream.error(), list_query);
+      return status_for(stream.error());
+    }
+    return emit_stream(**stream, g, props_list);
   }
   if (list->parsed()) {
     auto stream = svc.enumerate_instances(cls, props_list);

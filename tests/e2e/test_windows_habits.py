@@ -1,0 +1,100 @@
+"""lwmic typed as a Windows admin types wmic and PowerShell's CIM cmdlets (issue: wmic and CIM
+habits): verbs and aliases in any case, Get-CimInstance's -Filter, a class name alone for
+events. Each command is written with the quoting a bash user needs, and its output compared.
+Real processes, started under a unique name.
+"""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import lwmi_e2e as e2e
+from lwmi_e2e import EXIT_OK, run_lwmic
+
+
+def setUpModule():
+    if not os.access(e2e.LWMIC, os.X_OK):
+        raise unittest.SkipTest("lwmic not built at %s (set LWMIC)" % e2e.LWMIC)
+
+
+class HabitsTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lwmi-habits-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.name = "habit-%s" % secrets.token_hex(3)
+        self.exe = os.path.join(self.dir, self.name)
+        shutil.copy2("/bin/sleep", self.exe)
+
+    def start(self):
+        p = subprocess.Popen([self.exe, "60"], stdin=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        e2e.wait_for(lambda: e2e.proc_state(p.pid) == "S", 10, "the program to start")
+        return p
+
+    def test_verbs_and_aliases_in_any_case(self):
+        p = self.start()
+        outs = []
+        for argv in (["PROCESS", "WHERE", "name='%s'" % self.name, "GET", "Name,ProcessId"],
+                     ["Process", "where", "name='%s'" % self.name, "get", "Name,ProcessId"],
+                     ["process", "where", "name='%s'" % self.name, "get", "Name,ProcessId"]):
+            with self.subTest(argv=argv[:2]):
+                rc, out, err = run_lwmic("/format:csv", *argv)
+                self.assertEqual(rc, EXIT_OK, err)
+                outs.append(out.split("\r\n", 1)[1] if out.startswith("Node") else out)
+        self.assertEqual(len(set(outs)), 1, outs)
+        self.assertIn(",%s,%d\r\n" % (self.name, p.pid), outs[0])
+        rc, out, err = run_lwmic("--format", "csv", "LIST", "Win32_Process", "--filter",
+                                 "Name='%s'" % self.name, "--properties", "Name,ProcessId")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertIn("%s,%d" % (self.name, p.pid), out)
+
+    def test_list_filter_is_get_ciminstance_filter(self):
+        # Get-CimInstance Win32_Process -Filter "Name='x'"  ->  lwmic list Win32_Process --filter
+        p = self.start()
+        rc, out, err = run_lwmic("--format", "json", "list", "Win32_Process", "--filter",
+                                 "Name = '%s'" % self.name, "--properties", "ProcessId,Name")
+        self.assertEqual(rc, EXIT_OK, err)
+        rows = e2e.json_lines(out)
+        self.assertEqual([(r["ProcessId"], r["Name"]) for r in rows], [(p.pid, self.name)])
+        # A bad filter: the WBEM code, and a caret where the query goes wrong.
+        rc, out, err = run_lwmic("list", "Win32_Process", "--filter", "Name =")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("WBEM_E_INVALID_QUERY", err)
+        self.assertIn("^", err)
+
+    def test_watch_a_class_name_alone(self):
+        # Register-CimIndicationEvent -ClassName Win32_ProcessStartTrace
+        #   ->  lwmic watch Win32_ProcessStartTrace
+        out = open(os.path.join(self.dir, "out"), "w+")
+        err = open(os.path.join(self.dir, "err"), "w+")
+        self.addCleanup(out.close)
+        self.addCleanup(err.close)
+        w = subprocess.Popen([e2e.LWMIC, "--embedded", "--format", "json", "watch",
+                              "Win32_ProcessStartTrace", "--timeout", "20"],
+                             stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self.addCleanup(lambda: (w.kill(), w.wait()))
+
+        def subscribed():
+            err.seek(0)
+            return "watching" in err.read()
+        e2e.wait_for(subscribed, 20, "lwmic to subscribe")
+        p = self.start()
+
+        def seen():
+            out.seek(0)
+            return any(json.loads(l).get("ProcessID") == p.pid
+                       for l in out.read().splitlines() if l.strip())
+        e2e.wait_for(seen, 20, "the start trace of the program")
+        out.seek(0)
+        ev = [json.loads(l) for l in out.read().splitlines()
+              if l.strip() and json.loads(l).get("ProcessID") == p.pid][0]
+        self.assertEqual(ev["__CLASS"], "Win32_ProcessStartTrace")
+        self.assertEqual(ev["ProcessName"], self.name)
+
+
+if __name__ == "__main__":
+    unittest.main()
