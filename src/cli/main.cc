@@ -8,12 +8,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <set>
 
+#include "base/strings.h"
 #include "cim/schema.h"
 #include "cli/exit_status.h"
 #include "cli/output.h"
@@ -944,7 +946,9 @@ int run_fanout_watch(const std::vector<std::string>& nodes, const WatchArgs& w, 
 
 int main(int argc, char** argv) {
   std::vector<std::string> raw(argv + 1, argv + argc);
-  auto args = translate_wmic_switches(raw);
+  std::vector<std::string> switch_notes;
+  auto args = translate_wmic_switches(raw, &switch_notes);
+  for (const auto& n : switch_notes) std::cerr << "lwmic: note: " << display_text(n) << '\n';
 
   CLI::App app{"lwmic: query and manage processes the WMI way (Win32_Process) on Linux"};
   // Verbs in any case, as wmic takes them: PROCESS, Process, List…
@@ -953,6 +957,10 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   Globals g;
+  std::string output_file, append_file;
+  app.add_option("--output", output_file,
+                 "Write the output to this file (wmic's /output:FILE; STDOUT: the terminal)");
+  app.add_option("--append", append_file, "Append the output to this file (wmic's /append:FILE)");
   app.add_option("--format", g.format, "Output format: table, csv, list, json")
       ->check(CLI::IsMember({"table", "csv", "list", "json"}, CLI::ignore_case));
   app.add_option("--node", g.node,
@@ -1080,6 +1088,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "lwmic: error: " << e.what() << "\nRun 'lwmic --help' for usage.\n";
     return kExitUsage;
+  }
+  // wmic's /output: and /append: (STDOUT is the terminal, as in wmic).
+  for (const auto& [file, mode] : {std::pair{&output_file, "we"}, std::pair{&append_file, "ae"}}) {
+    if (file->empty() || base::iequals(*file, "STDOUT")) continue;
+    if (base::iequals(*file, "CLIPBOARD")) {
+      std::cerr << "lwmic: error: there is no clipboard here: name a file\n";
+      return kExitUsage;
+    }
+    std::cout.flush();
+    if (!std::freopen(file->c_str(), mode, stdout)) {
+      std::cerr << "lwmic: error: cannot write " << display_text(*file) << ": "
+                << std::strerror(errno) << '\n';
+      return kExitUsage;
+    }
   }
   if (!g.password_file.empty() && g.password.empty()) {
     std::ifstream in(g.password_file);

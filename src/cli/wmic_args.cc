@@ -6,14 +6,47 @@
 
 namespace lwmi::cli {
 
-std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args) {
+std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args,
+                                                 std::vector<std::string>* notes) {
   static const char* const kSwitches[][2] = {
       {"/format:", "--format="},     {"/node:", "--node="},           {"/user:", "--user="},
-      {"/password:", "--password="}, {"/namespace:", "--namespace="},
+      {"/password:", "--password="}, {"/namespace:", "--namespace="}, {"/output:", "--output="},
+      {"/append:", "--append="},
+  };
+  // wmic's switches with no meaning for lwmi: accepted, said, dropped.
+  static const char* const kIgnored[][2] = {
+      {"/interactive", "lwmic never prompts before a change (--dry-run shows what it would do)"},
+      {"/failfast", "lwmic's --connect-timeout bounds how long an unreachable host is tried"},
+      {"/locale", "lwmic's messages are in English"},
+      {"/trace", "lwmic reports every error as it happens"},
+      {"/role", "lwmic's namespace is set with --namespace"},
+      {"/authlevel", "lwmid authenticates over HTTPS with PAM; there is no DCOM level"},
+      {"/impersonation", "lwmid always acts with the caller's own rights"},
+      {"/aggregate", "lwmic aggregates the output of several hosts already"},
+      {"/record", "lwmic keeps no record file; the audit log is lwmid's"},
+      {"/privileges",
+       "use --enable-privilege SeDebugPrivilege: a privilege held is enabled only "
+       "when asked for"},
   };
   std::vector<std::string> out;
   out.reserve(args.size());
   for (const auto& a : args) {
+    if (base::iequals(a, "/value")) {  // get … /value: Name=Value lines
+      out.push_back("--format=list");
+      continue;
+    }
+    bool ignored = false;
+    for (const auto& s : kIgnored) {
+      const std::string_view name = s[0];
+      if (a.size() >= name.size() &&
+          base::iequals(std::string_view(a).substr(0, name.size()), name) &&
+          (a.size() == name.size() || a[name.size()] == ':')) {
+        if (notes) notes->push_back(a + " is accepted and has no effect here: " + s[1]);
+        ignored = true;
+        break;
+      }
+    }
+    if (ignored) continue;
     std::string rewritten = a;
     for (const auto& s : kSwitches) {
       std::string_view prefix = s[0];

@@ -8,9 +8,13 @@
 
 namespace lwmi::cli {
 
-/// Rewrites wmic-style switches into lwmic options; every other argument is kept as it is
-/// (an object path such as //host/root/cimv2:… is not a switch).
-std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args);
+/// Rewrites wmic-style switches into lwmic options (/format:, /node:, /user:, /password:,
+/// /namespace:, /value, /output:, /append:); every other argument is kept as it is (an object
+/// path such as //host/root/cimv2:… is not a switch). wmic's switches that mean nothing here
+/// (/interactive, /failfast, /locale, /trace, /role, /authlevel, /impersonation, /aggregate,
+/// /record, /privileges) are accepted and dropped, each with a line for `notes`.
+std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args,
+                                                 std::vector<std::string>* notes = nullptr);
 
 /// "Name, ProcessId,,x" -> {"Name","ProcessId","x"}.
 std::vector<std::string> split_list(const std::string& text);

@@ -20,6 +20,23 @@ TEST(WmicArgs, LeavesPathsAlone) {
             (V{"get", "//host/root/cimv2:Win32_Process=1"}));
 }
 
+TEST(WmicArgs, ValueOutputAppendAndSwitchesWithoutMeaning) {
+  using V = std::vector<std::string>;
+  std::vector<std::string> notes;
+  EXPECT_EQ(translate_wmic_switches({"process", "get", "name", "/VALUE", "/output:x.txt",
+                                     "/Append:y.txt", "/trace:on", "/INTERACTIVE:off",
+                                     "/privileges:enable", "/locale:ms_409"},
+                                    &notes),
+            (V{"process", "get", "name", "--format=list", "--output=x.txt", "--append=y.txt"}));
+  ASSERT_EQ(notes.size(), 4u);
+  EXPECT_EQ(notes[0].rfind("/trace:on is accepted and has no effect here: ", 0), 0u) << notes[0];
+  EXPECT_NE(notes[2].find("--enable-privilege SeDebugPrivilege"), std::string::npos);
+  // Not a switch: a path, a word that only starts like one.
+  notes.clear();
+  EXPECT_EQ(translate_wmic_switches({"/tracer", "/values"}, &notes), (V{"/tracer", "/values"}));
+  EXPECT_TRUE(notes.empty());
+}
+
 TEST(WmicArgs, SplitsPropertyLists) {
   using V = std::vector<std::string>;
   EXPECT_EQ(split_list("Name, ProcessId,,x"), (V{"Name", "ProcessId", "x"}));

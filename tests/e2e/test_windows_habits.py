@@ -52,6 +52,30 @@ class HabitsTest(unittest.TestCase):
         self.assertEqual(rc, EXIT_OK, err)
         self.assertIn("%s,%d" % (self.name, p.pid), out)
 
+    def test_value_output_append_and_switches_without_meaning(self):
+        # wmic process where "name='x'" get Name,ProcessId /value /output:FILE, then /append:FILE
+        p = self.start()
+        f = os.path.join(self.dir, "out.txt")
+        rc, out, err = run_lwmic("process", "where", "name='%s'" % self.name, "get",
+                                 "Name,ProcessId", "/value", "/output:" + f, "/trace:on")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertEqual(out, "")
+        self.assertIn("lwmic: note: /trace:on is accepted and has no effect here", err)
+        with open(f, newline="") as fh:
+            first = fh.read()
+        self.assertEqual([l for l in first.splitlines() if l],
+                         ["Name=%s" % self.name, "ProcessId=%d" % p.pid])
+        rc, out, err = run_lwmic("/append:" + f, "/format:csv", "process", "where",
+                                 "name='%s'" % self.name, "get", "ProcessId")
+        self.assertEqual(rc, EXIT_OK, err)
+        with open(f, newline="") as fh:
+            both = fh.read()
+        self.assertTrue(both.startswith(first))
+        self.assertTrue(both.endswith(",%d\r\n" % p.pid), both)
+        rc, out, err = run_lwmic("/output:CLIPBOARD", "process", "get", "Name")
+        self.assertEqual(rc, 2)
+        self.assertIn("no clipboard", err)
+
     def test_list_filter_is_get_ciminstance_filter(self):
         # Get-CimInstance Win32_Process -Filter "Name='x'"  ->  lwmic list Win32_Process --filter
         p = self.start()
