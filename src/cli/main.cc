@@ -419,8 +419,10 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Reads the alias words; prints a usage error and returns nullopt when they make no sense.
-std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
+// Reads the alias words (of `process`, or of `path CLASS`: `cls`); prints a usage error and
+// returns nullopt when they make no sense.
+std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words,
+                                    const std::string& cls = "Win32_Process") {
   size_t i = 0;
   std::string where;
   if (i < words.size() && lower(words[i]) == "where") {
@@ -434,7 +436,7 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
   std::string verb = i < words.size() ? lower(words[i++]) : "list";
   std::vector<std::string> rest(words.begin() + static_cast<long>(i), words.end());
   auto query = [&](const std::string& props) {
-    std::string q = "SELECT " + props + " FROM Win32_Process";
+    std::string q = "SELECT " + props + " FROM " + cls;
     if (!where.empty()) q += " WHERE " + where;
     return q;
   };
@@ -447,16 +449,23 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words) {
     return plan;
   };
   if (verb == "get") return show(property_list(rest));
+  const bool processes = base::iequals(cls, "Win32_Process");
   if (verb == "list") {
     std::string mode = rest.empty() ? "full" : lower(rest[0]);
     std::vector<std::string> props;
-    if (mode == "brief")
+    if (mode == "brief" && processes)
       props = {"HandleCount", "Name", "Priority", "ProcessId", "ThreadCount", "WorkingSetSize"};
     else if (mode != "full") {
       std::cerr << "lwmic: error: list takes brief or full, not '" << rest[0] << "'\n";
       return std::nullopt;
     }
     return show(props);
+  }
+  if ((verb == "call" || verb == "delete") && !processes) {
+    std::cerr << "lwmic: error: path " << display_text(cls) << " " << verb
+              << ": lwmic calls the methods of Win32_Process (path Win32_Process, or process); "
+                 "for other classes use get or list\n";
+    return std::nullopt;
   }
   if (verb == "call" || verb == "delete") {
     if (verb == "call" && rest.empty()) {
@@ -1069,6 +1078,11 @@ int main(int argc, char** argv) {
                       "where \"COND\" get a,b | list [brief|full] | "
                       "call METHOD [ARGS] | delete");
   process->allow_extras();
+  std::vector<std::string> path_words;
+  auto* path_verb = app.add_subcommand(
+      "path", "wmic's path: path CLASS [where COND] get a,b | list | call METHOD [ARGS] | delete");
+  path_verb->add_option("words", path_words, "CLASS, then as for process");
+  path_verb->allow_extras();
   auto* list = app.add_subcommand("list", "Show every instance of a class");
   list->add_option("class", cls, "Class name, e.g. Win32_Process")->required();
   list->add_option("--properties", props, "Comma-separated properties to show");
@@ -1149,6 +1163,21 @@ int main(int argc, char** argv) {
     if (auto pw = prompt_password(g.user, where)) g.password = *pw;
   }
   auto props_list = property_list({props});
+  // The alias words of `process …` or `path CLASS …`.
+  auto alias_plan = [&]() -> std::optional<AliasPlan> {
+    if (path_verb->parsed()) {
+      for (const auto& x : path_verb->remaining()) path_words.push_back(x);
+      if (path_words.empty()) {
+        std::cerr << "lwmic: error: path needs a class, e.g. path Win32_Process where "
+                     "\"name='sleep'\" get ProcessId\n";
+        return std::nullopt;
+      }
+      return plan_alias(std::vector<std::string>(path_words.begin() + 1, path_words.end()),
+                        path_words[0]);
+    }
+    for (const auto& x : process->remaining()) alias_words.push_back(x);
+    return plan_alias(alias_words);
+  };
   // A watch holds a subscription on each host until it unsubscribes: Ctrl-C, SIGTERM and SIGHUP
   // end it through an unsubscribe (taken before any thread starts: threads inherit the mask),
   // and a reader that goes away (a broken pipe) is noticed rather than fatal.
@@ -1184,9 +1213,8 @@ int main(int argc, char** argv) {
       cmd.verb = Command::Verb::kList;
       cmd.cls = cls;
       cmd.properties = props_list;
-    } else if (process->parsed()) {
-      for (const auto& x : process->remaining()) alias_words.push_back(x);
-      auto plan = plan_alias(alias_words);
+    } else if (process->parsed() || path_verb->parsed()) {
+      auto plan = alias_plan();
       if (!plan) return kExitUsage;
       cmd.verb = Command::Verb::kAlias;
       cmd.alias = std::move(*plan);
@@ -1460,9 +1488,8 @@ int main(int argc, char** argv) {
     signals->end_as_received();
     return status;
   }
-  if (process->parsed()) {
-    for (const auto& x : process->remaining()) alias_words.push_back(x);
-    auto plan = plan_alias(alias_words);
+  if (process->parsed() || path_verb->parsed()) {
+    auto plan = alias_plan();
     if (!plan) return kExitUsage;
     return run_alias(svc, *plan, g);
   }

@@ -76,6 +76,24 @@ class HabitsTest(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertIn("no clipboard", err)
 
+    def test_path_class_where(self):
+        # wmic path Win32_Process where "name='x'" get ProcessId  (and call on it)
+        p = self.start()
+        rc, out, err = run_lwmic("/format:csv", "path", "win32_process", "where",
+                                 "name='%s'" % self.name, "get", "ProcessId,Name")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertTrue(out.endswith(",%d,%s\r\n" % (p.pid, self.name)), out)
+        rc, out, err = run_lwmic("PATH", "LWMI_EventSource", "get", "Source")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertIn("Source", out)
+        rc, out, err = run_lwmic("path", "LWMI_EventSource", "delete")
+        self.assertEqual(rc, 2)
+        self.assertIn("calls the methods of Win32_Process", err)
+        rc, out, err = run_lwmic("path", "Win32_Process", "where", "name='%s'" % self.name,
+                                 "call", "terminate")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertEqual(p.wait(timeout=10), -9)
+
     def test_list_filter_is_get_ciminstance_filter(self):
         # Get-CimInstance Win32_Process -Filter "Name='x'"  ->  lwmic list Win32_Process --filter
         p = self.start()
