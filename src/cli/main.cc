@@ -275,6 +275,12 @@ std::shared_ptr<ClassDecl> call_row_class(const MethodDecl& decl, bool dry_run) 
   return rcls;
 }
 
+// A WQL SELECT given where a path is expected (call / delete on each result).
+bool is_query_text(std::string_view s) {
+  s = base::trim(s);
+  return s.size() > 7 && base::iequals(s.substr(0, 7), "select ");
+}
+
 // An identifier such as Win32_ProcessStartTrace (a class name, not a query).
 bool is_class_name(std::string_view s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -1163,6 +1169,17 @@ int main(int argc, char** argv) {
     if (auto pw = prompt_password(g.user, where)) g.password = *pw;
   }
   auto props_list = property_list({props});
+  // A method on every result of a query, as Invoke-CimMethod -Query does:
+  // call "SELECT * FROM Win32_Process WHERE …" Terminate Reason=1 (or delete "SELECT …").
+  std::optional<AliasPlan> query_call;
+  if ((call->parsed() || del->parsed()) && is_query_text(path)) {
+    AliasPlan plan;
+    plan.kind = AliasPlan::Kind::kCallEach;
+    plan.wql = path;
+    plan.method = del->parsed() ? "Terminate" : method;
+    plan.args = call_args;
+    query_call = std::move(plan);
+  }
   // The alias words of `process …` or `path CLASS …`.
   auto alias_plan = [&]() -> std::optional<AliasPlan> {
     if (path_verb->parsed()) {
@@ -1198,6 +1215,9 @@ int main(int argc, char** argv) {
       cmd.verb = Command::Verb::kGet;
       cmd.path = path;
       cmd.properties = props_list;
+    } else if (query_call) {
+      cmd.verb = Command::Verb::kAlias;
+      cmd.alias = *query_call;
     } else if (call->parsed() || del->parsed()) {
       cmd.verb = del->parsed() ? Command::Verb::kDelete : Command::Verb::kCall;
       cmd.path = path;
@@ -1257,6 +1277,7 @@ int main(int argc, char** argv) {
     f->end();
     return kExitOk;
   }
+  if (query_call) return run_alias(svc, *query_call, g);
   if (call->parsed() || del->parsed()) {
     Parameters in;
     if (!parse_assignments(call_args, &in)) return kExitUsage;

@@ -94,6 +94,27 @@ class HabitsTest(unittest.TestCase):
         self.assertEqual(rc, EXIT_OK, err)
         self.assertEqual(p.wait(timeout=10), -9)
 
+    def test_a_method_on_every_result_of_a_query(self):
+        # Invoke-CimMethod -Query "SELECT * FROM Win32_Process WHERE Name='x'" -MethodName Terminate
+        a, b = self.start(), self.start()
+        q = "SELECT * FROM Win32_Process WHERE Name = '%s'" % self.name
+        rc, out, err = run_lwmic("--dry-run", "--format", "csv", "call", q, "Terminate",
+                                 "Reason=1")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertEqual(out.count("would end"), 2, out)
+        self.assertIsNone(a.poll())
+        rc, out, err = run_lwmic("--format", "csv", "call", q, "Terminate", "Reason=1")
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertIn("Terminate: 2 matched, 2 returned 0", err)
+        self.assertEqual((a.wait(timeout=10), b.wait(timeout=10)), (-9, -9))
+        c = self.start()
+        rc, out, err = run_lwmic("delete", q)
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertEqual(c.wait(timeout=10), -9)
+        rc, out, err = run_lwmic("call", "SELECT * FROM Win32_Process WHERE", "Terminate")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("WBEM_E_INVALID_QUERY", err)
+
     def test_list_filter_is_get_ciminstance_filter(self):
         # Get-CimInstance Win32_Process -Filter "Name='x'"  ->  lwmic list Win32_Process --filter
         p = self.start()
