@@ -23,10 +23,10 @@ TEST(WmicArgs, LeavesPathsAlone) {
 TEST(WmicArgs, ValueOutputAppendAndSwitchesWithoutMeaning) {
   using V = std::vector<std::string>;
   std::vector<std::string> notes;
-  EXPECT_EQ(translate_wmic_switches({"process", "get", "name", "/VALUE", "/output:x.txt",
-                                     "/Append:y.txt", "/trace:on", "/INTERACTIVE:off",
-                                     "/privileges:enable", "/locale:ms_409"},
-                                    &notes),
+  EXPECT_EQ(translate_wmic_switches(
+                {"process", "get", "name", "/VALUE", "/output:x.txt", "/Append:y.txt", "/trace:on",
+                 "/INTERACTIVE:off", "/privileges:enable", "/locale:ms_409"},
+                &notes),
             (V{"process", "get", "name", "--format=list", "--output=x.txt", "--append=y.txt"}));
   ASSERT_EQ(notes.size(), 4u);
   EXPECT_EQ(notes[0].rfind("/trace:on is accepted and has no effect here: ", 0), 0u) << notes[0];
