@@ -470,8 +470,17 @@ class Connection {
         return Error{WbemStatus::kFailed, "cannot reach " + where() + ": the certificate of " +
                                               where() + " does not verify against " + ca_file_ +
                                               ": " + openssl_reason(ec)};
-      return Error{WbemStatus::kFailed,
-                   "cannot reach " + where() + ": TLS handshake failed: " + openssl_reason(ec)};
+      // A plain-HTTP server (lwmid's port 5985) answers a TLS hello with an HTTP error page,
+      // which OpenSSL reads as a record of an unknown version: say what to type instead.
+      std::string hint;
+      if (ec.category() == asio::error::get_ssl_category() &&
+          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER)
+        hint =
+            " (the server answered without TLS: for a plain HTTP port such as lwmid's 5985, "
+            "name it http://" +
+            where() + ")";
+      return Error{WbemStatus::kFailed, "cannot reach " + where() +
+                                            ": TLS handshake failed: " + openssl_reason(ec) + hint};
     }
     if (ca_file_.empty()) {
       auto pinned = pin();

@@ -115,6 +115,23 @@ class HabitsTest(unittest.TestCase):
         self.assertEqual(rc, 3, err)
         self.assertIn("WBEM_E_INVALID_QUERY", err)
 
+    def test_https_to_the_http_port_says_to_use_http(self):
+        # wmic /node:host:5985 habit: lwmic tries HTTPS; lwmid's port 5985 is plain HTTP.
+        if os.geteuid() != 0:
+            self.skipTest("lwmid runs as root")
+        import test_daemon as td
+        if not os.access(td.LWMID, os.X_OK):
+            self.skipTest("no lwmid")
+        os.chmod(self.dir, 0o755)
+        d = td.Daemon(self.dir, "[audit]\njournal = false\n", http="127.0.0.1:0")
+        self.addCleanup(d.close)
+        d.wait_ready(20)
+        hostport = d.endpoint("http").split("//", 1)[1].split("/", 1)[0]
+        rc, out, err = run_lwmic("--node", hostport, "--user", "nobody", "--password", "x",
+                                 "list", "Win32_Process")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("name it http://%s" % hostport, err)
+
     def test_list_filter_is_get_ciminstance_filter(self):
         # Get-CimInstance Win32_Process -Filter "Name='x'"  ->  lwmic list Win32_Process --filter
         p = self.start()
