@@ -26,12 +26,6 @@ extern char** environ;
 namespace lwmi::os {
 namespace {
 
-int64_t monotonic_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Reads exactly `size` bytes unless EOF comes first; returns the bytes read, -1 on error.
 ssize_t read_full(int fd, void* buf, size_t size) {
   size_t done = 0;
@@ -440,6 +434,12 @@ int LiveProcessControl::spawn(const SpawnRequest& request, pid_t* pid) {
   if (got != static_cast<ssize_t>(sizeof child) || child <= 0) return ECHILD;
   *pid = child;
   return 0;
+}
+
+int64_t monotonic_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 }  // namespace lwmi::os

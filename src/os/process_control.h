@@ -8,10 +8,14 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace lwmi::os {
+
+/// CLOCK_MONOTONIC in milliseconds: deadlines of waits on processes.
+int64_t monotonic_ms();
 
 /// What a new process needs (Win32_Process.Create on Linux).
 struct SpawnRequest {

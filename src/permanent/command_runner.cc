@@ -25,12 +25,6 @@
 namespace lwmi::permanent {
 namespace {
 
-int64_t monotonic_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct Account {
   uid_t uid = 0;
   gid_t gid = 0;
@@ -206,7 +200,7 @@ void CommandRunner::start(Job job, std::vector<Child>* running,
   c.timeout_is_kill_timeout =
       job.kill_timeout != 0 &&
       (settings_.command_timeout == 0 || job.kill_timeout <= settings_.command_timeout);
-  c.deadline_ms = c.timeout ? monotonic_ms() + int64_t{c.timeout} * 1000 : 0;
+  c.deadline_ms = c.timeout ? os::monotonic_ms() + int64_t{c.timeout} * 1000 : 0;
   c.program = job.argv[0];
   c.done = std::move(job.done);
   running->push_back(std::move(c));
@@ -315,7 +309,7 @@ void CommandRunner::reap_loop() {
 
     std::vector<pollfd> fds;
     fds.push_back({wake_fd_, POLLIN, 0});
-    int64_t now = monotonic_ms();
+    int64_t now = os::monotonic_ms();
     int timeout = -1;
     for (const Child& c : running) {
       fds.push_back({c.pidfd, POLLIN, 0});
@@ -335,7 +329,7 @@ void CommandRunner::reap_loop() {
       uint64_t count;
       (void)!::read(wake_fd_, &count, sizeof count);
     }
-    now = monotonic_ms();
+    now = os::monotonic_ms();
     std::vector<Child> still;
     uint32_t finished = 0;
     for (size_t k = 0; k < running.size(); ++k) {
