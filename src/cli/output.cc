@@ -1,7 +1,14 @@
 #include "cli/output.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <ctime>
+
 #include "base/strings.h"
 #include "cim/instance_json.h"
+#include "wsman/xml.h"
 
 namespace lwmi::cli {
 namespace {
@@ -172,13 +179,254 @@ class JsonFormatter : public Formatter {
   bool all_system_;
 };
 
+/// `s` escaped for XML or HTML text and double-quoted attributes (the WS-Man codec's escaping:
+/// invalid UTF-8 and characters XML cannot carry become U+FFFD).
+std::string esc(std::string_view s) {
+  std::string out;
+  wsman::xml::escape(out, s);
+  return out;
+}
+
+/// The CIM-XML TYPE attribute of a value type: embedded objects travel as strings.
+std::string_view cimxml_type(CimType t) {
+  return t == CimType::kObject ? std::string_view("string") : cim_type_name(t);
+}
+
+/// The text of one scalar VALUE.
+std::string cimxml_scalar(const Value& v) {
+  return v.is_null() ? std::string() : v.to_text();
+}
+
+void cimxml_instance(std::string& out, const Instance& inst, int depth);
+
+/// <VALUE.REFERENCE> for an object path: INSTANCENAME with its key bindings, or CLASSNAME for a
+/// class path. The host and namespace are left out (a local reference, as WMI writes them).
+/// False when the text is no object path (the property is then written without a value).
+bool cimxml_reference(std::string& out, const std::string& text) {
+  auto path = ObjectPath::parse(text);
+  if (!path.ok() || path->class_name.empty()) return false;
+  out += "<VALUE.REFERENCE>";
+  if (!path->is_instance_path()) {
+    out += "<CLASSNAME NAME=\"" + esc(path->class_name) + "\"/>";
+  } else {
+    out += "<INSTANCENAME CLASSNAME=\"" + esc(path->class_name) + "\">";
+    for (const KeyBinding& k : path->keys) {
+      const char* vt = k.value.type() == CimType::kBoolean ? "boolean"
+                       : is_integer(k.value.type())        ? "numeric"
+                                                           : "string";
+      out += "<KEYBINDING NAME=\"" + esc(k.name) + "\"><KEYVALUE VALUETYPE=\"" + vt + "\">" +
+             esc(cimxml_scalar(k.value)) + "</KEYVALUE></KEYBINDING>";
+    }
+    out += "</INSTANCENAME>";
+  }
+  out += "</VALUE.REFERENCE>";
+  return true;
+}
+
+/// One property of an instance as CIM-XML (DSP0201): PROPERTY, PROPERTY.ARRAY or
+/// PROPERTY.REFERENCE; NULL has no VALUE.
+void cimxml_property(std::string& out, const Instance& inst, const std::string& name,
+                     const Value& v, int depth) {
+  const PropertyDecl* decl = inst.cls().property(name);
+  CimType type = decl ? decl->type : v.type();
+  bool array = decl ? decl->is_array : v.is_array();
+  std::string attrs = " NAME=\"" + esc(name) + "\"";
+  if (decl) {
+    std::string origin = decl->origin.empty() ? inst.class_name() : decl->origin;
+    attrs += " CLASSORIGIN=\"" + esc(origin) + "\"";
+    if (!base::iequals(origin, inst.class_name())) attrs += " PROPAGATED=\"true\"";
+  }
+  if (type == CimType::kReference && !array) {
+    if (decl && !decl->embedded_class.empty())
+      attrs += " REFERENCECLASS=\"" + esc(decl->embedded_class) + "\"";
+    out += "<PROPERTY.REFERENCE" + attrs + ">";
+    if (!v.is_null()) cimxml_reference(out, v.as_string());
+    out += "</PROPERTY.REFERENCE>";
+    return;
+  }
+  attrs += " TYPE=\"" + std::string(cimxml_type(type)) + "\"";
+  if (type == CimType::kObject) attrs += " EmbeddedObject=\"instance\"";
+  // One element's VALUE: an embedded object is its INSTANCE as escaped text.
+  auto value = [&](const Value& e) {
+    out += "<VALUE>";
+    if (e.type() == CimType::kObject && !e.is_null()) {
+      const auto& obj = e.as_object();
+      std::string inner;
+      if (obj && obj->valid() && depth < 8) cimxml_instance(inner, *obj, depth + 1);
+      out += esc(inner);
+    } else {
+      out += esc(cimxml_scalar(e));
+    }
+    out += "</VALUE>";
+  };
+  if (array) {
+    out += "<PROPERTY.ARRAY" + attrs + ">";
+    if (!v.is_null() && v.is_array()) {
+      out += "<VALUE.ARRAY>";
+      for (const Value& e : v.elements()) value(e);
+      out += "</VALUE.ARRAY>";
+    }
+    out += "</PROPERTY.ARRAY>";
+    return;
+  }
+  out += "<PROPERTY" + attrs + ">";
+  if (!v.is_null()) value(v);
+  out += "</PROPERTY>";
+}
+
+/// An instance as a CIM-XML <INSTANCE> with every present property, in declaration order.
+void cimxml_instance(std::string& out, const Instance& inst, int depth) {
+  out += "<INSTANCE CLASSNAME=\"" + esc(inst.class_name()) + "\">";
+  for (const auto& [name, v] : inst.properties()) cimxml_property(out, inst, name, v, depth);
+  out += "</INSTANCE>";
+}
+
+/// As cimxml_instance, limited to `columns` when given (system properties as strings).
+std::string cimxml_projection(const Instance& inst, const std::vector<std::string>& columns) {
+  if (columns.empty()) {
+    std::string out;
+    cimxml_instance(out, inst, 0);
+    return out;
+  }
+  std::string out = "<INSTANCE CLASSNAME=\"" + esc(inst.class_name()) + "\">";
+  for (const auto& c : columns_for(inst, columns)) {
+    auto v = inst.get(c);
+    cimxml_property(out, inst, c, v ? *v : Value::null(CimType::kString), 0);
+  }
+  out += "</INSTANCE>";
+  return out;
+}
+
+std::string this_host() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+/// wmic's STARTTIME: local time as MM-DD-YYYYThh:mm:ss.
+std::string start_time_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%m-%d-%YT%H:%M:%S", &tm);
+  return buf;
+}
+
+/// wmic's /format:xml document, streamed: the COMMAND header at the first instance (or at the
+/// end when there is none), a RESULTS element per run of instances from one node.
+class XmlFormatter : public Formatter {
+ public:
+  XmlFormatter(std::ostream& out, const OutputOptions& o) : out_(out), o_(o) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override {
+    header();
+    if (!node_ || *node_ != inst.server()) {
+      if (node_) out_ << "</CIM></RESULTS>";
+      node_ = inst.server();
+      out_ << "<RESULTS NODE=\"" << esc(*node_) << "\"><CIM>";
+    }
+    out_ << cimxml_projection(inst, columns_);
+  }
+  void end() override {
+    header();
+    if (node_) out_ << "</CIM></RESULTS>";
+    out_ << "</COMMAND>\n";
+    out_.flush();
+  }
+
+ private:
+  void header() {
+    if (started_) return;
+    started_ = true;
+    std::string from = o_.issued_from.empty() ? this_host() : o_.issued_from;
+    std::string when = o_.start_time.empty() ? start_time_now() : o_.start_time;
+    out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         << "<COMMAND SEQUENCENUM=\"1\" ISSUEDFROM=\"" << esc(from) << "\" STARTTIME=\""
+         << esc(when) << "\" EVERYCOUNT=\"0\"><REQUEST><COMMANDLINE>" << esc(o_.command_line)
+         << "</COMMANDLINE></REQUEST>";
+  }
+
+  std::ostream& out_;
+  OutputOptions o_;
+  bool started_ = false;
+  std::optional<std::string> node_;
+  std::vector<std::string> columns_;
+};
+
+/// One <INSTANCE> per line.
+class RawXmlFormatter : public Formatter {
+ public:
+  explicit RawXmlFormatter(std::ostream& out) : out_(out) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override { out_ << cimxml_projection(inst, columns_) << '\n'; }
+  void end() override { out_.flush(); }
+
+ private:
+  std::ostream& out_;
+  std::vector<std::string> columns_;
+};
+
+/// wmic's /format:htable: an HTML page, a table per node headed by the node and its count.
+class HtableFormatter : public Formatter {
+ public:
+  HtableFormatter(std::ostream& out, const OutputOptions& o) : out_(out), o_(o) {}
+  void begin(const std::vector<std::string>& columns) override { columns_ = columns; }
+  void add(const Instance& inst) override {
+    if (!started_) {
+      columns_ = columns_for(inst, columns_);
+      started_ = true;
+    }
+    auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                           [&](const Node& n) { return n.name == inst.server(); });
+    if (it == nodes_.end()) it = nodes_.insert(nodes_.end(), Node{inst.server(), {}});
+    std::string row = "<tr><td>" + esc(inst.server()) + "</td>";
+    for (const auto& c : columns_) row += "<td>" + esc(raw_cell(inst, c)) + "</td>";
+    row += "</tr>\n";
+    it->rows.push_back(std::move(row));
+  }
+  void end() override {
+    if (nodes_.empty()) return;
+    std::string title = o_.command_line.empty() ? "lwmic" : o_.command_line;
+    out_ << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"/><title>" << esc(title)
+         << "</title></head><body>\n";
+    for (const Node& n : nodes_) {
+      out_ << "<table border=\"1\">\n<tr><td colspan=\"" << columns_.size() + 1
+           << "\"><b>Node:</b> " << esc(n.name) << " - <b>" << n.rows.size()
+           << (n.rows.size() == 1 ? " Instance" : " Instances")
+           << "</b></td></tr>\n<tr><th>Node</th>";
+      for (const auto& c : columns_) out_ << "<th>" << esc(c) << "</th>";
+      out_ << "</tr>\n";
+      for (const auto& r : n.rows) out_ << r;
+      out_ << "</table>\n";
+    }
+    out_ << "</body></html>\n";
+    out_.flush();
+  }
+
+ private:
+  struct Node {
+    std::string name;
+    std::vector<std::string> rows;
+  };
+  std::ostream& out_;
+  OutputOptions o_;
+  bool started_ = false;
+  std::vector<std::string> columns_;
+  std::vector<Node> nodes_;  ///< in the order they first answered
+};
+
 }  // namespace
 
 std::optional<Format> parse_format(std::string_view name) {
+  if (name.size() > 4 && base::iequals(name.substr(name.size() - 4), ".xsl")) name.remove_suffix(4);
   if (base::iequals(name, "table")) return Format::kTable;
   if (base::iequals(name, "csv")) return Format::kCsv;
   if (base::iequals(name, "list")) return Format::kList;
   if (base::iequals(name, "json")) return Format::kJson;
+  if (base::iequals(name, "htable")) return Format::kHtable;
+  if (base::iequals(name, "xml")) return Format::kXml;
+  if (base::iequals(name, "rawxml")) return Format::kRawXml;
   return std::nullopt;
 }
 
@@ -246,6 +494,12 @@ std::unique_ptr<Formatter> make_formatter(const OutputOptions& o, std::ostream& 
       return std::make_unique<ListFormatter>(out, o.node_column);
     case Format::kJson:
       return std::make_unique<JsonFormatter>(out, o.system_properties);
+    case Format::kHtable:
+      return std::make_unique<HtableFormatter>(out, o);
+    case Format::kXml:
+      return std::make_unique<XmlFormatter>(out, o);
+    case Format::kRawXml:
+      return std::make_unique<RawXmlFormatter>(out);
   }
   return nullptr;
 }

@@ -1,7 +1,10 @@
 #include "cli/output.h"
 
 #include <gtest/gtest.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 
+#include <memory>
 #include <sstream>
 
 #include "cim/schema.h"
@@ -157,7 +160,236 @@ TEST(Output, HostileValuesCannotForgeRowsOrRecords) {
 
 TEST(Output, FormatNames) {
   EXPECT_EQ(parse_format("CSV"), Format::kCsv);
-  EXPECT_EQ(parse_format("htable"), std::nullopt);
+  EXPECT_EQ(parse_format("htable"), Format::kHtable);
+  EXPECT_EQ(parse_format("HTABLE.XSL"), Format::kHtable);
+  EXPECT_EQ(parse_format("Xml"), Format::kXml);
+  EXPECT_EQ(parse_format("RAWXML"), Format::kRawXml);
+  EXPECT_EQ(parse_format("hform"), std::nullopt);
+  EXPECT_EQ(parse_format(".xsl"), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// htable, xml, rawxml: parsed back with libxml2, which refuses any ill-formed document.
+
+namespace {
+
+struct XmlDoc {
+  explicit XmlDoc(const std::string& text, int options = 0)
+      : doc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, "UTF-8",
+                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | options)) {}
+  ~XmlDoc() { xmlFreeDoc(doc); }
+  XmlDoc(const XmlDoc&) = delete;
+  XmlDoc& operator=(const XmlDoc&) = delete;
+
+  /// The string value of an XPath expression ("" when it selects nothing).
+  std::string str(const char* xpath) const {
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST xpath, ctx);
+    std::string out;
+    if (r) {
+      xmlChar* s = xmlXPathCastToString(r);
+      out = reinterpret_cast<const char*>(s);
+      xmlFree(s);
+      xmlXPathFreeObject(r);
+    }
+    xmlXPathFreeContext(ctx);
+    return out;
+  }
+  double num(const char* xpath) const {
+    return std::stod(str((std::string("count(") + xpath + ")").c_str()));
+  }
+
+  xmlDocPtr doc;
+};
+
+std::string render_with(const OutputOptions& o, const std::vector<std::string>& cols,
+                        const std::vector<Instance>& insts) {
+  std::ostringstream out;
+  auto fm = make_formatter(o, out);
+  fm->begin(cols);
+  for (const auto& i : insts) fm->add(i);
+  fm->end();
+  return out.str();
+}
+
+OutputOptions xml_options(Format f) {
+  OutputOptions o;
+  o.format = f;
+  o.command_line = "lwmic process list brief /format:xml";
+  o.issued_from = "admin-box";
+  o.start_time = "12-07-2026T23:10:00";
+  return o;
+}
+
+// Every kind of text a process can be named with that XML cannot hold as is: markup, a CDATA
+// terminator, a C0 control, invalid UTF-8 (stray bytes, an encoded surrogate).
+const std::string kHostileName = "a<b&c]]>\x01\"d'\xff\xfe\xed\xa0\x80";
+const std::string kReplacement = "\xef\xbf\xbd";
+
+}  // namespace
+
+TEST(Output, XmlIsWmicsCommandDocument) {
+  auto o = xml_options(Format::kXml);
+  std::string s = render_with(o, {}, {sample("1", "init", 4096), sample("22", "sshd", 8192)});
+  XmlDoc x(s);
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.str("/COMMAND/@SEQUENCENUM"), "1");
+  EXPECT_EQ(x.str("/COMMAND/@ISSUEDFROM"), "admin-box");
+  EXPECT_EQ(x.str("/COMMAND/@STARTTIME"), "12-07-2026T23:10:00");
+  EXPECT_EQ(x.str("/COMMAND/REQUEST/COMMANDLINE"), "lwmic process list brief /format:xml");
+  EXPECT_EQ(x.str("/COMMAND/RESULTS/@NODE"), "h1");
+  EXPECT_EQ(x.num("/COMMAND/RESULTS/CIM/INSTANCE"), 2);
+  EXPECT_EQ(x.str("//INSTANCE[1]/@CLASSNAME"), "Win32_Process");
+  EXPECT_EQ(x.str("//INSTANCE[2]/PROPERTY[@NAME='Name']/VALUE"), "sshd");
+  EXPECT_EQ(x.str("//INSTANCE[2]/PROPERTY[@NAME='WorkingSetSize']/@TYPE"), "uint64");
+  EXPECT_EQ(x.str("//INSTANCE[2]/PROPERTY[@NAME='WorkingSetSize']/VALUE"), "8192");
+  EXPECT_EQ(x.str("//INSTANCE[1]/PROPERTY[@NAME='Name']/@CLASSORIGIN"), "CIM_ManagedSystemElement");
+  EXPECT_EQ(x.str("//INSTANCE[1]/PROPERTY[@NAME='Name']/@PROPAGATED"), "true");
+  // NULL: the property is there, without a VALUE.
+  EXPECT_EQ(x.num("//INSTANCE[1]/PROPERTY[@NAME='CommandLine']"), 1);
+  EXPECT_EQ(x.num("//INSTANCE[1]/PROPERTY[@NAME='CommandLine']/VALUE"), 0);
+  EXPECT_EQ(x.str("//INSTANCE[1]/PROPERTY[@NAME='CommandLine']/@TYPE"), "string");
+}
+
+TEST(Output, XmlGroupsResultsByNodeAndProjects) {
+  auto o = xml_options(Format::kXml);
+  Instance b = sample("7", "cron", 1);
+  b.set_server("h2");
+  std::string s = render_with(o, {"name", "Handle"}, {sample("1", "init", 4096), b});
+  XmlDoc x(s);
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.num("/COMMAND/RESULTS"), 2);
+  EXPECT_EQ(x.str("/COMMAND/RESULTS[2]/@NODE"), "h2");
+  EXPECT_EQ(x.str("/COMMAND/RESULTS[2]/CIM/INSTANCE/PROPERTY[1]/@NAME"), "Name");
+  EXPECT_EQ(x.num("/COMMAND/RESULTS[2]/CIM/INSTANCE/PROPERTY"), 2);
+}
+
+TEST(Output, XmlWithoutInstancesIsStillADocument) {
+  std::string s = render_with(xml_options(Format::kXml), {}, {});
+  XmlDoc x(s);
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.num("/COMMAND/REQUEST"), 1);
+  EXPECT_EQ(x.num("//RESULTS"), 0);
+}
+
+TEST(Output, RawXmlIsOneInstancePerLine) {
+  std::string s = render_with(xml_options(Format::kRawXml), {},
+                              {sample("1", "init", 4096), sample("2", "kthreadd", 0)});
+  std::istringstream lines(s);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    XmlDoc x(line);
+    ASSERT_NE(x.doc, nullptr) << line;
+    EXPECT_EQ(x.str("/INSTANCE/@CLASSNAME"), "Win32_Process");
+    EXPECT_EQ(x.str("/INSTANCE/PROPERTY[@NAME='Handle']/VALUE"), n == 0 ? "1" : "2");
+    ++n;
+  }
+  EXPECT_EQ(n, 2);
+}
+
+TEST(Output, CimXmlArraysDatetimeAndEmbeddedObjects) {
+  auto process = std::make_shared<Instance>(sample("42", "x<y", 1));
+  process->set("CreationDate", Value::datetime("20261207231000.123456+060"));
+  Instance ev(cim::Schema::builtin().find("__InstanceCreationEvent"));
+  ASSERT_TRUE(ev.set("TargetInstance", Value::object(process)));
+  ev.set_server("h1");
+  std::string s = render_with(xml_options(Format::kRawXml), {}, {ev});
+  XmlDoc x(s);
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.str("/INSTANCE/PROPERTY[@NAME='TargetInstance']/@EmbeddedObject"), "instance");
+  EXPECT_EQ(x.str("/INSTANCE/PROPERTY[@NAME='TargetInstance']/@TYPE"), "string");
+  // The embedded instance is CIM-XML text inside VALUE, itself well-formed once unescaped.
+  XmlDoc inner(x.str("/INSTANCE/PROPERTY[@NAME='TargetInstance']/VALUE"));
+  ASSERT_NE(inner.doc, nullptr) << s;
+  EXPECT_EQ(inner.str("/INSTANCE/PROPERTY[@NAME='Name']/VALUE"), "x<y");
+  EXPECT_EQ(inner.str("/INSTANCE/PROPERTY[@NAME='CreationDate']/@TYPE"), "datetime");
+  EXPECT_EQ(inner.str("/INSTANCE/PROPERTY[@NAME='CreationDate']/VALUE"),
+            "20261207231000.123456+060");
+
+  // An array: PROPERTY.ARRAY with a VALUE.ARRAY, one VALUE per element; NULL has none.
+  Instance stop(cim::Schema::builtin().find("Win32_Process"));
+  const PropertyDecl* arr = nullptr;
+  for (const auto& c : cim::Schema::builtin().classes())
+    for (const auto& p : c->properties)
+      if (p.is_array && p.type == CimType::kString && !arr) {
+        arr = &p;
+        stop = Instance(c);
+      }
+  ASSERT_NE(arr, nullptr) << "the schema has a string array property";
+  stop.set(arr->name,
+           Value::array(CimType::kString, {Value::string("A=1"), Value::string("B=<2>")}));
+  XmlDoc a(render_with(xml_options(Format::kRawXml), {}, {stop}));
+  ASSERT_NE(a.doc, nullptr);
+  std::string base = "/INSTANCE/PROPERTY.ARRAY[@NAME='" + arr->name + "']";
+  EXPECT_EQ(a.num((base + "/VALUE.ARRAY/VALUE").c_str()), 2);
+  EXPECT_EQ(a.str((base + "/VALUE.ARRAY/VALUE[2]").c_str()), "B=<2>");
+}
+
+TEST(Output, CimXmlReferencesAreInstanceNames) {
+  const PropertyDecl* ref = nullptr;
+  std::shared_ptr<const ClassDecl> cls;
+  for (const auto& c : cim::Schema::builtin().classes())
+    for (const auto& p : c->properties)
+      if (p.type == CimType::kReference && !ref) ref = &p, cls = c;
+  ASSERT_NE(ref, nullptr);
+  Instance b(cls);
+  b.set(ref->name, Value::reference(R"(__EventFilter.Name="f<1>")"));
+  XmlDoc x(render_with(xml_options(Format::kRawXml), {}, {b}));
+  ASSERT_NE(x.doc, nullptr);
+  std::string base = "/INSTANCE/PROPERTY.REFERENCE[@NAME='" + ref->name + "']/VALUE.REFERENCE";
+  EXPECT_EQ(x.str((base + "/INSTANCENAME/@CLASSNAME").c_str()), "__EventFilter");
+  EXPECT_EQ(x.str((base + "/INSTANCENAME/KEYBINDING/@NAME").c_str()), "Name");
+  EXPECT_EQ(x.str((base + "/INSTANCENAME/KEYBINDING/KEYVALUE").c_str()), "f<1>");
+}
+
+// A process named to break out of the markup: every XML-based format stays well-formed and
+// carries the name with only the unrepresentable characters replaced.
+TEST(Output, HostileNamesKeepXmlAndHtmlWellFormed) {
+  Instance evil = sample("666", kHostileName, 1);
+  evil.set("CommandLine", Value::string("</VALUE></PROPERTY><INSTANCE>\n<!--"));
+  evil.set_server("h<1>&\x02");
+  std::string want_name = "a<b&c]]>" + kReplacement + "\"d'" + kReplacement + kReplacement +
+                          kReplacement + kReplacement + kReplacement;
+  for (Format f : {Format::kXml, Format::kRawXml}) {
+    std::string s = render_with(xml_options(f), {}, {evil});
+    XmlDoc x(s);
+    ASSERT_NE(x.doc, nullptr) << s;
+    EXPECT_EQ(x.num("//INSTANCE"), 1) << s;
+    EXPECT_EQ(x.str("//PROPERTY[@NAME='Name']/VALUE"), want_name);
+    EXPECT_EQ(x.str("//PROPERTY[@NAME='CommandLine']/VALUE"),
+              "</VALUE></PROPERTY><INSTANCE>\n<!--");
+    EXPECT_EQ(s.find("\x01"), std::string::npos);
+    EXPECT_EQ(s.find("\xff"), std::string::npos);
+  }
+  // htable parsed as XML (it is written as XHTML-compatible markup) and its cells compared.
+  OutputOptions o = xml_options(Format::kHtable);
+  o.command_line = "process list <brief>";
+  std::string s = render_with(o, {"Name", "CommandLine"}, {evil});
+  std::string body = s.substr(s.find("<html>"));
+  XmlDoc x(body);
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.str("/html/head/title"), "process list <brief>");
+  EXPECT_EQ(x.num("//tr"), 3) << s;  // the node header, the column header and the one row
+  EXPECT_EQ(x.str("//tr[3]/td[2]"), want_name);
+  EXPECT_EQ(x.str("//tr[3]/td[3]"), "</VALUE></PROPERTY><INSTANCE>\n<!--");
+  EXPECT_EQ(s.find("<INSTANCE>"), std::string::npos);
+}
+
+TEST(Output, HtableHasANodeHeaderWithTheCount) {
+  Instance b = sample("7", "cron", 1);
+  b.set_server("h2");
+  std::string s = render_with(xml_options(Format::kHtable), {"Handle", "Name"},
+                              {sample("1", "init", 4096), b, sample("2", "kthreadd", 0)});
+  XmlDoc x(s.substr(s.find("<html>")));
+  ASSERT_NE(x.doc, nullptr) << s;
+  EXPECT_EQ(x.num("//table"), 2);
+  EXPECT_EQ(x.str("//table[1]/tr[1]/td"), "Node: h1 - 2 Instances");
+  EXPECT_EQ(x.str("//table[1]/tr[1]/td/@colspan"), "3");
+  EXPECT_EQ(x.str("//table[1]/tr[2]"), "NodeHandleName");
+  EXPECT_EQ(x.str("//table[1]/tr[4]"), "h12kthreadd");
+  EXPECT_EQ(x.str("//table[2]/tr[1]/td"), "Node: h2 - 1 Instance");
+  EXPECT_EQ(render_with(xml_options(Format::kHtable), {}, {}), "") << "nothing, as table";
 }
 
 }  // namespace lwmi::cli
