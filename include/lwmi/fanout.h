@@ -115,6 +115,8 @@ struct FanoutOptions {
   size_t throttle = 256;   ///< hosts worked on at once (0 = 1)
   /// Privileges to enable on each connection (one the account does not hold is a note).
   std::vector<std::string> privileges;
+  /// Enable every privilege the account holds (wmic's default, /privileges:enable).
+  bool enable_held_privileges = false;
 };
 
 struct FanoutSummary {

@@ -115,6 +115,9 @@ class Privileges {
   /// Enables "SeDebugPrivilege" (or "Debug")… WBEM_E_PRIVILEGE_NOT_HELD, changing nothing, when
   /// the account does not hold it; WBEM_E_INVALID_PARAMETER for an unknown name.
   Result<void> enable(std::string_view name);
+  /// Enables every privilege the account holds, as wmic does by default (/privileges:enable);
+  /// the ones not held are left as they are, without a refusal (none was asked for by name).
+  Result<void> enable_held();
 
  private:
   Services* services_;
@@ -185,6 +188,7 @@ class Services {
  protected:
   friend class Privileges;
   virtual Result<void> enable_privilege(std::string_view name) = 0;
+  virtual Result<void> enable_held_privileges() = 0;
 
  private:
   Privileges privileges_{this};

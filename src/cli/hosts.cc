@@ -82,11 +82,16 @@ int exit_status_for(HostOutcome worst) {
 }
 
 OutputOptions job_output(const GlobalOptions& g, const HostJob& job, bool many) {
-  OutputOptions oo = g.output();
+  OutputOptions oo = job.format ? g.output(*job.format) : g.output();
   oo.node_column = many;
-  if (oo.format == Format::kTable && (job.streams || (job.one_as_list && !many)))
+  if (job.streams && (oo.format == Format::kTable || oo.format == Format::kHtable))
     oo.format = Format::kList;
+  if (oo.format == Format::kTable && job.one_as_list && !many) oo.format = Format::kList;
   return oo;
+}
+
+std::unique_ptr<Formatter> job_formatter(const OutputOptions& oo, const HostJob& job) {
+  return make_sorting_formatter(make_formatter(oo, std::cout), job.sort);
 }
 
 int run_one(const GlobalOptions& g, const HostJob& job) {
@@ -97,7 +102,7 @@ int run_one(const GlobalOptions& g, const HostJob& job) {
   std::unique_ptr<Formatter> f;
   auto start = [&] {
     if (f) return;
-    f = make_formatter(oo, std::cout);
+    f = job_formatter(oo, job);
     f->begin(job.columns);
   };
   OneHost h(g.node, *services, [&](Instance row) {
@@ -125,9 +130,11 @@ int run_one(const GlobalOptions& g, const HostJob& job) {
 int run_many(const GlobalOptions& g, const HostJob& job) {
   const auto& nodes = g.nodes;
   OutputOptions oo = job_output(g, job, true);
-  auto f = make_formatter(oo, std::cout);
+  auto f = job_formatter(oo, job);
   f->begin(job.columns);
-  bool streams = oo.format != Format::kTable;  // the table waits for its widths
+  // The table and htable wait for their widths, and a sort for every result.
+  bool streams =
+      oo.format != Format::kTable && oo.format != Format::kHtable && job.sort.keys.empty();
   Progress progress(!job.streams && ::isatty(STDERR_FILENO) && oo.format != Format::kJson);
   size_t not_ok = 0, ended = 0;
 
@@ -135,6 +142,7 @@ int run_many(const GlobalOptions& g, const HostJob& job) {
   fo.connect = connect_options(g);
   fo.throttle = job.throttle ? job.throttle : g.throttle;
   fo.privileges = g.privileges;
+  fo.enable_held_privileges = g.enable_held.value_or(false);
   FanoutCallbacks cb;
   cb.on_instance = [&](const std::string&, const Instance& inst) {
     if (streams) progress.clear();
@@ -232,6 +240,13 @@ std::unique_ptr<Services> open_one_host(GlobalOptions g, int* status) {
     *status = r.error().code == WbemStatus::kInvalidParameter ? kExitUsage : status_for(r.error());
     return nullptr;
   }
+  if (g.enable_held.value_or(false)) {
+    if (auto r = (*s)->privileges().enable_held(); !r.ok()) {
+      print_error(r.error());
+      *status = status_for(r.error());
+      return nullptr;
+    }
+  }
   if ((*s)->embedded() && ::geteuid() != 0 && !g.embedded)
     std::cerr << "lwmic: note: no lwmid reachable; running embedded with your own rights, so "
                  "other users' processes show less\n";
@@ -239,6 +254,11 @@ std::unique_ptr<Services> open_one_host(GlobalOptions g, int* status) {
 }
 
 int run_on_hosts(const GlobalOptions& g, const HostJob& job) {
+  if ((!g.sort.empty() || g.first) && !job.sortable) {
+    std::cerr << "lwmic: error: --sort and --first apply to listings (list, query, and get or "
+                 "list after process or path)\n";
+    return kExitUsage;
+  }
   if (!g.many()) return run_one(g, job);
   GlobalOptions asked = g;
   ask_password(&asked);

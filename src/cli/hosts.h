@@ -14,10 +14,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/options.h"
+#include "cli/sorting.h"
 #include "lwmi/fanout.h"
 #include "lwmi/services.h"
 
@@ -30,9 +32,14 @@ struct HostJob {
   std::string input;  ///< the text (a query, a path) the ending error's position points into
   /// One host and the table format: show the one result as a list (a method's out-parameters).
   bool one_as_list = false;
-  /// Results stream as they come (events): the table format, which waits for its widths,
-  /// becomes a list.
+  /// The format the results read best in when --format is not given (wmic's `list full`).
+  std::optional<Format> format;
+  /// Results stream as they come (events): the formats that wait for every result to size
+  /// their columns (table, htable) become a list.
   bool streams = false;
+  /// --sort and --first, checked by the verb; a verb that is not `sortable` refuses them.
+  SortSpec sort;
+  bool sortable = false;
   /// "No instance(s) available." when nothing was shown or called (as wmic says).
   bool say_when_empty = true;
   /// The verb's own words at the end, from the tally of every host ("" for none): one host, a

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include "base/strings.h"
 #include "cli/console.h"
@@ -132,8 +133,18 @@ void add_global_options(CLI::App& app, GlobalOptions& g, std::string* output_fil
   app.add_option("--output", *output_file,
                  "Write the output to this file (wmic's /output:FILE; STDOUT: the terminal)");
   app.add_option("--append", *append_file, "Append the output to this file (wmic's /append:FILE)");
-  app.add_option("--format", g.format, "Output format: table, csv, list, json")
-      ->check(CLI::IsMember({"table", "csv", "list", "json"}, CLI::ignore_case));
+  app.add_option("--format", g.format,
+                 "Output format: table, list, csv, json (JSON Lines), or wmic's htable, xml, "
+                 "rawxml")
+      ->check([](const std::string& s) {
+        return parse_format(s)
+                   ? std::string()
+                   : "unknown format '" + s + "': table, list, csv, json, htable, xml or rawxml";
+      });
+  app.add_option("--sort", g.sort,
+                 "Sort the results: Prop[:asc|:desc][,Prop…], e.g. --sort WorkingSetSize:desc");
+  app.add_option("--first,--limit", g.first, "Show at most this many results (after --sort)")
+      ->check(CLI::Range(size_t{0}, std::numeric_limits<size_t>::max()));
   app.add_option("--node", g.node,
                  "Host(s) to manage: HOST[:PORT] or URL, a comma-separated list, or @FILE (one "
                  "a line, # comments) (default: this host)");
@@ -160,6 +171,11 @@ void add_global_options(CLI::App& app, GlobalOptions& g, std::string* output_fil
                "Show every system property (__GENUS, __DERIVATION…) in JSON");
   app.add_option("--enable-privilege", g.privileges,
                  "Enable a privilege the account holds (e.g. SeDebugPrivilege)");
+  app.add_option_function<std::string>(
+         "--privileges", [&g](const std::string& v) { g.enable_held = base::iequals(v, "enable"); },
+         "wmic's /privileges: enable (every privilege the account holds; the default of "
+         "process and path) or disable (only --enable-privilege)")
+      ->check(CLI::IsMember({"enable", "disable"}, CLI::ignore_case));
 }
 
 /// wmic's /output: and /append: (STDOUT is the terminal, as in wmic). False when said why not.
@@ -213,6 +229,13 @@ OutputOptions GlobalOptions::output() const {
   OutputOptions oo;
   oo.format = parse_format(format).value_or(Format::kTable);
   oo.system_properties = system_properties;
+  oo.command_line = command_line;
+  return oo;
+}
+
+OutputOptions GlobalOptions::output(Format preferred) const {
+  OutputOptions oo = output();
+  if (!format_given) oo.format = preferred;
   return oo;
 }
 
@@ -259,6 +282,9 @@ std::variant<Invocation, int> parse_command_line(const std::vector<std::string>&
       inv.a.sub_journal_given = journal->count() > 0;
   }
   if (!inv.run) return int{kExitUsage};
+  inv.g.format_given = app.get_option("--format")->count() > 0;
+  inv.g.command_line = "lwmic";
+  for (const auto& a : raw) inv.g.command_line += " " + a;
   if (!redirect_output(output_file, append_file)) return int{kExitUsage};
   if (!finish_global_options(inv.g)) return int{kExitUsage};
   return inv;

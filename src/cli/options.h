@@ -19,6 +19,10 @@ namespace lwmi::cli {
 
 struct GlobalOptions {
   std::string format = "table";
+  bool format_given = false;       ///< --format (or /format:) was given: it wins over a verb's own
+  std::string command_line;        ///< as typed (xml's COMMANDLINE)
+  std::string sort;                ///< --sort Prop[:asc|:desc][,…]
+  std::optional<size_t> first;     ///< --first N: at most N results
   std::string node;                ///< --node as given
   std::vector<std::string> nodes;  ///< the hosts of a list or @FILE (empty: the one host `node`)
   std::string user;
@@ -31,7 +35,11 @@ struct GlobalOptions {
   bool embedded = false;
   bool dry_run = false;
   bool system_properties = false;
-  std::vector<std::string> privileges;
+  std::vector<std::string> privileges;  ///< --enable-privilege: each by name
+  /// wmic's /privileges:enable|disable: every privilege held enabled, or only those named.
+  /// Unset: enable for the wmic-style alias form (process, path), as wmic does; the generic
+  /// verbs enable only what --enable-privilege names.
+  std::optional<bool> enable_held;
   double connect_timeout = 10;  ///< seconds; 0 = no limit
   double timeout = 60;          ///< seconds per request; 0 = no limit
   size_t throttle = 256;        ///< hosts at once
@@ -40,6 +48,9 @@ struct GlobalOptions {
   bool many() const { return !nodes.empty(); }
   /// The output options the format and flags ask for.
   OutputOptions output() const;
+  /// The output options for a verb whose results read best as `preferred` (a method's
+  /// out-parameters as a list): the same as output(), unless --format was given.
+  OutputOptions output(Format preferred) const;
 };
 
 /// What each verb was given (only the fields of the verb parsed are meaningful).

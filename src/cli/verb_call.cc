@@ -11,6 +11,7 @@
 #include "cli/verb_parts.h"
 #include "cli/verbs.h"
 #include "cli/wmic_args.h"
+#include "cli/wmic_sets.h"
 
 namespace lwmi::cli {
 namespace {
@@ -189,8 +190,10 @@ int run_method(const Invocation& inv, bool is_delete, const std::string& path,
 struct AliasPlan {
   enum class Kind { kShow, kCallEach, kCreate };
   Kind kind = Kind::kShow;
-  std::string wql;                   ///< kShow, kCallEach
+  std::string wql;                   ///< kCallEach
+  std::string where;                 ///< kShow: the condition ("" for all)
   std::vector<std::string> columns;  ///< kShow: the properties asked for (empty: all)
+  std::optional<Format> format;      ///< kShow: how wmic shows the list set
   std::string method;                ///< kCallEach
   std::vector<std::string> args;     ///< kCallEach: in-parameters as given
   Parameters create_in;              ///< kCreate
@@ -217,26 +220,27 @@ std::optional<AliasPlan> plan_alias(const std::vector<std::string>& words, const
     return q;
   };
   AliasPlan plan;
-  auto show = [&](std::vector<std::string> props) {
-    std::string list;
-    for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
-    plan.wql = query(list.empty() ? "*" : list);
-    plan.columns = std::move(props);
+  plan.where = where;
+  if (verb == "get") {
+    plan.columns = property_list(rest);
     return plan;
-  };
-  if (verb == "get") return show(property_list(rest));
+  }
   const bool processes = base::iequals(cls, "Win32_Process");
   if (verb == "list") {
-    std::string mode = rest.empty() ? "full" : base::to_lower(rest[0]);
-    std::vector<std::string> props;
-    if (mode == "brief" && processes)
-      props = {"HandleCount", "Name", "Priority", "ProcessId", "ThreadCount", "WorkingSetSize"};
-    else if (mode != "full") {
-      std::cerr << "lwmic: error: list takes brief or full, not '" << display_text(rest[0])
-                << "'\n";
+    // wmic's property sets: list brief, list full (Name=Value blocks), list memory…
+    std::string set = rest.empty() ? "full" : rest[0];
+    auto props = wmic_list_set(cls, set);
+    if (!props) {
+      std::string names;
+      for (const auto& n : wmic_list_set_names(cls)) names += (names.empty() ? "" : ", ") + n;
+      std::cerr << "lwmic: error: list takes a property set (" << names << "), not '"
+                << display_text(set) << "'\n";
       return std::nullopt;
     }
-    return show(props);
+    if (base::iequals(set, "full")) props->clear();  // every property the instance has
+    plan.columns = std::move(*props);
+    plan.format = wmic_list_format(set);
+    return plan;
   }
   if ((verb == "call" || verb == "delete") && !processes) {
     std::cerr << "lwmic: error: path " << display_text(cls) << " " << verb
@@ -397,7 +401,7 @@ int run_alias(const Invocation& inv, const std::vector<std::string>& words,
   if (!plan) return kExitUsage;
   switch (plan->kind) {
     case AliasPlan::Kind::kShow:
-      return run_show(inv.g, plan->wql, plan->columns);
+      return run_show(inv.g, cls, plan->where, plan->columns, plan->format);
     case AliasPlan::Kind::kCreate:
       return run_method(inv, false, "Win32_Process", "Create", plan->create_in);
     case AliasPlan::Kind::kCallEach:
@@ -419,11 +423,24 @@ int run_delete(const Invocation& inv) {
   return run_method(inv, true, inv.a.path, "Terminate", {});
 }
 
-int run_process(const Invocation& inv) {
-  return run_alias(inv, inv.a.words, "Win32_Process");
+namespace {
+
+/// wmic enables every privilege the account holds unless told /privileges:disable; its alias
+/// form does the same here. (The generic verbs and the API enable only what is named.)
+Invocation as_wmic(const Invocation& inv) {
+  Invocation out = inv;
+  if (!out.g.enable_held) out.g.enable_held = true;
+  return out;
 }
 
-int run_path(const Invocation& inv) {
+}  // namespace
+
+int run_process(const Invocation& inv) {
+  return run_alias(as_wmic(inv), inv.a.words, "Win32_Process");
+}
+
+int run_path(const Invocation& given) {
+  Invocation inv = as_wmic(given);
   const auto& w = inv.a.words;
   if (w.empty()) {
     std::cerr << "lwmic: error: path needs a class, e.g. path Win32_Process where "

@@ -21,14 +21,20 @@ Result<void> emit_all(HostContext& h, Result<std::unique_ptr<InstanceStream>> st
 /// parse; system properties left out).
 std::vector<std::string> select_columns(std::string_view wql);
 
+/// --sort and --first for results of `cls` (checked against its schema when lwmi knows the
+/// class); nullopt when they are wrong (said, with the exit status in `*status`).
+std::optional<SortSpec> sort_spec(const GlobalOptions& g, std::string_view cls, int* status);
+
 /// Shows every result of `wql` with `columns`.
 HostJob show_job(const std::string& wql, std::vector<std::string> columns);
 
 /// True when `wql` parses; else says why (with a caret), before any host is asked the same.
 bool query_parses(std::string_view wql);
 
-/// Runs show_job(wql, columns) once the query parses (kExitWbemError when it does not).
-int run_show(const GlobalOptions& g, const std::string& wql, std::vector<std::string> columns);
+/// Shows `columns` of every instance of `cls` matching `where` (a WQL condition; "" for all),
+/// sorted and limited as --sort and --first say, in `format` unless --format is given.
+int run_show(const GlobalOptions& g, const std::string& cls, const std::string& where,
+             std::vector<std::string> columns, std::optional<Format> format = std::nullopt);
 
 /// Name=Value arguments as string values (converted by the service to the declared types); a
 /// repeated name is an array. nullopt (the error said) for an argument without a name.

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "base/strings.h"
+#include "cim/schema.h"
 #include "cli/console.h"
 #include "cli/exit_status.h"
 #include "cli/verb_parts.h"
@@ -41,9 +42,51 @@ bool query_parses(std::string_view wql) {
   return parsed.ok();
 }
 
-int run_show(const GlobalOptions& g, const std::string& wql, std::vector<std::string> columns) {
+std::optional<SortSpec> sort_spec(const GlobalOptions& g, std::string_view cls, int* status) {
+  SortSpec spec;
+  spec.limit = g.first;
+  if (g.sort.empty()) return spec;
+  auto keys = parse_sort_keys(g.sort);
+  if (!keys.ok()) {
+    print_error(keys.error(), g.sort);
+    *status = kExitUsage;
+    return std::nullopt;
+  }
+  spec.keys = std::move(*keys);
+  // A class lwmi does not know (another server's) is sorted by what its instances hold.
+  if (auto decl = cim::Schema::builtin().find(cls)) {
+    if (auto ok = validate_sort(spec, *decl); !ok.ok()) {
+      print_error(ok.error());
+      *status = kExitWbemError;
+      return std::nullopt;
+    }
+  }
+  return spec;
+}
+
+int run_show(const GlobalOptions& g, const std::string& cls, const std::string& where,
+             std::vector<std::string> columns, std::optional<Format> format) {
+  int status = kExitOk;
+  auto sort = sort_spec(g, cls, &status);
+  if (!sort) return status;
+  // What is selected: what is shown and what is sorted by (every property when a system
+  // property such as __PATH is shown: it needs the keys).
+  std::string select;
+  for (const auto& p : with_sort_properties(columns, *sort)) {
+    if (p.rfind("__", 0) == 0) {
+      select.clear();
+      break;
+    }
+    select += (select.empty() ? "" : ",") + p;
+  }
+  std::string wql = "SELECT " + (select.empty() ? "*" : select) + " FROM " + cls;
+  if (!where.empty()) wql += " WHERE " + where;
   if (!query_parses(wql)) return kExitWbemError;
-  return run_on_hosts(g, show_job(wql, std::move(columns)));
+  HostJob job = show_job(wql, std::move(columns));
+  job.sort = std::move(*sort);
+  job.sortable = true;
+  job.format = format;
+  return run_on_hosts(g, job);
 }
 
 int run_get(const Invocation& inv) {
@@ -62,15 +105,9 @@ int run_get(const Invocation& inv) {
 
 int run_list(const Invocation& inv) {
   auto props = property_list({inv.a.props});
-  if (!inv.a.filter.empty()) {
-    // --filter, as Get-CimInstance -Filter: a query on the class.
-    std::string select;
-    for (const auto& p : props) select += (select.empty() ? "" : ",") + p;
-    return run_show(inv.g,
-                    "SELECT " + (select.empty() ? "*" : select) + " FROM " + inv.a.cls + " WHERE " +
-                        inv.a.filter,
-                    props);
-  }
+  // --filter, as Get-CimInstance -Filter, is a query on the class; so is a sorted listing.
+  if (!inv.a.filter.empty() || !inv.g.sort.empty() || inv.g.first)
+    return run_show(inv.g, inv.a.cls, inv.a.filter, props);
   HostJob job;
   job.op = [cls = inv.a.cls, props](HostContext& h) {
     return emit_all(h, h.services().enumerate_instances(cls, props));
@@ -80,7 +117,33 @@ int run_list(const Invocation& inv) {
 }
 
 int run_query(const Invocation& inv) {
-  return run_show(inv.g, inv.a.wql, select_columns(inv.a.wql));
+  const std::string& wql = inv.a.wql;
+  auto parsed = wql::parse(wql);
+  if (!parsed.ok()) {
+    print_error(parsed.error(), wql);
+    return kExitWbemError;
+  }
+  int status = kExitOk;
+  auto sort = sort_spec(inv.g, parsed->select.class_name, &status);
+  if (!sort) return status;
+  // The query is the user's own: what it sorts by must be among what it selects.
+  if (!parsed->select.select_all) {
+    for (const auto& key : sort->keys) {
+      bool selected = false;
+      for (const auto& p : parsed->select.properties)
+        selected = selected || base::iequals(p.text(), key.property);
+      if (!selected) {
+        print_error(Error{WbemStatus::kInvalidProperty,
+                          "cannot sort by '" + key.property +
+                              "': the query does not select it (add it to the SELECT list)"});
+        return kExitWbemError;
+      }
+    }
+  }
+  HostJob job = show_job(wql, select_columns(wql));
+  job.sort = std::move(*sort);
+  job.sortable = true;
+  return run_on_hosts(inv.g, job);
 }
 
 }  // namespace lwmi::cli

@@ -9,9 +9,10 @@ namespace lwmi::cli {
 std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args,
                                                  std::vector<std::string>* notes) {
   static const char* const kSwitches[][2] = {
-      {"/format:", "--format="},     {"/node:", "--node="},           {"/user:", "--user="},
-      {"/password:", "--password="}, {"/namespace:", "--namespace="}, {"/output:", "--output="},
-      {"/append:", "--append="},
+      {"/format:", "--format="},       {"/node:", "--node="},
+      {"/user:", "--user="},           {"/password:", "--password="},
+      {"/namespace:", "--namespace="}, {"/output:", "--output="},
+      {"/append:", "--append="},       {"/privileges:", "--privileges="},
   };
   // wmic's switches with no meaning for lwmi: accepted, said, dropped.
   static const char* const kIgnored[][2] = {
@@ -24,9 +25,6 @@ std::vector<std::string> translate_wmic_switches(const std::vector<std::string>&
       {"/impersonation", "lwmid always acts with the caller's own rights"},
       {"/aggregate", "lwmic aggregates the output of several hosts already"},
       {"/record", "lwmic keeps no record file; the audit log is lwmid's"},
-      {"/privileges",
-       "use --enable-privilege SeDebugPrivilege: a privilege held is enabled only "
-       "when asked for"},
   };
   std::vector<std::string> out;
   out.reserve(args.size());

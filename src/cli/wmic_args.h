@@ -9,10 +9,11 @@
 namespace lwmi::cli {
 
 /// Rewrites wmic-style switches into lwmic options (/format:, /node:, /user:, /password:,
-/// /namespace:, /value, /output:, /append:); every other argument is kept as it is (an object
-/// path such as //host/root/cimv2:… is not a switch). wmic's switches that mean nothing here
+/// /namespace:, /value, /output:, /append:, /privileges:); every other argument is kept as it is
+/// (an object path such as //host/root/cimv2:… is not a switch). wmic's switches that mean nothing
+/// here
 /// (/interactive, /failfast, /locale, /trace, /role, /authlevel, /impersonation, /aggregate,
-/// /record, /privileges) are accepted and dropped, each with a line for `notes`.
+/// /record) are accepted and dropped, each with a line for `notes`.
 std::vector<std::string> translate_wmic_switches(const std::vector<std::string>& args,
                                                  std::vector<std::string>* notes = nullptr);
 

@@ -12,6 +12,10 @@ Result<void> Privileges::enable(std::string_view name) {
   return services_->enable_privilege(name);
 }
 
+Result<void> Privileges::enable_held() {
+  return services_->enable_held_privileges();
+}
+
 Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options) {
   const std::string& node = options.node;
   bool url = node.rfind("unix:", 0) == 0 || node.rfind("http://", 0) == 0 ||
@@ -131,6 +135,12 @@ Result<std::unique_ptr<EventStream>> EmbeddedServices::exec_notification_query(
   std::string why;
   event::ExecGuard* guard = options.guard ? event::embedded_exec_guard(&why) : nullptr;
   return event::open_process_events(service_->processes(), caller_, wql, options, guard, why);
+}
+
+Result<void> EmbeddedServices::enable_held_privileges() {
+  for (auto p : security::kPrivileges)
+    if (caller_.held.has(p)) caller_.enable(p);
+  return {};
 }
 
 Result<void> EmbeddedServices::enable_privilege(std::string_view name) {

@@ -40,6 +40,7 @@ class EmbeddedServices : public Services {
 
  protected:
   Result<void> enable_privilege(std::string_view name) override;
+  Result<void> enable_held_privileges() override;
 
  private:
   /// A path (or class) naming no namespace must name a class of the connection's namespace.

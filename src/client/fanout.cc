@@ -270,6 +270,12 @@ HostReport run_one(const std::string& node, size_t index, const FanoutOptions& o
       ok = false;
       break;
     }
+    if (ok && options.enable_held_privileges) {
+      if (auto r = ctx.services_->privileges().enable_held(); !r.ok()) {
+        fail(r.take_error());
+        ok = false;
+      }
+    }
     if (ok) {
       auto r = op(ctx);
       if (!r.ok())

@@ -997,6 +997,14 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
       std::make_unique<RemoteEventStream>(connection_, c, uri, std::move(*sub)));
 }
 
+// The server enables, per request, every privilege the caller holds: "*" in the list.
+Result<void> RemoteServices::enable_held_privileges() {
+  for (const auto& q : privileges_)
+    if (q == wsman::kEveryHeldPrivilege) return {};
+  privileges_.emplace_back(wsman::kEveryHeldPrivilege);
+  return {};
+}
+
 Result<void> RemoteServices::enable_privilege(std::string_view name) {
   auto p = security::parse_privilege(name);
   if (!p)

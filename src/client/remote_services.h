@@ -86,6 +86,7 @@ class RemoteServices : public Services {
 
  protected:
   Result<void> enable_privilege(std::string_view name) override;
+  Result<void> enable_held_privileges() override;
 
  private:
   RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host,

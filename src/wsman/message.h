@@ -42,6 +42,10 @@ inline constexpr const char* kAnonymous =
     "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
 }  // namespace ns
 
+/// In the EnablePrivilege option's list: every privilege the caller holds (wmic's default,
+/// /privileges:enable). Those not held are not refusals: none was asked for by name.
+inline constexpr const char* kEveryHeldPrivilege = "*";
+
 enum class Operation {
   kIdentify,
   kGet,

@@ -267,6 +267,11 @@ Response Operations::handle(const Request& r, security::Caller caller) {
     for (auto p : base::split(value, ',')) {
       p = base::trim(p);
       if (p.empty()) continue;
+      if (p == kEveryHeldPrivilege) {
+        for (auto held : security::kPrivileges)
+          if (caller.held.has(held)) caller.enable(held);
+        continue;
+      }
       if (std::any_of(names.begin(), names.end(),
                       [&](std::string_view n) { return base::iequals(n, p); }))
         continue;
