@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "cli/console.h"
 #include "cli/exit_status.h"
@@ -254,15 +256,22 @@ std::unique_ptr<Services> open_one_host(GlobalOptions g, int* status) {
 }
 
 int run_on_hosts(const GlobalOptions& g, const HostJob& job) {
-  if ((!g.sort.empty() || g.first) && !job.sortable) {
-    std::cerr << "lwmic: error: --sort and --first apply to listings (list, query, and get or "
-                 "list after process or path)\n";
+  if ((!g.sort.empty() || g.first || g.every > 0) && !job.listing) {
+    std::cerr << "lwmic: error: --sort, --first and --every apply to listings (get, list, query, "
+                 "and get or list after process or path)\n";
     return kExitUsage;
   }
-  if (!g.many()) return run_one(g, job);
   GlobalOptions asked = g;
-  ask_password(&asked);
-  return run_many(asked, job);
+  ask_password(&asked);  // once, for every host and every repetition
+  // wmic's /every:N [/repeat:M]: the listing again every N seconds, M times or until Ctrl-C.
+  int status = kExitOk;
+  for (size_t n = 1;; ++n) {
+    status = asked.many() ? run_many(asked, job) : run_one(asked, job);
+    if (asked.every <= 0 || (asked.repeat && n >= asked.repeat)) break;
+    std::cout.flush();
+    std::this_thread::sleep_for(std::chrono::duration<double>(asked.every));
+  }
+  return status;
 }
 
 }  // namespace lwmi::cli

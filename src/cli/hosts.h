@@ -37,9 +37,9 @@ struct HostJob {
   /// Results stream as they come (events): the formats that wait for every result to size
   /// their columns (table, htable) become a list.
   bool streams = false;
-  /// --sort and --first, checked by the verb; a verb that is not `sortable` refuses them.
+  /// --sort and --first, checked by the verb. Only a listing takes them (and --every).
   SortSpec sort;
-  bool sortable = false;
+  bool listing = false;
   /// "No instance(s) available." when nothing was shown or called (as wmic says).
   bool say_when_empty = true;
   /// The verb's own words at the end, from the tally of every host ("" for none): one host, a

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -106,6 +107,9 @@ const VerbDecl kVerbs[] = {
        v->allow_extras();
      },
      run_path},
+    {"help", "Show the options of lwmic, or of a verb: help [VERB]",
+     [](CLI::App* v, VerbArgs& a) { v->add_option("verb", a.words, "A verb, e.g. process"); },
+     nullptr},
     {"subscription",
      "Permanent event subscriptions (run by lwmid): add NAME --query WQL (--terminate REASON | "
      "--log FILE [--text T] | --run PROGRAM [--args T] | --journal T), list, show NAME, "
@@ -145,6 +149,12 @@ void add_global_options(CLI::App& app, GlobalOptions& g, std::string* output_fil
                  "Sort the results: Prop[:asc|:desc][,Prop…], e.g. --sort WorkingSetSize:desc");
   app.add_option("--first,--limit", g.first, "Show at most this many results (after --sort)")
       ->check(CLI::Range(size_t{0}, std::numeric_limits<size_t>::max()));
+  app.add_option("--every", g.every,
+                 "Show a listing again every this many seconds (wmic's /every:N), until Ctrl-C "
+                 "or --repeat")
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--repeat", g.repeat, "With --every: this many times (wmic's /repeat:N)")
+      ->check(CLI::Range(size_t{1}, std::numeric_limits<size_t>::max()));
   app.add_option("--node", g.node,
                  "Host(s) to manage: HOST[:PORT] or URL, a comma-separated list, or @FILE (one "
                  "a line, # comments) (default: this host)");
@@ -223,6 +233,43 @@ bool finish_global_options(GlobalOptions& g) {
   return true;
 }
 
+/// wmic's /? at each level (`lwmic /?`, `lwmic process /?`, `lwmic process get /?`; also -?
+/// and /?:full) is the help verb on the words before it: `help`, `help process`, `help process
+/// get`.
+std::vector<std::string> wmic_help_as_verb(const std::vector<std::string>& args) {
+  auto is_help = [](const std::string& a) {
+    return a == "-?" || a == "/?" || base::iequals(a, "/?:full") || base::iequals(a, "/?:brief");
+  };
+  auto q = std::find_if(args.begin(), args.end(), is_help);
+  if (q == args.end()) return args;
+  auto verb = std::find_if(args.begin(), q, [](const std::string& a) {
+    return std::any_of(std::begin(kVerbs), std::end(kVerbs),
+                       [&](const VerbDecl& v) { return base::iequals(a, v.name); });
+  });
+  std::vector<std::string> out(args.begin(), verb);
+  out.emplace_back("help");
+  out.insert(out.end(), verb, q);
+  return out;
+}
+
+/// `help [VERB]`: lwmic's usage, or the verb's.
+int show_help(CLI::App& app, const std::vector<std::string>& topic) {
+  if (topic.empty()) {  // (app.help() would show the help verb's, the one parsed)
+    std::cout << app.get_formatter()->make_help(&app, "lwmic", CLI::AppFormatMode::Normal);
+    return kExitOk;
+  }
+  for (const auto& v : kVerbs) {
+    if (!base::iequals(topic[0], v.name)) continue;
+    std::cout << app.get_subcommand(v.name)->help("lwmic");
+    return kExitOk;
+  }
+  std::string names;
+  for (const auto& v : kVerbs) names += std::string(names.empty() ? "" : ", ") + v.name;
+  std::cerr << "lwmic: error: no verb '" << display_text(topic[0]) << "' (lwmic has " << names
+            << ")\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 OutputOptions GlobalOptions::output() const {
@@ -243,6 +290,7 @@ std::variant<Invocation, int> parse_command_line(const std::vector<std::string>&
   std::vector<std::string> switch_notes;
   auto args = translate_wmic_switches(raw, &switch_notes);
   for (const auto& n : switch_notes) print_note(n);
+  args = wmic_help_as_verb(args);
 
   CLI::App app{"lwmic: query and manage processes the WMI way (Win32_Process) on Linux", "lwmic"};
   // Verbs in any case, as wmic takes them: PROCESS, Process, List…
@@ -281,7 +329,12 @@ std::variant<Invocation, int> parse_command_line(const std::vector<std::string>&
     if (auto* journal = sub->get_option_no_throw("--journal"))
       inv.a.sub_journal_given = journal->count() > 0;
   }
+  if (inv.verb == "help") return show_help(app, inv.a.words);
   if (!inv.run) return int{kExitUsage};
+  if (inv.g.repeat && inv.g.every <= 0) {
+    std::cerr << "lwmic: error: --repeat (wmic's /repeat:N) goes with --every SECONDS\n";
+    return int{kExitUsage};
+  }
   inv.g.format_given = app.get_option("--format")->count() > 0;
   inv.g.command_line = "lwmic";
   for (const auto& a : raw) inv.g.command_line += " " + a;

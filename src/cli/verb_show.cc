@@ -84,7 +84,7 @@ int run_show(const GlobalOptions& g, const std::string& cls, const std::string& 
   if (!query_parses(wql)) return kExitWbemError;
   HostJob job = show_job(wql, std::move(columns));
   job.sort = std::move(*sort);
-  job.sortable = true;
+  job.listing = true;
   job.format = format;
   return run_on_hosts(g, job);
 }
@@ -100,6 +100,7 @@ int run_get(const Invocation& inv) {
   };
   job.columns = props;
   job.input = inv.a.path;
+  job.listing = true;
   return run_on_hosts(inv.g, job);
 }
 
@@ -113,6 +114,7 @@ int run_list(const Invocation& inv) {
     return emit_all(h, h.services().enumerate_instances(cls, props));
   };
   job.columns = props;
+  job.listing = true;
   return run_on_hosts(inv.g, job);
 }
 
@@ -142,7 +144,7 @@ int run_query(const Invocation& inv) {
   }
   HostJob job = show_job(wql, select_columns(wql));
   job.sort = std::move(*sort);
-  job.sortable = true;
+  job.listing = true;
   return run_on_hosts(inv.g, job);
 }
 
