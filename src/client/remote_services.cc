@@ -649,12 +649,14 @@ class RemoteEventStream : public EventStream {
  public:
   static constexpr double kPullWait = 30;
 
+  /// `server`: the host the events come from (their __SERVER, as RemoteStream's instances).
   RemoteEventStream(std::shared_ptr<Connection> c, wc::Common common, std::string uri,
-                    wc::SubscribeResult sub)
+                    wc::SubscribeResult sub, std::string server)
       : connection_(std::move(c)),
         common_(std::move(common)),
         uri_(std::move(uri)),
-        sub_(std::move(sub)) {}
+        sub_(std::move(sub)),
+        server_(std::move(server)) {}
   ~RemoteEventStream() override {
     if (sub_.identifier.empty()) return;
     common_.message_id.clear();
@@ -705,7 +707,10 @@ class RemoteEventStream : public EventStream {
       if (wc::is_heartbeat(*body)) continue;
       auto page = wc::parse_enumeration_response(*body);
       if (!page.ok()) return page.take_error();
-      for (auto& i : page->items) queue_.push_back(std::move(i));
+      for (auto& i : page->items) {
+        i.set_server(server_);
+        queue_.push_back(std::move(i));
+      }
       if (page->lost_events) lost_ = *page->lost_events;
       if (!page->context.empty()) sub_.context = page->context;
     }
@@ -725,6 +730,7 @@ class RemoteEventStream : public EventStream {
   wc::Common common_;
   std::string uri_;
   wc::SubscribeResult sub_;
+  std::string server_;
   std::deque<Instance> queue_;
   uint64_t dropped_ = 0;
   uint64_t lost_ = 0;
@@ -994,7 +1000,7 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
   auto sub = wc::parse_subscribe_response(*body);
   if (!sub.ok()) return sub.take_error();
   return std::unique_ptr<EventStream>(
-      std::make_unique<RemoteEventStream>(connection_, c, uri, std::move(*sub)));
+      std::make_unique<RemoteEventStream>(connection_, c, uri, std::move(*sub), host_));
 }
 
 Result<void> RemoteServices::enable_privilege(std::string_view name) {
