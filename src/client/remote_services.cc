@@ -643,6 +643,21 @@ class RemoteStream : public InstanceStream {
   bool done_ = false;
 };
 
+/// `server` as the __SERVER of an event and of the objects it embeds (TargetInstance,
+/// PreviousInstance, an aggregate's Representative and its own), which come from the same host
+/// and reach us without one.
+void name_server(Instance& inst, const std::string& server) {
+  inst.set_server(server);
+  for (size_t i = 0; i < inst.cls().properties.size(); ++i) {
+    if (!inst.has(i)) continue;
+    const Value& v = inst.at(i);
+    if (v.type() != CimType::kObject || v.is_array() || v.is_null()) continue;
+    auto copy = std::make_shared<Instance>(*v.as_object());
+    name_server(*copy, server);
+    inst.set(i, Value::object(std::move(copy)));
+  }
+}
+
 /// Events over WS-Eventing: Pulls on the subscription's context, each waiting on the server up
 /// to the time next() has left (or kPullWait when it waits forever).
 class RemoteEventStream : public EventStream {
@@ -708,7 +723,7 @@ class RemoteEventStream : public EventStream {
       auto page = wc::parse_enumeration_response(*body);
       if (!page.ok()) return page.take_error();
       for (auto& i : page->items) {
-        i.set_server(server_);
+        name_server(i, server_);
         queue_.push_back(std::move(i));
       }
       if (page->lost_events) lost_ = *page->lost_events;

@@ -803,6 +803,7 @@ TEST_F(RemoteServicesTest, EventsBySubscribeAndPulls) {
     EXPECT_EQ(ev.server(), (*s)->host()) << "an event names its host, as an instance does";
     EXPECT_FALSE(ev.server().empty());
     auto target = ev.get("TargetInstance")->as_object();
+    EXPECT_EQ(target->server(), (*s)->host()) << "and so does the process it is about";
     EXPECT_EQ(target->identity().to_string(),
               std::string("Win32_Process.Handle=\"4242\",CreationDate=\"") + kCreation + "\"");
     EXPECT_EQ((*stream)->dropped(), 3u);
