@@ -47,6 +47,10 @@ Result<std::unique_ptr<Services>> Locator::connect(const ConnectOptions& options
   if (!cfg.ok()) return cfg.take_error();
   auto svc = std::make_unique<service::CimService>(std::move(*cfg), os::ProcFs("/proc"),
                                                    os::SystemInfo::live());
+  // The caller runs this process: it hears once where the audit lines of the run go when a
+  // configured destination does not take them (no journal, a file it may not write), not once
+  // per line.
+  svc->audit().tell_once();
   if (!options.namespace_path.empty() && !svc->has_namespace(options.namespace_path))
     return Error{WbemStatus::kInvalidNamespace,
                  "namespace '" + options.namespace_path +

@@ -643,18 +643,35 @@ class RemoteStream : public InstanceStream {
   bool done_ = false;
 };
 
+/// `server` as the __SERVER of an event and of the objects it embeds (TargetInstance,
+/// PreviousInstance, an aggregate's Representative and its own), which come from the same host
+/// and reach us without one.
+void name_server(Instance& inst, const std::string& server) {
+  inst.set_server(server);
+  for (size_t i = 0; i < inst.cls().properties.size(); ++i) {
+    if (!inst.has(i)) continue;
+    const Value& v = inst.at(i);
+    if (v.type() != CimType::kObject || v.is_array() || v.is_null()) continue;
+    auto copy = std::make_shared<Instance>(*v.as_object());
+    name_server(*copy, server);
+    inst.set(i, Value::object(std::move(copy)));
+  }
+}
+
 /// Events over WS-Eventing: Pulls on the subscription's context, each waiting on the server up
 /// to the time next() has left (or kPullWait when it waits forever).
 class RemoteEventStream : public EventStream {
  public:
   static constexpr double kPullWait = 30;
 
+  /// `server`: the host the events come from (their __SERVER, as RemoteStream's instances).
   RemoteEventStream(std::shared_ptr<Connection> c, wc::Common common, std::string uri,
-                    wc::SubscribeResult sub)
+                    wc::SubscribeResult sub, std::string server)
       : connection_(std::move(c)),
         common_(std::move(common)),
         uri_(std::move(uri)),
-        sub_(std::move(sub)) {}
+        sub_(std::move(sub)),
+        server_(std::move(server)) {}
   ~RemoteEventStream() override {
     if (sub_.identifier.empty()) return;
     common_.message_id.clear();
@@ -705,7 +722,10 @@ class RemoteEventStream : public EventStream {
       if (wc::is_heartbeat(*body)) continue;
       auto page = wc::parse_enumeration_response(*body);
       if (!page.ok()) return page.take_error();
-      for (auto& i : page->items) queue_.push_back(std::move(i));
+      for (auto& i : page->items) {
+        name_server(i, server_);
+        queue_.push_back(std::move(i));
+      }
       if (page->lost_events) lost_ = *page->lost_events;
       if (!page->context.empty()) sub_.context = page->context;
     }
@@ -725,6 +745,7 @@ class RemoteEventStream : public EventStream {
   wc::Common common_;
   std::string uri_;
   wc::SubscribeResult sub_;
+  std::string server_;
   std::deque<Instance> queue_;
   uint64_t dropped_ = 0;
   uint64_t lost_ = 0;
@@ -994,7 +1015,7 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
   auto sub = wc::parse_subscribe_response(*body);
   if (!sub.ok()) return sub.take_error();
   return std::unique_ptr<EventStream>(
-      std::make_unique<RemoteEventStream>(connection_, c, uri, std::move(*sub)));
+      std::make_unique<RemoteEventStream>(connection_, c, uri, std::move(*sub), host_));
 }
 
 // The server enables, per request, every privilege the caller holds: "*" in the list.

@@ -800,7 +800,10 @@ TEST_F(RemoteServicesTest, EventsBySubscribeAndPulls) {
     ASSERT_TRUE(got.ok()) << got.error().to_string();
     ASSERT_TRUE(*got);
     EXPECT_EQ(ev.class_name(), "__InstanceCreationEvent");
+    EXPECT_EQ(ev.server(), (*s)->host()) << "an event names its host, as an instance does";
+    EXPECT_FALSE(ev.server().empty());
     auto target = ev.get("TargetInstance")->as_object();
+    EXPECT_EQ(target->server(), (*s)->host()) << "and so does the process it is about";
     EXPECT_EQ(target->identity().to_string(),
               std::string("Win32_Process.Handle=\"4242\",CreationDate=\"") + kCreation + "\"");
     EXPECT_EQ((*stream)->dropped(), 3u);

@@ -154,6 +154,7 @@ Instance ProcessEventStream::make_event(const char* cls, const Instance& target,
   if (previous) ev.set("PreviousInstance", Value::object(std::make_shared<Instance>(*previous)));
   ev.set("TIME_CREATED", Value::uint64(filetime_now()));
   ev.set("SECURITY_DESCRIPTOR", Value::null(CimType::kUint8, true));
+  ev.set_server(ctx_.sys->host);  // __SERVER, as the processes it is about
   return ev;
 }
 
@@ -171,6 +172,7 @@ Instance ProcessEventStream::make_trace(const char* cls, int32_t tgid, const Kno
                                                         : Value::datetime(k.creation_date));
   ev.set("TIME_CREATED", Value::uint64(filetime_now()));
   ev.set("SECURITY_DESCRIPTOR", Value::null(CimType::kUint8, true));
+  ev.set_server(ctx_.sys->host);  // __SERVER, as the processes it is about
   return ev;
 }
 
@@ -331,6 +333,7 @@ void ProcessEventStream::flush_group(std::map<std::string, Group>::iterator it) 
   if (having_passes(query_, it->second.count)) {
     Instance agg(cim::Schema::builtin().find("__AggregateEvent"));
     agg.set("NumberOfEvents", Value::uint32(it->second.count));
+    agg.set_server(ctx_.sys->host);
     agg.set("Representative",
             Value::object(std::make_shared<Instance>(std::move(it->second.representative))));
     ++counters_->delivered;

@@ -178,6 +178,9 @@ TEST_F(Events, CreationOfANamedProgramAndNothingElse) {
   EXPECT_EQ(target->get("CommandLine")->as_string(), (dir_ / name_).string() + " 30");
   EXPECT_GT(evs[0].get("TIME_CREATED")->as_u64(), 116444736000000000ull);
   EXPECT_TRUE(target->identity().key("CreationDate")) << "the target can be terminated safely";
+  // __SERVER (lwmic's Node) of the event is the host, as its TargetInstance's.
+  EXPECT_EQ(evs[0].server(), provider_.system().host);
+  EXPECT_EQ(target->server(), provider_.system().host);
   (void)other;
   EXPECT_TRUE(collect(*s, 1, 300).empty()) << "one creation per process";
 }
@@ -719,6 +722,8 @@ TEST_F(Events, AnExecInARunningProcessIsAModificationAndAStartTrace) {
   EXPECT_EQ(st[0].get("ProcessName")->as_string(), name_);
   EXPECT_EQ(st[0].get("ParentProcessID")->as_u64(), static_cast<uint64_t>(::getpid()));
   EXPECT_EQ(st[0].get("Sid")->elements().size(), 16u);
+  EXPECT_EQ(evs[0].server(), provider_.system().host);
+  EXPECT_EQ(st[0].server(), provider_.system().host) << "a trace names its host too";
 }
 
 TEST_F(Events, ExecChainsForksAndShellExecsEachGiveOneCreation) {
@@ -985,6 +990,7 @@ TEST_F(Events, GroupWithinByNameHavingCount) {
   ASSERT_EQ(evs.size(), 1u) << "the group of two fails HAVING";
   EXPECT_EQ(evs[0].class_name(), "__AggregateEvent");
   EXPECT_EQ(evs[0].get("NumberOfEvents")->as_u64(), 5u);
+  EXPECT_EQ(evs[0].server(), provider_.system().host);
   const Instance& rep = *evs[0].get("Representative")->as_object();
   EXPECT_EQ(rep.class_name(), "__InstanceCreationEvent");
   EXPECT_EQ(target_of(rep).get("Name")->to_text(), name_);

@@ -111,40 +111,72 @@ std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
   return problem;
 }
 
+void AuditLog::tell_once() {
+  std::lock_guard lock(mu_);
+  tell_once_ = true;
+}
+
+void AuditLog::set_journal_socket(std::string path) {
+  std::lock_guard lock(mu_);
+  journal_socket_ = std::move(path);
+}
+
 std::string AuditLog::write_line(const Caller& caller, const AuditRecord& r) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   std::string line =
       format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
-  std::string problem;
   std::lock_guard<std::mutex> lock(mu_);
-  // sd_journal_send() succeeds silently when no journald listens: look for its socket first.
-  const bool journal_up = ::access("/run/systemd/journal/socket", F_OK) == 0;
-  if (config_.journal && !journal_up && config_.file.empty())
-    problem =
-        "no systemd journal is running and no [audit] file is configured; audit line: " + line;
-  if (config_.journal && journal_up) {
-    // No journald (e.g. in a container) is not a lost line when a file is configured; without
-    // a file, the caller is told.
-    int e = sd_journal_send("MESSAGE=%s", line.c_str(), "SYSLOG_IDENTIFIER=lwmi-audit",
-                            "PRIORITY=5", "LWMI_ACTION=%s", r.action.c_str(), "LWMI_RESULT=%s",
-                            r.result.c_str(), nullptr);
-    if (e < 0 && config_.file.empty())
-      problem = std::string("audit line not written to the journal: ") + std::strerror(-e);
+  // Each configured destination either takes the line or says why not. A journal that is not
+  // running is no problem when the file took the line (e.g. lwmid in a container); a file that
+  // did not take it always is, as is a line nothing took.
+  bool in_journal = false, in_file = false;
+  std::string journal_why, file_why;
+  if (config_.journal) {
+    // sd_journal_send() succeeds silently when no journald listens: look for its socket first.
+    if (::access(journal_socket_.c_str(), F_OK) != 0) {
+      journal_why = "no systemd journal is running";
+    } else {
+      int e = sd_journal_send("MESSAGE=%s", line.c_str(), "SYSLOG_IDENTIFIER=lwmi-audit",
+                              "PRIORITY=5", "LWMI_ACTION=%s", r.action.c_str(), "LWMI_RESULT=%s",
+                              r.result.c_str(), nullptr);
+      if (e < 0)
+        journal_why = std::string("the journal refused it (") + std::strerror(-e) + ")";
+      else
+        in_journal = true;
+    }
   }
   if (!config_.file.empty()) {
     int fd = ::open(config_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-      problem = "audit line not written to " + config_.file + ": " + std::strerror(errno);
+      file_why = config_.file + ": " + std::strerror(errno);
     } else {
       std::string l = line + "\n";
       ssize_t n = ::write(fd, l.data(), l.size());  // O_APPEND: one write keeps the line whole
-      if (n != static_cast<ssize_t>(l.size()))
-        problem = "audit line not written whole to " + config_.file;
+      if (n == static_cast<ssize_t>(l.size()))
+        in_file = true;
+      else
+        file_why = config_.file + ": not written whole";
       ::close(fd);
     }
   }
-  return problem;
+  const bool configured = config_.journal || !config_.file.empty();
+  const bool kept = in_journal || in_file;
+  if (!configured || (kept && file_why.empty())) return "";  // "" and "" = audit turned off
+  // Why nothing took the line: the file's reason, else the journal's and the missing file.
+  std::string why = !file_why.empty()
+                        ? file_why + (journal_why.empty() ? "" : ", and " + journal_why)
+                        : journal_why + " and no [audit] file is configured";
+  if (tell_once_) {
+    // The caller of this run hears it once, briefly; its lines are whole wherever they go.
+    if (told_) return "";
+    told_ = true;
+    return kept ? "audit records of this run go to the journal only: " + file_why
+                : "audit records of this run are not kept: " + why;
+  }
+  if (kept) return "audit line not written to " + file_why;
+  // A line nothing took is handed back whole, for lwmid's log.
+  return (file_why.empty() ? why : "audit line not written to " + why) + "; audit line: " + line;
 }
 
 }  // namespace lwmi::security

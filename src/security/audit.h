@@ -4,7 +4,10 @@
 //   time=2026-11-27T06:22:00.123456Z action=Terminate result=0 caller.uid=1000 caller.user=alice
 //   peer=local mode=embedded target.pid=4242 target.start=20261127062133.130000+000
 //   target.name=sleep target.uid=1000 params="Reason=5" detail="…"
-// record() never blocks for long and reports a line it could not write (never silently lost).
+// record() never blocks for long and reports a line it could not write (never silently lost):
+// lwmid logs each such report, the line included. With tell_once() (lwmic in embedded mode, whose
+// caller is the one to tell) one short report per AuditLog says where the lines of the run go
+// instead, or that nothing keeps them, rather than one long report per line.
 // With limit_repeats() (lwmid), identical lines of one caller are limited (AuditRepeatLimiter):
 // the excess is counted and written as one summary line carrying `repeated=N`.
 // Thread safety: record() is safe to call concurrently.
@@ -49,6 +52,11 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
   /// Writes one line; returns "" or a message saying where it could not be written.
   std::string record(const Caller& caller, const AuditRecord& record);
+  /// From now on record() reports a problem only once: the first one, as a short notice that
+  /// speaks for the rest of the run ("audit records of this run …"); later ones return "".
+  void tell_once();
+  /// Where the journal's socket is looked for (tests point it elsewhere).
+  void set_journal_socket(std::string path);
   /// From now on identical lines of a caller are limited (see audit_limiter.h).
   void limit_repeats();
   /// Writes the summaries of repeat windows that have ended (lwmid calls it every second).
@@ -62,7 +70,10 @@ class AuditLog {
   std::string write_line(const Caller& caller, const AuditRecord& record);
 
   config::AuditConfig config_;
-  std::mutex mu_;  // serialises writes
+  std::string journal_socket_ = "/run/systemd/journal/socket";
+  std::mutex mu_;  // serialises writes; guards the two below
+  bool tell_once_ = false;
+  bool told_ = false;
   mutable std::mutex limit_mu_;
   std::unique_ptr<AuditRepeatLimiter> limiter_;  // guarded by limit_mu_
 };

@@ -136,8 +136,9 @@ class HostileOutputTest(unittest.TestCase):
         o, e = out.read(), err.read()
         self.assert_clean(o)
         self.assert_clean(e)
-        # One record, one TargetInstance line; the message names the process on one line.
-        self.assertEqual(len(re.findall(rb"^TargetInstance=", o, re.M)), 1, o)
+        # One record, one TargetInstance line (its path, or in an event row its ProcessId
+        # among the flattened properties); the message names the process on one line.
+        self.assertEqual(len(re.findall(rb"^TargetInstance(\.ProcessId)?=", o, re.M)), 1, o)
         self.assertNotIn(b"\nName=systemd", o)
         self.assertNotIn(b"\nProcessId=1\n", o + e)
         line = [l for l in e.decode().splitlines() if "terminated process %d" % p.pid in l]
