@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/console.h"
+#include "cli/event_rows.h"
 #include "cli/exit_status.h"
 
 namespace lwmi::cli {
@@ -93,6 +94,7 @@ OutputOptions job_output(const GlobalOptions& g, const HostJob& job, bool many) 
 }
 
 std::unique_ptr<Formatter> job_formatter(const OutputOptions& oo, const HostJob& job) {
+  if (!job.event_query.empty()) return make_event_formatter(oo, std::cout, job.event_query);
   return make_sorting_formatter(make_formatter(oo, std::cout), job.sort);
 }
 

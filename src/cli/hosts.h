@@ -37,6 +37,9 @@ struct HostJob {
   /// Results stream as they come (events): the formats that wait for every result to size
   /// their columns (table, htable) become a list.
   bool streams = false;
+  /// The results are the events of this query: table and list show each event's class, time
+  /// and its TargetInstance's properties (cli/event_rows.h).
+  std::string event_query;
   /// --sort and --first, checked by the verb. Only a listing takes them (and --every).
   SortSpec sort;
   bool listing = false;

@@ -114,6 +114,7 @@ int run_watch(const Invocation& inv) {
   HostJob job;
   job.input = wql;
   job.streams = true;
+  job.event_query = wql;
   job.say_when_empty = false;
   job.throttle = many ? inv.g.nodes.size() : 1;  // each host is held for the whole watch
   job.op = [&](HostContext& h) -> Result<void> {
