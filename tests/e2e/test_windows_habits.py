@@ -1,7 +1,9 @@
 """lwmic typed as a Windows admin types wmic and PowerShell's CIM cmdlets (issue: wmic and CIM
 habits): verbs and aliases in any case, Get-CimInstance's -Filter, a class name alone for
-events. Each command is written with the quoting a bash user needs, and its output compared.
-Real processes, started under a unique name.
+events, wmic's list property sets, formats, /every and /repeat, help and /?, sort and limit;
+through a real lwmid with real users, the privileges wmic's alias form enables and one host or
+many over HTTP. Each command is written with the quoting a bash user needs, and its output
+compared. Real processes, started under a unique name.
 """
 import json
 import os
@@ -15,6 +17,8 @@ import xml.etree.ElementTree as ET
 
 import lwmi_e2e as e2e
 from lwmi_e2e import EXIT_OK, run_lwmic
+import security_env
+import test_daemon as td
 
 
 def setUpModule():
@@ -401,6 +405,104 @@ class HabitsTest(unittest.TestCase):
               if l.strip() and json.loads(l).get("ProcessID") == p.pid][0]
         self.assertEqual(ev["__CLASS"], "Win32_ProcessStartTrace")
         self.assertEqual(ev["ProcessName"], self.name)
+
+
+class HabitsThroughLwmid(unittest.TestCase):
+    """wmic habits against a real lwmid, with real users (security_env): the privileges the
+    alias form enables, and one host or many over HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = security_env.SecurityEnv(cls)
+
+    def setUp(self):
+        self.env.audit.mark()
+
+    def refused(self, role, *args):
+        """lwmic as `role` on lwmid's socket, ending alice's process (which it must not)."""
+        rc, out, err = self.env.lwmic_unix(role, *args)
+        self.assertEqual(rc, 1, err)
+        return out, err
+
+    def test_the_alias_form_enables_every_privilege_held(self):
+        # wmic process where "ProcessId=N" delete: wmic runs with /privileges:enable; so does
+        # lwmic's alias form. The generic verbs enable only what --enable-privilege names.
+        env = self.env
+        alice, admin, bob = (env.users[r].name for r in ("alice", "admin", "bob"))
+        pid = env.target(self, "alice")
+        where = "ProcessId=%d" % pid
+        why = "process %d belongs to %s: SeDebugPrivilege must be held and enabled" % (pid, alice)
+        for args in (("/privileges:disable", "process", "where", where, "delete"),
+                     ("/PRIVILEGES:DISABLE", "path", "Win32_Process", "where", where, "delete")):
+            with self.subTest(args=args[:2]):
+                out, err = self.refused("admin", *args)
+                self.assertEqual([l.split() for l in out.splitlines()],
+                                 [["Handle", "Name", "ReturnValue"],
+                                  [str(pid), e2e.proc_status(pid)["Name"], "2"]])
+                self.assertEqual(err.splitlines(), [
+                    "lwmic: note: " + why,
+                    "lwmic: Terminate: 1 matched, 0 returned 0, 1 returned non-zero, 0 gone "
+                    "before the call"])
+        rc, out, err = env.lwmic_unix("admin", "delete", 'Win32_Process.Handle="%d"' % pid)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("WBEM_E_ACCESS_DENIED (0x80041003): " + why, err)
+        # bob holds nothing: nothing is enabled, and nothing was asked for by name.
+        out, err = self.refused("bob", "process", "where", where, "delete")
+        self.assertIn("lwmic: note: " + why + "\n", err)
+        self.assertTrue(td.alive(pid))
+        lines = env.audit.new()
+        self.assertEqual([(l["action"], l["result"], l["caller.user"], l["privileges"])
+                          for l in lines if "repeated" not in l],
+                         [("Terminate", "2", admin, "none")] * 3 +
+                         [("Terminate", "2", bob, "none")])
+        # The admin's own alias form: every privilege held is enabled, the process ends.
+        for form in (("process",), ("path", "Win32_Process")):
+            with self.subTest(form=form[0]):
+                if form[0] == "path":  # a second process of alice's
+                    pid = env.target(self, "alice")
+                name = e2e.proc_status(pid)["Name"]
+                rc, out, err = env.lwmic_unix("admin", *form, "where", "ProcessId=%d" % pid,
+                                              "delete")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([l.split() for l in out.splitlines()],
+                                 [["Handle", "Name", "ReturnValue"], [str(pid), name, "0"]])
+                self.assertEqual(err, "lwmic: Terminate: 1 matched, 1 returned 0, 0 returned "
+                                 "non-zero, 0 gone before the call\n")
+                self.assertTrue(td.wait_gone(pid))
+                got = [l for l in env.audit.new() if "repeated" not in l]
+                self.assertEqual([(l["action"], l["result"], l["target.pid"]) for l in got],
+                                 [("Terminate", "0", str(pid))])
+                self.assertEqual(got[0]["privileges"],
+                                 "SeDebugPrivilege,SeIncreaseBasePriorityPrivilege")
+
+    def test_one_host_and_many_give_the_same_rows(self):
+        # wmic /node:h1 process where … get Name,ProcessId, and /node:h1,h2: one code path.
+        env = self.env
+        _, name = env.program("hbn-" + secrets.token_hex(3))
+        pids = sorted(env.target(self, "alice", name) for _ in range(2))
+        pw = os.path.join(env.work, "pw-" + secrets.token_hex(3))
+        with open(pw, "w") as f:
+            f.write(env.users["alice"].password + "\n")
+        hostport = env.http.split("//", 1)[1].split("/", 1)[0]
+        one = "http://" + hostport
+        two = "http://localhost:" + hostport.rsplit(":", 1)[1]
+        words = ("process", "where", "name='%s'" % name, "get", "Name,ProcessId")
+        auth = ("--user", env.users["alice"].name, "--password-file", pw)
+        rc, out, err = run_lwmic("--node", one, *auth, *words)
+        self.assertEqual((rc, err), (EXIT_OK, ""))
+        lines = [l.split() for l in out.splitlines()]
+        self.assertEqual(lines, [["Name", "ProcessId"]] + [[name, str(p)] for p in pids])
+        rc, out, err = run_lwmic("--node", "%s,%s" % (one, two), *auth, *words)
+        self.assertEqual(rc, EXIT_OK, err)
+        self.assertEqual(err, "lwmic: 2 host(s): 2 ok, 0 failed, 0 unreachable, 0 refused, "
+                              "0 timed out\n")
+        many = [l.split() for l in out.splitlines()]
+        self.assertEqual(many[0], ["Node", "Name", "ProcessId"])
+        self.assertEqual(sorted(many[1:]), sorted([node, name, str(p)]
+                                                  for node in (one, two) for p in pids))
+        for node in (one, two):
+            self.assertEqual([r[1:] for r in many[1:] if r[0] == node], lines[1:],
+                             "each host's rows as one host shows them")
 
 
 if __name__ == "__main__":
