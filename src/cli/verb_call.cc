@@ -358,12 +358,12 @@ int run_call_each(const Invocation& inv, const std::string& wql, const std::stri
         } else {
           ++counts->errors;
           Error e = r.take_error();
-          e.message = "process " + pid + ": " + e.message;
+          e.message = about_process(pid, e.message);
           h.error(std::move(e));
         }
         continue;
       }
-      for (const auto& note : r->notes) h.note("process " + pid + ": " + note);
+      for (const auto& note : r->notes) h.note(about_process(pid, note));
       row.set(2, Value::uint32(r->return_value));
       for (const auto& [pn, pv] : r->out) row.set(pn, pv);
       ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);

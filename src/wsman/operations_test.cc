@@ -558,6 +558,64 @@ TEST(OpsPrivileges, RefusedPrivilegesAreAuditedOncePerRequest) {
   std::filesystem::remove_all(dir);
 }
 
+// EnablePrivilege "*" is wmic's /privileges:enable over WS-Man: every privilege the caller
+// holds is enabled, and none is asked for by name, so a caller holding nothing is refused
+// nothing and nothing is audited. (What was enabled shows in an enumeration: one opened with
+// SeDebugPrivilege enabled ends when a later Pull comes from a caller no longer holding it.)
+TEST(OpsPrivileges, EveryHeldEnablesWhatIsHeldAndRefusesNothing) {
+  char dir[] = "/tmp/lwmi-ops-every-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/audit.log";
+  config::Config cfg;
+  cfg.audit.journal = false;
+  cfg.audit.file = path;
+  service::CimService svc{cfg, os::ProcFs("/proc"), os::SystemInfo::live()};
+  Operations ops{svc};
+  security::Caller admin = security::Caller::current_process();
+  admin.held = {};
+  admin.held.add(security::Privilege::kDebug);
+  admin.enabled = {};
+  security::Caller nobody = admin;
+  nobody.held = {};
+  auto pull_as = [&](const Response& opened, const security::Caller& who) {
+    Request p;
+    p.operation = Operation::kPull;
+    p.resource_uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process";
+    p.message_id = "uuid:p";
+    p.context = opened.context;
+    p.max_elements = 2;
+    return ops.handle(p, who);
+  };
+  Request e;
+  e.operation = Operation::kEnumerate;
+  e.resource_uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process";
+  e.message_id = "uuid:e";
+
+  e.options = {{"EnablePrivilege", "*"}};
+  Response opened = ops.handle(e, admin);
+  ASSERT_FALSE(opened.fault) << opened.fault->reason;
+  Response lost = pull_as(opened, nobody);
+  ASSERT_TRUE(lost.fault) << "\"*\" enabled the SeDebugPrivilege the caller holds";
+  EXPECT_EQ(lost.fault->wbem, WbemStatus::kAccessDenied);
+  EXPECT_NE(lost.fault->reason.find("SeDebugPrivilege"), std::string::npos);
+
+  // Without it, holding is not enabling: losing the privilege changes nothing.
+  e.options = {};
+  opened = ops.handle(e, admin);
+  ASSERT_FALSE(opened.fault) << opened.fault->reason;
+  EXPECT_FALSE(pull_as(opened, nobody).fault);
+
+  // Holding nothing, "*" (alone or beside empty items) enables nothing and is no refusal.
+  e.options = {{"EnablePrivilege", "*"}, {"EnablePrivilege", " * ,,"}};
+  opened = ops.handle(e, nobody);
+  ASSERT_FALSE(opened.fault) << opened.fault->reason;
+  EXPECT_FALSE(pull_as(opened, nobody).fault);
+  std::ifstream in(path);
+  for (std::string l; std::getline(in, l);)
+    EXPECT_EQ(l.find("EnablePrivilege"), std::string::npos) << "nothing refused: " << l;
+  std::filesystem::remove_all(dir);
+}
+
 // root\subscription over WS-Man, with a served class made for the test: Create, Get, Enumerate
 // (by class and by WQL) and Delete by its resource URI; the wrong namespace or body refused.
 class SubscriptionOps : public ::testing::Test {
