@@ -19,13 +19,13 @@ namespace lwmi::cli {
 
 struct GlobalOptions {
   std::string format = "table";
-  bool format_given = false;       ///< --format (or /format:) was given: it wins over a verb's own
-  std::string command_line;        ///< as typed (xml's COMMANDLINE)
-  std::string sort;                ///< --sort Prop[:asc|:desc][,…]
-  std::optional<size_t> first;     ///< --first N: at most N results
-  double every = 0;  ///< --every SECONDS (wmic's /every:N): a listing again and again
+  bool format_given = false;    ///< --format (or /format:) was given: it wins over a verb's own
+  std::string command_line;     ///< as typed (xml's COMMANDLINE)
+  std::string sort;             ///< --sort Prop[:asc|:desc][,…]
+  std::optional<size_t> first;  ///< --first N: at most N results
+  double every = 0;             ///< --every SECONDS (wmic's /every:N): a listing again and again
   size_t repeat = 0;  ///< --repeat N (wmic's /repeat:N): with --every, N times (0: until Ctrl-C)
-  std::string node;                ///< --node as given
+  std::string node;   ///< --node as given
   std::vector<std::string> nodes;  ///< the hosts of a list or @FILE (empty: the one host `node`)
   std::string user;
   std::string password;

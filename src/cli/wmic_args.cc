@@ -13,7 +13,7 @@ std::vector<std::string> translate_wmic_switches(const std::vector<std::string>&
       {"/user:", "--user="},           {"/password:", "--password="},
       {"/namespace:", "--namespace="}, {"/output:", "--output="},
       {"/append:", "--append="},       {"/privileges:", "--privileges="},
-      {"/every:", "--every="},       {"/repeat:", "--repeat="},
+      {"/every:", "--every="},         {"/repeat:", "--repeat="},
   };
   // wmic's switches with no meaning for lwmi: accepted, said, dropped.
   static const char* const kIgnored[][2] = {
