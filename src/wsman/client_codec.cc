@@ -358,13 +358,39 @@ ObjectPath identity_from_values(const Instance& inst) {
   return p;
 }
 
+/// A class object lwmid sent (l:Genus="1"): the class as this build's schema declares it, or,
+/// for a class it does not know, one made of the element's property names and l:Derivation.
+Instance parse_class_object(const xmlNode* el, std::shared_ptr<const ClassDecl> known) {
+  if (known) return Instance::class_object(std::move(known));
+  auto cls = adhoc_class(el);
+  for (auto& p : cls->properties) {
+    p.type = CimType::kString;  // nothing to tell the type by: a class object has no values
+    p.origin = cls->name;
+  }
+  std::string derivation = attr(el, "Derivation", ns::kLwmi).value_or("");
+  size_t i = 0;
+  while (i < derivation.size()) {
+    size_t j = derivation.find(' ', i);
+    if (j == std::string::npos) j = derivation.size();
+    if (j > i) cls->derivation.push_back(derivation.substr(i, j - i));
+    i = j + 1;
+  }
+  if (!cls->derivation.empty()) cls->superclass = cls->derivation.front();
+  return Instance::class_object(std::move(cls));
+}
+
 Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* hint) {
   std::shared_ptr<const ClassDecl> cls = cim::Schema::builtin().find(local(el));
-  if (!cls) cls = adhoc_class(el);
-  Instance inst(cls);
-  auto r = fill(inst, *cls, el, depth);
-  if (!r.ok()) return r.take_error();
-  inst.set_identity(identity_from_values(inst));
+  Instance inst;
+  if (depth == 0 && attr(el, "Genus", ns::kLwmi).value_or("") == "1") {
+    inst = parse_class_object(el, cls);
+  } else {
+    if (!cls) cls = adhoc_class(el);
+    inst = Instance(cls);
+    auto r = fill(inst, *cls, el, depth);
+    if (!r.ok()) return r.take_error();
+    inst.set_identity(identity_from_values(inst));
+  }
   // The element's namespace is its class's WMI resource URI: .../wmi/<namespace>/<Class>.
   std::string_view uri = href(el);
   if (uri.rfind(ns::kWmiPrefix, 0) == 0) {
@@ -373,6 +399,11 @@ Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* h
       std::string nsp(uri.substr(0, slash));
       for (char& c : nsp)
         if (c == '/') c = '\\';
+      if (inst.is_class()) {
+        ObjectPath id = inst.identity();
+        id.namespace_path = nsp;
+        inst.set_identity(std::move(id));
+      }
       inst.set_namespace(std::move(nsp));
     }
   }
@@ -686,7 +717,9 @@ Result<EnumerationPage> parse_enumeration_response(std::string_view body) {
         }
         auto inst = parse_instance(object, 0);
         if (!inst.ok()) return inst.take_error();
-        if (epr) inst->set_identity(identity_from_epr(epr, inst->class_name()));
+        // A class object keeps its class path (the EPR of a class has no selectors).
+        if (epr && !inst->is_class())
+          inst->set_identity(identity_from_epr(epr, inst->class_name()));
         page.items.push_back(std::move(*inst));
       }
     }

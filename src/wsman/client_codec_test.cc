@@ -333,6 +333,43 @@ TEST(ClientCodecResponse, EnumerationItemsWithEprIdentityAndContext) {
   EXPECT_EQ(page->items[1].identity().key("Handle")->value.to_text(), "78");
 }
 
+// A schema query's class objects (__GENUS 1) come back as class objects: with the class this
+// build knows, and for one it does not, with the ancestors and property names the server sent.
+TEST(ClientCodecResponse, ClassObjectsRoundTrip) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";
+  resp.resource_uri = class_uri("*", "root/subscription");
+  resp.is_enumeration = true;
+  resp.end_of_sequence = true;
+  auto unknown = cim::Schema::load({R"({"namespace": "root\\subscription", "classes": [
+      {"name": "X_Base", "properties": [{"name": "A", "type": "uint32"}]},
+      {"name": "X_New", "superclass": "X_Base",
+       "properties": [{"name": "B", "type": "string"}, {"name": "C", "type": "datetime"}]}]})"});
+  ASSERT_TRUE(unknown.ok()) << unknown.error().to_string();
+  Instance known = Instance::class_object(cim::Schema::builtin().find("__EventFilter"));
+  Instance made_up = Instance::class_object(unknown->find("X_New"));
+  known.set_server("h1");
+  made_up.set_server("h1");
+  resp.items.push_back(Item{known, true, true});
+  resp.items.push_back(Item{made_up, true, false});
+  auto page = parse_enumeration_response(encode(resp));
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  ASSERT_EQ(page->items.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Instance& sent = resp.items[i].instance;
+    const Instance& got = page->items[i];
+    EXPECT_TRUE(got.is_class()) << i;
+    EXPECT_TRUE(got.properties().empty()) << i;
+    EXPECT_TRUE(got.identity().is_class_path()) << i;
+    EXPECT_EQ(got.identity().namespace_path, "root\\subscription") << i;
+    for (const char* name : {"__GENUS", "__CLASS", "__SUPERCLASS", "__DYNASTY", "__RELPATH",
+                             "__PROPERTY_COUNT", "__DERIVATION", "__NAMESPACE"})
+      EXPECT_EQ(got.get(name)->to_text(), sent.get(name)->to_text()) << i << " " << name;
+  }
+  EXPECT_EQ(page->items[1].get("__SUPERCLASS")->as_string(), "X_Base");
+  EXPECT_EQ(page->items[1].get("__PROPERTY_COUNT")->as_i64(), 3);
+}
+
 TEST(ClientCodecResponse, PullEndOfSequenceWithoutContext) {
   Response resp;
   resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";
