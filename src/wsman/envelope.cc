@@ -851,6 +851,11 @@ class ClassXml {
     }
     if (!m.description.empty())
       qualifier({"Description", Value::string(m.description)}, propagated);
+    // The declared ones (ValueMap / Values of the ReturnValue), unless written above.
+    for (const auto& q : m.qualifiers)
+      if (!iequals(q.name, "Static") && !iequals(q.name, "Privileges") &&
+          !iequals(q.name, "Description"))
+        qualifier(q, propagated);
     for (const auto& p : m.parameters) parameter(p);
     out += "</METHOD>";
   }
@@ -877,6 +882,10 @@ class ClassXml {
         qualifier({"EmbeddedInstance", Value::string(p.embedded_class)}, false);
     }
     if (!p.description.empty()) qualifier({"Description", Value::string(p.description)}, false);
+    for (const auto& q : p.qualifiers)
+      if (!iequals(q.name, "In") && !iequals(q.name, "Out") && !iequals(q.name, "Description") &&
+          !iequals(q.name, "EmbeddedObject") && !iequals(q.name, "EmbeddedInstance"))
+        qualifier(q, false);
     out += std::string("</") + element + ">";
   }
 
