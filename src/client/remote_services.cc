@@ -894,7 +894,40 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_v
   return enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
 }
 
+Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query_in(std::string_view ns,
+                                                                      std::string_view wql) {
+  if (ns.empty()) return exec_query(wql, "WQL");
+  return enumerate(wc::class_uri("*", ns), std::string(wql));
+}
+
 Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
+  if (!is_identifier(class_name))
+    return Error{WbemStatus::kInvalidClass,
+                 "'" + std::string(class_name) + "' is not a class name"};
+  // The host's own declaration (GetClass), then its ancestors' names for __DERIVATION: CIM-XML
+  // names only the superclass.
+  std::string ns = namespace_for(class_name);
+  auto fetch = [&](std::string_view name) -> Result<std::shared_ptr<ClassDecl>> {
+    auto body = connection_->post(wc::get_class_request(common(), name, ns));
+    if (!body.ok()) return body.take_error();
+    return wc::parse_get_class_response(*body);
+  };
+  auto decl = fetch(class_name);
+  if (decl.ok()) {
+    (*decl)->namespace_path = ns;
+    for (std::string sup = (*decl)->superclass; !sup.empty();) {
+      if ((*decl)->derivation.size() >= 32)
+        return Error{WbemStatus::kFailed, "the host's class " + (*decl)->name +
+                                              " has more than 32 ancestors (a superclass cycle?)"};
+      auto anc = fetch(sup);
+      if (!anc.ok()) return anc.take_error();
+      (*decl)->derivation.push_back((*anc)->name);
+      sup = (*anc)->superclass;
+    }
+    return std::shared_ptr<const ClassDecl>(std::move(*decl));
+  }
+  // A host without GetClass: this build's schema, which a host of the same version shares.
+  if (decl.error().code != WbemStatus::kNotSupported) return decl.take_error();
   auto c = cim::Schema::builtin().find(class_name);
   if (!c)
     return Error{WbemStatus::kInvalidClass,
