@@ -737,6 +737,17 @@ std::string local_host_name() {
   return buf;
 }
 
+/// A query error from the server, its caret restored: the server names the query's column
+/// ("… at column 15: …"), which a fault carries only in its text.
+Error with_query_position(Error e, std::string_view wql) {
+  auto at = e.message.find("at column ");
+  if (at != std::string::npos && !e.position)
+    if (auto col = base::parse_u64(e.message.substr(at + 10, e.message.find(':', at) - at - 10));
+        col && *col >= 1 && *col <= wql.size() + 1)
+      e.position = static_cast<size_t>(*col - 1);
+  return e;
+}
+
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)
@@ -891,13 +902,17 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_v
   std::string cls;
   if (auto q = wql::parse(wql); q.ok() && q->kind == wql::Query::Kind::kSelect)
     cls = q->select.class_name;
-  return enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
+  auto r = enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
+  if (!r.ok()) return with_query_position(r.take_error(), wql);
+  return r;
 }
 
 Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query_in(std::string_view ns,
                                                                       std::string_view wql) {
   if (ns.empty()) return exec_query(wql, "WQL");
-  return enumerate(wc::class_uri("*", ns), std::string(wql));
+  auto r = enumerate(wc::class_uri("*", ns), std::string(wql));
+  if (!r.ok()) return with_query_position(r.take_error(), wql);
+  return r;
 }
 
 Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
@@ -1014,16 +1029,7 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
   std::string uri = wc::class_uri("*");
   auto c = common();
   auto body = connection_->post(wc::subscribe_request(c, uri, o));
-  if (!body.ok()) {
-    Error e = body.take_error();
-    // The server names the query's column ("… at column 15: …"): point the caret there.
-    auto at = e.message.find("at column ");
-    if (at != std::string::npos && !e.position)
-      if (auto col = base::parse_u64(e.message.substr(at + 10, e.message.find(':', at) - at - 10));
-          col && *col >= 1 && *col <= wql.size() + 1)
-        e.position = static_cast<size_t>(*col - 1);
-    return e;
-  }
+  if (!body.ok()) return with_query_position(body.take_error(), wql);
   auto sub = wc::parse_subscribe_response(*body);
   if (!sub.ok()) return sub.take_error();
   return std::unique_ptr<EventStream>(

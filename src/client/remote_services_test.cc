@@ -755,6 +755,7 @@ TEST_F(RemoteServicesTest, ClassesAndSchemaQueriesComeFromTheHost) {
   auto bad = (*s)->exec_query("SELECT * FROM meta_class WHERE Nope = 1");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, WbemStatus::kInvalidQuery);
+  EXPECT_EQ(bad.error().position, std::optional<size_t>(31));  // the caret under Nope, as embedded
 }
 
 TEST_F(RemoteServicesTest, UnixSocketForTheLocalHost) {
