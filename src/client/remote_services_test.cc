@@ -758,6 +758,37 @@ TEST_F(RemoteServicesTest, ClassesAndSchemaQueriesComeFromTheHost) {
   EXPECT_EQ(bad.error().position, std::optional<size_t>(31));  // the caret under Nope, as embedded
 }
 
+// A host whose class names itself as its superclass: get_class stops after 32 ancestors and
+// says so, rather than asking forever.
+TEST_F(RemoteServicesTest, GetClassAncestryIsBounded) {
+  service::CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
+  wsman::Operations ops{svc};
+  auto me = security::Caller::current_process();
+  auto loop = std::make_shared<ClassDecl>();
+  loop->name = "X_Loop";
+  loop->superclass = "X_Loop";
+  int get_classes = 0;
+  FakeServer server(FakeServer::Mode::kHttp, [&](const wsman::Request& r) {
+    if (r.operation != wsman::Operation::kGet) return encoded(ops.handle(r, me));
+    ++get_classes;
+    wsman::Response out;
+    out.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+    out.relates_to = r.message_id;
+    out.class_decl = loop;
+    return encoded(out);
+  });
+  server.start();
+  auto o = options(server.port());
+  o.node = "http://127.0.0.1:" + std::to_string(server.port()) + "/wsman";
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto c = (*s)->get_class("X_Loop");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "the host's class X_Loop has more than 32 ancestors (a superclass cycle?)");
+  EXPECT_EQ(get_classes, 33);
+}
+
 TEST_F(RemoteServicesTest, UnixSocketForTheLocalHost) {
   World world;
   std::string path = (dir_ / "lwmid.sock").string();
