@@ -159,8 +159,8 @@ void describe_class(const ClassDecl& cls, std::ostream& out, const ClassHelpOpti
   field("Namespace:", display_text(cls.namespace_path));
   if (!cls.description.empty()) field("Description:", display_text(cls.description));
 
-  out << "\nProperties (" << cls.properties.size() << "):\n";
-  if (!cls.properties.empty()) {
+  if (o.properties) out << "\nProperties (" << cls.properties.size() << "):\n";
+  if (o.properties && !cls.properties.empty()) {
     struct Row {
       std::string name, type, units, access, description;
     };
@@ -212,6 +212,7 @@ void describe_class(const ClassDecl& cls, std::ostream& out, const ClassHelpOpti
     for (const auto& r : rows) line(r);
   }
 
+  if (!o.methods) return;
   out << "\nMethods (" << cls.methods.size() << "):\n";
   for (const auto& m : cls.methods) {
     // The name and what it needs; the parameters follow, one a line.

@@ -22,6 +22,10 @@ namespace lwmi::cli {
 struct ClassHelpOptions {
   /// Lines wrap before this many characters (a description always keeps 30 of them).
   size_t width = 100;
+  /// The sections describe_class() prints after the header: wmic's `get /?` shows the
+  /// properties, `call /?` the methods.
+  bool properties = true;
+  bool methods = true;
 };
 
 /// What a method's ReturnValue codes mean, in order: from its ValueMap / Values qualifiers

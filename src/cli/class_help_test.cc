@@ -120,6 +120,22 @@ TEST(ClassHelp, MethodsShowParametersAndReturnCodes) {
   EXPECT_NE(text.find("Values: 64=Idle, 16384=Below normal, 32=Normal"), std::string::npos);
 }
 
+TEST(ClassHelp, SectionsAsWmicGetAndCallHelpShowThem) {
+  std::ostringstream get, call;
+  ClassHelpOptions props_only;
+  props_only.methods = false;
+  describe_class(*win32_process(), get, props_only);
+  EXPECT_NE(get.str().find("Properties (45):"), std::string::npos);
+  EXPECT_EQ(get.str().find("Methods"), std::string::npos);
+  ClassHelpOptions methods_only;
+  methods_only.properties = false;
+  describe_class(*win32_process(), call, methods_only);
+  EXPECT_EQ(call.str().find("Properties"), std::string::npos);
+  EXPECT_NE(call.str().find("\nMethods (7):\n  Create  [static]\n"), std::string::npos)
+      << call.str();
+  EXPECT_EQ(call.str().rfind("Class:       Win32_Process\n", 0), 0u);
+}
+
 TEST(ClassHelp, ReturnCodesFallBackToTheSpecsTableForWin32Process) {
   // A server whose schema predates the ValueMap qualifiers.
   ClassDecl old = *win32_process();
