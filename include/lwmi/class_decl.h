@@ -43,6 +43,7 @@ struct ParameterDecl {
   bool out = false;
   std::string embedded_class;  ///< for object parameters (Win32_ProcessStartup)
   std::string description;
+  std::vector<Qualifier> qualifiers;  ///< ValueMap / Values of an enumerated parameter…
 };
 
 struct MethodDecl {
@@ -52,7 +53,11 @@ struct MethodDecl {
   std::vector<ParameterDecl> parameters;  ///< in declaration order
   std::vector<std::string> privileges;
   std::string description;
+  /// Declared qualifiers: ValueMap / Values name the ReturnValue codes ("0", "2"… and ".." for
+  /// any other value).
+  std::vector<Qualifier> qualifiers;
   const ParameterDecl* parameter(std::string_view name) const;  ///< case-insensitive
+  const Qualifier* qualifier(std::string_view name) const;      ///< case-insensitive
 };
 
 class ClassDecl {

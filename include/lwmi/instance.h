@@ -26,6 +26,13 @@ class Instance {
   Instance() = default;
   /// An instance of `cls` with no property present yet.
   explicit Instance(std::shared_ptr<const ClassDecl> cls);
+  /// The class `cls` itself as an object (WMI's class object, __GENUS 1), as a schema query
+  /// (SELECT * FROM meta_class) returns it: no property values, and system properties that
+  /// describe the class (__CLASS, __SUPERCLASS, __DERIVATION, __PROPERTY_COUNT = the number of
+  /// properties it declares, __RELPATH = its name, __PATH = \\server\namespace:Class).
+  static Instance class_object(std::shared_ptr<const ClassDecl> cls);
+  /// True for a class object (__GENUS 1), false for an instance (__GENUS 2).
+  bool is_class() const { return is_class_; }
 
   const ClassDecl& cls() const { return *cls_; }
   const std::shared_ptr<const ClassDecl>& cls_ptr() const { return cls_; }
@@ -72,6 +79,7 @@ class Instance {
   std::string server_;
   std::string namespace_ = "root\\cimv2";
   ObjectPath identity_;
+  bool is_class_ = false;
 };
 
 }  // namespace lwmi

@@ -144,8 +144,17 @@ class Services {
     (void)options;
     return Error{WbemStatus::kNotSupported, "this connection does not deliver events yet"};
   }
-  /// A class declaration.
+  /// A class declaration: its properties (types, units, Key, Read…), methods (parameters,
+  /// ValueMap/Values of their return codes) and ancestry. Remote: asked of the host (WS-Man
+  /// GetClass, with one more request per ancestor for __DERIVATION), so it is the host's schema.
   virtual Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name) = 0;
+  /// The classes of a namespace ("" = the connection's, root\\cimv2 when it names none), in
+  /// name order, as the schema query SELECT * FROM meta_class answers them, so a remote host
+  /// lists its own. Remote classes this build does not know have their name, ancestry and
+  /// property names only: get_class() gives the whole declaration.
+  /// WBEM_E_INVALID_NAMESPACE for a namespace the host does not have.
+  Result<std::vector<std::shared_ptr<const ClassDecl>>> enumerate_classes(
+      std::string_view namespace_path = {});
   /// Calls `method` on the instance `path` names (for a static method such as Create, on the
   /// class). The ReturnValue is in the result; an Error only when the call could not be made.
   virtual Result<MethodResult> exec_method(std::string_view path, std::string_view method,
@@ -189,6 +198,9 @@ class Services {
   friend class Privileges;
   virtual Result<void> enable_privilege(std::string_view name) = 0;
   virtual Result<void> enable_held_privileges() = 0;
+  /// exec_query() in namespace `ns` ("" = the connection's, as exec_query()).
+  virtual Result<std::unique_ptr<InstanceStream>> exec_query_in(std::string_view ns,
+                                                                std::string_view wql) = 0;
 
  private:
   Privileges privileges_{this};

@@ -32,6 +32,12 @@ const ParameterDecl* MethodDecl::parameter(std::string_view n) const {
   return nullptr;
 }
 
+const Qualifier* MethodDecl::qualifier(std::string_view n) const {
+  for (const auto& q : qualifiers)
+    if (base::iequals(q.name, n)) return &q;
+  return nullptr;
+}
+
 std::optional<size_t> ClassDecl::property_index(std::string_view n) const {
   for (size_t i = 0; i < properties.size(); ++i)
     if (base::iequals(properties[i].name, n)) return i;

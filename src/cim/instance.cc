@@ -10,6 +10,17 @@ Instance::Instance(std::shared_ptr<const ClassDecl> cls) : cls_(std::move(cls)) 
   present_.assign(cls_->properties.size(), false);
 }
 
+Instance Instance::class_object(std::shared_ptr<const ClassDecl> cls) {
+  Instance c(std::move(cls));
+  c.is_class_ = true;
+  c.namespace_ = c.cls_->namespace_path;
+  ObjectPath id;
+  id.class_name = c.cls_->name;
+  id.namespace_path = c.cls_->namespace_path;
+  c.identity_ = std::move(id);
+  return c;
+}
+
 void Instance::set(size_t index, Value v) {
   if (index >= values_.size()) return;
   values_[index] = std::move(v);
@@ -36,6 +47,7 @@ size_t Instance::property_count() const {
 
 std::optional<std::string> Instance::relpath() const {
   if (!cls_) return std::nullopt;
+  if (is_class_) return cls_->name;  // a class path is its name
   ObjectPath p;
   p.class_name = cls_->name;
   for (size_t k : cls_->key_indices()) {
@@ -78,13 +90,14 @@ std::vector<std::pair<std::string, Value>> Instance::system_properties() const {
   std::vector<Value> derivation;
   for (const auto& d : cls_->derivation) derivation.push_back(Value::string(d));
   return {
-      {"__GENUS", Value::sint32(2)},
+      {"__GENUS", Value::sint32(is_class_ ? 1 : 2)},
       {"__CLASS", Value::string(cls_->name)},
       {"__SUPERCLASS",
        cls_->superclass.empty() ? Value::null(CimType::kString) : Value::string(cls_->superclass)},
       {"__DYNASTY", Value::string(cls_->dynasty())},
       {"__RELPATH", opt_string(relpath())},
-      {"__PROPERTY_COUNT", Value::sint32(static_cast<int32_t>(property_count()))},
+      {"__PROPERTY_COUNT",
+       Value::sint32(static_cast<int32_t>(is_class_ ? cls_->properties.size() : property_count()))},
       {"__DERIVATION", Value::array(CimType::kString, std::move(derivation))},
       {"__SERVER", Value::string(server_.empty() ? std::string(".") : server_)},
       {"__NAMESPACE", Value::string(namespace_)},

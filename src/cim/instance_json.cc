@@ -13,7 +13,8 @@ ordered_json object_json(const Instance& inst, bool all_system) {
   ordered_json o = ordered_json::object();
   for (auto& [name, v] : inst.system_properties()) {
     bool always = name == "__CLASS" || name == "__PATH" || name == "__SERVER";
-    if (always || all_system) o[name] = to_json(v);
+    // A class object has no values: its system properties are what it says.
+    if (always || all_system || inst.is_class()) o[name] = to_json(v);
   }
   for (auto& [name, v] : inst.properties()) o[name] = to_json(v);
   return o;

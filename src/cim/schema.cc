@@ -19,6 +19,21 @@ namespace {
 using nlohmann::json;
 
 Result<Value> qualifier_value(const json& j) {
+  if (j.is_array()) {
+    // ValueMap / Values: every element of one scalar type.
+    std::vector<Value> elems;
+    for (const auto& e : j) {
+      if (e.is_array()) return Error{WbemStatus::kInvalidParameter, "qualifier arrays do not nest"};
+      auto v = qualifier_value(e);
+      if (!v.ok()) return v.take_error();
+      if (!elems.empty() && v->type() != elems.front().type())
+        return Error{WbemStatus::kInvalidParameter, "qualifier array elements differ in type"};
+      elems.push_back(std::move(*v));
+    }
+    if (elems.empty()) return Value::array(CimType::kString, {});
+    CimType t = elems.front().type();
+    return Value::array(t, std::move(elems));
+  }
   if (j.is_boolean()) return Value::boolean(j.get<bool>());
   if (j.is_number_unsigned()) return Value::uint32(static_cast<uint32_t>(j.get<uint64_t>()));
   if (j.is_number_integer()) return Value::sint32(static_cast<int32_t>(j.get<int64_t>()));
@@ -141,6 +156,8 @@ Result<Schema> Schema::load(const std::vector<std::string_view>& documents) {
         method.description = m.value("description", "");
         for (const auto& pr : m.value("privileges", json::array()))
           method.privileges.push_back(pr.get<std::string>());
+        method.qualifiers = parse_qualifiers(m, &err);
+        if (!err.empty()) return where("method " + method.name + ": " + err);
         for (const auto& p : m.value("parameters", json::array())) {
           ParameterDecl param;
           param.name = p.value("name", "");
@@ -151,6 +168,9 @@ Result<Schema> Schema::load(const std::vector<std::string_view>& documents) {
           param.out = p.value("out", false);
           param.embedded_class = p.value("embedded_class", "");
           param.description = p.value("description", "");
+          param.qualifiers = parse_qualifiers(p, &err);
+          if (!err.empty())
+            return where("method " + method.name + " parameter " + param.name + ": " + err);
           method.parameters.push_back(std::move(param));
         }
         cls.methods.push_back(std::move(method));

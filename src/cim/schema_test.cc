@@ -94,4 +94,44 @@ TEST(Schema, LoadRejectsBrokenDocuments) {
   EXPECT_EQ(r.error().message, "schema class A: property x has an unknown type");
 }
 
+// Every Win32_Process method names its return codes (the spec's shared table), and enumerated
+// values carry their meanings, as WMI's ValueMap / Values qualifiers do.
+TEST(Schema, ReturnCodesAndValueMapsAreQualifiers) {
+  auto cls = Schema::builtin().find("Win32_Process");
+  ASSERT_NE(cls, nullptr);
+  for (const auto& m : cls->methods) {
+    const Qualifier* map = m.qualifier("valuemap");
+    const Qualifier* values = m.qualifier("Values");
+    ASSERT_TRUE(map && values) << m.name;
+    ASSERT_EQ(map->value.elements().size(), values->value.elements().size()) << m.name;
+    EXPECT_EQ(
+        map->value.to_text(),
+        Value::array(CimType::kString, {Value::string("0"), Value::string("2"), Value::string("3"),
+                                        Value::string("8"), Value::string("9"), Value::string("21"),
+                                        Value::string("..")})
+            .to_text())
+        << m.name;
+    EXPECT_EQ(values->value.elements()[1].as_string(), "Access denied") << m.name;
+  }
+  const ParameterDecl* prio = cls->method("SetPriority")->parameter("Priority");
+  ASSERT_NE(prio, nullptr);
+  ASSERT_EQ(prio->qualifiers.size(), 2u);
+  EXPECT_EQ(prio->qualifiers[0].value.elements()[0].as_string(), "64");
+  const PropertyDecl* state = cls->property("ExecutionState");
+  ASSERT_NE(state, nullptr);
+  bool found = false;
+  for (const auto& q : state->qualifiers)
+    if (q.name == "Values") found = q.value.elements().at(3).as_string() == "Running";
+  EXPECT_TRUE(found);
+}
+
+TEST(Schema, QualifierArraysMustBeOfOneType) {
+  auto bad = Schema::load({R"({"classes": [{"name": "X", "methods": [{"name": "M",
+      "qualifiers": {"ValueMap": ["0", 1]}}]}]})"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(
+      bad.error().message,
+      "schema class X: method M: qualifier ValueMap: qualifier array elements differ in type");
+}
+
 }  // namespace lwmi::cim

@@ -11,6 +11,8 @@
 #include <limits>
 
 #include "base/strings.h"
+#include "cim/schema.h"
+#include "cli/class_help.h"
 #include "cli/console.h"
 #include "cli/exit_status.h"
 #include "cli/verbs.h"
@@ -107,6 +109,14 @@ const VerbDecl kVerbs[] = {
        v->allow_extras();
      },
      run_path},
+    {"class",
+     "Describe a class as Get-CimClass does (properties with types and units, methods with "
+     "parameters and return codes): class NAME; or list a namespace's classes: class "
+     "[--namespace NS]",
+     [](CLI::App* v, VerbArgs& a) {
+       v->add_option("name", a.cls, "Class name, e.g. Win32_Process (none: every class)");
+     },
+     run_class},
     {"help", "Show the options of lwmic, or of a verb: help [VERB]",
      [](CLI::App* v, VerbArgs& a) { v->add_option("verb", a.words, "A verb, e.g. process"); },
      nullptr},
@@ -257,6 +267,29 @@ int show_help(CLI::App& app, const std::vector<std::string>& topic) {
   if (topic.empty()) {  // (app.help() would show the help verb's, the one parsed)
     std::cout << app.get_formatter()->make_help(&app, "lwmic", CLI::AppFormatMode::Normal);
     return kExitOk;
+  }
+  // wmic's `process get /?` lists the properties, `process call /?` the methods (of the class
+  // of `path CLASS`), from this build's schema.
+  bool alias = base::iequals(topic[0], "process") || base::iequals(topic[0], "path");
+  if (alias && topic.size() >= 2) {
+    size_t i = 1;
+    std::string cls = "Win32_Process";
+    if (base::iequals(topic[0], "path")) cls = topic[i++];
+    if (i < topic.size() && base::iequals(topic[i], "where")) i += 2;
+    std::string verb = i < topic.size() ? base::to_lower(topic[i]) : "";
+    if (verb == "get" || verb == "list" || verb == "call" || verb.empty()) {
+      auto decl = cim::Schema::builtin().find(cls);
+      if (!decl) {
+        print_error(Error{WbemStatus::kInvalidClass, "no class '" + cls + "'"});
+        return kExitWbemError;
+      }
+      ClassHelpOptions options;
+      options.width = terminal_width();
+      options.properties = verb != "call";
+      options.methods = verb != "get" && verb != "list";
+      describe_class(*decl, std::cout, options);
+      return kExitOk;
+    }
   }
   for (const auto& v : kVerbs) {
     if (!base::iequals(topic[0], v.name)) continue;

@@ -23,6 +23,9 @@ std::vector<std::string> columns_for(const Instance& inst, const std::vector<std
     }
     return out;
   }
+  // A class object (SELECT * FROM meta_class) has no values: what describes it is its system
+  // properties.
+  if (inst.is_class()) return {"__CLASS", "__SUPERCLASS", "__DYNASTY", "__PROPERTY_COUNT"};
   std::vector<std::string> out;
   for (auto& [name, v] : inst.properties()) out.push_back(name);
   return out;

@@ -4,8 +4,10 @@
 // csv, list, json, xml and rawxml stream one instance at a time; table buffers to size its
 // columns and htable to count each node's instances, as wmic does. JSON: one object per line,
 // property names as the schema spells them, integers as numbers, NULL as null, DATETIME as its CIM
-// text, embedded objects nested; __CLASS, __PATH and
-// __SERVER always, the other system properties with --system-properties.
+// text, embedded objects nested; __CLASS, __PATH and __SERVER always, the other system
+// properties with --system-properties. A class object (SELECT * FROM meta_class) shows its
+// describing system properties: __CLASS, __SUPERCLASS, __DYNASTY and __PROPERTY_COUNT as
+// columns, all of them in JSON.
 // Table and list show every text as display_text() does, so that a value (a process name or
 // command line anyone can choose) can neither add rows or records nor reach the terminal as a
 // control sequence; CSV and JSON have their own quoting.

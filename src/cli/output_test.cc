@@ -392,4 +392,30 @@ TEST(Output, HtableHasANodeHeaderWithTheCount) {
   EXPECT_EQ(render_with(xml_options(Format::kHtable), {}, {}), "") << "nothing, as table";
 }
 
+// A class object (SELECT * FROM meta_class) has no values: the table shows the system
+// properties that describe it, and JSON all of them.
+TEST(Output, ClassObjectsShowTheirDescribingSystemProperties) {
+  Instance c = Instance::class_object(cim::Schema::builtin().find("Win32_Process"));
+  c.set_server("h1");
+  std::ostringstream table;
+  auto t = make_formatter({}, table);
+  t->begin({});
+  t->add(c);
+  t->end();
+  EXPECT_EQ(table.str(),
+            "__CLASS        __SUPERCLASS  __DYNASTY                 __PROPERTY_COUNT\n"
+            "Win32_Process  CIM_Process   CIM_ManagedSystemElement  45\n");
+  std::ostringstream json;
+  OutputOptions o;
+  o.format = Format::kJson;
+  auto j = make_formatter(o, json);
+  j->begin({});
+  j->add(c);
+  j->end();
+  EXPECT_NE(json.str().find("\"__GENUS\":1"), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("\"__PATH\":\"\\\\\\\\h1\\\\root\\\\cimv2:Win32_Process\""),
+            std::string::npos)
+      << json.str();
+}
+
 }  // namespace lwmi::cli

@@ -5,6 +5,8 @@
 // Thread safety: called once, from main.
 #pragma once
 
+#include <cstddef>
+
 #include "cli/options.h"
 
 namespace lwmi::cli {
@@ -19,5 +21,9 @@ int run_path(const Invocation& inv);          ///< path CLASS [where COND] get|l
 int run_watch(const Invocation& inv);         ///< watch "SELECT … event query" | CLASS
 int run_create(const Invocation& inv);        ///< create CLASS Name=Value…
 int run_subscription(const Invocation& inv);  ///< subscription add|list|show|remove
+int run_class(const Invocation& inv);         ///< class [NAME]: a class, or a namespace's
+
+/// The width descriptions wrap at: the terminal's, else 100.
+size_t terminal_width();
 
 }  // namespace lwmi::cli

@@ -8,6 +8,18 @@
 
 namespace lwmi {
 
+Result<std::vector<std::shared_ptr<const ClassDecl>>> Services::enumerate_classes(
+    std::string_view namespace_path) {
+  auto stream = exec_query_in(namespace_path, "SELECT * FROM meta_class");
+  if (!stream.ok()) return stream.take_error();
+  std::vector<std::shared_ptr<const ClassDecl>> out;
+  Instance c;
+  while ((*stream)->next(&c))
+    if (c.is_class()) out.push_back(c.cls_ptr());
+  if ((*stream)->error()) return *(*stream)->error();
+  return out;
+}
+
 Result<void> Privileges::enable(std::string_view name) {
   return services_->enable_privilege(name);
 }
@@ -96,6 +108,11 @@ Result<std::shared_ptr<const ClassDecl>> EmbeddedServices::get_class(std::string
 Result<std::unique_ptr<InstanceStream>> EmbeddedServices::exec_query(std::string_view wql,
                                                                      std::string_view language) {
   return service_->exec_query(caller_, wql, language, namespace_);
+}
+
+Result<std::unique_ptr<InstanceStream>> EmbeddedServices::exec_query_in(std::string_view ns,
+                                                                        std::string_view wql) {
+  return service_->exec_query(caller_, wql, "WQL", ns.empty() ? std::string_view(namespace_) : ns);
 }
 
 Result<MethodResult> EmbeddedServices::exec_method(std::string_view path, std::string_view method,

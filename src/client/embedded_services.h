@@ -41,6 +41,8 @@ class EmbeddedServices : public Services {
  protected:
   Result<void> enable_privilege(std::string_view name) override;
   Result<void> enable_held_privileges() override;
+  Result<std::unique_ptr<InstanceStream>> exec_query_in(std::string_view ns,
+                                                        std::string_view wql) override;
 
  private:
   /// A path (or class) naming no namespace must name a class of the connection's namespace.

@@ -758,6 +758,17 @@ std::string local_host_name() {
   return buf;
 }
 
+/// A query error from the server, its caret restored: the server names the query's column
+/// ("… at column 15: …"), which a fault carries only in its text.
+Error with_query_position(Error e, std::string_view wql) {
+  auto at = e.message.find("at column ");
+  if (at != std::string::npos && !e.position)
+    if (auto col = base::parse_u64(e.message.substr(at + 10, e.message.find(':', at) - at - 10));
+        col && *col >= 1 && *col <= wql.size() + 1)
+      e.position = static_cast<size_t>(*col - 1);
+  return e;
+}
+
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s)
@@ -912,10 +923,47 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_v
   std::string cls;
   if (auto q = wql::parse(wql); q.ok() && q->kind == wql::Query::Kind::kSelect)
     cls = q->select.class_name;
-  return enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
+  auto r = enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
+  if (!r.ok()) return with_query_position(r.take_error(), wql);
+  return r;
+}
+
+Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query_in(std::string_view ns,
+                                                                      std::string_view wql) {
+  if (ns.empty()) return exec_query(wql, "WQL");
+  auto r = enumerate(wc::class_uri("*", ns), std::string(wql));
+  if (!r.ok()) return with_query_position(r.take_error(), wql);
+  return r;
 }
 
 Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
+  if (!is_identifier(class_name))
+    return Error{WbemStatus::kInvalidClass,
+                 "'" + std::string(class_name) + "' is not a class name"};
+  // The host's own declaration (GetClass), then its ancestors' names for __DERIVATION: CIM-XML
+  // names only the superclass.
+  std::string ns = namespace_for(class_name);
+  auto fetch = [&](std::string_view name) -> Result<std::shared_ptr<ClassDecl>> {
+    auto body = connection_->post(wc::get_class_request(common(), name, ns));
+    if (!body.ok()) return body.take_error();
+    return wc::parse_get_class_response(*body);
+  };
+  auto decl = fetch(class_name);
+  if (decl.ok()) {
+    (*decl)->namespace_path = ns;
+    for (std::string sup = (*decl)->superclass; !sup.empty();) {
+      if ((*decl)->derivation.size() >= 32)
+        return Error{WbemStatus::kFailed, "the host's class " + (*decl)->name +
+                                              " has more than 32 ancestors (a superclass cycle?)"};
+      auto anc = fetch(sup);
+      if (!anc.ok()) return anc.take_error();
+      (*decl)->derivation.push_back((*anc)->name);
+      sup = (*anc)->superclass;
+    }
+    return std::shared_ptr<const ClassDecl>(std::move(*decl));
+  }
+  // A host without GetClass: this build's schema, which a host of the same version shares.
+  if (decl.error().code != WbemStatus::kNotSupported) return decl.take_error();
   auto c = cim::Schema::builtin().find(class_name);
   if (!c)
     return Error{WbemStatus::kInvalidClass,
@@ -1002,16 +1050,7 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
   std::string uri = wc::class_uri("*");
   auto c = common();
   auto body = connection_->post(wc::subscribe_request(c, uri, o));
-  if (!body.ok()) {
-    Error e = body.take_error();
-    // The server names the query's column ("… at column 15: …"): point the caret there.
-    auto at = e.message.find("at column ");
-    if (at != std::string::npos && !e.position)
-      if (auto col = base::parse_u64(e.message.substr(at + 10, e.message.find(':', at) - at - 10));
-          col && *col >= 1 && *col <= wql.size() + 1)
-        e.position = static_cast<size_t>(*col - 1);
-    return e;
-  }
+  if (!body.ok()) return with_query_position(body.take_error(), wql);
   auto sub = wc::parse_subscribe_response(*body);
   if (!sub.ok()) return sub.take_error();
   return std::unique_ptr<EventStream>(

@@ -87,6 +87,8 @@ class RemoteServices : public Services {
  protected:
   Result<void> enable_privilege(std::string_view name) override;
   Result<void> enable_held_privileges() override;
+  Result<std::unique_ptr<InstanceStream>> exec_query_in(std::string_view ns,
+                                                        std::string_view wql) override;
 
  private:
   RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host,

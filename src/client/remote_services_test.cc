@@ -691,6 +691,104 @@ TEST_F(RemoteServicesTest, SubscriptionNamespaceCreateGetQueryDelete) {
   EXPECT_EQ(Locator::connect(o).error().code, WbemStatus::kInvalidNamespace);
 }
 
+// Class introspection over WS-Man: get_class is the host's GetClass (qualifiers and all, with
+// the ancestry asked for class by class), enumerate_classes and meta_class the host's schema query.
+TEST_F(RemoteServicesTest, ClassesAndSchemaQueriesComeFromTheHost) {
+  service::CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
+  auto fake = service::testing::serve_fake_class(svc);
+  wsman::Operations ops{svc};
+  auto me = security::Caller::current_process();
+  std::vector<std::string> asked;  // GetClass requests, by ClassName
+  FakeServer server(FakeServer::Mode::kHttp, [&](const wsman::Request& r) {
+    for (const auto& sel : r.selectors)
+      if (sel.name == "ClassName") asked.push_back(sel.value);
+    return encoded(ops.handle(r, me));
+  });
+  server.start();
+  auto o = options(server.port());
+  o.node = "http://127.0.0.1:" + std::to_string(server.port()) + "/wsman";
+  o.namespace_path = "";
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+
+  auto cls = (*s)->get_class("win32_process");
+  ASSERT_TRUE(cls.ok()) << cls.error().to_string();
+  EXPECT_EQ(asked, (std::vector<std::string>{"win32_process", "CIM_Process", "CIM_LogicalElement",
+                                             "CIM_ManagedSystemElement"}));
+  EXPECT_EQ((*cls)->name, "Win32_Process");
+  EXPECT_EQ((*cls)->derivation, cim::Schema::builtin().find("Win32_Process")->derivation);
+  EXPECT_EQ((*cls)->namespace_path, "root\\cimv2");
+  EXPECT_EQ((*cls)->property("WorkingSetSize")->units, "bytes");
+  ASSERT_NE((*cls)->method("Terminate")->qualifier("ValueMap"), nullptr);
+  // A class only the host serves comes from the host, in its namespace.
+  auto served = (*s)->get_class("LWMI_TestFilter");
+  ASSERT_FALSE(served.ok());  // namespace_for() says root\cimv2 for a class this build lacks
+  EXPECT_EQ(served.error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ(served.error().message,
+            "class LWMI_TestFilter is in root\\subscription, not root\\cimv2");
+  auto missing = (*s)->get_class("Win32_Nothing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, WbemStatus::kInvalidClass);
+  EXPECT_EQ((*s)->get_class("a b").error().code, WbemStatus::kInvalidClass);
+
+  auto sub = (*s)->enumerate_classes("root\\subscription");
+  ASSERT_TRUE(sub.ok()) << sub.error().to_string();
+  std::vector<std::string> names;
+  for (const auto& c : *sub) names.push_back(c->name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "__EventFilter"), names.end());
+  auto test = std::find(names.begin(), names.end(), "LWMI_TestFilter");
+  ASSERT_NE(test, names.end());  // unknown to this build: its property names came along
+  EXPECT_EQ((*sub)[test - names.begin()]->properties.size(), 5u);
+
+  auto q = (*s)->exec_query("SELECT * FROM meta_class WHERE __THIS ISA 'CIM_Process'");
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  Instance i;
+  std::vector<std::string> found;
+  while ((*q)->next(&i)) {
+    EXPECT_TRUE(i.is_class());
+    EXPECT_EQ(i.get("__GENUS")->as_i64(), 1);
+    found.push_back(i.get("__CLASS")->as_string() + ":" + i.get("__SUPERCLASS")->as_string());
+  }
+  EXPECT_FALSE((*q)->error()) << (*q)->error()->to_string();
+  EXPECT_EQ(found, (std::vector<std::string>{"CIM_Process:CIM_LogicalElement",
+                                             "Win32_Process:CIM_Process"}));
+  auto bad = (*s)->exec_query("SELECT * FROM meta_class WHERE Nope = 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, WbemStatus::kInvalidQuery);
+  EXPECT_EQ(bad.error().position, std::optional<size_t>(31));  // the caret under Nope, as embedded
+}
+
+// A host whose class names itself as its superclass: get_class stops after 32 ancestors and
+// says so, rather than asking forever.
+TEST_F(RemoteServicesTest, GetClassAncestryIsBounded) {
+  service::CimService svc{config::Config{}, os::ProcFs("/proc"), os::SystemInfo::live()};
+  wsman::Operations ops{svc};
+  auto me = security::Caller::current_process();
+  auto loop = std::make_shared<ClassDecl>();
+  loop->name = "X_Loop";
+  loop->superclass = "X_Loop";
+  int get_classes = 0;
+  FakeServer server(FakeServer::Mode::kHttp, [&](const wsman::Request& r) {
+    if (r.operation != wsman::Operation::kGet) return encoded(ops.handle(r, me));
+    ++get_classes;
+    wsman::Response out;
+    out.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+    out.relates_to = r.message_id;
+    out.class_decl = loop;
+    return encoded(out);
+  });
+  server.start();
+  auto o = options(server.port());
+  o.node = "http://127.0.0.1:" + std::to_string(server.port()) + "/wsman";
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto c = (*s)->get_class("X_Loop");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "the host's class X_Loop has more than 32 ancestors (a superclass cycle?)");
+  EXPECT_EQ(get_classes, 33);
+}
+
 TEST_F(RemoteServicesTest, UnixSocketForTheLocalHost) {
   World world;
   std::string path = (dir_ / "lwmid.sock").string();

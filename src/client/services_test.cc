@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace lwmi {
 
 TEST(Locator, ConnectsLocallyEmbedded) {
@@ -127,6 +129,33 @@ TEST(Events, TerminatesReasonIsTheStopTracesExitStatus) {
   auto none = (*s)->get_object("LWMI_EventSource.Source=\"fanotify\"");
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, WbemStatus::kNotFound);
+}
+
+// The classes of a namespace, from the schema query: the connection's, or the one named.
+TEST(Locator, EnumerateClassesOfANamespace) {
+  ConnectOptions o;
+  o.embedded_only = true;
+  auto s = Locator::connect(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  auto names = [](const std::vector<std::shared_ptr<const ClassDecl>>& v) {
+    std::vector<std::string> out;
+    for (const auto& c : v) out.push_back(c->name);
+    return out;
+  };
+  auto cimv2 = (*s)->enumerate_classes();
+  ASSERT_TRUE(cimv2.ok()) << cimv2.error().to_string();
+  auto n = names(*cimv2);
+  EXPECT_NE(std::find(n.begin(), n.end(), "Win32_Process"), n.end());
+  EXPECT_EQ(std::find(n.begin(), n.end(), "__EventFilter"), n.end());
+  auto sub = (*s)->enumerate_classes("root\\subscription");
+  ASSERT_TRUE(sub.ok()) << sub.error().to_string();
+  n = names(*sub);
+  EXPECT_NE(std::find(n.begin(), n.end(), "__EventFilter"), n.end());
+  EXPECT_EQ(std::find(n.begin(), n.end(), "Win32_Process"), n.end());
+  for (const auto& c : *sub) EXPECT_EQ(c->namespace_path, "root\\subscription");
+  auto none = (*s)->enumerate_classes("root\\default");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, WbemStatus::kInvalidNamespace);
 }
 
 }  // namespace lwmi

@@ -1,5 +1,7 @@
 #include "service/cim_service.h"
 
+#include <algorithm>
+
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "security/account.h"
@@ -147,6 +149,32 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
 }
 
 namespace {
+
+/// The schema query's FROM: every class of the namespace, as a class object.
+constexpr std::string_view kMetaClass = "meta_class";
+
+/// What a schema query's WHERE may test: the system properties that describe a class
+/// (__CLASS is every query's), and __THIS, the class object itself, for `__THIS ISA 'X'`.
+std::shared_ptr<const ClassDecl> meta_class_decl() {
+  static const std::shared_ptr<const ClassDecl> decl = [] {
+    auto d = std::make_shared<ClassDecl>();
+    d->name = std::string(kMetaClass);
+    auto add = [&](const char* name, CimType type) {
+      PropertyDecl p;
+      p.name = name;
+      p.type = type;
+      p.origin = d->name;
+      d->properties.push_back(std::move(p));
+    };
+    add("__DYNASTY", CimType::kString);
+    add("__PROPERTY_COUNT", CimType::kSint32);
+    add("__SUPERCLASS", CimType::kString);
+    add("__THIS", CimType::kObject);
+    return d;
+  }();
+  return decl;
+}
+
 class EmptyStream : public InstanceStream {
  public:
   bool next(Instance*) override { return false; }
@@ -170,6 +198,50 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
   return processes_.enumerate(caller, *req);
 }
 
+std::vector<std::shared_ptr<const ClassDecl>> CimService::classes_in(std::string_view ns) const {
+  std::vector<std::shared_ptr<const ClassDecl>> out;
+  for (const auto& c : cim::Schema::builtin().classes())
+    if (c->in_namespace(ns)) out.push_back(c);
+  for (const auto& s : served_) {
+    auto c = s.provider->class_decl();
+    bool listed = false;
+    for (const auto& o : out) listed |= base::iequals(o->name, c->name);
+    if (!listed && c->in_namespace(ns)) out.push_back(c);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return base::icompare(a->name, b->name) < 0;
+  });
+  return out;
+}
+
+Result<std::unique_ptr<InstanceStream>> CimService::meta_class_query(const wql::Query& query,
+                                                                     std::string_view ns) const {
+  // A schema query lists one namespace: the one asked for, root\cimv2 when none is.
+  std::string where = ns.empty() ? std::string("root\\cimv2") : display_namespace(ns);
+  if (!has_namespace(where))
+    return Error{WbemStatus::kInvalidNamespace,
+                 "namespace '" + where +
+                     "' does not exist (lwmi serves root\\cimv2 and root\\subscription)"};
+  auto decl = meta_class_decl();
+  auto compiled = wql::compile(query, decl, decl);
+  if (!compiled.ok()) return compiled.take_error();
+  std::vector<Instance> out;
+  for (const auto& cls : classes_in(where)) {
+    Instance obj = Instance::class_object(cls);
+    obj.set_server(system().host);
+    bool keep = wql::matches(*compiled, [&](size_t i) -> Value {
+      if (i == wql::kClassProperty) return Value::string(cls->name);
+      if (i >= decl->properties.size()) return Value::null(CimType::kString);
+      if (decl->properties[i].type == CimType::kObject)
+        return Value::object(std::make_shared<const Instance>(obj));
+      if (auto v = obj.get(decl->properties[i].name)) return *v;
+      return Value::null(decl->properties[i].type);
+    });
+    if (keep) out.push_back(std::move(obj));
+  }
+  return std::unique_ptr<InstanceStream>(std::make_unique<provider::VectorStream>(std::move(out)));
+}
+
 Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::Caller& caller,
                                                                std::string_view wql,
                                                                std::string_view language,
@@ -184,6 +256,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
                      " is not supported: lwmi has no association classes yet",
                  0};
   const auto& sel = parsed->select;
+  if (base::iequals(sel.class_name, kMetaClass)) return meta_class_query(*parsed, ns);
   auto queried = get_class(sel.class_name, ns);
   if (!queried.ok()) {
     Error e = queried.take_error();

@@ -23,6 +23,7 @@
 #include "provider/process/process_provider.h"
 #include "security/audit.h"
 #include "security/caller.h"
+#include "wql/ast.h"
 
 namespace lwmi::service {
 
@@ -47,6 +48,10 @@ class CimService {
   /// Runs a WQL data query: results stream, each keeping its identity for a later method call.
   /// The WHERE clause is evaluated on each process before its other properties are read. `ns`
   /// ("" = any) must hold the queried class.
+  /// The schema query `SELECT * FROM meta_class [WHERE …]` answers a class object
+  /// (Instance::class_object) for each class of `ns` ("" = root\\cimv2), in name order; its
+  /// WHERE may test __CLASS, __SUPERCLASS, __DYNASTY, __PROPERTY_COUNT and `__THIS ISA 'Class'`
+  /// (the class or a subclass of it); any other name is WBEM_E_INVALID_QUERY.
   Result<std::unique_ptr<InstanceStream>> exec_query(const security::Caller& caller,
                                                      std::string_view wql,
                                                      std::string_view language = "WQL",
@@ -78,6 +83,8 @@ class CimService {
   /// namespace that does not exist, WBEM_E_INVALID_CLASS for a class that is not there.
   Result<std::shared_ptr<const ClassDecl>> get_class(std::string_view class_name,
                                                      std::string_view ns = {}) const;
+  /// The classes of namespace `ns` (built-in and served), in name order.
+  std::vector<std::shared_ptr<const ClassDecl>> classes_in(std::string_view ns) const;
   /// Checks a path's server is this host and its namespace (if any) exists.
   Result<void> check_location(const ObjectPath& path) const;
   /// True when `ns` is a namespace this service has.
@@ -116,6 +123,8 @@ class CimService {
  private:
   /// The class a path names, in the path's namespace when it has one.
   Result<std::shared_ptr<const ClassDecl>> class_of(const ObjectPath& path) const;
+  Result<std::unique_ptr<InstanceStream>> meta_class_query(const wql::Query& query,
+                                                           std::string_view ns) const;
   Result<provider::Request> request_for(const ClassDecl& requested,
                                         const std::vector<std::string>& properties) const;
 

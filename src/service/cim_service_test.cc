@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "base/strings.h"
 #include "service/testing/fake_served_class.h"
 
 namespace lwmi::service {
@@ -366,6 +368,128 @@ TEST(ServedWithoutOps, CreateAndDeleteAreNotCapable) {
   auto d = svc.delete_instance(me, "LWMI_TestFilter.Name=\"x\"");
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, WbemStatus::kProviderNotCapable);
+}
+
+// Schema queries: SELECT * FROM meta_class answers a class object per class of the namespace.
+std::vector<Instance> all(Result<std::unique_ptr<InstanceStream>> s) {
+  std::vector<Instance> out;
+  if (!s.ok()) return out;
+  Instance i;
+  while ((*s)->next(&i)) out.push_back(i);
+  return out;
+}
+
+std::vector<std::string> names(const std::vector<Instance>& v) {
+  std::vector<std::string> out;
+  for (const auto& i : v) out.push_back(i.class_name());
+  return out;
+}
+
+TEST_F(LiveService, MetaClassListsTheNamespacesClassesAsClassObjects) {
+  auto v = all(svc_.exec_query(me_, "SELECT * FROM meta_class"));
+  auto n = names(v);
+  EXPECT_EQ(n.size(), cim::Schema::builtin().classes().size() - 8);  // 8 in root\subscription
+  EXPECT_TRUE(std::is_sorted(n.begin(), n.end(), [](const std::string& a, const std::string& b) {
+    return base::icompare(a, b) < 0;
+  }));
+  auto w = std::find(n.begin(), n.end(), "Win32_Process");
+  ASSERT_NE(w, n.end());
+  EXPECT_EQ(std::find(n.begin(), n.end(), "__EventFilter"), n.end());
+  const Instance& p = v[w - n.begin()];
+  EXPECT_TRUE(p.is_class());
+  EXPECT_TRUE(p.properties().empty());
+  EXPECT_EQ(p.get("__GENUS")->as_i64(), 1);
+  EXPECT_EQ(p.get("__CLASS")->as_string(), "Win32_Process");
+  EXPECT_EQ(p.get("__SUPERCLASS")->as_string(), "CIM_Process");
+  EXPECT_EQ(p.get("__DYNASTY")->as_string(), "CIM_ManagedSystemElement");
+  EXPECT_EQ(p.get("__DERIVATION")->to_text(),
+            Value::array(CimType::kString,
+                         {Value::string("CIM_Process"), Value::string("CIM_LogicalElement"),
+                          Value::string("CIM_ManagedSystemElement")})
+                .to_text());
+  EXPECT_EQ(p.get("__PROPERTY_COUNT")->as_i64(), 45);
+  EXPECT_EQ(p.get("__NAMESPACE")->as_string(), "root\\cimv2");
+  EXPECT_EQ(p.get("__RELPATH")->as_string(), "Win32_Process");
+  EXPECT_EQ(p.get("__PATH")->as_string(),
+            "\\\\" + svc_.system().host + "\\root\\cimv2:Win32_Process");
+  // A class object is a method target for static methods: its identity is the class path.
+  EXPECT_TRUE(p.identity().is_class_path());
+  // The root class has no superclass: NULL, and its dynasty is itself.
+  const Instance& root = v[std::find(n.begin(), n.end(), "CIM_ManagedSystemElement") - n.begin()];
+  EXPECT_TRUE(root.get("__SUPERCLASS")->is_null());
+  EXPECT_EQ(root.get("__DYNASTY")->as_string(), "CIM_ManagedSystemElement");
+}
+
+TEST_F(LiveService, MetaClassWhereTestsTheDescribingProperties) {
+  EXPECT_EQ(
+      names(all(svc_.exec_query(me_, "SELECT * FROM meta_class WHERE __CLASS = 'win32_process'"))),
+      std::vector<std::string>{"Win32_Process"});
+  EXPECT_EQ(
+      names(all(svc_.exec_query(me_, "select * from META_CLASS where __this isa 'CIM_Process'"))),
+      (std::vector<std::string>{"CIM_Process", "Win32_Process"}));
+  EXPECT_EQ(names(all(svc_.exec_query(
+                me_, "SELECT * FROM meta_class WHERE __SUPERCLASS = 'Win32_ProcessTrace'"))),
+            (std::vector<std::string>{"LWMI_ProcessBlockedTrace", "Win32_ProcessStartTrace",
+                                      "Win32_ProcessStopTrace"}));
+  auto roots = names(all(svc_.exec_query(
+      me_, "SELECT __CLASS FROM meta_class WHERE __SUPERCLASS IS NULL AND __CLASS LIKE 'CIM%'")));
+  EXPECT_EQ(roots, std::vector<std::string>{"CIM_ManagedSystemElement"});
+  EXPECT_EQ(names(all(svc_.exec_query(
+                me_,
+                "SELECT * FROM meta_class WHERE __PROPERTY_COUNT = 45 AND __DYNASTY = "
+                "'CIM_ManagedSystemElement'"))),
+            std::vector<std::string>{"Win32_Process"});
+  EXPECT_TRUE(
+      all(svc_.exec_query(me_, "SELECT * FROM meta_class WHERE __this ISA 'Nothing'")).empty());
+}
+
+TEST_F(LiveService, MetaClassGivesTheNormalWqlErrors) {
+  struct Case {
+    std::string wql;
+    WbemStatus code;
+    std::string message;
+  } cases[] = {
+      {"SELECT * FROM meta_class WHERE Name = 'x'", WbemStatus::kInvalidQuery,
+       "invalid query at column 32: class meta_class has no property 'Name'"},
+      {"SELECT Handle FROM meta_class", WbemStatus::kInvalidQuery,
+       "invalid query at column 8: class meta_class has no property 'Handle'"},
+      {"SELECT * FROM meta_class WHERE __PATH = 'x'", WbemStatus::kInvalidQuery,
+       "invalid query at column 32: system property '__PATH' cannot be tested in WHERE (only "
+       "__CLASS)"},
+      {"SELECT * FROM meta_class WHERE __SUPERCLASS ISA 'x'", WbemStatus::kInvalidQuery,
+       "invalid query at column 32: ISA tests the class of an embedded object; '__SUPERCLASS' is "
+       "a string"},
+      {"SELECT * FROM meta_class WHERE __this ISA 5", WbemStatus::kInvalidQuery, ""},
+      {"SELECT * FROM meta_class WITHIN 5", WbemStatus::kInvalidQuery, ""},
+  };
+  for (const auto& c : cases) {
+    auto r = svc_.exec_query(me_, c.wql);
+    ASSERT_FALSE(r.ok()) << c.wql;
+    EXPECT_EQ(r.error().code, c.code) << c.wql;
+    if (!c.message.empty()) {
+      EXPECT_EQ(r.error().message, c.message) << c.wql;
+    }
+  }
+  auto ns = svc_.exec_query(me_, "SELECT * FROM meta_class", "WQL", "root\\default");
+  ASSERT_FALSE(ns.ok());
+  EXPECT_EQ(ns.error().code, WbemStatus::kInvalidNamespace);
+}
+
+TEST_F(ServedNamespace, MetaClassListsTheNamespaceAskedFor) {
+  auto sub =
+      names(all(svc_->exec_query(me_, "SELECT * FROM meta_class", "WQL", "root/subscription")));
+  EXPECT_NE(std::find(sub.begin(), sub.end(), "__EventFilter"), sub.end());
+  EXPECT_NE(std::find(sub.begin(), sub.end(), "LWMI_TestFilter"), sub.end());  // served
+  EXPECT_EQ(std::find(sub.begin(), sub.end(), "Win32_Process"), sub.end());
+  auto v = all(svc_->exec_query(me_, "SELECT * FROM meta_class WHERE __CLASS = 'LWMI_TestFilter'",
+                                "WQL", "root\\subscription"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].get("__NAMESPACE")->as_string(), "root\\subscription");
+  EXPECT_EQ(v[0].get("__PROPERTY_COUNT")->as_i64(), 5);
+  // Without a namespace, root\cimv2.
+  auto cimv2 = names(all(svc_->exec_query(me_, "SELECT * FROM meta_class")));
+  EXPECT_EQ(std::find(cimv2.begin(), cimv2.end(), "LWMI_TestFilter"), cimv2.end());
+  EXPECT_NE(std::find(cimv2.begin(), cimv2.end(), "Win32_Process"), cimv2.end());
 }
 
 }  // namespace lwmi::service

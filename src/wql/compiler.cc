@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "base/strings.h"
+#include "lwmi/instance.h"
 
 namespace lwmi::wql {
 
@@ -98,7 +99,8 @@ class Compiler {
       out->property = kClassProperty;
       out->type = CimType::kString;
     } else {
-      if (name.size() > 2 && name[0] == '_' && name[1] == '_')
+      // A system property only where the class declares it (meta_class's __SUPERCLASS, __THIS).
+      if (name.size() > 2 && name[0] == '_' && name[1] == '_' && !queried_->property(name))
         return at(WbemStatus::kInvalidQuery, ref.loc,
                   "system property '" + name + "' cannot be tested in WHERE (only __CLASS)");
       const PropertyDecl* p = queried_->property(name);
@@ -117,9 +119,14 @@ class Compiler {
       case Expr::Kind::kIsNull:
         return out;
       case Expr::Kind::kIsa:
-        return at(WbemStatus::kInvalidQuery, e.loc,
-                  "ISA tests the class of an embedded object; '" + name + "' is a " +
-                      std::string(cim_type_name(out->type)));
+        if (out->type != CimType::kObject)
+          return at(WbemStatus::kInvalidQuery, e.loc,
+                    "ISA tests the class of an embedded object; '" + name + "' is a " +
+                        std::string(cim_type_name(out->type)));
+        if (lit.kind != Literal::Kind::kString)
+          return at(WbemStatus::kInvalidQuery, lit.loc, "ISA takes a class name as a string");
+        out->constant = Value::string(lit.text);
+        return out;
       case Expr::Kind::kLike: {
         if (!is_textual(out->type))
           return at(WbemStatus::kInvalidOperator, e.loc,
@@ -362,8 +369,13 @@ Truth evaluate(const Condition& c, const PropertyReader& read) {
         return compare_result(compare_numbers(v, c.constant), c.op);
       return compare_result(base::icompare(v.to_text(), c.constant.as_string()), c.op);
     }
-    case Expr::Kind::kIsa:
-      return Truth::kUnknown;
+    case Expr::Kind::kIsa: {
+      // The object's class is the class named or derives from it.
+      Value v = read(c.property);
+      if (v.is_null() || v.type() != CimType::kObject || !v.as_object() || !v.as_object()->valid())
+        return Truth::kUnknown;
+      return from_bool(v.as_object()->cls().is_a(c.constant.as_string()));
+    }
   }
   return Truth::kUnknown;
 }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -358,13 +359,39 @@ ObjectPath identity_from_values(const Instance& inst) {
   return p;
 }
 
+/// A class object lwmid sent (l:Genus="1"): the class as this build's schema declares it, or,
+/// for a class it does not know, one made of the element's property names and l:Derivation.
+Instance parse_class_object(const xmlNode* el, std::shared_ptr<const ClassDecl> known) {
+  if (known) return Instance::class_object(std::move(known));
+  auto cls = adhoc_class(el);
+  for (auto& p : cls->properties) {
+    p.type = CimType::kString;  // nothing to tell the type by: a class object has no values
+    p.origin = cls->name;
+  }
+  std::string derivation = attr(el, "Derivation", ns::kLwmi).value_or("");
+  size_t i = 0;
+  while (i < derivation.size()) {
+    size_t j = derivation.find(' ', i);
+    if (j == std::string::npos) j = derivation.size();
+    if (j > i) cls->derivation.push_back(derivation.substr(i, j - i));
+    i = j + 1;
+  }
+  if (!cls->derivation.empty()) cls->superclass = cls->derivation.front();
+  return Instance::class_object(std::move(cls));
+}
+
 Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* hint) {
   std::shared_ptr<const ClassDecl> cls = cim::Schema::builtin().find(local(el));
-  if (!cls) cls = adhoc_class(el);
-  Instance inst(cls);
-  auto r = fill(inst, *cls, el, depth);
-  if (!r.ok()) return r.take_error();
-  inst.set_identity(identity_from_values(inst));
+  Instance inst;
+  if (depth == 0 && attr(el, "Genus", ns::kLwmi).value_or("") == "1") {
+    inst = parse_class_object(el, cls);
+  } else {
+    if (!cls) cls = adhoc_class(el);
+    inst = Instance(cls);
+    auto r = fill(inst, *cls, el, depth);
+    if (!r.ok()) return r.take_error();
+    inst.set_identity(identity_from_values(inst));
+  }
   // The element's namespace is its class's WMI resource URI: .../wmi/<namespace>/<Class>.
   std::string_view uri = href(el);
   if (uri.rfind(ns::kWmiPrefix, 0) == 0) {
@@ -373,6 +400,11 @@ Result<Instance> parse_instance(const xmlNode* el, int depth, const ClassDecl* h
       std::string nsp(uri.substr(0, slash));
       for (char& c : nsp)
         if (c == '/') c = '\\';
+      if (inst.is_class()) {
+        ObjectPath id = inst.identity();
+        id.namespace_path = nsp;
+        inst.set_identity(std::move(id));
+      }
       inst.set_namespace(std::move(nsp));
     }
   }
@@ -628,6 +660,226 @@ std::optional<Error> fault_of(std::string_view body) {
   return std::nullopt;
 }
 
+namespace {
+
+/// A CIM-XML QUALIFIER: its name and typed value (VALUE or VALUE.ARRAY; none = NULL).
+Result<Qualifier> cimxml_qualifier(const xmlNode* q) {
+  Qualifier out;
+  out.name = attr(q, "NAME").value_or("");
+  if (out.name.empty()) return bad_response("a QUALIFIER without a NAME");
+  auto type = parse_cim_type(attr(q, "TYPE").value_or("string"));
+  if (!type) return bad_response("qualifier " + out.name + " has an unknown TYPE");
+  auto scalar = [&](const xmlNode* v) -> Result<Value> {
+    std::string t = raw_text(v);
+    auto value =
+        Value::from_text(*type, *type == CimType::kString ? t : std::string(base::trim(t)));
+    if (!value)
+      return bad_response("qualifier " + out.name + ": '" + t + "' is not a " +
+                          std::string(cim_type_name(*type)));
+    return *value;
+  };
+  out.value = Value::null(*type);
+  for (xmlNode* k : elements(q)) {
+    if (std::strcmp(local(k), "VALUE") == 0) {
+      auto v = scalar(k);
+      if (!v.ok()) return v.take_error();
+      out.value = std::move(*v);
+    } else if (std::strcmp(local(k), "VALUE.ARRAY") == 0) {
+      std::vector<Value> elems;
+      for (xmlNode* e : elements(k)) {
+        auto v = scalar(e);
+        if (!v.ok()) return v.take_error();
+        elems.push_back(std::move(*v));
+      }
+      out.value = Value::array(*type, std::move(elems));
+    }
+  }
+  return out;
+}
+
+/// The qualifiers under `el`, each either taken by `take` (a field of the declaration) or kept.
+Result<std::vector<Qualifier>> cimxml_qualifiers(
+    const xmlNode* el, const std::function<bool(const Qualifier&)>& take) {
+  std::vector<Qualifier> kept;
+  for (xmlNode* k : elements(el)) {
+    if (std::strcmp(local(k), "QUALIFIER") != 0) continue;
+    auto q = cimxml_qualifier(k);
+    if (!q.ok()) return q.take_error();
+    if (!take(*q)) kept.push_back(std::move(*q));
+  }
+  return kept;
+}
+
+bool is_true(const Value& v) {
+  return !v.is_null() && !v.is_array() && v.type() == CimType::kBoolean && v.as_bool();
+}
+
+std::string text_of(const Value& v) {
+  return v.is_null() ? std::string() : v.to_text();
+}
+
+std::vector<std::string> strings_of(const Value& v) {
+  std::vector<std::string> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) return {v.to_text()};
+  for (const auto& e : v.elements()) out.push_back(e.to_text());
+  return out;
+}
+
+/// TYPE (or a reference) and array-ness of a PROPERTY* / PARAMETER* element.
+Result<CimType> cimxml_type(const xmlNode* el, bool reference) {
+  if (reference) return CimType::kReference;
+  auto t = parse_cim_type(attr(el, "TYPE").value_or(""));
+  if (!t)
+    return bad_response(std::string(local(el)) + " " + attr(el, "NAME").value_or("") +
+                        " has an unknown TYPE");
+  return *t;
+}
+
+Result<PropertyDecl> cimxml_property(const xmlNode* el, const std::string& cls) {
+  std::string_view tag = local(el);
+  PropertyDecl p;
+  p.name = attr(el, "NAME").value_or("");
+  auto type = cimxml_type(el, tag == "PROPERTY.REFERENCE");
+  if (!type.ok()) return type.take_error();
+  p.type = *type;
+  p.is_array = tag == "PROPERTY.ARRAY";
+  p.embedded_class = attr(el, "REFERENCECLASS").value_or("");
+  p.origin = attr(el, "CLASSORIGIN").value_or(cls);
+  auto embedded = attr(el, "EmbeddedObject");
+  if (embedded && p.type == CimType::kString) p.type = CimType::kObject;
+  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
+    if (base::iequals(q.name, "Description")) {
+      p.description = text_of(q.value);
+      return true;
+    }
+    if (base::iequals(q.name, "EmbeddedInstance")) {
+      p.type = CimType::kObject;
+      p.embedded_class = text_of(q.value);
+      return true;
+    }
+    if (base::iequals(q.name, "EmbeddedObject")) {
+      if (is_true(q.value)) p.type = CimType::kObject;
+      return true;
+    }
+    // Kept in the list too, as the schema loader keeps them.
+    if (base::iequals(q.name, "Key")) p.key = is_true(q.value);
+    if (base::iequals(q.name, "Units")) p.units = text_of(q.value);
+    if (base::iequals(q.name, "MaxLen") && !q.value.is_null() && is_integer(q.value.type()))
+      p.max_len = static_cast<uint32_t>(q.value.as_u64());
+    if (base::iequals(q.name, "Privileges")) p.privileges = strings_of(q.value);
+    return false;
+  });
+  if (!kept.ok()) return kept.take_error();
+  p.qualifiers = std::move(*kept);
+  return p;
+}
+
+Result<ParameterDecl> cimxml_parameter(const xmlNode* el) {
+  std::string_view tag = local(el);
+  ParameterDecl p;
+  p.name = attr(el, "NAME").value_or("");
+  bool ref = tag == "PARAMETER.REFERENCE" || tag == "PARAMETER.REFARRAY";
+  auto type = cimxml_type(el, ref);
+  if (!type.ok()) return type.take_error();
+  p.type = *type;
+  p.is_array = tag == "PARAMETER.ARRAY" || tag == "PARAMETER.REFARRAY";
+  p.embedded_class = attr(el, "REFERENCECLASS").value_or("");
+  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
+    if (base::iequals(q.name, "In")) {
+      p.in = is_true(q.value);
+    } else if (base::iequals(q.name, "Out")) {
+      p.out = is_true(q.value);
+    } else if (base::iequals(q.name, "Description")) {
+      p.description = text_of(q.value);
+    } else if (base::iequals(q.name, "EmbeddedInstance")) {
+      p.type = CimType::kObject;
+      p.embedded_class = text_of(q.value);
+    } else if (base::iequals(q.name, "EmbeddedObject")) {
+      if (is_true(q.value)) p.type = CimType::kObject;
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (!kept.ok()) return kept.take_error();
+  p.qualifiers = std::move(*kept);
+  return p;
+}
+
+Result<MethodDecl> cimxml_method(const xmlNode* el) {
+  MethodDecl m;
+  m.name = attr(el, "NAME").value_or("");
+  if (auto t = parse_cim_type(attr(el, "TYPE").value_or("uint32"))) m.return_type = *t;
+  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
+    if (base::iequals(q.name, "Static")) {
+      m.is_static = is_true(q.value);
+    } else if (base::iequals(q.name, "Privileges")) {
+      m.privileges = strings_of(q.value);
+    } else if (base::iequals(q.name, "Description")) {
+      m.description = text_of(q.value);
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (!kept.ok()) return kept.take_error();
+  m.qualifiers = std::move(*kept);
+  for (xmlNode* k : elements(el)) {
+    if (std::string_view(local(k)).rfind("PARAMETER", 0) != 0) continue;
+    auto p = cimxml_parameter(k);
+    if (!p.ok()) return p.take_error();
+    m.parameters.push_back(std::move(*p));
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string get_class_request(const Common& common, std::string_view cls, std::string_view ns) {
+  std::string n(ns.empty() ? std::string_view("root/cimv2") : ns);
+  for (char& c : n)
+    if (c == '\\') c = '/';
+  return get_request(common, std::string(ns::kCimXmlPrefix) + "*",
+                     {{"__cimnamespace", n}, {"ClassName", std::string(cls)}});
+}
+
+Result<std::shared_ptr<ClassDecl>> parse_get_class_response(std::string_view body) {
+  auto b = open_body(body);
+  if (!b.ok()) return b.take_error();
+  auto kids = elements(b->second);
+  xmlNode* c = kids.empty() ? nullptr : kids.front();
+  if (!c || std::strcmp(local(c), "CLASS") != 0)
+    return bad_response(std::string("expected a CLASS, got <") + (c ? local(c) : "nothing") + ">");
+  auto cls = std::make_shared<ClassDecl>();
+  cls->name = attr(c, "NAME").value_or("");
+  if (cls->name.empty()) return bad_response("the CLASS has no NAME");
+  cls->superclass = attr(c, "SUPERCLASS").value_or("");
+  auto kept = cimxml_qualifiers(c, [&](const Qualifier& q) {
+    if (base::iequals(q.name, "Description")) {
+      cls->description = text_of(q.value);
+      return true;
+    }
+    if (base::iequals(q.name, "Abstract")) cls->abstract = is_true(q.value);
+    return false;
+  });
+  if (!kept.ok()) return kept.take_error();
+  cls->qualifiers = std::move(*kept);
+  for (xmlNode* k : elements(c)) {
+    std::string_view tag = local(k);
+    if (tag.rfind("PROPERTY", 0) == 0) {
+      auto p = cimxml_property(k, cls->name);
+      if (!p.ok()) return p.take_error();
+      cls->properties.push_back(std::move(*p));
+    } else if (tag == "METHOD") {
+      auto m = cimxml_method(k);
+      if (!m.ok()) return m.take_error();
+      cls->methods.push_back(std::move(*m));
+    }
+  }
+  return cls;
+}
+
 Result<Instance> parse_get_response(std::string_view body) {
   auto b = open_body(body);
   if (!b.ok()) return b.take_error();
@@ -686,7 +938,9 @@ Result<EnumerationPage> parse_enumeration_response(std::string_view body) {
         }
         auto inst = parse_instance(object, 0);
         if (!inst.ok()) return inst.take_error();
-        if (epr) inst->set_identity(identity_from_epr(epr, inst->class_name()));
+        // A class object keeps its class path (the EPR of a class has no selectors).
+        if (epr && !inst->is_class())
+          inst->set_identity(identity_from_epr(epr, inst->class_name()));
         page.items.push_back(std::move(*inst));
       }
     }

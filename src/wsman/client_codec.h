@@ -127,6 +127,17 @@ Result<MethodResult> parse_invoke_response(std::string_view body, std::string_vi
 /// A CreateResponse: the new instance's path from its <x:ResourceCreated> EPR (class from the
 /// ResourceURI, keys from the selectors, namespace from a WMI ResourceURI or __cimnamespace).
 Result<ObjectPath> parse_create_response(std::string_view body);
+/// GetClass (as the Windows MI client asks for it): a Get on the cim-xml resource URI with the
+/// selectors __cimnamespace (`ns`, '\\' or '/' separated) and ClassName.
+std::string get_class_request(const Common& common, std::string_view cls, std::string_view ns);
+/// A GetClass response: the class definition in CIM-XML (DSP0201) as a ClassDecl: its
+/// superclass, qualifiers (Abstract, Description into their fields), properties (type, array,
+/// reference class, origin; Key, MaxLen, Units, Privileges, EmbeddedInstance and Description
+/// into their fields, every qualifier but Description and EmbeddedInstance kept in the list, as
+/// the schema loader keeps them), methods (Static, Privileges, Description into fields; ValueMap
+/// and the others kept) and their parameters (In, Out, EmbeddedInstance, Description into
+/// fields). CIM-XML does not carry the derivation beyond the superclass: the caller fills it.
+Result<std::shared_ptr<ClassDecl>> parse_get_class_response(std::string_view body);
 /// Any other response (Delete, Release): success unless it is a fault.
 Result<void> parse_empty_response(std::string_view body);
 /// An IdentifyResponse: "ProductVendor ProductVersion".

@@ -333,6 +333,139 @@ TEST(ClientCodecResponse, EnumerationItemsWithEprIdentityAndContext) {
   EXPECT_EQ(page->items[1].identity().key("Handle")->value.to_text(), "78");
 }
 
+// A schema query's class objects (__GENUS 1) come back as class objects: with the class this
+// build knows, and for one it does not, with the ancestors and property names the server sent.
+TEST(ClientCodecResponse, ClassObjectsRoundTrip) {
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";
+  resp.resource_uri = class_uri("*", "root/subscription");
+  resp.is_enumeration = true;
+  resp.end_of_sequence = true;
+  auto unknown = cim::Schema::load({R"({"namespace": "root\\subscription", "classes": [
+      {"name": "X_Base", "properties": [{"name": "A", "type": "uint32"}]},
+      {"name": "X_New", "superclass": "X_Base",
+       "properties": [{"name": "B", "type": "string"}, {"name": "C", "type": "datetime"}]}]})"});
+  ASSERT_TRUE(unknown.ok()) << unknown.error().to_string();
+  Instance known = Instance::class_object(cim::Schema::builtin().find("__EventFilter"));
+  Instance made_up = Instance::class_object(unknown->find("X_New"));
+  known.set_server("h1");
+  made_up.set_server("h1");
+  resp.items.push_back(Item{known, true, true});
+  resp.items.push_back(Item{made_up, true, false});
+  auto page = parse_enumeration_response(encode(resp));
+  ASSERT_TRUE(page.ok()) << page.error().to_string();
+  ASSERT_EQ(page->items.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Instance& sent = resp.items[i].instance;
+    const Instance& got = page->items[i];
+    EXPECT_TRUE(got.is_class()) << i;
+    EXPECT_TRUE(got.properties().empty()) << i;
+    EXPECT_TRUE(got.identity().is_class_path()) << i;
+    EXPECT_EQ(got.identity().namespace_path, "root\\subscription") << i;
+    for (const char* name : {"__GENUS", "__CLASS", "__SUPERCLASS", "__DYNASTY", "__RELPATH",
+                             "__PROPERTY_COUNT", "__DERIVATION", "__NAMESPACE"})
+      EXPECT_EQ(got.get(name)->to_text(), sent.get(name)->to_text()) << i << " " << name;
+  }
+  EXPECT_EQ(page->items[1].get("__SUPERCLASS")->as_string(), "X_Base");
+  EXPECT_EQ(page->items[1].get("__PROPERTY_COUNT")->as_i64(), 3);
+}
+
+// GetClass: every class of the schema survives CIM-XML and comes back the same: qualifiers
+// (units, descriptions, Key, Read, ValueMap/Values of the return codes), types, methods.
+std::string qualifiers_text(const std::vector<Qualifier>& qs) {
+  std::string s;
+  for (const auto& q : qs)
+    s += q.name + "=" + q.value.to_text() + "/" + std::string(cim_type_name(q.value.type())) + ";";
+  return s;
+}
+
+TEST(ClientCodecResponse, GetClassRoundTripsEveryBuiltInClass) {
+  for (const auto& want : cim::Schema::builtin().classes()) {
+    Response resp;
+    resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+    resp.resource_uri = std::string(ns::kCimXmlPrefix) + "*";
+    resp.class_decl = want;
+    auto got = parse_get_class_response(encode(resp));
+    ASSERT_TRUE(got.ok()) << want->name << ": " << got.error().to_string();
+    const ClassDecl& g = **got;
+    SCOPED_TRACE(want->name);
+    EXPECT_EQ(g.name, want->name);
+    EXPECT_EQ(g.superclass, want->superclass);
+    EXPECT_EQ(g.abstract, want->abstract);
+    EXPECT_EQ(g.description, want->description);
+    std::vector<Qualifier> class_qs = want->qualifiers;
+    if (want->abstract && !want->qualifier("Abstract"))
+      class_qs.insert(class_qs.begin(), Qualifier{"Abstract", Value::boolean(true)});
+    EXPECT_EQ(qualifiers_text(g.qualifiers), qualifiers_text(class_qs));
+    ASSERT_EQ(g.properties.size(), want->properties.size());
+    for (size_t i = 0; i < g.properties.size(); ++i) {
+      const PropertyDecl &a = g.properties[i], &b = want->properties[i];
+      SCOPED_TRACE(b.name);
+      EXPECT_EQ(a.name, b.name);
+      EXPECT_EQ(a.type, b.type);
+      EXPECT_EQ(a.is_array, b.is_array);
+      EXPECT_EQ(a.key, b.key);
+      EXPECT_EQ(a.embedded_class, b.embedded_class);
+      EXPECT_EQ(a.units, b.units);
+      EXPECT_EQ(a.max_len, b.max_len);
+      EXPECT_EQ(a.privileges, b.privileges);
+      EXPECT_EQ(a.description, b.description);
+      EXPECT_EQ(a.origin, b.origin);
+      EXPECT_EQ(qualifiers_text(a.qualifiers), qualifiers_text(b.qualifiers));
+    }
+    ASSERT_EQ(g.methods.size(), want->methods.size());
+    for (size_t i = 0; i < g.methods.size(); ++i) {
+      const MethodDecl &a = g.methods[i], &b = want->methods[i];
+      SCOPED_TRACE(b.name);
+      EXPECT_EQ(a.name, b.name);
+      EXPECT_EQ(a.return_type, b.return_type);
+      EXPECT_EQ(a.is_static, b.is_static);
+      EXPECT_EQ(a.privileges, b.privileges);
+      EXPECT_EQ(a.description, b.description);
+      EXPECT_EQ(qualifiers_text(a.qualifiers), qualifiers_text(b.qualifiers));
+      ASSERT_EQ(a.parameters.size(), b.parameters.size());
+      for (size_t j = 0; j < a.parameters.size(); ++j) {
+        const ParameterDecl &x = a.parameters[j], &y = b.parameters[j];
+        EXPECT_EQ(x.name, y.name);
+        EXPECT_EQ(x.type, y.type);
+        EXPECT_EQ(x.is_array, y.is_array);
+        EXPECT_EQ(x.in, y.in);
+        EXPECT_EQ(x.out, y.out);
+        EXPECT_EQ(x.embedded_class, y.embedded_class);
+        EXPECT_EQ(x.description, y.description);
+        EXPECT_EQ(qualifiers_text(x.qualifiers), qualifiers_text(y.qualifiers));
+      }
+    }
+  }
+  // What the round trip must carry, stated once more by name.
+  Response resp;
+  resp.action = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+  resp.class_decl = cim::Schema::builtin().find("Win32_Process");
+  auto p = parse_get_class_response(encode(resp));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->property("KernelModeTime")->units, "100 nanoseconds");
+  EXPECT_TRUE((*p)->property("Handle")->key);
+  auto* values = (*p)->method("Terminate")->qualifier("Values");
+  ASSERT_NE(values, nullptr);
+  EXPECT_EQ(values->value.elements().size(), 7u);
+  EXPECT_EQ((*p)->method("Create")->parameter("ProcessStartupInformation")->embedded_class,
+            "Win32_ProcessStartup");
+}
+
+TEST(ClientCodecResponse, GetClassGarbageIsAnError) {
+  for (std::string body :
+       {std::string("<x/>"),
+        std::string("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>"
+                    "<CLASS/></s:Body></s:Envelope>"),
+        std::string("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>"
+                    "<CLASS NAME=\"X\"><PROPERTY NAME=\"P\" TYPE=\"nonsense\"/></CLASS>"
+                    "</s:Body></s:Envelope>"),
+        std::string("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>"
+                    "<CLASS NAME=\"X\"><QUALIFIER NAME=\"MaxLen\" TYPE=\"uint32\"><VALUE>x"
+                    "</VALUE></QUALIFIER></CLASS></s:Body></s:Envelope>")})
+    EXPECT_FALSE(parse_get_class_response(body).ok()) << body;
+}
+
 TEST(ClientCodecResponse, PullEndOfSequenceWithoutContext) {
   Response resp;
   resp.action = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";

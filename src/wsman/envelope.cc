@@ -627,6 +627,10 @@ class Writer {
     std::string p = depth == 0 ? "p" : "p" + std::to_string(depth);
     out += "<" + p + ":" + element + " xmlns:" + p + "=\"" + esc(nsuri) + "\"";
     if (!return_value_first) out += " xsi:type=\"" + p + ":" + esc(element) + "_Type\"";
+    if (inst.is_class()) {
+      class_object(inst, p);
+      return;
+    }
     out += ">";
     auto props = inst.properties();
     if (return_value_first) {
@@ -638,6 +642,21 @@ class Writer {
       for (const auto& [name, value] : props) property(p, name, value, depth);
     }
     out += "</" + p + ":" + element + ">";
+  }
+
+  /// A class object (a schema query's result, __GENUS 1): lwmi's attributes say it is a class
+  /// and name its ancestors, nearest first; each property it declares is an element without a
+  /// value, as a WMI class object holds them. Other clients see an instance with NULLs.
+  void class_object(const Instance& inst, const std::string& p) {
+    const ClassDecl& cls = inst.cls();
+    out += std::string(" xmlns:l=\"") + ns::kLwmi + "\" l:Genus=\"1\"";
+    std::string derivation;
+    for (const auto& d : cls.derivation) derivation += (derivation.empty() ? "" : " ") + d;
+    if (!derivation.empty()) out += " l:Derivation=\"" + esc(derivation) + "\"";
+    out += ">";
+    for (const auto& prop : cls.properties)
+      out += "<" + p + ":" + esc(prop.name) + " xsi:nil=\"true\"/>";
+    out += "</" + p + ":" + esc(cls.name) + ">";
   }
 
   void property(const std::string& p, const std::string& name, const Value& v, int depth) {
@@ -832,6 +851,11 @@ class ClassXml {
     }
     if (!m.description.empty())
       qualifier({"Description", Value::string(m.description)}, propagated);
+    // The declared ones (ValueMap / Values of the ReturnValue), unless written above.
+    for (const auto& q : m.qualifiers)
+      if (!iequals(q.name, "Static") && !iequals(q.name, "Privileges") &&
+          !iequals(q.name, "Description"))
+        qualifier(q, propagated);
     for (const auto& p : m.parameters) parameter(p);
     out += "</METHOD>";
   }
@@ -858,6 +882,10 @@ class ClassXml {
         qualifier({"EmbeddedInstance", Value::string(p.embedded_class)}, false);
     }
     if (!p.description.empty()) qualifier({"Description", Value::string(p.description)}, false);
+    for (const auto& q : p.qualifiers)
+      if (!iequals(q.name, "In") && !iequals(q.name, "Out") && !iequals(q.name, "Description") &&
+          !iequals(q.name, "EmbeddedObject") && !iequals(q.name, "EmbeddedInstance"))
+        qualifier(q, false);
     out += std::string("</") + element + ">";
   }
 

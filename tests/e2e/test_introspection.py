@@ -1,0 +1,111 @@
+"""Class introspection as a Windows admin asks for it (issue: discovery): the schema query
+`SELECT * FROM meta_class` through lwmid (WS-Man Enumerate with a WQL filter on its Unix socket)
+answers what the embedded engine answers, one class object per class of the namespace, and its
+WHERE gets the normal WQL errors. Each command is written with the quoting a bash user needs,
+and its output compared.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import lwmi_e2e as e2e
+import test_daemon as td
+from lwmi_e2e import EXIT_OK, run_lwmic
+
+EXIT_WBEM = 3
+
+
+def setUpModule():
+    if not os.access(e2e.LWMIC, os.X_OK):
+        raise unittest.SkipTest("lwmic not built at %s (set LWMIC)" % e2e.LWMIC)
+
+
+class IntrospectionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("lwmid runs as root")
+        if not os.access(td.LWMID, os.X_OK):
+            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
+        cls.work = tempfile.mkdtemp(prefix="lwmi-intro-")
+        cls.addClassCleanup(shutil.rmtree, cls.work, True)
+        os.chmod(cls.work, 0o755)
+        cls.socket = os.path.join(cls.work, "lwmid.sock")
+        cls.d = td.Daemon(cls.work, td.config_text("root", "root", "lwmi"), socket_path=cls.socket)
+        cls.addClassCleanup(cls.d.close)
+        cls.d.wait_ready(20)
+
+    def via_lwmid(self, *args):
+        return run_lwmic("--socket", self.socket, *args)
+
+    def embedded(self, *args):
+        return run_lwmic("--embedded", *args)
+
+    def test_meta_class_through_lwmid_is_what_the_engine_answers(self):
+        # wmic path meta_class get __CLASS,__SUPERCLASS  /  Get-CimClass
+        rc, out, err = self.via_lwmid("query", "SELECT * FROM meta_class")
+        self.assertEqual(rc, EXIT_OK, err)
+        rc2, local, err2 = self.embedded("query", "SELECT * FROM meta_class")
+        self.assertEqual(rc2, EXIT_OK, err2)
+        self.assertEqual(out, local)
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^__CLASS +__SUPERCLASS +__DYNASTY +__PROPERTY_COUNT$")
+        self.assertIn("Win32_Process", [l.split()[0] for l in lines[1:]])
+        self.assertTrue(any(re.fullmatch(
+            r"Win32_Process +CIM_Process +CIM_ManagedSystemElement +45", l) for l in lines), out)
+        self.assertTrue(any(re.fullmatch(
+            r"CIM_ManagedSystemElement +CIM_ManagedSystemElement +5", l) for l in lines), out)
+        self.assertNotIn("__EventFilter", out)  # root\subscription's
+
+    def test_where_isa_and_class_as_csv(self):
+        # Get-CimClass -ClassName * | ? { $_ -is CIM_Process }, as WQL's schema query
+        rc, out, err = self.via_lwmid("--format", "csv", "query",
+                                      "SELECT * FROM meta_class WHERE __THIS ISA 'CIM_Process'")
+        self.assertEqual(rc, EXIT_OK, err)
+        host = out.split("\r\n")[1].split(",")[0]
+        self.assertEqual(out,
+                         "Node,__CLASS,__SUPERCLASS,__DYNASTY,__PROPERTY_COUNT\r\n"
+                         "%s,CIM_Process,CIM_LogicalElement,CIM_ManagedSystemElement,18\r\n"
+                         "%s,Win32_Process,CIM_Process,CIM_ManagedSystemElement,45\r\n"
+                         % (host, host))
+        rc, out, err = self.via_lwmid("--format", "json", "query",
+                                      "SELECT * FROM meta_class WHERE __CLASS = 'win32_process'")
+        self.assertEqual(rc, EXIT_OK, err)
+        rows = e2e.json_lines(out)
+        self.assertEqual(len(rows), 1, out)
+        self.assertEqual(rows[0]["__GENUS"], 1)
+        self.assertEqual(rows[0]["__DERIVATION"],
+                         ["CIM_Process", "CIM_LogicalElement", "CIM_ManagedSystemElement"])
+        self.assertEqual(rows[0]["__NAMESPACE"], "root\\cimv2")
+        self.assertEqual(rows[0]["__RELPATH"], "Win32_Process")
+
+    def test_the_subscription_namespace(self):
+        # wmic /namespace:\\root\subscription path meta_class get __CLASS
+        rc, out, err = self.via_lwmid("--namespace", "root\\subscription", "--format", "csv",
+                                      "query", "SELECT __CLASS FROM meta_class")
+        self.assertEqual(rc, EXIT_OK, err)
+        rc2, local, err2 = self.embedded("--namespace", "root\\subscription", "--format", "csv",
+                                         "query", "SELECT __CLASS FROM meta_class")
+        self.assertEqual(rc2, EXIT_OK, err2)
+        self.assertEqual(out, local)
+        classes = [l.split(",")[1] for l in out.split("\r\n")[1:] if l]
+        self.assertIn("__EventFilter", classes)
+        self.assertIn("__FilterToConsumerBinding", classes)
+        self.assertNotIn("Win32_Process", classes)
+
+    def test_unknown_property_is_the_normal_wql_error(self):
+        rc, out, err = self.via_lwmid("query", "SELECT * FROM meta_class WHERE Name='x'")
+        self.assertEqual(rc, EXIT_WBEM, err)
+        self.assertEqual(out, "")
+        self.assertEqual(err,
+                         "lwmic: error: WBEM_E_INVALID_QUERY (0x80041017): invalid query at "
+                         "column 32: class meta_class has no property 'Name'\n"
+                         "  SELECT * FROM meta_class WHERE Name='x'\n"
+                         "                                 ^\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
