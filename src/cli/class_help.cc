@@ -219,7 +219,7 @@ void describe_class(const ClassDecl& cls, std::ostream& out, const ClassHelpOpti
     std::string title = "  " + display_text(m.name);
     std::vector<std::string> tags;
     if (m.is_static) tags.push_back("static");
-    for (const auto& x : m.privileges) tags.push_back("needs " + display_text(x));
+    for (const auto& x : m.privileges) tags.push_back("privilege: " + display_text(x));
     for (size_t i = 0; i < tags.size(); ++i) title += (i ? ", " : "  [") + tags[i];
     if (!tags.empty()) title += "]";
     out << title << '\n';

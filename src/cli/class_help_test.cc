@@ -103,10 +103,10 @@ TEST(ClassHelp, MethodsShowParametersAndReturnCodes) {
   EXPECT_NE(text.find("      in     ProcessStartupInformation  Win32_ProcessStartup\n"),
             std::string::npos);
   EXPECT_NE(text.find("      out    ProcessId                  uint32\n"), std::string::npos);
-  auto term = text.find("  Terminate  [needs SeDebugPrivilege]\n");
+  auto term = text.find("  Terminate  [privilege: SeDebugPrivilege]\n");
   ASSERT_NE(term, std::string::npos);
   EXPECT_EQ(text.substr(term, 360).substr(0, text.substr(term).find("  GetOwner\n")),
-            "  Terminate  [needs SeDebugPrivilege]\n"
+            "  Terminate  [privilege: SeDebugPrivilege]\n"
             "      Terminates the process and all of its threads.\n"
             "      in     Reason  uint32\n"
             "      returns uint32:\n"

@@ -106,6 +106,54 @@ class IntrospectionTest(unittest.TestCase):
                          "  SELECT * FROM meta_class WHERE Name='x'\n"
                          "                                 ^\n")
 
+    # -- `lwmic class NAME` (Get-CimClass), `lwmic class` (a namespace's classes) and wmic's
+    #    `process get /?` / `process call /?`, through lwmid's GetClass and locally.
+
+    def test_class_through_lwmid_is_what_the_engine_answers(self):
+        # Get-CimClass Win32_Process | Select -Expand CimClassMethods
+        rc, out, err = self.via_lwmid("class", "Win32_Process")
+        self.assertEqual(rc, EXIT_OK, err)
+        rc2, local, err2 = self.embedded("class", "Win32_Process")
+        self.assertEqual(rc2, EXIT_OK, err2)
+        self.assertEqual(out, local)
+        self.assertIn("Class:       Win32_Process\n", out)
+        self.assertIn("Properties (45):", out)
+        self.assertRegex(out, r"\n  WorkingSetSize +uint64 +bytes +read\n")
+        self.assertRegex(out, r"\n  Terminate  \[privilege: SeDebugPrivilege\]\n")
+        # Terminate's return codes, each with what it means.
+        terminate = out[out.index("  Terminate  "):]
+        for code, meaning in (("0", "Successful completion"), ("2", "Access denied"),
+                              ("3", "Insufficient privilege"), ("8", "Unknown failure"),
+                              ("9", "Path not found"), ("21", "Invalid parameter")):
+            self.assertRegex(terminate, r"\n +%s +%s\n" % (code, meaning))
+
+    def test_a_namespace_lists_its_classes(self):
+        rc, out, err = self.via_lwmid("--namespace", "root\\subscription", "class")
+        self.assertEqual(rc, EXIT_OK, err)
+        names = [l.split()[0] for l in out.splitlines()[1:] if l and not l.startswith(" ")]
+        for c in ("__EventFilter", "__FilterToConsumerBinding", "CommandLineEventConsumer"):
+            self.assertIn(c, names)
+        self.assertNotIn("Win32_Process", names)
+
+    def test_an_unknown_class_is_a_wbem_error(self):
+        rc, out, err = self.via_lwmid("class", "Win32_Nope")
+        self.assertEqual(rc, EXIT_WBEM, err)
+        self.assertIn("WBEM_E_INVALID_CLASS (0x80041010)", err)
+        self.assertEqual(out, "")
+
+    def test_wmic_get_and_call_help_show_properties_or_methods(self):
+        rc, out, err = run_lwmic("process", "get", "/?")
+        self.assertEqual((rc, err), (EXIT_OK, ""))
+        self.assertIn("Properties (45):", out)
+        self.assertNotIn("Methods (", out)
+        rc, out, err = run_lwmic("PROCESS", "where", "name='x'", "CALL", "/?")
+        self.assertEqual((rc, err), (EXIT_OK, ""))
+        self.assertIn("Methods (7):", out)
+        self.assertNotIn("Properties (", out)
+        rc, out, err = run_lwmic("path", "Win32_ProcessStartTrace", "get", "/?")
+        self.assertEqual((rc, err), (EXIT_OK, ""))
+        self.assertIn("Class:       Win32_ProcessStartTrace\n", out)
+
 
 if __name__ == "__main__":
     unittest.main()
