@@ -248,9 +248,10 @@ class HabitsTest(unittest.TestCase):
                             (["help", "watch"], "Usage: lwmic watch [OPTIONS] wql"),
                             (["HELP", "Watch"], "Usage: lwmic watch [OPTIONS] wql"),
                             (["process", "/?"], "Usage: lwmic process [OPTIONS]"),
-                            (["process", "get", "/?"], "Usage: lwmic process [OPTIONS]"),
+                            # wmic's `get /?` lists the class's properties
+                            (["process", "get", "/?"], "Properties (45):\n"),
                             (["process", "where", "name='x'", "get", "-?"],
-                             "Usage: lwmic process [OPTIONS]")):
+                             "Properties (45):\n")):
             with self.subTest(argv=argv):
                 rc, out, err = run_lwmic(*argv)
                 self.assertEqual(rc, EXIT_OK, err)
