@@ -39,6 +39,8 @@ struct World {
   lwmi::config::Config config;
   std::unique_ptr<lwmi::service::CimService> service;
   std::unique_ptr<lwmi::wsman::Operations> operations;
+  lwmi::os::SystemAccounts accounts;
+  lwmi::security::SystemPam pam;
   std::unique_ptr<lwmi::security::Authenticator> authenticator;
   std::unique_ptr<lwmi::daemon::Endpoint> endpoint;
 
@@ -53,9 +55,9 @@ struct World {
         std::make_unique<lwmi::service::CimService>(config, lwmi::os::ProcFs(root.string()), sys);
     service->processes().set_control(std::make_shared<RefuseEverything>());
     operations = std::make_unique<lwmi::wsman::Operations>(*service);
-    authenticator = std::make_unique<lwmi::security::Authenticator>(config.security);
+    authenticator = std::make_unique<lwmi::security::Authenticator>(config.security, accounts, pam);
     endpoint = std::make_unique<lwmi::daemon::Endpoint>(config, *operations, *authenticator,
-                                                        [](const std::string&) {});
+                                                        accounts, [](const std::string&) {});
   }
 };
 

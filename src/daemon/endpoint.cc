@@ -1,7 +1,5 @@
 #include "daemon/endpoint.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,30 +21,21 @@ constexpr int kShareRetryMinMs = 10;
 constexpr int kShareRetryMaxMs = 250;
 constexpr int kMaxShareWaitMs = 60000;
 
-bool in_group(const std::vector<gid_t>& groups, gid_t primary, const std::string& name) {
-  if (name.empty()) return false;
-  struct group gr, *res = nullptr;
-  char buf[8192];
-  if (::getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) != 0 || !res) return false;
-  if (primary == res->gr_gid) return true;
-  for (gid_t g : groups)
-    if (g == res->gr_gid) return true;
-  return false;
-}
-
 }  // namespace
 
 Endpoint::Endpoint(const config::Config& config, wsman::Operations& operations,
-                   security::Authenticator& authenticator,
+                   security::Authenticator& authenticator, const os::Accounts& accounts,
                    std::function<void(const std::string&)> log, security::AuditLog* audit)
     : config_(config),
       operations_(operations),
       authenticator_(authenticator),
+      accounts_(accounts),
       log_(std::move(log)),
       audit_(audit),
       share_(config.requests.max_per_user) {}
 
-security::Caller Endpoint::local_caller(const net::Peer& peer, const config::SecurityConfig& cfg) {
+security::Caller Endpoint::local_caller(const net::Peer& peer, const config::SecurityConfig& cfg,
+                                        const os::Accounts& accounts) {
   security::Caller c;
   c.uid = c.euid = peer.uid.value_or(65534);
   c.gid = peer.gid.value_or(65534);
@@ -54,18 +43,9 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
   c.embedded = false;
   c.remote = false;
   c.peer = peer.describe();
-  struct passwd pw, *res = nullptr;
-  char buf[8192];
-  if (::getpwuid_r(c.uid, &pw, buf, sizeof buf, &res) == 0 && res) {
-    c.user = res->pw_name;
-    int n = 64;
-    std::vector<gid_t> groups(n);
-    if (::getgrouplist(res->pw_name, res->pw_gid, groups.data(), &n) < 0) {
-      groups.resize(n);
-      ::getgrouplist(res->pw_name, res->pw_gid, groups.data(), &n);
-    }
-    groups.resize(n > 0 ? n : 0);
-    c.groups = groups;
+  if (auto account = accounts.user_with_uid(c.uid)) {
+    c.user = account->name;
+    c.groups = accounts.groups_of(*account);
   }
   // A caller outside lwmid's user or pid namespace holds no privilege, and one in a child pid
   // namespace sees and acts only inside it (Caller::pid_ns).
@@ -84,9 +64,11 @@ security::Caller Endpoint::local_caller(const net::Peer& peer, const config::Sec
   if (!c.process_groups || !security::Caller::is_same_process(proc, c.pid, identity))
     c.process_groups = std::vector<gid_t>{};
   bool own_ns = ns.same_user_ns && !ns.pid_ns;
-  if (own_ns && (c.uid == 0 || in_group(c.groups, c.gid, cfg.admin_group))) {
-    c.held.add(security::Privilege::kDebug);
-    c.held.add(security::Privilege::kIncreaseBasePriority);
+  if (own_ns) {
+    // The peer's gid (SO_PEERCRED) counts beside its account's groups.
+    std::vector<gid_t> groups = c.groups;
+    groups.push_back(c.gid);
+    c.held = security::held_privileges(accounts, c.uid, groups, cfg.admin_group);
   }
   return c;
 }
@@ -146,7 +128,7 @@ net::HttpResponse Endpoint::handle(const net::HttpRequest& req, const net::Peer&
 
   std::optional<security::Caller> caller;
   if (peer.transport == net::Peer::Transport::kUnix) {
-    caller = local_caller(peer, config_.security);
+    caller = local_caller(peer, config_.security, accounts_);
   } else if (!anonymous_identify) {
     std::string auth = req.header("authorization");
     if (auth.empty()) return challenge();

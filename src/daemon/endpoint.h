@@ -25,10 +25,11 @@ namespace lwmi::daemon {
 class Endpoint {
  public:
   /// `log` receives one line per notable event (refused login, fault…).
-  /// Refused logins are written to `audit` (when given) as well as to `log`.
+  /// Refused logins are written to `audit` (when given) as well as to `log`. `accounts` is the
+  /// account database local callers are looked up in (it must outlive the Endpoint).
   Endpoint(const config::Config& config, wsman::Operations& operations,
-           security::Authenticator& authenticator, std::function<void(const std::string&)> log,
-           security::AuditLog* audit = nullptr);
+           security::Authenticator& authenticator, const os::Accounts& accounts,
+           std::function<void(const std::string&)> log, security::AuditLog* audit = nullptr);
 
   net::HttpResponse handle(const net::HttpRequest& request, const net::Peer& peer);
 
@@ -37,7 +38,8 @@ class Endpoint {
 
   /// The Caller for a process on the Unix socket (SO_PEERCRED): its uid, gid and groups;
   /// SeDebugPrivilege held by uid 0 in lwmid's user namespace and by the admin group.
-  static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg);
+  static security::Caller local_caller(const net::Peer& peer, const config::SecurityConfig& cfg,
+                                       const os::Accounts& accounts);
 
  private:
   /// The HTTP response for a WS-Man response (faults logged).
@@ -50,6 +52,7 @@ class Endpoint {
   const config::Config& config_;
   wsman::Operations& operations_;
   security::Authenticator& authenticator_;
+  const os::Accounts& accounts_;
   std::function<void(const std::string&)> log_;
   security::AuditLog* audit_;
   std::atomic<uint64_t> challenges_{0};

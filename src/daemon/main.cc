@@ -21,12 +21,14 @@
 #include "net/certificate.h"
 #include "net/connection_limiter.h"
 #include "net/http_server.h"
+#include "os/accounts.h"
 #include "os/bpf_monitor.h"
 #include "os/descriptors.h"
 #include "os/system_info.h"
 #include "permanent/provider.h"
 #include "permanent/subscriptions.h"
 #include "security/authenticator.h"
+#include "security/pam.h"
 #include "service/cim_service.h"
 #include "wsman/operations.h"
 
@@ -145,6 +147,9 @@ int main(int argc, char** argv) {
              (fp.ok() ? *fp : std::string("(fingerprint unavailable)")));
   }
 
+  // The system's account database and PAM, handed to what looks callers up (tests use fakes).
+  const lwmi::os::SystemAccounts accounts;
+  lwmi::security::SystemPam pam;
   lwmi::service::CimService service(config, lwmi::os::ProcFs("/proc"), sys);
   service.audit().limit_repeats();
   // A connection over a cap is audited (identical refusals of one caller are summarised) and
@@ -203,8 +208,8 @@ int main(int argc, char** argv) {
   // A subscription made with a privilege enabled ends when its opener no longer holds it (an
   // admin removed from admin_group), even while a Pull waits on it.
   subscriptions.set_rights_check(
-      [admin_group = config.security.admin_group](const lwmi::security::Caller& opener) {
-        return lwmi::security::held_privileges(opener.uid, admin_group);
+      [&accounts, admin_group = config.security.admin_group](const lwmi::security::Caller& opener) {
+        return lwmi::security::held_privileges(accounts, opener.uid, admin_group);
       });
   lwmi::wsman::Eventing eventing(subscriptions);
   // A user finds and ends its own subscriptions as LWMI_EventSubscription instances.
@@ -246,8 +251,9 @@ int main(int argc, char** argv) {
   }
   for (const auto& problem : permanent.start()) log_line("permanent subscriptions: " + problem);
   lwmi::wsman::Operations operations(service, {}, &eventing);
-  lwmi::security::Authenticator authenticator(config.security);
-  lwmi::daemon::Endpoint endpoint(config, operations, authenticator, log_line, &service.audit());
+  lwmi::security::Authenticator authenticator(config.security, accounts, pam);
+  lwmi::daemon::Endpoint endpoint(config, operations, authenticator, accounts, log_line,
+                                  &service.audit());
   // A subscription made on the Unix socket ends with its connection: a client that was killed
   // (and so never unsubscribed) does not hold the user's quota until the lease ends.
   options.on_close = [&subscriptions](const lwmi::net::Peer& peer) {

@@ -1,13 +1,11 @@
 #include "security/account.h"
 
 #include <gtest/gtest.h>
-#include <sys/random.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string>
+
+#include "os/testing/fake_accounts.h"
+#include "security/testing/fake_pam.h"
 
 namespace lwmi::security {
 namespace {
@@ -32,47 +30,25 @@ TEST(ShellRefusal, NologinFalseAndUnlistedAreRefused) {
       << "no trimming of the passwd field: an exact match only";
 }
 
-std::string hex(int n) {
-  unsigned char b[8];
-  (void)!::getrandom(b, sizeof b, 0);
-  std::string s;
-  for (int i = 0; i < n; ++i) {
-    char x[3];
-    std::snprintf(x, sizeof x, "%02x", b[i]);
-    s += x;
-  }
-  return s;
-}
-
-bool run(const std::string& cmd) {
-  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
-}
-
+// The account database and PAM are fakes: no real user is created, no root is needed.
 class AccountEnv : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates users and a PAM service)";
-    id_ = hex(3);
     service_ = "lwmi-acct-" + id_;
-    std::ifstream in(std::string(LWMI_SOURCE_DIR) + "/etc/pam.d/lwmi");
-    std::stringstream text;
-    text << in.rdbuf();
-    ASSERT_FALSE(text.str().empty());
-    std::ofstream("/etc/pam.d/" + service_) << text.str();
-  }
-  void TearDown() override {
-    for (const auto& u : users_) run("userdel " + u);
-    if (!service_.empty()) std::filesystem::remove("/etc/pam.d/" + service_);
+    pam_.add_service(service_);
+    accounts_.set_login_shells(kShells);
   }
   std::string add(const std::string& tag, const std::string& shell) {
     std::string name = "lwmi-" + tag + "-" + id_;
-    EXPECT_TRUE(run("useradd -M -s " + shell + " " + name));
-    users_.push_back(name);
-    EXPECT_TRUE(run("echo '" + name + ":Pw-" + id_ + "' | chpasswd"));
+    accounts_.add_user(name, "Pw-" + id_, shell);
     return name;
   }
-  std::string id_, service_;
-  std::vector<std::string> users_;
+  std::string login_refusal(const std::string& user, const std::string& service) {
+    return security::login_refusal(accounts_, pam_, user, service);
+  }
+  std::string id_ = "a1b2c3", service_;
+  os::testing::FakeAccounts accounts_;
+  security::testing::FakePam pam_{accounts_};
 };
 
 TEST_F(AccountEnv, LoginShellMayLogIn) {
@@ -87,14 +63,14 @@ TEST_F(AccountEnv, NologinRefused) {
 
 TEST_F(AccountEnv, LockedRefused) {
   std::string u = add("lk", "/bin/bash");
-  ASSERT_TRUE(run("usermod -L " + u));
+  accounts_.lock(u);
   EXPECT_EQ(login_refusal(u, service_),
             "account " + u + " is locked (its shadow password starts with '!')");
 }
 
 TEST_F(AccountEnv, ExpiredRefusedByPam) {
   std::string u = add("ex", "/bin/bash");
-  ASSERT_TRUE(run("usermod -e 1 " + u));
+  accounts_.expire(u);
   std::string why = login_refusal(u, service_);
   EXPECT_NE(why.find("may not log in (pam_acct_mgmt, service " + service_), std::string::npos)
       << why;
@@ -104,6 +80,21 @@ TEST_F(AccountEnv, UnknownRefused) {
   EXPECT_EQ(login_refusal("lwmi-nobody-" + id_, service_),
             "account lwmi-nobody-" + id_ + " does not exist");
   EXPECT_EQ(login_refusal("", service_), "the caller's uid has no account");
+}
+
+// A PAM service that cannot start refuses everyone (fails closed).
+TEST_F(AccountEnv, PamServiceThatCannotStartRefuses) {
+  std::string u = add("ps", "/bin/bash");
+  EXPECT_EQ(login_refusal(u, "lwmi-no-such-service"),
+            "PAM service lwmi-no-such-service cannot be started");
+}
+
+TEST_F(AccountEnv, ShellsComeFromTheAccountDatabase) {
+  std::string u = add("sh", "/bin/zsh");
+  EXPECT_EQ(login_refusal(u, service_),
+            "account " + u + ": the shell /bin/zsh is not listed in /etc/shells");
+  accounts_.set_login_shells("");
+  EXPECT_EQ(login_refusal(u, service_), "") << "no /etc/shells: only nologin/false refused";
 }
 
 }  // namespace

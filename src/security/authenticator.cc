@@ -2,14 +2,9 @@
 #include "security/authenticator.h"
 
 #include <arpa/inet.h>
-#include <grp.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <pwd.h>
-#include <security/pam_appl.h>
-#include <shadow.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -111,212 +106,11 @@ std::string failure_key_for_address(const std::string& address) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Account helpers
-
-namespace {
-
-struct Account {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string name;
-};
-
-std::optional<Account> lookup_user(const std::string& user) {
-  std::vector<char> buf(4096);
-  for (;;) {
-    struct passwd pw {};
-    struct passwd* res = nullptr;
-    const int rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res);
-    if (rc == ERANGE && buf.size() < (1u << 20)) {
-      buf.resize(buf.size() * 2);
-      continue;
-    }
-    if (rc != 0 || res == nullptr) return std::nullopt;
-    return Account{pw.pw_uid, pw.pw_gid, pw.pw_name};
-  }
-}
-
-std::optional<gid_t> lookup_group(const std::string& name) {
-  if (name.empty()) return std::nullopt;
-  std::vector<char> buf(4096);
-  for (;;) {
-    struct group gr {};
-    struct group* res = nullptr;
-    const int rc = ::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &res);
-    if (rc == ERANGE && buf.size() < (1u << 22)) {
-      buf.resize(buf.size() * 2);
-      continue;
-    }
-    if (rc != 0 || res == nullptr) return std::nullopt;
-    return gr.gr_gid;
-  }
-}
-
-// All groups of the account, the primary one included.
-std::vector<gid_t> groups_of(const Account& a) {
-  int n = 32;
-  std::vector<gid_t> g;
-  for (int tries = 0; tries < 8; ++tries) {
-    g.resize(static_cast<size_t>(n));
-    int count = n;
-    if (::getgrouplist(a.name.c_str(), a.gid, g.data(), &count) >= 0) {
-      g.resize(static_cast<size_t>(count));
-      return g;
-    }
-    n = std::max(count, n * 2);
-  }
-  return {a.gid};
-}
-
-std::optional<Account> lookup_uid(uid_t uid) {
-  std::vector<char> buf(4096);
-  for (;;) {
-    struct passwd pw {};
-    struct passwd* res = nullptr;
-    const int rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &res);
-    if (rc == ERANGE && buf.size() < (1u << 20)) {
-      buf.resize(buf.size() * 2);
-      continue;
-    }
-    if (rc != 0 || res == nullptr) return std::nullopt;
-    return Account{pw.pw_uid, pw.pw_gid, pw.pw_name};
-  }
-}
-
-// True when the shadow entry's hash is locked ("!…"); false when unknown.
-bool shadow_locked(const std::string& user) {
-  std::vector<char> buf(4096);
-  struct spwd sp {};
-  struct spwd* res = nullptr;
-  if (::getspnam_r(user.c_str(), &sp, buf.data(), buf.size(), &res) != 0 || res == nullptr) {
-    return false;
-  }
-  return sp.sp_pwdp != nullptr && sp.sp_pwdp[0] == '!';
-}
-
-Authenticator::DbStamp db_stamp() {
-  static constexpr const char* kFiles[] = {"/etc/passwd", "/etc/shadow", "/etc/group"};
-  Authenticator::DbStamp s{};
-  for (size_t i = 0; i < 3; ++i) {
-    struct stat st {};
-    if (::stat(kFiles[i], &st) != 0) continue;
-    s[i].exists = true;
-    s[i].ino = static_cast<uint64_t>(st.st_ino);
-    s[i].size = static_cast<uint64_t>(st.st_size);
-    s[i].mtime_sec = st.st_mtim.tv_sec;
-    s[i].mtime_nsec = st.st_mtim.tv_nsec;
-  }
-  return s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// PAM
-
-struct ConvData {
-  const std::string* user;
-  const std::string* password;
-};
-
-extern "C" int lwmi_pam_conv(int num_msg, const struct pam_message** msg,
-                             struct pam_response** resp, void* appdata) {
-  if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || resp == nullptr) return PAM_CONV_ERR;
-  auto* data = static_cast<ConvData*>(appdata);
-  auto* r = static_cast<pam_response*>(std::calloc(static_cast<size_t>(num_msg), sizeof **resp));
-  if (r == nullptr) return PAM_BUF_ERR;
-  auto fail = [&](int code) {
-    for (int j = 0; j < num_msg; ++j) {
-      if (r[j].resp != nullptr) {
-        std::memset(r[j].resp, 0, std::strlen(r[j].resp));
-        std::free(r[j].resp);
-      }
-    }
-    std::free(r);
-    return code;
-  };
-  for (int i = 0; i < num_msg; ++i) {
-    switch (msg[i]->msg_style) {
-      case PAM_PROMPT_ECHO_OFF:
-        r[i].resp = ::strdup(data->password->c_str());
-        if (r[i].resp == nullptr) return fail(PAM_BUF_ERR);
-        break;
-      case PAM_PROMPT_ECHO_ON:  // a module asking for the user name again
-        r[i].resp = ::strdup(data->user->c_str());
-        if (r[i].resp == nullptr) return fail(PAM_BUF_ERR);
-        break;
-      case PAM_ERROR_MSG:
-      case PAM_TEXT_INFO:
-        break;
-      default:
-        return fail(PAM_CONV_ERR);
-    }
-  }
-  *resp = r;
-  return PAM_SUCCESS;
-}
-
-// Replaces pam_unix's ~2 s sleep after a failure: lwmi delays the 401 on its own timer.
-extern "C" void lwmi_pam_no_delay(int, unsigned, void*) {}
-
-struct PamResult {
-  int stage = 0;  // 0 start, 1 authenticate, 2 acct_mgmt, 3 done
-  int rc = PAM_SUCCESS;
-  std::string error;
-};
-
-PamResult run_pam(const std::string& service, const std::string& user, const std::string& password,
-                  const std::string& rhost) {
-  ConvData data{&user, &password};
-  const struct pam_conv conv { lwmi_pam_conv, &data };
-  pam_handle_t* pamh = nullptr;
-  PamResult out;
-  int rc = ::pam_start(service.c_str(), user.c_str(), &conv, &pamh);
-  if (rc != PAM_SUCCESS || pamh == nullptr) {
-    out.rc = rc;
-    out.error = "pam_start failed";
-    if (pamh != nullptr) ::pam_end(pamh, rc);
-    return out;
-  }
-  void (*delay_fn)(int, unsigned, void*) = lwmi_pam_no_delay;
-  ::pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(delay_fn));
-  if (!rhost.empty()) ::pam_set_item(pamh, PAM_RHOST, rhost.c_str());
-  out.stage = 1;
-  rc = ::pam_authenticate(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-  if (rc == PAM_SUCCESS) {
-    out.stage = 2;
-    rc = ::pam_acct_mgmt(pamh, PAM_SILENT);
-    if (rc == PAM_SUCCESS) out.stage = 3;
-  }
-  out.rc = rc;
-  if (rc != PAM_SUCCESS) out.error = ::pam_strerror(pamh, rc);
-  ::pam_end(pamh, rc);
-  return out;
-}
-
-}  // namespace
-
-PrivilegeSet held_privileges(uid_t uid, const std::string& admin_group) {
-  PrivilegeSet held;
-  bool admin = uid == 0;
-  if (!admin) {
-    auto account = lookup_uid(uid);
-    auto admins = lookup_group(admin_group);
-    if (account && admins) {
-      auto groups = groups_of(*account);
-      admin = std::find(groups.begin(), groups.end(), *admins) != groups.end();
-    }
-  }
-  if (admin) {
-    held.add(Privilege::kDebug);
-    held.add(Privilege::kIncreaseBasePriority);
-  }
-  return held;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Authenticator
 
-Authenticator::Authenticator(config::SecurityConfig cfg, Clock clock)
-    : cfg_(std::move(cfg)), clock_(std::move(clock)) {
+Authenticator::Authenticator(config::SecurityConfig cfg, const os::Accounts& accounts, Pam& pam,
+                             Clock clock)
+    : cfg_(std::move(cfg)), accounts_(accounts), pam_(pam), clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
   size_t got = 0;
   while (got < salt_.size()) {
@@ -327,7 +121,7 @@ Authenticator::Authenticator(config::SecurityConfig cfg, Clock clock)
     }
     got += static_cast<size_t>(n);
   }
-  cache_stamp_ = db_stamp();
+  cache_stamp_ = accounts_.stamp();
 }
 
 size_t Authenticator::peers_tracked() const {
@@ -481,54 +275,49 @@ Authenticator::Outcome Authenticator::check_with_pam(const std::string& user,
       ~Release() { s.release(); }
     } release{pam_slots_};
     ++pam_calls_;
-    pam = run_pam(cfg_.pam_service, user, password, peer);
+    pam = pam_.authenticate(cfg_.pam_service, user, password, peer);
   }
   Outcome o;
-  if (pam.stage < 3) {
+  using Stage = PamResult::Stage;
+  if (pam.stage != Stage::kDone) {
     o.ok = false;
-    if (pam.stage == 0) {
+    if (pam.stage == Stage::kStart) {
       o.reason = "PAM error (pam_start for service " + cfg_.pam_service + ": " + pam.error + ")";
-    } else if (pam.stage == 2) {
+    } else if (pam.stage == Stage::kAccount) {
       o.reason = "account expired/locked (pam_acct_mgmt: " + pam.error + ")";
-    } else if (!lookup_user(user)) {
+    } else if (!accounts_.user_named(user)) {
       o.reason = "unknown user";
-    } else if (shadow_locked(user)) {
+    } else if (accounts_.password_locked(user)) {
       o.reason = "account locked (pam_authenticate: " + pam.error + ")";
-    } else if (pam.rc == PAM_AUTH_ERR || pam.rc == PAM_USER_UNKNOWN) {
+    } else if (pam.bad_credentials) {
       o.reason = "wrong password";
     } else {
       o.reason = "wrong password or account unusable (pam_authenticate: " + pam.error + ")";
     }
     return o;
   }
-  auto account = lookup_user(user);
+  auto account = accounts_.user_named(user);
   if (!account) {
     o.reason = "unknown user (PAM accepted it but it has no passwd entry)";
     return o;
   }
-  std::vector<gid_t> groups = groups_of(*account);
-  auto in = [&](const std::optional<gid_t>& g) {
-    return g && std::find(groups.begin(), groups.end(), *g) != groups.end();
-  };
-  if (!in(lookup_group(cfg_.remote_group))) {
+  std::vector<gid_t> groups = accounts_.groups_of(*account);
+  auto remote = accounts_.group_id(cfg_.remote_group);
+  if (!remote || std::find(groups.begin(), groups.end(), *remote) == groups.end()) {
     o.reason = "not in group " + cfg_.remote_group;
     return o;
   }
-  const bool admin = account->uid == 0 || in(lookup_group(cfg_.admin_group));
   Caller& c = o.caller;
   c.uid = account->uid;
   c.euid = account->uid;
   c.gid = account->gid;
+  c.held = held_privileges(accounts_, account->uid, groups, cfg_.admin_group);
   c.groups = std::move(groups);
   c.pid = 0;
   c.user = account->name;
   c.peer = peer;
   c.remote = true;
   c.embedded = false;
-  if (admin) {
-    c.held.add(Privilege::kDebug);
-    c.held.add(Privilege::kIncreaseBasePriority);
-  }
   c.enabled = c.held;  // a remote caller gets every held privilege enabled, as in WMI
   o.ok = true;
   return o;
@@ -558,7 +347,7 @@ Authenticator::Outcome Authenticator::authenticate(const std::string& user,
 
   // The stamp is taken before PAM runs: a change made while PAM runs leaves the new entry tied to
   // the old stamp, so the next lookup drops it.
-  const DbStamp stamp = db_stamp();
+  const os::AccountsStamp stamp = accounts_.stamp();
   const Hash hash = hash_credential(user, password);
   {
     const TimePoint now = clock_();

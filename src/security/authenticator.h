@@ -13,7 +13,7 @@
 // Cache: a success is remembered for kCacheTtl as (user, SHA-256(per-process random salt ‖ user ‖
 // NUL ‖ password)) → Caller, so keep-alive requests don't pay the hash check each time. An entry is
 // used only when the hash matches (constant-time compare) and /etc/passwd, /etc/shadow and
-// /etc/group are unchanged (inode, size, mtime) since it was stored; any change drops the whole
+// /etc/group are unchanged (os::Accounts::stamp()) since it was stored; any change drops the whole
 // cache. A failure is never stored. At most kCacheMax entries.
 //
 // Failure delay: every refusal (wrong password, unknown user, locked account, not in the group)
@@ -60,7 +60,9 @@
 #include <utility>
 
 #include "config/config.h"
+#include "os/accounts.h"
 #include "security/caller.h"
+#include "security/pam.h"
 
 namespace lwmi::security {
 
@@ -68,11 +70,6 @@ namespace lwmi::security {
 /// address (127.0.0.0/8, ::1, ::ffff:127.x.y.z), an IPv6 address's /64 ("2001:db8::/64"), else
 /// the address itself.
 std::string failure_key_for_address(const std::string& address);
-
-/// The privileges uid holds now, from the account database: uid 0, or a member of
-/// `admin_group` (read afresh: a removal takes effect at once), holds SeDebugPrivilege and
-/// SeIncreaseBasePriorityPrivilege; anyone else none. Blocking (NSS): not on an I/O thread.
-PrivilegeSet held_privileges(uid_t uid, const std::string& admin_group);
 
 /// Parses an Authorization header value "Basic <base64(user:password)>": the scheme is
 /// case-insensitive, the base64 strict (standard alphabet, padded, canonical), the user non-empty;
@@ -95,8 +92,11 @@ class Authenticator {
   /// User names are counted by their first kMaxUserKey bytes (longer names are never real).
   static constexpr size_t kMaxUserKey = 256;
 
-  /// `clock` defaults to std::chrono::steady_clock::now (tests pass their own).
-  explicit Authenticator(config::SecurityConfig cfg, Clock clock = {});
+  /// `accounts` and `pam` (os::SystemAccounts and SystemPam in lwmid; fakes in tests) must
+  /// outlive the Authenticator. `clock` defaults to std::chrono::steady_clock::now (tests pass
+  /// their own).
+  Authenticator(config::SecurityConfig cfg, const os::Accounts& accounts, Pam& pam,
+                Clock clock = {});
 
   struct Outcome {
     bool ok = false;
@@ -120,15 +120,6 @@ class Authenticator {
   /// Test hooks: how many peer addresses and user names are tracked (at most kPeersMax each).
   size_t peers_tracked() const;
   size_t users_tracked() const;
-
-  /// (inode, size, mtime) of the password database files; public for the implementation's helpers.
-  struct FileStamp {
-    uint64_t ino = 0, size = 0;
-    int64_t mtime_sec = 0, mtime_nsec = 0;
-    bool exists = false;
-    bool operator==(const FileStamp&) const = default;
-  };
-  using DbStamp = std::array<FileStamp, 3>;
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -163,13 +154,15 @@ class Authenticator {
   Outcome refuse(std::string reason, const std::string& peer, const std::string& user);
 
   config::SecurityConfig cfg_;
+  const os::Accounts& accounts_;
+  Pam& pam_;
   Clock clock_;
   std::array<unsigned char, 32> salt_{};
   std::counting_semaphore<kMaxConcurrentPam> pam_slots_{kMaxConcurrentPam};
   std::atomic<uint64_t> pam_calls_{0};
 
   mutable std::mutex mu_;  // guards everything below
-  DbStamp cache_stamp_{};
+  os::AccountsStamp cache_stamp_{};
   std::unordered_map<std::string, CacheEntry> cache_;
   FailureTable failures_;       // by failure_key_for_address
   FailureTable user_failures_;  // by user name (clipped to kMaxUserKey bytes)

@@ -1,23 +1,19 @@
 #include "security/authenticator.h"
 
-#include <grp.h>
 #include <gtest/gtest.h>
-
-#include <pwd.h>
 #include <sys/random.h>
-#include <unistd.h>
-#include <atomic>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "os/testing/fake_accounts.h"
+#include "security/testing/fake_pam.h"
 
 namespace lwmi::security {
 namespace {
@@ -79,7 +75,8 @@ TEST(Authenticator, ParseBasicMalformed) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Real users, groups and a PAM service, created for the test and removed afterwards (root only).
+// Users, groups and a PAM service in a fake account database (os/testing/fake_accounts.h) and a
+// fake PAM: no root, no real user, tests run in parallel. Real PAM is tested end to end.
 
 std::string random_hex(size_t bytes) {
   std::vector<unsigned char> b(bytes);
@@ -93,40 +90,20 @@ std::string random_hex(size_t bytes) {
   return s;
 }
 
-// Runs a shell command, retrying while another process holds the password database's lock.
-bool run(const std::string& cmd) {
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    if (std::system((cmd + " >/dev/null 2>&1").c_str()) == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ADD_FAILURE() << "command failed: " << cmd;
-  return false;
-}
-
 class TestEnv {
  public:
   TestEnv() : id_(random_hex(3)) {
     service_ = "lwmi-test-" + id_;
-    std::ifstream in(std::string(LWMI_SOURCE_DIR) + "/etc/pam.d/lwmi");
-    std::stringstream text;
-    text << in.rdbuf();
-    EXPECT_FALSE(text.str().empty()) << "etc/pam.d/lwmi missing";
-    std::ofstream(service_path()) << text.str();
+    pam_.add_service(service_);
     remote_group_ = "lwmi-r-" + id_;
     admin_group_ = "lwmi-d-" + id_;
-    ok_ = run("groupadd " + remote_group_) && run("groupadd " + admin_group_);
-  }
-  ~TestEnv() {
-    for (const auto& u : users_) run("userdel " + u);
-    run("groupdel " + remote_group_);
-    run("groupdel " + admin_group_);
-    std::filesystem::remove(service_path());
+    accounts_.add_group(remote_group_);
+    accounts_.add_group(admin_group_);
   }
   TestEnv(const TestEnv&) = delete;
   TestEnv& operator=(const TestEnv&) = delete;
 
-  bool ok() const { return ok_; }
-  std::string service_path() const { return "/etc/pam.d/" + service_; }
+  bool ok() const { return true; }
 
   config::SecurityConfig config() const {
     config::SecurityConfig c;
@@ -140,33 +117,34 @@ class TestEnv {
   std::string add_user(const std::string& tag, const std::string& password, bool remote,
                        bool admin) {
     std::string name = "lwmi-" + tag + "-" + id_;
-    if (!run("useradd -M -s /usr/sbin/nologin " + name)) return name;
-    users_.push_back(name);
-    set_password(name, password);
-    if (remote) run("usermod -aG " + remote_group_ + " " + name);
-    if (admin) run("usermod -aG " + admin_group_ + " " + name);
+    accounts_.add_user(name, password, "/usr/sbin/nologin");
+    if (remote) accounts_.add_member(remote_group_, name);
+    if (admin) accounts_.add_member(admin_group_, name);
     return name;
   }
   void set_password(const std::string& user, const std::string& password) {
-    run("echo '" + user + ":" + password + "' | chpasswd");
+    accounts_.set_password(user, password);
+  }
+  gid_t gid_of(const std::string& group) const {
+    return accounts_.group_id(group).value_or(static_cast<gid_t>(-1));
   }
 
+  os::testing::FakeAccounts& accounts() { return accounts_; }
+  security::testing::FakePam& pam() { return pam_; }
   const std::string& remote_group() const { return remote_group_; }
   const std::string& admin_group() const { return admin_group_; }
 
  private:
   std::string id_, service_, remote_group_, admin_group_;
-  std::vector<std::string> users_;
-  bool ok_ = false;
+  os::testing::FakeAccounts accounts_;
+  security::testing::FakePam pam_{accounts_};
 };
 
-gid_t gid_of(const std::string& group) {
-  struct group* g = ::getgrnam(group.c_str());
-  return g ? g->gr_gid : static_cast<gid_t>(-1);
-}
-
-#define REQUIRE_ROOT() \
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates users, groups and a PAM service)"
+// For tests whose attempts never reach PAM (empty passwords): an empty database.
+struct NoAccounts {
+  os::testing::FakeAccounts accounts;
+  security::testing::FakePam pam{accounts};
+};
 
 // A fake clock the tests move, shared with the Authenticator.
 using Offset = std::shared_ptr<std::atomic<int64_t>>;  // nanoseconds added to steady_clock
@@ -191,7 +169,8 @@ Authenticator::Outcome attempt(Authenticator& auth, const Offset& offset, const 
 // peers stays at most kPeersMax, the oldest failures make room, recent ones are still delayed.
 TEST(Authenticator, PeerTableStaysBoundedUnderManyAddresses) {
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  NoAccounts none;
+  Authenticator auth(config::SecurityConfig{}, none.accounts, none.pam, clock_with(offset));
   const size_t n = 3 * Authenticator::kPeersMax;
   size_t most = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -211,21 +190,20 @@ TEST(Authenticator, PeerTableStaysBoundedUnderManyAddresses) {
 }
 
 TEST(Authenticator, RightPasswordInRemoteGroup) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   const std::string admin = env.add_user("b", "Admin-pw-1", true, true);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
 
   auto o = attempt(auth, offset, alice, "Alice-pw-1", "https:192.0.2.1:5000");
   ASSERT_TRUE(o.ok) << o.reason;
-  struct passwd* pw = ::getpwnam(alice.c_str());
-  ASSERT_NE(pw, nullptr);
-  EXPECT_EQ(o.caller.uid, pw->pw_uid);
-  EXPECT_EQ(o.caller.euid, pw->pw_uid);
-  EXPECT_EQ(o.caller.gid, pw->pw_gid);
+  auto pw = env.accounts().user_named(alice);
+  ASSERT_TRUE(pw.has_value());
+  EXPECT_EQ(o.caller.uid, pw->uid);
+  EXPECT_EQ(o.caller.euid, pw->uid);
+  EXPECT_EQ(o.caller.gid, pw->gid);
   EXPECT_EQ(o.caller.user, alice);
   EXPECT_EQ(o.caller.peer, "https:192.0.2.1:5000");
   EXPECT_TRUE(o.caller.remote);
@@ -233,9 +211,9 @@ TEST(Authenticator, RightPasswordInRemoteGroup) {
   auto has = [&](gid_t g) {
     return std::find(o.caller.groups.begin(), o.caller.groups.end(), g) != o.caller.groups.end();
   };
-  EXPECT_TRUE(has(gid_of(env.remote_group())));
-  EXPECT_TRUE(has(pw->pw_gid)) << "primary group included";
-  EXPECT_FALSE(has(gid_of(env.admin_group())));
+  EXPECT_TRUE(has(env.gid_of(env.remote_group())));
+  EXPECT_TRUE(has(pw->gid)) << "primary group included";
+  EXPECT_FALSE(has(env.gid_of(env.admin_group())));
   EXPECT_TRUE(o.caller.held.empty());
   EXPECT_FALSE(o.caller.can(Privilege::kDebug));
   EXPECT_FALSE(o.caller.can(Privilege::kIncreaseBasePriority));
@@ -249,12 +227,11 @@ TEST(Authenticator, RightPasswordInRemoteGroup) {
 }
 
 TEST(Authenticator, WrongPasswordDelayGrowsPerPeer) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
 
   const std::string p1 = "https:192.0.2.1:1", p2 = "https:192.0.2.2:1";
   auto o = attempt(auth, offset, alice, "nope", p1);
@@ -279,22 +256,20 @@ TEST(Authenticator, WrongPasswordDelayGrowsPerPeer) {
 }
 
 TEST(Authenticator, DelayIsCapped) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   int last = 0;
   for (int i = 0; i < 9; ++i) last = attempt(auth, offset, "lwmi-nobody-zz", "x", "p").delay_ms;
   EXPECT_EQ(last, 8000);
 }
 
 TEST(Authenticator, UnknownUserRefused) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   auto o = attempt(auth, offset, "lwmi-nosuchuser-" + random_hex(3), "whatever", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("unknown user"), std::string::npos) << o.reason;
@@ -302,12 +277,11 @@ TEST(Authenticator, UnknownUserRefused) {
 }
 
 TEST(Authenticator, NotInRemoteGroupRefused) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string out = env.add_user("o", "Outsider-pw-1", false, true);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   auto o = attempt(auth, offset, out, "Outsider-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_EQ(o.reason, "not in group " + env.remote_group());
@@ -317,39 +291,37 @@ TEST(Authenticator, NotInRemoteGroupRefused) {
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto cfg = env.config();
   cfg.remote_group = "lwmi-nosuchgroup-zz";
-  Authenticator auth2(cfg);
+  Authenticator auth2(cfg, env.accounts(), env.pam());
   o = auth2.authenticate(alice, "Alice-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_EQ(o.reason, "not in group lwmi-nosuchgroup-zz");
 }
 
 TEST(Authenticator, LockedAccountRefused) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("l", "Locked-pw-1", true, false);
-  ASSERT_TRUE(run("usermod -L " + alice));
+  env.accounts().lock(alice);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   auto o = attempt(auth, offset, alice, "Locked-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("locked"), std::string::npos) << o.reason;
 
   // An expired account passes pam_authenticate but not pam_acct_mgmt.
   const std::string bob = env.add_user("e", "Expired-pw-1", true, false);
-  ASSERT_TRUE(run("usermod -e 1 " + bob));
+  env.accounts().expire(bob);
   o = attempt(auth, offset, bob, "Expired-pw-1", "p");
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("pam_acct_mgmt"), std::string::npos) << o.reason;
 }
 
 TEST(Authenticator, CacheServesRepeatsButNotWrongPasswords) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
 
   ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p1").ok);
   EXPECT_EQ(auth.pam_calls(), 1u);
@@ -371,12 +343,11 @@ TEST(Authenticator, CacheServesRepeatsButNotWrongPasswords) {
 }
 
 TEST(Authenticator, PasswordChangeDropsCache) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
   ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
   EXPECT_EQ(auth.pam_calls(), 1u);
@@ -391,26 +362,24 @@ TEST(Authenticator, PasswordChangeDropsCache) {
 }
 
 TEST(Authenticator, GroupChangeDropsCache) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   ASSERT_TRUE(attempt(auth, offset, alice, "Alice-pw-1", "p").ok);
-  ASSERT_TRUE(run("gpasswd -d " + alice + " " + env.remote_group()));
+  env.accounts().remove_member(env.remote_group(), alice);
   auto o = attempt(auth, offset, alice, "Alice-pw-1", "p");
   EXPECT_FALSE(o.ok) << "removed from the remote group";
   EXPECT_EQ(o.reason, "not in group " + env.remote_group());
 }
 
 TEST(Authenticator, ConcurrentCallers) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0}, refused{0};
   for (int t = 0; t < 8; ++t) {
@@ -428,13 +397,12 @@ TEST(Authenticator, ConcurrentCallers) {
 }
 
 TEST(Authenticator, APeerInItsDelayIsNotCheckedAgainUntilItPasses) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   const std::string bob = env.add_user("b", "Bob-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   auto o = auth.authenticate(alice, "nope", "attacker");
   ASSERT_FALSE(o.ok);
   EXPECT_EQ(o.delay_ms, 100);
@@ -479,7 +447,8 @@ TEST(Authenticator, EveryLoopbackAddressIsOnePeer) {
 // the first guess is checked; every other address is inside the one loopback delay.
 TEST(Authenticator, LoopbackAddressesShareOneDelay) {
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  NoAccounts none;
+  Authenticator auth(config::SecurityConfig{}, none.accounts, none.pam, clock_with(offset));
   auto o = auth.authenticate("alice", "", "127.0.0.1");  // empty password: refused before PAM
   ASSERT_FALSE(o.ok);
   EXPECT_EQ(o.delay_ms, 100);
@@ -498,7 +467,8 @@ TEST(Authenticator, LoopbackAddressesShareOneDelay) {
 // guess waits for the user name's delay too, which grows with every address's failures.
 TEST(Authenticator, UserNameDelayHoldsBackAddressesThatFailed) {
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(config::SecurityConfig{}, clock_with(offset));
+  NoAccounts none;
+  Authenticator auth(config::SecurityConfig{}, none.accounts, none.pam, clock_with(offset));
   for (int i = 1; i <= 4; ++i) {
     auto o = auth.authenticate("alice", "", "192.0.2." + std::to_string(i));
     ASSERT_EQ(o.retry_after_ms, 0) << "an address without failures is checked at once";
@@ -524,12 +494,11 @@ TEST(Authenticator, UserNameDelayHoldsBackAddressesThatFailed) {
 // delay at its cap: the right password is checked and accepted at once, and it gives the attacker
 // no fresh delay.
 TEST(Authenticator, RightPasswordFromACleanAddressIsNotHeldByTheUserDelay) {
-  REQUIRE_ROOT();
   TestEnv env;
   ASSERT_TRUE(env.ok());
   const std::string alice = env.add_user("a", "Alice-pw-1", true, false);
   auto offset = std::make_shared<std::atomic<int64_t>>(0);
-  Authenticator auth(env.config(), clock_with(offset));
+  Authenticator auth(env.config(), env.accounts(), env.pam(), clock_with(offset));
   for (int i = 0; i < 8; ++i) (void)attempt(auth, offset, alice, "", "127.0.0.1");
   for (int i = 1; i <= 4; ++i)
     (void)attempt(auth, offset, alice, "", "192.0.2." + std::to_string(i));

@@ -1,10 +1,10 @@
 #include "security/caller.h"
 
 #include <linux/capability.h>
-#include <pwd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -65,7 +65,34 @@ bool Caller::enable(Privilege p) {
   return true;
 }
 
+PrivilegeSet held_privileges(const os::Accounts& accounts, uid_t uid,
+                             const std::vector<gid_t>& groups, const std::string& admin_group) {
+  PrivilegeSet held;
+  bool admin = uid == 0;
+  if (!admin) {
+    auto admins = accounts.group_id(admin_group);
+    admin = admins && std::find(groups.begin(), groups.end(), *admins) != groups.end();
+  }
+  if (admin) {
+    held.add(Privilege::kDebug);
+    held.add(Privilege::kIncreaseBasePriority);
+  }
+  return held;
+}
+
+PrivilegeSet held_privileges(const os::Accounts& accounts, uid_t uid,
+                             const std::string& admin_group) {
+  if (uid == 0) return held_privileges(accounts, uid, {}, admin_group);
+  auto account = accounts.user_with_uid(uid);
+  if (!account) return {};
+  return held_privileges(accounts, uid, accounts.groups_of(*account), admin_group);
+}
+
 Caller Caller::current_process() {
+  return current_process(os::SystemAccounts());
+}
+
+Caller Caller::current_process(const os::Accounts& accounts) {
   Caller c;
   uid_t r, e, s;
   ::getresuid(&r, &e, &s);
@@ -79,9 +106,7 @@ Caller Caller::current_process() {
     c.groups.resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
   c.pid = ::getpid();
-  struct passwd pw, *res = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(r, &pw, buf, sizeof buf, &res) == 0 && res) c.user = res->pw_name;
+  if (auto account = accounts.user_with_uid(r)) c.user = account->name;
   c.peer = "local";
   c.embedded = true;
   if (has_effective_cap(CAP_KILL)) c.held.add(Privilege::kDebug);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "os/accounts.h"
 #include "os/pid_namespace.h"
 
 namespace lwmi::security {
@@ -43,6 +44,18 @@ class PrivilegeSet {
   static uint32_t bit(Privilege p) { return 1u << static_cast<unsigned>(p); }
   uint32_t bits_ = 0;
 };
+
+/// Who holds SeDebugPrivilege and SeIncreaseBasePriorityPrivilege in lwmid (DESIGN decision 3):
+/// uid 0, or a member of `admin_group` (its gid read afresh: a removal takes effect at once);
+/// anyone else none. `groups`: every group of the caller, its primary one included. The one
+/// place this is decided (local peers, remote logins, rights re-checked on later requests);
+/// the embedded engine's rule (the caller's own capabilities) is Caller::current_process's.
+/// Blocking (NSS): not on an I/O thread.
+PrivilegeSet held_privileges(const os::Accounts& accounts, uid_t uid,
+                             const std::vector<gid_t>& groups, const std::string& admin_group);
+/// The same for `uid`, its groups read from the account database (none when it has no entry).
+PrivilegeSet held_privileges(const os::Accounts& accounts, uid_t uid,
+                             const std::string& admin_group);
 
 struct Caller {
   uid_t uid = 0;   ///< real uid (the identity kill(2)'s rule compares)
@@ -103,6 +116,8 @@ struct Caller {
 
   /// The current process: real/effective ids, groups, and privileges held by its capabilities
   /// (CAP_KILL → SeDebugPrivilege, CAP_SYS_NICE → SeIncreaseBasePriorityPrivilege), none enabled.
+  /// The account name comes from `accounts`; current_process() reads the system's.
+  static Caller current_process(const os::Accounts& accounts);
   static Caller current_process();
 
   /// Where a local peer (its pid from SO_PEERCRED, as lwmid's /proc numbers it) lives, compared

@@ -495,7 +495,9 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   // Create refuses accounts that may not log in (nologin shell, locked, expired…), as a login
   // would. Embedded mode runs in the caller's own process, which already runs as the account.
   if (!invalid && base::iequals(method->name, "Create") && !caller.embedded) {
-    std::string why = security::login_refusal(caller.user, config_.security.pam_service);
+    security::SystemPam pam;
+    std::string why = security::login_refusal(os::SystemAccounts(), pam, caller.user,
+                                              config_.security.pam_service);
     if (!why.empty()) {
       invalid = MethodResult{};
       invalid->return_value = 2;  // access denied
