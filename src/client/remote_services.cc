@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "event/subscription_manager.h"
 #include "lwmi/object_path.h"
 #include "net/cloexec_socket.h"
+#include "os/accounts.h"
 #include "os/descriptors.h"
 #include "security/caller.h"
 #include "wql/parser.h"
@@ -128,7 +128,7 @@ std::string default_known_hosts_file() {
   std::string home;
   if (const char* h = ::getenv("HOME"); h && *h) home = h;
   if (home.empty())
-    if (struct passwd* pw = ::getpwuid(::geteuid())) home = pw->pw_dir ? pw->pw_dir : "";
+    if (auto me = os::SystemAccounts().user_with_uid(::geteuid())) home = me->home;
   if (home.empty()) home = "/";
   return home + "/.config/lwmi/known_hosts";
 }

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -20,6 +19,7 @@
 #include <cstring>
 #include <utility>
 
+#include "os/accounts.h"
 #include "os/process_control.h"
 
 namespace lwmi::permanent {
@@ -34,29 +34,19 @@ struct Account {
 /// command_user's identity, looked up at each run (an edited password database applies at
 /// once); refused when it is root.
 Result<Account> lookup_account(const std::string& user) {
-  long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::vector<char> buf(hint > 0 ? static_cast<size_t>(hint) : 16384);
-  passwd pw{};
-  passwd* found = nullptr;
-  int e;
-  while ((e = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found)) == ERANGE)
-    buf.resize(buf.size() * 2);
-  if (e != 0 || found == nullptr)
+  int e = 0;
+  auto pw = os::SystemAccounts().user_named(user, &e);
+  if (!pw)
     return Error{WbemStatus::kFailed,
                  "[subscriptions] command_user '" + user + "' is not an account" +
                      (e ? std::string(": ") + std::strerror(e) : std::string())};
-  if (pw.pw_uid == 0)
+  if (pw->uid == 0)
     return Error{WbemStatus::kFailed, "[subscriptions] command_user must not be root ('" + user +
                                           "' has uid 0); the command was not run"};
   Account a;
-  a.uid = pw.pw_uid;
-  a.gid = pw.pw_gid;
-  int n = 16;
-  a.groups.resize(static_cast<size_t>(n));
-  while (::getgrouplist(user.c_str(), pw.pw_gid, a.groups.data(), &n) < 0)
-    a.groups.resize(static_cast<size_t>(
-        n > static_cast<int>(a.groups.size()) ? n : static_cast<int>(a.groups.size()) * 2));
-  a.groups.resize(static_cast<size_t>(n));
+  a.uid = pw->uid;
+  a.gid = pw->gid;
+  a.groups = os::SystemAccounts().groups_of(*pw);
   return a;
 }
 

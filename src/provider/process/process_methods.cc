@@ -1,6 +1,5 @@
 // Win32_Process methods: Terminate (race-free, confirmed), GetOwner, GetOwnerSid, SetPriority,
 // GetAvailableVirtualSize, AttachDebugger, Create. ReturnValues are WMI's: 0, 2, 3, 8, 9, 21.
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <cstring>
 
 #include "base/strings.h"
+#include "os/accounts.h"
 #include "provider/process/command_line.h"
 #include "provider/process/process_provider.h"
 #include "provider/process/terminate_reasons.h"
@@ -64,13 +64,11 @@ constexpr const char* kRootPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 std::vector<std::string> clean_environment(const security::Caller& caller) {
   std::vector<std::string> env;
   env.push_back(std::string("PATH=") + (caller.uid == 0 ? kRootPath : kUserPath));
-  struct passwd pw, *res = nullptr;
-  char buf[8192];
-  if (::getpwuid_r(caller.uid, &pw, buf, sizeof buf, &res) == 0 && res) {
-    env.push_back(std::string("HOME=") + (pw.pw_dir && *pw.pw_dir ? pw.pw_dir : "/"));
-    env.push_back(std::string("SHELL=") + (pw.pw_shell && *pw.pw_shell ? pw.pw_shell : "/bin/sh"));
-    env.push_back(std::string("USER=") + pw.pw_name);
-    env.push_back(std::string("LOGNAME=") + pw.pw_name);
+  if (auto a = os::SystemAccounts().user_with_uid(caller.uid)) {
+    env.push_back("HOME=" + (a->home.empty() ? std::string("/") : a->home));
+    env.push_back("SHELL=" + (a->shell.empty() ? std::string("/bin/sh") : a->shell));
+    env.push_back("USER=" + a->name);
+    env.push_back("LOGNAME=" + a->name);
   } else {
     env.push_back("HOME=/");
   }
@@ -78,9 +76,7 @@ std::vector<std::string> clean_environment(const security::Caller& caller) {
 }
 
 std::string user_name(uint32_t uid) {
-  struct passwd pw, *res = nullptr;
-  char buf[4096];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res) return res->pw_name;
+  if (auto a = os::SystemAccounts().user_with_uid(uid)) return a->name;
   return std::to_string(uid);
 }
 
