@@ -606,6 +606,33 @@ class SecurityAttacks(unittest.TestCase):
                                     "caller.uid": str(env.users[role].uid),
                                     "detail": (why,)}])
 
+    def test_real_pam_refuses_locked_and_expired_accounts(self):
+        """The real PAM stack (pam_unix under the service's file), which the unit tests replace
+        with a fake: with the right password, a locked account and an expired one are refused
+        over HTTPS (exit 4, audited with the reason the account database gives), and Create for
+        the expired one over the socket returns 2 (pam_acct_mgmt refuses it)."""
+        env = self.env
+        cases = (("lk", ["-L"], "account locked"), ("ex", ["-e", "1"], "pam_acct_mgmt"))
+        for tag, usermod, why in cases:
+            with self.subTest(tag=tag):
+                u = td.User("sec-%s-%s" % (tag, secrets.token_hex(3)),
+                            "pw-" + secrets.token_hex(6), [env.remote_group])
+                self.addCleanup(u.remove)
+                subprocess.run(["usermod", *usermod, u.name], check=True)
+                env.users[tag] = u
+                self.addCleanup(env.users.pop, tag)
+                env.audit.mark()
+                rc, out, err = env.lwmic_https(tag, "process", "list", "brief")
+                self.assertEqual(rc, 4, err)
+                self.assert_audit([{"action": "Login", "result": "refused",
+                                    "caller.user": u.name, "detail": (why,)}])
+        prog, name = env.program()
+        rc, out, err = env.lwmic_unix("ex", "--format", "json", "call", "Win32_Process",
+                                      "Create", "CommandLine=%s 1000" % prog)
+        self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
+        self.assert_audit([{"action": "Create", "result": "2",
+                            "detail": ("may not log in (pam_acct_mgmt",)}])
+
     # -- masked properties ---------------------------------------------------------------------
 
     def test_a_filter_cannot_probe_a_masked_property(self):
