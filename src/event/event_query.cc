@@ -75,7 +75,7 @@ struct Rewriter {
         r = std::move(*rr);
       }
       if (e.kind == K::kAnd) {
-        if (!*l) return std::move(r);
+        if (!*l) return r;
         if (!r) return std::move(*l);
       }
       out->left = std::move(*l);
