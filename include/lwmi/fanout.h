@@ -60,7 +60,8 @@ enum class HostOutcome {
 /// "ok", "method failed", "failed", "timed out", "unreachable", "refused".
 const char* outcome_name(HostOutcome outcome);
 
-/// The outcome an error from connecting to or calling a host stands for.
+/// The outcome an error from connecting to or calling a host stands for, by its ErrorKind
+/// (never by its message, which may be reworded).
 HostOutcome classify(const Error& error);
 
 /// Per host: what the operation did, counted by the operation through HostContext.

@@ -62,12 +62,39 @@ std::string_view wbem_status_name(WbemStatus status);
 /// "0x80041002".
 std::string wbem_status_hex(WbemStatus status);
 
+/// What kind of failure an Error is. Set where the error is made and read only through it (or
+/// Error's predicates): a message is for people and may be reworded freely, so nothing decides
+/// by its text.
+enum class ErrorKind : uint8_t {
+  kWbem,            ///< a WBEM error: lwmi or the host answered, refusing or failing the request
+  kTransport,       ///< the host could not be reached, or the connection broke
+  kAuthentication,  ///< the host refused the credentials
+  kCertificate,     ///< the host's certificate is not the one trusted (pinned, or under --ca)
+  kTimeout,         ///< the host did not answer within the client's time limit
+};
+
 /// A failure: a WBEM status code and a message naming what is wrong and where.
 struct Error {
   WbemStatus code = WbemStatus::kFailed;
   std::string message;
   /// Byte offset into the text being parsed (query, path, envelope) where the problem is, if any.
   std::optional<size_t> position;
+  ErrorKind kind = ErrorKind::kWbem;
+  /// WBEM_E_QUEUE_OVERFLOW: how many events were dropped (0 = not said).
+  uint64_t dropped_events = 0;
+
+  /// An Error of `kind`, e.g. Error::of(ErrorKind::kTransport, WbemStatus::kFailed, "...").
+  static Error of(ErrorKind kind, WbemStatus code, std::string message) {
+    Error e{code, std::move(message)};
+    e.kind = kind;
+    return e;
+  }
+
+  bool is_wbem() const { return kind == ErrorKind::kWbem; }
+  bool is_transport() const { return kind == ErrorKind::kTransport; }
+  bool is_authentication() const { return kind == ErrorKind::kAuthentication; }
+  bool is_certificate() const { return kind == ErrorKind::kCertificate; }
+  bool is_timeout() const { return kind == ErrorKind::kTimeout; }
 
   /// "WBEM_E_NOT_FOUND (0x80041002): message"
   std::string to_string() const;

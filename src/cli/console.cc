@@ -29,7 +29,7 @@ void print_note(std::string_view text) {
 }
 
 int status_for(const Error& e) {
-  // Connection, authentication and certificate failures (liblwmi's remote transport).
+  // Connection, authentication, certificate and timeout failures, by the Error's kind.
   switch (classify(e)) {
     case HostOutcome::kUnreachable:
     case HostOutcome::kRefused:

@@ -174,14 +174,18 @@ const char* outcome_name(HostOutcome outcome) {
 }
 
 HostOutcome classify(const Error& e) {
-  const std::string& m = e.message;
-  auto starts = [&](std::string_view p) { return m.rfind(p, 0) == 0; };
-  // Messages of liblwmi's remote transport (client/remote_services.h).
-  if (starts("authentication failed")) return HostOutcome::kRefused;
-  if (starts("certificate of ") || m.find("does not verify against") != std::string::npos)
-    return HostOutcome::kRefused;
-  if (e.code == WbemStatus::kTimedOut && starts("no answer from")) return HostOutcome::kTimedOut;
-  if (starts("cannot reach")) return HostOutcome::kUnreachable;
+  // By the kind net::HttpClient gave the error where it failed; never by its message.
+  switch (e.kind) {
+    case ErrorKind::kAuthentication:
+    case ErrorKind::kCertificate:
+      return HostOutcome::kRefused;
+    case ErrorKind::kTimeout:
+      return HostOutcome::kTimedOut;
+    case ErrorKind::kTransport:
+      return HostOutcome::kUnreachable;
+    case ErrorKind::kWbem:
+      break;
+  }
   return HostOutcome::kFailed;
 }
 

@@ -118,29 +118,58 @@ TEST_F(HostListTest, Errors) {
 }
 
 TEST(Classify, TransportMessagesAndWbemErrors) {
+  // The errors as net::HttpClient makes them: their kind decides.
+  using K = ErrorKind;
   struct Case {
     Error e;
     HostOutcome want;
   } cases[] = {
-      {{WbemStatus::kAccessDenied, "authentication failed for user 'a' at h:5986"},
+      {Error::of(K::kAuthentication, WbemStatus::kAccessDenied,
+                 "authentication failed for user 'a' at h:5986"),
        HostOutcome::kRefused},
-      {{WbemStatus::kFailed, "certificate of h:5986 changed (was SHA256:AA, now SHA256:BB)"},
+      {Error::of(K::kCertificate, WbemStatus::kFailed,
+                 "certificate of h:5986 changed (was SHA256:AA, now SHA256:BB)"),
        HostOutcome::kRefused},
-      {{WbemStatus::kFailed,
-        "cannot reach h:5986: the certificate of h:5986 does not verify against ca.pem: x"},
+      {Error::of(
+           K::kCertificate, WbemStatus::kFailed,
+           "cannot reach h:5986: the certificate of h:5986 does not verify against ca.pem: x"),
        HostOutcome::kRefused},
-      {{WbemStatus::kFailed, "cannot reach h:5986: Connection refused"}, HostOutcome::kUnreachable},
-      {{WbemStatus::kFailed, "cannot reach h:5986: no connection within 2 s (connect timeout)"},
+      {Error::of(K::kTransport, WbemStatus::kFailed, "cannot reach h:5986: Connection refused"),
        HostOutcome::kUnreachable},
-      {{WbemStatus::kTimedOut, "no answer from h:5986 within 5 s (operation timeout)"},
+      {Error::of(K::kTransport, WbemStatus::kFailed,
+                 "cannot reach h:5986: no connection within 2 s (connect timeout)"),
+       HostOutcome::kUnreachable},
+      {Error::of(K::kTimeout, WbemStatus::kTimedOut,
+                 "no answer from h:5986 within 5 s (operation timeout)"),
        HostOutcome::kTimedOut},
-      {{WbemStatus::kTimedOut, "no answer from h:5986 within 2 s (TLS handshake; connect timeout)"},
+      {Error::of(K::kTimeout, WbemStatus::kTimedOut,
+                 "no answer from h:5986 within 2 s (TLS handshake; connect timeout)"),
        HostOutcome::kTimedOut},
       {{WbemStatus::kInvalidQuery, "unexpected token"}, HostOutcome::kFailed},
       {{WbemStatus::kAccessDenied, "access denied to process 1"}, HostOutcome::kFailed},
   };
   for (const auto& c : cases)
     EXPECT_EQ(outcome_name(classify(c.e)), std::string(outcome_name(c.want))) << c.e.message;
+}
+
+TEST(Classify, RewordedMessagesKeepTheirOutcome) {
+  // Rewording a message changes no outcome (nor lwmic's exit status, which follows it), and a
+  // WBEM error that reads like a transport failure stays a WBEM failure.
+  using K = ErrorKind;
+  EXPECT_EQ(classify(Error::of(K::kTransport, WbemStatus::kFailed, "h:5986 is out of reach")),
+            HostOutcome::kUnreachable);
+  EXPECT_EQ(classify(Error::of(K::kAuthentication, WbemStatus::kAccessDenied, "wrong password")),
+            HostOutcome::kRefused);
+  EXPECT_EQ(classify(Error::of(K::kCertificate, WbemStatus::kFailed, "untrusted key")),
+            HostOutcome::kRefused);
+  EXPECT_EQ(classify(Error::of(K::kTimeout, WbemStatus::kTimedOut, "h:5986 stayed silent")),
+            HostOutcome::kTimedOut);
+  EXPECT_EQ(classify(Error{WbemStatus::kFailed, "cannot reach h:5986: Connection refused"}),
+            HostOutcome::kFailed);
+  EXPECT_EQ(classify(Error{WbemStatus::kAccessDenied, "authentication failed for user 'a'"}),
+            HostOutcome::kFailed);
+  EXPECT_EQ(classify(Error{WbemStatus::kTimedOut, "no answer from h:5986 within 5 s"}),
+            HostOutcome::kFailed);
 }
 
 TEST(Summary, WorstCountsAndTotals) {

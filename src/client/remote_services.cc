@@ -1,63 +1,34 @@
-// client/remote_services.cc — WS-Management over Boost.Beast (sync HTTP/1.1 keep-alive) on a
-// Unix socket, TCP or TLS; certificate pinning; Services mapped onto the client codec.
+// client/remote_services.cc — Services mapped onto the WS-Management client codec, over one
+// net::HttpClient (lwmid's Unix socket, HTTP or HTTPS).
 #include "client/remote_services.h"
 
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <deque>
-#include <fstream>
-#include <mutex>
 #include <optional>
-#include <sstream>
 
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "event/subscription_manager.h"
 #include "lwmi/object_path.h"
 #include "net/cloexec_socket.h"
+#include "net/http_client.h"
 #include "os/accounts.h"
-#include "os/descriptors.h"
 #include "security/caller.h"
 #include "wql/parser.h"
 
 namespace lwmi::client {
 
 namespace asio = boost::asio;
-namespace ssl = boost::asio::ssl;
-namespace http = boost::beast::http;
 using boost::system::error_code;
 
 namespace wc = wsman::client;
-
-// ---------------------------------------------------------------------------------------------
-// Endpoints
-
-std::string Endpoint::host_port() const {
-  if (kind == Kind::kUnix) return "unix:" + path;
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return h + ":" + std::to_string(port);
-}
-
-std::string Endpoint::url() const {
-  if (kind == Kind::kUnix) return "http://localhost" + target;
-  return std::string(kind == Kind::kHttps ? "https://" : "http://") + host_port() + target;
-}
 
 Result<Endpoint> parse_node(std::string_view node) {
   Endpoint e;
@@ -135,451 +106,31 @@ std::string default_known_hosts_file() {
 
 namespace {
 
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
+/// How post() sends a request.
+struct Post {
+  int server_wait_ms = 0;                     ///< see net::HttpClient::post
+  const std::atomic<bool>* cancel = nullptr;  ///< see net::HttpClient::post
+  /// The WQL the request carries, when the caller gave it: a fault's position (the server's
+  /// <l:Position>) points into it. Any other request's fault loses its position, which points
+  /// into text the caller never saw.
+  std::string_view query;
+};
 
-std::string fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out = "SHA256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out += ':';
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
+/// POSTs an envelope: the response body for HTTP 200, the fault's Error for a SOAP fault, else
+/// an Error for the HTTP status or the transport failure.
+Result<std::string> post(net::HttpClient& http, const std::string& envelope, const Post& how = {}) {
+  auto res = http.post(envelope, how.server_wait_ms, how.cancel);
+  if (!res.ok()) return res.take_error();
+  if (res->status == 200) return std::move(res->body);
+  if (auto f = wc::fault_of(res->body)) {
+    if (f->position && (how.query.empty() || *f->position > how.query.size())) f->position.reset();
+    return *std::move(f);
   }
-  return out;
-}
-
-std::string openssl_reason(const error_code& ec) {
-  std::string m = ec.message();
-  if (ec.category() == asio::error::get_ssl_category()) {
-    unsigned long e = static_cast<unsigned long>(ec.value());
-    if (const char* r = ERR_reason_error_string(e)) m = r;
-  }
-  return m;
-}
-
-/// Creates `dir` and its parents with `mode` (existing ones are left as they are).
-bool make_dirs(const std::string& dir, mode_t mode) {
-  if (dir.empty()) return true;
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0 && !make_dirs(dir.substr(0, slash), mode))
-    return false;
-  return ::mkdir(dir.c_str(), mode) == 0 || errno == EEXIST;
+  return Error{WbemStatus::kFailed,
+               http.where() + " answered HTTP " + std::to_string(res->status) + " " + res->reason};
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Connection: one keep-alive HTTP/1.1 connection, reopened when needed.
-
-class Connection {
- public:
-  Connection(Endpoint endpoint, const ConnectOptions& options)
-      : endpoint_(std::move(endpoint)),
-        user_(options.user),
-        password_(options.password),
-        ca_file_(options.ca_file),
-        known_hosts_(options.known_hosts_file.empty() ? default_known_hosts_file()
-                                                      : options.known_hosts_file),
-        connect_timeout_ms_(options.connect_timeout_ms),
-        operation_timeout_ms_(options.operation_timeout_ms) {}
-  ~Connection() { close(); }
-
-  /// POSTs an envelope; the response body for HTTP 200, the fault's Error for a SOAP fault,
-  /// else an Error for the HTTP status or the transport failure.
-  /// `server_wait_ms`: how long the server may hold the request by design (a Pull's
-  /// OperationTimeout), added to the operation timeout.
-  /// `cancel`: when set (before or during the exchange) and cancel(cancel) is called, the
-  /// exchange ends at once with WBEM_E_CALL_CANCELLED and the connection is closed (the next
-  /// post opens a new one).
-  Result<std::string> post(const std::string& envelope, int server_wait_ms = 0,
-                           const std::atomic<bool>* cancel = nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
-    struct Exchanging {
-      Connection* c;
-      ~Exchanging() {
-        std::lock_guard<std::mutex> l(c->cancel_mu_);
-        c->cancel_token_ = nullptr;
-      }
-    } exchanging{this};
-    {
-      std::lock_guard<std::mutex> l(cancel_mu_);
-      ++exchange_;
-      cancel_token_ = cancel;
-      if (cancel && *cancel) return cancelled();
-    }
-    for (int attempt = 0;; ++attempt) {
-      bool reused = open_ && used_;
-      if (!open_) {
-        auto r = open();
-        if (!r.ok()) return cancel && *cancel ? cancelled() : r.take_error();
-      }
-      http::request<http::string_body> req{http::verb::post, endpoint_.target, 11};
-      req.set(http::field::host, endpoint_.kind == Endpoint::Kind::kUnix ? std::string("localhost")
-                                                                         : endpoint_.host_port());
-      req.set(http::field::user_agent, "lwmi/0.1.0");
-      req.set(http::field::content_type, "application/soap+xml;charset=UTF-8");
-      if (endpoint_.kind != Endpoint::Kind::kUnix && !user_.empty())
-        req.set(http::field::authorization, "Basic " + base64(user_ + ":" + password_));
-      req.keep_alive(true);
-      req.body() = envelope;
-      req.prepare_payload();
-
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(64u << 20);
-      error_code ec = exchange(req, parser, server_wait_ms);
-      if (ec == asio::error::timed_out) {
-        close();
-        return Error{WbemStatus::kTimedOut, "no answer from " + where() + " within " +
-                                                millis(operation_timeout_ms_ + server_wait_ms) +
-                                                " (operation timeout)"};
-      }
-      if (ec) {
-        close();
-        if (cancel && *cancel) return cancelled();
-        // The server may have closed an idle keep-alive connection: try once on a new one.
-        if (reused && attempt == 0 && !parser.got_some()) continue;
-        return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + openssl_reason(ec)};
-      }
-      used_ = true;
-      auto& res = parser.get();
-      if (!res.keep_alive()) close();
-      int status = static_cast<int>(res.result_int());
-      if (status == 401) {
-        if (user_.empty())
-          return Error{WbemStatus::kAccessDenied,
-                       "authentication failed at " + where() + ": no user given (use --user)"};
-        return Error{WbemStatus::kAccessDenied,
-                     "authentication failed for user '" + user_ + "' at " + where()};
-      }
-      if (status == 200) return std::move(res.body());
-      if (auto f = wc::fault_of(res.body())) return *f;
-      return Error{WbemStatus::kFailed, where() + " answered HTTP " + std::to_string(status) + " " +
-                                            std::string(res.reason())};
-    }
-  }
-
-  /// From any thread: ends the exchange that post() runs with this `token` (already set by the
-  /// caller), if one runs; a post() that starts later with it set ends at once instead.
-  void cancel(const std::atomic<bool>* token) {
-    std::lock_guard<std::mutex> l(cancel_mu_);
-    if (cancel_token_ != token || !token) return;
-    // The sockets belong to the thread running the exchange: it closes them, in its io_context.
-    asio::post(ioc_, [this, exchange = exchange_] {
-      if (exchange != exchange_) return;  // a later exchange's, queued too late
-      abort_io();
-    });
-  }
-
-  std::vector<std::string> notes() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return notes_;
-  }
-
-  std::string where() const { return endpoint_.host_port(); }
-
- private:
-  /// On the thread that runs the exchange: closes every socket and cancels a resolve, so that
-  /// whatever is pending ends with operation_aborted.
-  void abort_io() {
-    error_code ignored;
-    if (tls_) tls_->lowest_layer().close(ignored);
-    if (tcp_) tcp_->close(ignored);
-    if (unix_) unix_->close(ignored);
-    if (pending_tcp_) pending_tcp_->close(ignored);
-    if (resolver_) resolver_->cancel();
-  }
-
-  Error cancelled() const {
-    return Error{WbemStatus::kCallCancelled, "the request to " + where() + " was interrupted"};
-  }
-
-  static std::string millis(int ms) {
-    if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-    return std::to_string(ms) + " ms";
-  }
-
-  /// Runs the asynchronous operation `start` begins (it calls its handler with an error_code)
-  /// until it completes or `deadline` passes; then its sockets are closed, the operation ends
-  /// with operation_aborted, and asio::error::timed_out is returned.
-  template <class Start>
-  error_code run(Start&& start, std::optional<std::chrono::steady_clock::time_point> deadline) {
-    error_code result = asio::error::would_block;
-    start([&](error_code ec) { result = ec; });
-    ioc_.restart();
-    while (result == asio::error::would_block) {
-      size_t n = deadline ? ioc_.run_one_until(*deadline) : ioc_.run_one();
-      if (n == 0 && result == asio::error::would_block) {
-        // Deadline passed: abort what is pending, and let its handlers run before any
-        // stream is destroyed.
-        abort_io();
-        ioc_.restart();
-        ioc_.run();
-        return asio::error::timed_out;
-      }
-    }
-    return result;
-  }
-
-  static std::optional<std::chrono::steady_clock::time_point> deadline_after(int ms) {
-    if (ms <= 0) return std::nullopt;
-    return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  }
-
-  template <class Req, class Parser>
-  error_code exchange(Req& req, Parser& parser, int server_wait_ms) {
-    error_code ec;
-    buffer_.clear();
-    auto deadline = deadline_after(
-        operation_timeout_ms_ > 0 ? operation_timeout_ms_ + std::max(server_wait_ms, 0) : 0);
-    auto run = [&](auto& stream) {
-      ec = this->run(
-          [&](auto done) {
-            http::async_write(stream, req, [done](error_code e, size_t) { done(e); });
-          },
-          deadline);
-      if (!ec)
-        ec = this->run(
-            [&](auto done) {
-              http::async_read(stream, buffer_, parser, [done](error_code e, size_t) { done(e); });
-            },
-            deadline);
-    };
-    if (unix_)
-      run(*unix_);
-    else if (tls_)
-      run(*tls_);
-    else if (tcp_)
-      run(*tcp_);
-    else
-      ec = asio::error::not_connected;
-    return ec;
-  }
-
-  Result<void> open() {
-    close();
-    used_ = false;
-    error_code ec;
-    if (endpoint_.kind == Endpoint::Kind::kUnix) {
-      unix_.emplace(ioc_);
-      ec = net::open_cloexec(*unix_, asio::local::stream_protocol());
-      if (!ec)
-        ec = run(
-            [&](auto done) {
-              unix_->async_connect(asio::local::stream_protocol::endpoint(endpoint_.path), done);
-            },
-            deadline_after(connect_timeout_ms_));
-      if (ec) {
-        unix_.reset();
-        return Error{WbemStatus::kFailed, "cannot reach lwmid at " + where() + ": " + ec.message()};
-      }
-      open_ = true;
-      return {};
-    }
-    auto deadline = deadline_after(connect_timeout_ms_);
-    auto no_connection = [&] {
-      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": no connection within " +
-                                            millis(connect_timeout_ms_) + " (connect timeout)"};
-    };
-    resolver_.emplace(ioc_);
-    asio::ip::tcp::resolver::results_type results;
-    ec = run(
-        [&](auto done) {
-          resolver_->async_resolve(endpoint_.host, std::to_string(endpoint_.port),
-                                   [&results, done](error_code e, auto r) {
-                                     results = std::move(r);
-                                     done(e);
-                                   });
-        },
-        deadline);
-    resolver_.reset();
-    if (ec == asio::error::timed_out) return no_connection();
-    if (ec)
-      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": cannot resolve '" +
-                                            endpoint_.host + "': " + ec.message()};
-    pending_tcp_.emplace(ioc_);
-    ec = run(
-        [&](auto done) {
-          asio::async_connect(*pending_tcp_, results,
-                              [done](error_code e, const auto&) { done(e); });
-        },
-        deadline);
-    if (ec) {
-      pending_tcp_.reset();
-      if (ec == asio::error::timed_out) return no_connection();
-      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": " + ec.message()};
-    }
-    asio::ip::tcp::socket sock(std::move(*pending_tcp_));
-    pending_tcp_.reset();
-    // asio's range connect opens a socket per address without close-on-exec: flag it now (a
-    // program that forks while this connects may still inherit it for that instant).
-    (void)os::set_cloexec(sock.native_handle());
-    sock.set_option(asio::ip::tcp::no_delay(true), ec);
-    if (endpoint_.kind == Endpoint::Kind::kHttp) {
-      tcp_.emplace(std::move(sock));
-      open_ = true;
-      return {};
-    }
-    if (!ssl_ctx_) {
-      ssl_ctx_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-      ssl_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                            ssl::context::no_tlsv1_1);
-      if (!ca_file_.empty()) {
-        ssl_ctx_->load_verify_file(ca_file_, ec);
-        if (ec) {
-          ssl_ctx_.reset();
-          return Error{WbemStatus::kFailed, "cannot reach " + where() +
-                                                ": cannot load the CA file " + ca_file_ + ": " +
-                                                openssl_reason(ec)};
-        }
-        ssl_ctx_->set_verify_mode(ssl::verify_peer);
-      } else {
-        ssl_ctx_->set_verify_mode(ssl::verify_none);  // pinned below instead
-      }
-    }
-    tls_.emplace(std::move(sock), *ssl_ctx_);
-    bool is_address = false;
-    {
-      error_code aec;
-      asio::ip::make_address(endpoint_.host, aec);
-      is_address = !aec;
-    }
-    if (!is_address) SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host.c_str());
-    if (!ca_file_.empty()) tls_->set_verify_callback(ssl::host_name_verification(endpoint_.host));
-    ec = run([&](auto done) { tls_->async_handshake(ssl::stream_base::client, done); }, deadline);
-    if (ec) {
-      tls_.reset();
-      // Connected, but no TLS answer: the host is there and does not answer (e.g. stopped).
-      if (ec == asio::error::timed_out)
-        return Error{WbemStatus::kTimedOut, "no answer from " + where() + " within " +
-                                                millis(connect_timeout_ms_) +
-                                                " (TLS handshake; connect timeout)"};
-      if (!ca_file_.empty() && ec.category() == asio::error::get_ssl_category())
-        return Error{WbemStatus::kFailed, "cannot reach " + where() + ": the certificate of " +
-                                              where() + " does not verify against " + ca_file_ +
-                                              ": " + openssl_reason(ec)};
-      // A plain-HTTP server (lwmid's port 5985) answers a TLS hello with an HTTP error page,
-      // which OpenSSL reads as a record of an unknown version: say what to type instead.
-      std::string hint;
-      if (ec.category() == asio::error::get_ssl_category() &&
-          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER)
-        hint =
-            " (the server answered without TLS: for a plain HTTP port such as lwmid's 5985, "
-            "name it http://" +
-            where() + ")";
-      return Error{WbemStatus::kFailed, "cannot reach " + where() +
-                                            ": TLS handshake failed: " + openssl_reason(ec) + hint};
-    }
-    if (ca_file_.empty()) {
-      auto pinned = pin();
-      if (!pinned.ok()) {
-        tls_.reset();
-        return pinned;
-      }
-    }
-    open_ = true;
-    return {};
-  }
-
-  /// Trust on first use: compares the peer's certificate with known_hosts, records it if new.
-  Result<void> pin() {
-    X509* cert = SSL_get_peer_certificate(tls_->native_handle());
-    if (!cert)
-      return Error{WbemStatus::kFailed, "cannot reach " + where() + ": it sent no certificate"};
-    std::string fp = fingerprint(cert);
-    X509_free(cert);
-    std::string key = where();
-    std::ifstream in(known_hosts_);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::string_view l = base::trim(line);
-      if (l.empty() || l.front() == '#') continue;
-      auto sp = l.find_first_of(" \t");
-      if (sp == std::string_view::npos) continue;
-      if (l.substr(0, sp) != key) continue;
-      std::string_view known = base::trim(l.substr(sp + 1));
-      if (known == fp) return {};
-      return Error{WbemStatus::kFailed, "certificate of " + key + " changed (was " +
-                                            std::string(known) + ", now " + fp +
-                                            "): refusing; remove the line from " + known_hosts_ +
-                                            " if the change is expected"};
-    }
-    in.close();
-    // Accepted on first use; recorded once the connection proved useful (commit_pin), so a
-    // failed login leaves no trace and the note reaches the caller with a working connection.
-    if (!pending_fp_.empty() && pending_fp_ != fp)
-      return Error{WbemStatus::kFailed, "certificate of " + key + " changed (was " + pending_fp_ +
-                                            ", now " + fp + "): refusing"};
-    pending_fp_ = fp;
-    return {};
-  }
-
- public:
-  /// Records a certificate accepted on first use in known_hosts (a note says so).
-  void commit_pin() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pending_fp_.empty()) return;
-    std::string fp = std::move(pending_fp_);
-    pending_fp_.clear();
-    std::string key = where();
-    auto slash = known_hosts_.find_last_of('/');
-    if (slash != std::string::npos && slash > 0) make_dirs(known_hosts_.substr(0, slash), 0700);
-    std::ofstream out(known_hosts_, std::ios::app);
-    if (out) out << key << ' ' << fp << '\n';
-    if (out && out.flush()) {
-      notes_.push_back("recorded the certificate of " + key + " (" + fp + ") in " + known_hosts_);
-    } else {
-      notes_.push_back("trusting the certificate of " + key + " (" + fp +
-                       ") for this session only: cannot write " + known_hosts_ + ": " +
-                       std::strerror(errno));
-    }
-  }
-
- private:
-  void close() {
-    error_code ec;
-    if (tls_) tls_->lowest_layer().close(ec);
-    if (tcp_) tcp_->close(ec);
-    if (unix_) unix_->close(ec);
-    tls_.reset();
-    tcp_.reset();
-    unix_.reset();
-    open_ = false;
-  }
-
-  Endpoint endpoint_;
-  std::string user_, password_, ca_file_, known_hosts_;
-  mutable std::mutex mu_;
-  std::mutex cancel_mu_;  ///< guards the two below (cancel() runs on another thread)
-  const std::atomic<bool>* cancel_token_ = nullptr;  ///< the running exchange's
-  uint64_t exchange_ = 0;                            ///< counts exchanges
-  asio::io_context ioc_;
-  std::unique_ptr<ssl::context> ssl_ctx_;
-  std::optional<asio::local::stream_protocol::socket> unix_;
-  std::optional<asio::ip::tcp::socket> tcp_;
-  std::optional<ssl::stream<asio::ip::tcp::socket>> tls_;
-  std::optional<asio::ip::tcp::socket> pending_tcp_;  ///< while connecting
-  std::optional<asio::ip::tcp::resolver> resolver_;   ///< while resolving
-  int connect_timeout_ms_ = 0;                        ///< 0 = no limit
-  int operation_timeout_ms_ = 0;
-  boost::beast::flat_buffer buffer_;
-  bool open_ = false;
-  bool used_ = false;
-  std::vector<std::string> notes_;
-  std::string pending_fp_;  ///< a certificate accepted on first use, not yet recorded
-};
 
 // ---------------------------------------------------------------------------------------------
 // Streams: pull lazily as the caller iterates.
@@ -588,7 +139,7 @@ namespace {
 
 class RemoteStream : public InstanceStream {
  public:
-  RemoteStream(std::shared_ptr<Connection> c, wc::Common common, std::string uri,
+  RemoteStream(std::shared_ptr<net::HttpClient> c, wc::Common common, std::string uri,
                wc::EnumerationPage first, std::string server)
       : connection_(std::move(c)),
         common_(std::move(common)),
@@ -599,7 +150,7 @@ class RemoteStream : public InstanceStream {
   ~RemoteStream() override {
     if (!done_ && !context_.empty()) {
       common_.message_id.clear();
-      (void)connection_->post(wc::release_request(common_, uri_, context_));
+      (void)post(*connection_, wc::release_request(common_, uri_, context_));
     }
   }
 
@@ -607,7 +158,7 @@ class RemoteStream : public InstanceStream {
     while (items_.empty()) {
       if (done_) return false;
       common_.message_id.clear();
-      auto body = connection_->post(wc::pull_request(common_, uri_, context_, 100));
+      auto body = post(*connection_, wc::pull_request(common_, uri_, context_, 100));
       if (!body.ok()) return fail(body.take_error());
       auto page = wc::parse_enumeration_response(*body);
       if (!page.ok()) return fail(page.take_error());
@@ -634,7 +185,7 @@ class RemoteStream : public InstanceStream {
     return false;
   }
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<net::HttpClient> connection_;
   wc::Common common_;
   std::string uri_;
   std::string server_;
@@ -665,7 +216,7 @@ class RemoteEventStream : public EventStream {
   static constexpr double kPullWait = 30;
 
   /// `server`: the host the events come from (their __SERVER, as RemoteStream's instances).
-  RemoteEventStream(std::shared_ptr<Connection> c, wc::Common common, std::string uri,
+  RemoteEventStream(std::shared_ptr<net::HttpClient> c, wc::Common common, std::string uri,
                     wc::SubscribeResult sub, std::string server)
       : connection_(std::move(c)),
         common_(std::move(common)),
@@ -676,7 +227,7 @@ class RemoteEventStream : public EventStream {
     if (sub_.identifier.empty()) return;
     common_.message_id.clear();
     common_.timeout_s = 10;
-    (void)connection_->post(wc::unsubscribe_request(common_, uri_, sub_.identifier));
+    (void)post(*connection_, wc::unsubscribe_request(common_, uri_, sub_.identifier));
   }
 
   GuardStatus guard_status() const override {
@@ -703,16 +254,16 @@ class RemoteEventStream : public EventStream {
       }
       common_.message_id.clear();
       common_.timeout_s = wait;
-      auto body = connection_->post(wc::pull_request(common_, uri_, sub_.context, 100),
-                                    static_cast<int>(wait * 1000), &interrupted_);
+      auto body = post(*connection_, wc::pull_request(common_, uri_, sub_.context, 100),
+                       {static_cast<int>(wait * 1000), &interrupted_});
       if (!body.ok()) {
         const Error& e = body.error();
         // interrupt(): the pull was abandoned (the server answers it when the Unsubscribe the
         // destructor sends comes, or when its wait ends).
         if (e.code == WbemStatus::kCallCancelled && interrupted_.exchange(false)) return false;
         // The server's TimedOut fault: nothing happened, pull again (not the client's own
-        // operation timeout, "no answer from …": the server is stuck).
-        if (e.code == WbemStatus::kTimedOut && e.message.rfind("no answer from", 0) != 0) continue;
+        // operation timeout, a kTimeout error: the server is stuck).
+        if (e.code == WbemStatus::kTimedOut && e.is_wbem()) continue;
         if (e.code == WbemStatus::kQueueOverflow) {
           dropped_ += std::max<uint64_t>(event::SubscriptionManager::dropped_in(e), 1);
           continue;
@@ -741,7 +292,7 @@ class RemoteEventStream : public EventStream {
   uint64_t lost() const override { return lost_; }
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<net::HttpClient> connection_;
   wc::Common common_;
   std::string uri_;
   wc::SubscribeResult sub_;
@@ -756,17 +307,6 @@ std::string local_host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
   return buf;
-}
-
-/// A query error from the server, its caret restored: the server names the query's column
-/// ("… at column 15: …"), which a fault carries only in its text.
-Error with_query_position(Error e, std::string_view wql) {
-  auto at = e.message.find("at column ");
-  if (at != std::string::npos && !e.position)
-    if (auto col = base::parse_u64(e.message.substr(at + 10, e.message.find(':', at) - at - 10));
-        col && *col >= 1 && *col <= wql.size() + 1)
-      e.position = static_cast<size_t>(*col - 1);
-  return e;
 }
 
 bool is_identifier(std::string_view s) {
@@ -798,7 +338,7 @@ std::vector<wsman::Selector> selectors_of(const ObjectPath& p) {
 // ---------------------------------------------------------------------------------------------
 // RemoteServices
 
-RemoteServices::RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint,
+RemoteServices::RemoteServices(std::shared_ptr<net::HttpClient> connection, Endpoint endpoint,
                                std::string host, std::string namespace_path)
     : connection_(std::move(connection)),
       endpoint_(std::move(endpoint)),
@@ -830,10 +370,18 @@ Result<std::unique_ptr<RemoteServices>> RemoteServices::connect(const ConnectOpt
   for (char& c : ns)
     if (c == '/') c = '\\';
   while (!ns.empty() && ns.front() == '\\') ns.erase(ns.begin());
-  auto conn = std::make_shared<Connection>(*ep, options);
+  net::HttpClientOptions http;
+  http.user = options.user;
+  http.password = options.password;
+  http.ca_file = options.ca_file;
+  http.known_hosts_file =
+      options.known_hosts_file.empty() ? default_known_hosts_file() : options.known_hosts_file;
+  http.connect_timeout_ms = options.connect_timeout_ms;
+  http.operation_timeout_ms = options.operation_timeout_ms;
+  auto conn = std::make_shared<net::HttpClient>(*ep, std::move(http));
   std::string host = ep->kind == Endpoint::Kind::kUnix ? local_host_name() : ep->host;
   std::unique_ptr<RemoteServices> s(new RemoteServices(conn, *ep, host, ns));
-  auto body = conn->post(wc::identify_request(s->common()));
+  auto body = post(*conn, wc::identify_request(s->common()));
   if (!body.ok()) return body.take_error();
   auto product = wc::parse_identify_response(*body);
   if (!product.ok()) return product.take_error();
@@ -860,8 +408,9 @@ Result<Instance> RemoteServices::get_object(std::string_view path,
   if (!p->is_instance_path() || p->singleton)
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
-  auto body = connection_->post(
-      wc::get_request(common(), uri_for(p->class_name, p->namespace_path), selectors_of(*p)));
+  auto body =
+      post(*connection_,
+           wc::get_request(common(), uri_for(p->class_name, p->namespace_path), selectors_of(*p)));
   if (!body.ok()) return body.take_error();
   auto inst = wc::parse_get_response(*body);
   if (!inst.ok()) return inst.take_error();
@@ -882,14 +431,16 @@ Result<Instance> RemoteServices::get_object(std::string_view path,
 }
 
 Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate(const std::string& uri,
-                                                                  const std::string& filter) {
+                                                                  const std::string& filter,
+                                                                  bool callers_query) {
   wc::EnumerateOptions o;
   o.filter = filter;
   o.optimize = true;
   o.max_elements = 100;
   o.object_and_epr = true;
   auto c = common();
-  auto body = connection_->post(wc::enumerate_request(c, uri, o));
+  auto body = post(*connection_, wc::enumerate_request(c, uri, o),
+                   {.query = callers_query ? std::string_view(filter) : std::string_view()});
   if (!body.ok()) return body.take_error();
   auto page = wc::parse_enumeration_response(*body);
   if (!page.ok()) return page.take_error();
@@ -902,7 +453,7 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate_instances(
   if (!is_identifier(class_name))
     return Error{WbemStatus::kInvalidClass,
                  "'" + std::string(class_name) + "' is not a class name"};
-  if (properties.empty()) return enumerate(uri_for(class_name), "");
+  if (properties.empty()) return enumerate(uri_for(class_name), "", false);
   std::string wql = "SELECT ";
   for (size_t i = 0; i < properties.size(); ++i) {
     if (!is_identifier(properties[i]))
@@ -910,7 +461,7 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::enumerate_instances(
     wql += (i ? "," : "") + properties[i];
   }
   wql += " FROM " + std::string(class_name);
-  return enumerate(wc::class_uri("*", namespace_for(class_name)), wql);
+  return enumerate(wc::class_uri("*", namespace_for(class_name)), wql, false);
 }
 
 Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_view wql,
@@ -923,17 +474,13 @@ Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query(std::string_v
   std::string cls;
   if (auto q = wql::parse(wql); q.ok() && q->kind == wql::Query::Kind::kSelect)
     cls = q->select.class_name;
-  auto r = enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql));
-  if (!r.ok()) return with_query_position(r.take_error(), wql);
-  return r;
+  return enumerate(wc::class_uri("*", namespace_for(cls)), std::string(wql), true);
 }
 
 Result<std::unique_ptr<InstanceStream>> RemoteServices::exec_query_in(std::string_view ns,
                                                                       std::string_view wql) {
   if (ns.empty()) return exec_query(wql, "WQL");
-  auto r = enumerate(wc::class_uri("*", ns), std::string(wql));
-  if (!r.ok()) return with_query_position(r.take_error(), wql);
-  return r;
+  return enumerate(wc::class_uri("*", ns), std::string(wql), true);
 }
 
 Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_view class_name) {
@@ -944,7 +491,7 @@ Result<std::shared_ptr<const ClassDecl>> RemoteServices::get_class(std::string_v
   // names only the superclass.
   std::string ns = namespace_for(class_name);
   auto fetch = [&](std::string_view name) -> Result<std::shared_ptr<ClassDecl>> {
-    auto body = connection_->post(wc::get_class_request(common(), name, ns));
+    auto body = post(*connection_, wc::get_class_request(common(), name, ns));
     if (!body.ok()) return body.take_error();
     return wc::parse_get_class_response(*body);
   };
@@ -984,7 +531,7 @@ Result<MethodResult> RemoteServices::exec_method(std::string_view path, std::str
   if (!is_identifier(method))
     return Error{WbemStatus::kInvalidMethod, "'" + std::string(method) + "' is not a method name"};
   std::string uri = uri_for(p->class_name, p->namespace_path);
-  auto body = connection_->post(wc::invoke_request(common(), uri, method, selectors_of(*p), in));
+  auto body = post(*connection_, wc::invoke_request(common(), uri, method, selectors_of(*p), in));
   if (!body.ok()) return body.take_error();
   return wc::parse_invoke_response(*body, p->class_name, method);
 }
@@ -1003,8 +550,8 @@ Result<MethodResult> RemoteServices::exec_method_what_if(std::string_view path,
   // of running the call.
   wc::Common c = common();
   c.what_if = true;
-  auto body = connection_->post(wc::invoke_request(c, uri_for(p->class_name, p->namespace_path),
-                                                   method, selectors_of(*p), in));
+  auto body = post(*connection_, wc::invoke_request(c, uri_for(p->class_name, p->namespace_path),
+                                                    method, selectors_of(*p), in));
   if (!body.ok()) return body.take_error();
   return wc::parse_invoke_response(*body, p->class_name, method);
 }
@@ -1015,7 +562,8 @@ Result<MethodResult> RemoteServices::delete_instance(std::string_view path) {
   if (!p->is_instance_path())
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(path) + "' names no instance (expected Class.Key=\"value\")"};
-  auto body = connection_->post(
+  auto body = post(
+      *connection_,
       wc::delete_request(common(), uri_for(p->class_name, p->namespace_path), selectors_of(*p)));
   if (!body.ok()) return body.take_error();
   auto r = wc::parse_empty_response(*body);
@@ -1035,8 +583,9 @@ Result<ObjectPath> RemoteServices::create_instance(std::string_view class_name,
   for (const auto& [name, value] : properties)
     if (!is_identifier(name))
       return Error{WbemStatus::kInvalidProperty, "'" + name + "' is not a property name"};
-  auto body = connection_->post(
-      wc::create_request(common(), uri_for(p->class_name, p->namespace_path), properties));
+  auto body =
+      post(*connection_,
+           wc::create_request(common(), uri_for(p->class_name, p->namespace_path), properties));
   if (!body.ok()) return body.take_error();
   return wc::parse_create_response(*body);
 }
@@ -1049,8 +598,8 @@ Result<std::unique_ptr<EventStream>> RemoteServices::exec_notification_query(
   o.guard_own_session = options.guard_own_session;
   std::string uri = wc::class_uri("*");
   auto c = common();
-  auto body = connection_->post(wc::subscribe_request(c, uri, o));
-  if (!body.ok()) return with_query_position(body.take_error(), wql);
+  auto body = post(*connection_, wc::subscribe_request(c, uri, o), {.query = wql});
+  if (!body.ok()) return body.take_error();
   auto sub = wc::parse_subscribe_response(*body);
   if (!sub.ok()) return sub.take_error();
   return std::unique_ptr<EventStream>(

@@ -3,13 +3,10 @@
 // Nodes: "unix:/run/lwmi/lwmid.sock" (identity from the socket's peer credentials, no password),
 // "host" (https://host:5986/wsman), "host:port" (HTTPS), "[v6addr]:port", or a full URL
 // "https://host:port/path" / "http://host:port/path" (plain HTTP: lwmid takes Basic over it only
-// on loopback). Requests use HTTP/1.1 keep-alive on one connection per Services (Boost.Beast,
-// synchronous), reconnecting once when the server closed an idle connection.
-// TLS: with ConnectOptions.ca_file the chain and host name are verified; otherwise the host's
-// certificate is pinned on first use, as ssh does: an unknown host:port is recorded in the
-// known_hosts file (a note says so), a changed certificate is refused naming the file.
-// Errors: an unreachable host gives an Error whose message starts with "cannot reach"; HTTP 401
-// gives WBEM_E_ACCESS_DENIED "authentication failed for user …"; a SOAP fault gives its WBEM code.
+// on loopback). Requests go over one net::HttpClient per Services (keep-alive, deadlines, and
+// TLS verified with ConnectOptions.ca_file or pinned on first use in known_hosts).
+// Errors: the client's own failures carry their ErrorKind (transport, timeout, certificate,
+// authentication: see net/http_client.h); a SOAP fault gives its WBEM code as a kWbem Error.
 // Thread safety: as Services; streams share the connection under a mutex.
 #pragma once
 
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "lwmi/services.h"
+#include "net/http_client.h"
 #include "wsman/client_codec.h"
 
 namespace lwmi::client {
@@ -28,18 +26,7 @@ inline constexpr uint16_t kHttpsPort = 5986;
 inline constexpr uint16_t kHttpPort = 5985;
 
 /// Where a node is.
-struct Endpoint {
-  enum class Kind { kUnix, kHttp, kHttps };
-  Kind kind = Kind::kHttps;
-  std::string path;  ///< kUnix: the socket
-  std::string host;  ///< host name or address, without brackets
-  uint16_t port = kHttpsPort;
-  std::string target = "/wsman";
-  /// "host:port" ("[::1]:5986" for IPv6), the known_hosts key; "unix:/path" for a socket.
-  std::string host_port() const;
-  /// The URL for wsa:To.
-  std::string url() const;
-};
+using Endpoint = net::Endpoint;
 
 /// Parses a node: "unix:PATH", "http(s)://HOST[:PORT][/PATH]", "HOST", "HOST:PORT", "[V6]:PORT".
 Result<Endpoint> parse_node(std::string_view node);
@@ -49,8 +36,6 @@ bool socket_accepts(const std::string& path);
 
 /// $HOME/.config/lwmi/known_hosts (or the passwd entry's home when HOME is unset).
 std::string default_known_hosts_file();
-
-class Connection;
 
 class RemoteServices : public Services {
  public:
@@ -91,7 +76,7 @@ class RemoteServices : public Services {
                                                         std::string_view wql) override;
 
  private:
-  RemoteServices(std::shared_ptr<Connection> connection, Endpoint endpoint, std::string host,
+  RemoteServices(std::shared_ptr<net::HttpClient> connection, Endpoint endpoint, std::string host,
                  std::string namespace_path);
   wsman::client::Common common() const;
   /// The namespace to name `cls` in: the path's own, else the connection's, else the one the
@@ -99,10 +84,11 @@ class RemoteServices : public Services {
   std::string namespace_for(std::string_view cls, std::string_view path_ns = {}) const;
   /// The WMI resource URI of `cls` in namespace_for().
   std::string uri_for(std::string_view cls, std::string_view path_ns = {}) const;
+  /// `callers_query`: the filter is the caller's own WQL (a fault's position points into it).
   Result<std::unique_ptr<InstanceStream>> enumerate(const std::string& resource_uri,
-                                                    const std::string& filter);
+                                                    const std::string& filter, bool callers_query);
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<net::HttpClient> connection_;
   Endpoint endpoint_;
   std::string host_;
   std::string namespace_;  ///< ConnectOptions::namespace_path ("" = the class's own)

@@ -446,6 +446,7 @@ TEST_F(RemoteServicesTest, ChangedCertificateIsRefusedByName) {
   EXPECT_NE(s.error().message.find("now SHA256:"), std::string::npos);
   EXPECT_NE(s.error().message.find("remove the line from " + (dir_ / "known_hosts").string()),
             std::string::npos);
+  EXPECT_TRUE(s.error().is_certificate());
 }
 
 TEST_F(RemoteServicesTest, CaFileVerifiesInsteadOfPinning) {
@@ -466,6 +467,7 @@ TEST_F(RemoteServicesTest, CaFileVerifiesInsteadOfPinning) {
   auto bad = RemoteServices::connect(o);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("does not verify"), std::string::npos) << bad.error().message;
+  EXPECT_TRUE(bad.error().is_certificate());
 }
 
 TEST_F(RemoteServicesTest, EnumerationStreamsAcrossPulls) {
@@ -609,6 +611,7 @@ TEST_F(RemoteServicesTest, WrongPasswordIsAccessDenied) {
   EXPECT_EQ(s.error().code, WbemStatus::kAccessDenied);
   EXPECT_EQ(s.error().message,
             "authentication failed for user 'alice' at 127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_TRUE(s.error().is_authentication());
   // A failed login pins nothing: the certificate is recorded with a working connection.
   EXPECT_FALSE(fs::exists(dir_ / "known_hosts"));
 }
@@ -820,11 +823,15 @@ struct EventWorld {
     seen.push_back(r);
     wsman::Response out;
     out.relates_to = r.message_id;
-    auto fault = [&](const std::string& sub, const std::string& reason, WbemStatus code) {
+    // `position` and `dropped`: the data lwmid sends with the fault (the client reads no text).
+    auto fault = [&](const std::string& sub, const std::string& reason, WbemStatus code,
+                     std::optional<size_t> position = std::nullopt, uint64_t dropped = 0) {
       wsman::Fault f;
       f.subcode = sub;
       f.reason = reason;
       f.wbem = code;
+      f.position = position;
+      f.dropped_events = dropped;
       out.fault = f;
       return encoded(out);
     };
@@ -836,7 +843,7 @@ struct EventWorld {
         if (r.filter.rfind("SELECT * FROM Win32_Process", 0) == 0)
           return fault("w:CannotProcessFilter",
                        "invalid query at column 15: Win32_Process is not an event class",
-                       WbemStatus::kNotEventClass);
+                       WbemStatus::kNotEventClass, 14);
         out.action = "http://schemas.xmlsoap.org/ws/2004/08/eventing/SubscribeResponse";
         out.subscription_id = "uuid:sub";
         out.context = "uuid:sub-ctx";
@@ -850,7 +857,7 @@ struct EventWorld {
         if (n == 1 || n > 4) return fault("w:TimedOut", "nothing", WbemStatus::kTimedOut);
         if (n == 2)
           return fault("w:QuotaLimit", "overflowed: 3 event(s) dropped; the rest follows",
-                       WbemStatus::kQueueOverflow);
+                       WbemStatus::kQueueOverflow, std::nullopt, 3);
         out.is_pull = true;
         out.context = r.context;
         out.resource_uri = r.resource_uri;
@@ -1011,11 +1018,13 @@ TEST_F(RemoteServicesTest, UnreachableSaysCannotReach) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message.rfind("cannot reach 127.0.0.1:" + std::to_string(port), 0), 0u)
       << s.error().message;
+  EXPECT_TRUE(s.error().is_transport());
   ConnectOptions o;
   o.socket = (dir_ / "missing.sock").string();
   auto u = Locator::connect(o);
   ASSERT_FALSE(u.ok());
   EXPECT_EQ(u.error().message.rfind("cannot reach", 0), 0u) << u.error().message;
+  EXPECT_TRUE(u.error().is_transport());
 }
 
 }  // namespace

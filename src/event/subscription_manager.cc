@@ -254,11 +254,12 @@ void SubscriptionManager::try_complete_locked(Subscription& s, Clock::time_point
   if (!s.waiter) return;
   std::optional<Result<PullResult>> result;
   if (s.dropped > 0) {
-    result = Result<PullResult>(
-        Error{WbemStatus::kQueueOverflow,
-              "the subscription's event queue (" + std::to_string(limits_.queue_size) +
-                  " events) overflowed: " + std::to_string(s.dropped) +
-                  " event(s) dropped; the queued events follow with the next Pull"});
+    Error overflow{WbemStatus::kQueueOverflow,
+                   "the subscription's event queue (" + std::to_string(limits_.queue_size) +
+                       " events) overflowed: " + std::to_string(s.dropped) +
+                       " event(s) dropped; the queued events follow with the next Pull"};
+    overflow.dropped_events = s.dropped;
+    result = Result<PullResult>(std::move(overflow));
     s.dropped = 0;
   } else if (!s.queue.empty()) {
     PullResult r;
@@ -465,15 +466,7 @@ size_t SubscriptionManager::count_for(uid_t uid) const {
 }
 
 uint64_t SubscriptionManager::dropped_in(const Error& e) {
-  if (e.code != WbemStatus::kQueueOverflow) return 0;
-  auto at = e.message.find(" event(s) dropped");
-  if (at == std::string::npos) return 0;
-  size_t start = at;
-  while (start > 0 && e.message[start - 1] >= '0' && e.message[start - 1] <= '9') --start;
-  if (start == at) return 0;
-  // A server's text: a count beyond 64 bits saturates rather than throwing.
-  auto n = base::parse_u64(std::string_view(e.message).substr(start, at - start));
-  return n ? *n : std::numeric_limits<uint64_t>::max();
+  return e.code == WbemStatus::kQueueOverflow ? e.dropped_events : 0;
 }
 
 Error SubscriptionManager::revoke_locked(const std::string& id, security::Privilege lost,

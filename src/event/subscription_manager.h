@@ -155,7 +155,8 @@ class SubscriptionManager {
   size_t count_for(uid_t uid) const;
   const SubscriptionLimits& limits() const { return limits_; }
 
-  /// "N event(s) dropped" in an overflow error's message, as a number (0 when absent).
+  /// The count of dropped events an overflow error carries (0 when it says none or is no
+  /// overflow). The count is data (Error::dropped_events), never read from the message.
   static uint64_t dropped_in(const Error& overflow);
 
  private:

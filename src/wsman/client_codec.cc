@@ -170,9 +170,56 @@ Error bad_response(std::string what) {
   return Error{WbemStatus::kFailed, "the server's response is not understood: " + what};
 }
 
-/// Parses an envelope; returns the document and its Body element, or an Error (a fault is
-/// turned into its Error here).
-Result<std::pair<std::shared_ptr<xmlDoc>, xmlNode*>> open_body(std::string_view body) {
+/// lwmi's data in a fault's Detail (envelope.cc's lwmi_fault_detail) into `e`.
+void read_lwmi_fault_detail(const xmlNode* detail, Error* e) {
+  if (const xmlNode* p = child(detail, ns::kLwmi, "Position"))
+    if (auto n = base::parse_u64(base::trim(text(p)))) e->position = static_cast<size_t>(*n);
+  if (const xmlNode* d = child(detail, ns::kLwmi, "DroppedEvents")) {
+    std::string t = text(d);  // trimmed
+    bool digits = !t.empty() && t.find_first_not_of("0123456789") == std::string::npos;
+    // A count beyond 64 bits saturates rather than being lost.
+    if (digits) e->dropped_events = base::parse_u64(t).value_or(UINT64_MAX);
+  }
+}
+
+/// A SOAP fault in `b` (a Body) as its Error; nullopt when `b` holds none.
+std::optional<Error> fault_in(xmlNode* b) {
+  xmlNode* f = child(b, ns::kSoap, "Fault");
+  if (!f) return std::nullopt;
+  Error e;
+  e.code = WbemStatus::kFailed;
+  if (xmlNode* reason = child(f, ns::kSoap, "Reason")) {
+    xmlNode* t = child(reason, ns::kSoap, "Text");
+    e.message = text(t ? t : reason);
+  }
+  xmlNode* detail = child(f, ns::kSoap, "Detail");
+  if (xmlNode* wf = child(detail, kWsmanFault, "WSManFault")) {
+    if (auto code = attr(wf, "Code")) {
+      std::string_view c = base::trim(*code);
+      std::optional<uint64_t> v;
+      if (c.size() > 2 && (c.substr(0, 2) == "0x" || c.substr(0, 2) == "0X")) {
+        v = std::strtoull(std::string(c.substr(2)).c_str(), nullptr, 16);
+      } else {
+        v = base::parse_u64(c);
+      }
+      if (v && *v <= UINT32_MAX && *v != 0) e.code = static_cast<WbemStatus>(*v);
+    }
+    if (e.message.empty())
+      if (xmlNode* m = child(wf, kWsmanFault, "Message")) e.message = text(m);
+  }
+  if (e.message.empty()) {
+    std::string sub;
+    if (xmlNode* code = child(f, ns::kSoap, "Code"))
+      if (xmlNode* s = child(code, ns::kSoap, "Subcode"))
+        if (xmlNode* v = child(s, ns::kSoap, "Value")) sub = text(v);
+    e.message = "the server answered with a fault" + (sub.empty() ? "" : " (" + sub + ")");
+  }
+  read_lwmi_fault_detail(detail, &e);
+  return e;
+}
+
+/// Parses an envelope: the document and its Body element, or an Error when it is none.
+Result<std::pair<std::shared_ptr<xmlDoc>, xmlNode*>> open_envelope(std::string_view body) {
   init_libxml();
   if (body.empty()) return bad_response("the body is empty");
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
@@ -185,38 +232,16 @@ Result<std::pair<std::shared_ptr<xmlDoc>, xmlNode*>> open_body(std::string_view 
   if (!is(root, ns::kSoap, "Envelope")) return bad_response("not a SOAP 1.2 envelope");
   xmlNode* b = child(root, ns::kSoap, "Body");
   if (!b) return bad_response("the envelope has no Body");
-  if (xmlNode* f = child(b, ns::kSoap, "Fault")) {
-    Error e;
-    e.code = WbemStatus::kFailed;
-    if (xmlNode* reason = child(f, ns::kSoap, "Reason")) {
-      xmlNode* t = child(reason, ns::kSoap, "Text");
-      e.message = text(t ? t : reason);
-    }
-    xmlNode* detail = child(f, ns::kSoap, "Detail");
-    if (xmlNode* wf = child(detail, kWsmanFault, "WSManFault")) {
-      if (auto code = attr(wf, "Code")) {
-        std::string_view c = base::trim(*code);
-        std::optional<uint64_t> v;
-        if (c.size() > 2 && (c.substr(0, 2) == "0x" || c.substr(0, 2) == "0X")) {
-          v = std::strtoull(std::string(c.substr(2)).c_str(), nullptr, 16);
-        } else {
-          v = base::parse_u64(c);
-        }
-        if (v && *v <= UINT32_MAX && *v != 0) e.code = static_cast<WbemStatus>(*v);
-      }
-      if (e.message.empty())
-        if (xmlNode* m = child(wf, kWsmanFault, "Message")) e.message = text(m);
-    }
-    if (e.message.empty()) {
-      std::string sub;
-      if (xmlNode* code = child(f, ns::kSoap, "Code"))
-        if (xmlNode* s = child(code, ns::kSoap, "Subcode"))
-          if (xmlNode* v = child(s, ns::kSoap, "Value")) sub = text(v);
-      e.message = "the server answered with a fault" + (sub.empty() ? "" : " (" + sub + ")");
-    }
-    return e;
-  }
   return std::make_pair(std::move(doc), b);
+}
+
+/// Parses an envelope; returns the document and its Body element, or an Error (a fault is
+/// turned into its Error here).
+Result<std::pair<std::shared_ptr<xmlDoc>, xmlNode*>> open_body(std::string_view body) {
+  auto b = open_envelope(body);
+  if (b.ok())
+    if (auto fault = fault_in(b->second)) return *std::move(fault);
+  return b;
 }
 
 bool all_digits_u32(std::string_view s) {
@@ -654,10 +679,9 @@ bool is_heartbeat(std::string_view body) {
 }
 
 std::optional<Error> fault_of(std::string_view body) {
-  auto b = open_body(body);
-  if (!b.ok() && b.error().message.rfind("the server's response is not understood", 0) != 0)
-    return b.error();
-  return std::nullopt;
+  auto b = open_envelope(body);
+  if (!b.ok()) return std::nullopt;
+  return fault_in(b->second);
 }
 
 namespace {

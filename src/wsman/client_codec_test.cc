@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <variant>
 
 #include "cim/schema.h"
@@ -651,6 +652,49 @@ TEST(ClientCodecResponse, IntervalRoundTrip) {
   ASSERT_TRUE(n->is_array());
   EXPECT_EQ(n->elements().size(), 2u);
   (void)cls;
+}
+
+TEST(ClientCodecFault, FaultCarriesLwmiData) {
+  // The position and the dropped count travel as lwmi elements of the Detail: the client reads
+  // them, never the message (here worded without either).
+  Fault f;
+  f.subcode = "w:CannotProcessFilter";
+  f.reason = "no class of that name";
+  f.wbem = WbemStatus::kInvalidClass;
+  f.position = 14;
+  f.dropped_events = 7;
+  std::string body = encode_fault(f, "uuid:1");
+  EXPECT_NE(body.find("<l:Position xmlns:l=\"urn:lwmi:wsman:1\">14</l:Position>"),
+            std::string::npos)
+      << body;
+  auto e = fault_of(body);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, WbemStatus::kInvalidClass);
+  EXPECT_EQ(e->message, "no class of that name");
+  EXPECT_EQ(e->position, size_t{14});
+  EXPECT_EQ(e->dropped_events, 7u);
+  EXPECT_TRUE(e->is_wbem());
+
+  // None sent, none read (WinRM's faults; an older lwmid), whatever the text says.
+  Fault plain;
+  plain.reason = "invalid query at column 15: overflowed: 3 event(s) dropped";
+  plain.wbem = WbemStatus::kQueueOverflow;
+  e = fault_of(encode_fault(plain, "uuid:2"));
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(e->position);
+  EXPECT_EQ(e->dropped_events, 0u);
+
+  // A server's count beyond 64 bits saturates; one that is no number is ignored.
+  std::string huge = body;
+  huge.replace(huge.find(">7<"), 3, ">99999999999999999999999<");
+  EXPECT_EQ(fault_of(huge)->dropped_events, std::numeric_limits<uint64_t>::max());
+  std::string junk = body;
+  junk.replace(junk.find(">7<"), 3, ">-7<");
+  EXPECT_EQ(fault_of(junk)->dropped_events, 0u);
+
+  // A body that is no fault (or no envelope) holds no fault.
+  EXPECT_FALSE(fault_of("<not-soap/>"));
+  EXPECT_FALSE(fault_of(""));
 }
 
 }  // namespace

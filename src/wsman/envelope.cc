@@ -1013,6 +1013,20 @@ std::variant<Request, Fault> decode(std::string_view body) {
   return r;
 }
 
+namespace {
+
+/// The fault's data as lwmi elements of the Detail (client_codec.cc reads them back).
+std::string lwmi_fault_detail(const Fault& fault) {
+  std::string out;
+  const std::string l = std::string(" xmlns:l=\"") + ns::kLwmi + "\">";
+  if (fault.position) out += "<l:Position" + l + std::to_string(*fault.position) + "</l:Position>";
+  if (fault.dropped_events)
+    out += "<l:DroppedEvents" + l + std::to_string(fault.dropped_events) + "</l:DroppedEvents>";
+  return out;
+}
+
+}  // namespace
+
 std::string encode_fault(const Fault& fault, std::string_view message_id) {
   std::string out = kEnvelopeOpen;
   out += header(
@@ -1033,6 +1047,7 @@ std::string encode_fault(const Fault& fault, std::string_view message_id) {
   escape(out, fault.reason);
   out += "</f:Message></f:WSManFault>";
   if (!fault.detail.empty()) out += "<w:FaultDetail>" + esc(fault.detail) + "</w:FaultDetail>";
+  out += lwmi_fault_detail(fault);
   out += "</s:Detail></s:Fault></s:Body></s:Envelope>";
   return out;
 }

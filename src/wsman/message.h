@@ -135,6 +135,10 @@ struct Fault {
   WbemStatus wbem = WbemStatus::kFailed;
   int http_status = 500;  ///< WinRM answers faults with HTTP 500 (400 for bad XML)
   std::string action;     ///< the fault Action; "" = the wsman fault action
+  // The Error's data, in lwmi elements of the Detail (<l:Position>, <l:DroppedEvents>), so that
+  // lwmi's client needs no text of the message; other clients ignore them.
+  std::optional<size_t> position;  ///< Error::position: where in the request's query
+  uint64_t dropped_events = 0;     ///< Error::dropped_events
 };
 
 /// One item of an enumeration response.

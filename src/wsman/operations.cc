@@ -183,7 +183,10 @@ Result<Resource> resolve(const Request& r, const service::CimService* service) {
   return res;
 }
 
-Fault fault_for(const Error& e) {
+namespace {
+
+/// The fault for `e` by its WBEM status.
+Fault fault_by_status(const Error& e) {
   switch (e.code) {
     case WbemStatus::kNotFound:
     case WbemStatus::kInvalidClass:
@@ -230,6 +233,15 @@ Fault fault_for(const Error& e) {
     default:
       return make_fault("w:InternalError", e.message, e.code, "s:Receiver");
   }
+}
+
+}  // namespace
+
+Fault fault_for(const Error& e) {
+  Fault f = fault_by_status(e);
+  f.position = e.position;
+  f.dropped_events = e.dropped_events;
+  return f;
 }
 
 Operations::Operations(service::CimService& service, OperationLimits limits, Eventing* eventing)

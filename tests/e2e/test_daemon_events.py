@@ -168,7 +168,14 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual(status, 500, data[:2000])
         f = td.fault_of(root)
         self.assertIsNotNone(f, data[:2000])
+        self.fault_detail = root.find("s:Body/s:Fault/s:Detail", NS)
         return f
+
+    def lwmi_detail(self, name):
+        """The text of an lwmi element of the last fault's Detail (data lwmi's client reads in
+        place of the message), or None."""
+        el = self.fault_detail.find("{urn:lwmi:wsman:1}" + name)
+        return None if el is None else el.text
 
     def subscribe(self, condition, role="alice", cleanup=True, wql=CREATION, **kw):
         """Subscribes as role; returns (identifier, context, expires). Unsubscribed at cleanup."""
@@ -335,6 +342,7 @@ class DaemonEventsTest(unittest.TestCase):
         m = re.search(r"(\d+) event\(s\) dropped", f["reason"])
         self.assertIsNotNone(m, f)
         self.assertEqual(int(m.group(1)), len(started) - QUEUE_SIZE)
+        self.assertEqual(self.lwmi_detail("DroppedEvents"), str(len(started) - QUEUE_SIZE))
         items = event_items(self.ok(pull_envelope(ctx, timeout="PT1.000S")))
         self.assertEqual([int(t["ProcessId"]) for _, t in items], started[:QUEUE_SIZE])
 
@@ -343,6 +351,7 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertTrue(f["subcode"].endswith(":CannotProcessFilter"), f)
         self.assertEqual(f["wbem"], WBEM_E_NOT_EVENT_CLASS)
         self.assertIn("at column 15", f["reason"])
+        self.assertEqual(self.lwmi_detail("Position"), "14")
 
     def test_unauthenticated_subscribe_is_refused(self):
         body = subscribe_envelope(CREATION % "TargetInstance.Name = 'z'")

@@ -566,5 +566,37 @@ class FanoutTest(unittest.TestCase):
         self.assertEqual(len(out.splitlines()), 4, out)
 
 
+class SingleHostExitStatusTest(unittest.TestCase):
+    """lwmic's exit status for one host follows the kind of its failure, never a message's
+    wording: a connection failure is 4 (needs no daemon)."""
+
+    def setUp(self):
+        self.home = tempfile.mkdtemp(prefix="lwmi-exit-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+
+    def lwmic(self, *args):
+        return e2e.run_lwmic(*args, env={"HOME": self.home}, timeout=60)
+
+    def test_unreachable_host_exits_4(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # closed again when the block ends: refused
+        rc, out, err = self.lwmic("--node", "127.0.0.1:%d" % port, "list", "Win32_Process")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("cannot reach 127.0.0.1:%d: Connection refused" % port, err)
+        self.assertEqual(out, "")
+
+    def test_host_that_never_answers_exits_4(self):
+        silent = socket.socket()
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts; nobody answers
+        port = silent.getsockname()[1]
+        rc, out, err = self.lwmic("--node", "http://127.0.0.1:%d/wsman" % port, "--timeout", "1",
+                                  "list", "Win32_Process")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("no answer from 127.0.0.1:%d within 1 s (operation timeout)" % port, err)
+
+
 if __name__ == "__main__":
     unittest.main()
