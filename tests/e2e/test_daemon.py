@@ -7,17 +7,13 @@ namespace); readiness (ready file, sd_notify READY=1) and a clean stop on SIGTER
 Runs as root (ctest), with /usr/bin/python3. Every user, group, PAM service file, process, network
 namespace and temporary directory made here is removed again, even when a test fails.
 """
-import base64
-import grp
 import http.client
 import json
 import os
-import pwd
 import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -28,196 +24,15 @@ import uuid
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import lwmi_e2e as e2e  # noqa: E402  (shared helpers: wait_for, proc_state)
-
-BUILD_DIR = os.environ.get("LWMI_BUILD_DIR") or os.path.join(SOURCE_DIR, "build", "release")
-LWMID = os.environ.get("LWMID") or os.path.join(BUILD_DIR, "src", "daemon", "lwmid")
-PY = "/usr/bin/python3"
-
-CAPTURES = os.path.join(SOURCE_DIR, "tests", "fixtures", "wsman-captures")  # NN-*, microsoft/NN-*
-
-NS = {
-    "s": "http://www.w3.org/2003/05/soap-envelope",
-    "wsa": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
-    "wsman": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
-    "wsen": "http://schemas.xmlsoap.org/ws/2004/09/enumeration",
-    "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
-    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
-}
-WQL_DIALECT = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
-WBEM_E_INVALID_QUERY = 2147749911  # 0x80041017
-
-# Proxies in the environment must not capture requests to 127.0.0.1 (python3-winrm trusts env).
-for _v in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-    os.environ.pop(_v, None)
-
-
-# ---------------------------------------------------------------------------------------------
-# Envelopes
-
-
-def capture(name):
-    """The text of a captured envelope: 'NN-…' (openwsman) or 'microsoft/NN-…'."""
-    with open(os.path.join(CAPTURES, name), "rb") as f:
-        return f.read().decode("utf-8")
-
-
-def microsoft_captures():
-    return sorted("microsoft/" + f for f in os.listdir(os.path.join(CAPTURES, "microsoft"))
-                  if f.endswith(".xml"))
-
-
-def fresh_id(xml):
-    """A new wsa:MessageID (the captures all carry the one they were recorded with)."""
-    return re.sub(r"uuid:[0-9A-Fa-f-]{36}", "uuid:" + str(uuid.uuid4()), xml, count=1) \
-        if "MessageID" in xml else xml
-
-
-def set_selector(xml, name, value):
-    out, n = re.subn(r'(<wsman:Selector Name="%s">)[^<]*(</wsman:Selector>)' % name,
-                     lambda m: m.group(1) + str(value) + m.group(2), xml)
-    assert n == 1, "no selector %s in the envelope" % name
-    return out
-
-
-def set_filter(xml, wql):
-    out, n = re.subn(r"(<wsman:Filter [^>]*>)[^<]*(</wsman:Filter>)",
-                     lambda m: m.group(1) + xml_escape(wql) + m.group(2), xml)
-    assert n == 1
-    return out
-
-
-def set_context(xml, context):
-    out, n = re.subn(r"(<wsen:EnumerationContext>)[^<]*(</wsen:EnumerationContext>)",
-                     lambda m: m.group(1) + context + m.group(2), xml)
-    assert n == 1
-    return out
-
-
-def add_header(xml, header):
-    assert "</s:Header>" in xml
-    return xml.replace("</s:Header>", header + "</s:Header>", 1)
-
-
-def enable_privilege(xml, value="SeDebugPrivilege"):
-    return add_header(xml, '<wsman:OptionSet><wsman:Option Name="EnablePrivilege">%s'
-                           '</wsman:Option></wsman:OptionSet>' % value)
-
-
-def xml_escape(s):
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def terminate_envelope(pid, dmtf=False):
-    xml = capture("13-invoke-terminate-dmtf-uri.xml" if dmtf else "06-invoke-terminate-wmi-uri.xml")
-    return fresh_id(set_selector(xml, "Handle", pid))
-
-
-def local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def parse_envelope(body):
-    """Parses a response body; asserts it is a SOAP 1.2 Envelope with a Body."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
-    root = ET.fromstring(body)
-    assert root.tag == "{%s}Envelope" % NS["s"], "not a SOAP envelope: %r" % body[:300]
-    assert root.find("s:Body", NS) is not None, "no s:Body: %r" % body[:300]
-    return root
-
-
-def fault_of(root):
-    """(subcode, reason, WSManFault Code or None) of a fault envelope, or None."""
-    fault = root.find("s:Body/s:Fault", NS)
-    if fault is None:
-        return None
-    sub = fault.find("s:Code/s:Subcode/s:Value", NS)
-    code = fault.find("s:Code/s:Value", NS)
-    reason = fault.find("s:Reason/s:Text", NS)
-    wf = fault.find("s:Detail/f:WSManFault", NS)
-    return {
-        "code": (code.text or "").strip() if code is not None else "",
-        "subcode": (sub.text or "").strip() if sub is not None else "",
-        "reason": (reason.text or "") if reason is not None else "",
-        "wbem": int(wf.get("Code")) if wf is not None and wf.get("Code") else None,
-    }
-
-
-def instances(root, path):
-    """Items found at path under s:Body, as {localname: text} dicts (one per instance)."""
-    out = []
-    items = root.find(path, NS)
-    if items is None:
-        return out
-    for item in items:
-        # EnumerateObjectAndEPR wraps the object in wsman:Item with an EPR next to it.
-        objs = [c for c in item if local(c.tag) != "EndpointReference"] \
-            if local(item.tag) == "Item" else [item]
-        for obj in objs:
-            out.append({local(p.tag): (p.text or "") for p in obj})
-    return out
-
-
-def property_of(root, name):
-    for el in root.find("s:Body", NS).iter():
-        if local(el.tag) == name:
-            return el.text
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Transports
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-SOAP_TYPE = "application/soap+xml;charset=UTF-8"
-
-
-def post(conn, body, headers=None):
-    """POST /wsman; returns (status, {lower-case header: value}, body bytes)."""
-    h = {"Content-Type": SOAP_TYPE}
-    h.update(headers or {})
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    try:
-        conn.request("POST", "/wsman", body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-    finally:
-        conn.close()
-
-
-def basic(user, password):
-    return {"Authorization": "Basic " + base64.b64encode(
-        ("%s:%s" % (user, password)).encode()).decode()}
-
-
-def alive(pid):
-    return e2e.proc_state(pid) not in (None, "Z", "X")
-
-
-def wait_gone(pid, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not alive(pid):
-            return True
-        time.sleep(0.01)
-    return False
+import lwmi_e2e as e2e  # noqa: E402
+from lwmi_e2e import SOURCE_DIR, alive, lwmid, wait_gone  # noqa: E402
+from lwmi_e2e.lwmid import LWMID, config_text  # noqa: E402
+from lwmi_e2e.wsman import (CLIENT, NS, PY, WBEM_E_INVALID_QUERY,  # noqa: E402
+                            UnixHTTPConnection, add_header, basic, capture, enable_privilege,
+                            fault_of, fresh_id, instances, local, microsoft_captures,
+                            parse_envelope, post, property_of, set_context, set_filter,
+                            set_selector, terminate_envelope)
 
 
 def run(argv, **kw):
@@ -225,220 +40,17 @@ def run(argv, **kw):
                           stderr=subprocess.PIPE, timeout=kw.pop("timeout", 60), **kw)
 
 
-# A tiny client run as another user or in another network namespace: POSTs stdin to argv[1]
-# (unix:PATH or http://HOST:PORT) with optional Basic credentials argv[2]:argv[3] and prints the
-# HTTP status on the first line, then the body.
-CLIENT = r"""
-import base64, http.client, socket, sys
-target, body = sys.argv[1], sys.stdin.buffer.read()
-h = {"Content-Type": "application/soap+xml;charset=UTF-8"}
-if len(sys.argv) > 3 and sys.argv[2]:
-    h["Authorization"] = "Basic " + base64.b64encode((sys.argv[2] + ":" + sys.argv[3]).encode()).decode()
-for extra in sys.argv[4:]:
-    k, _, v = extra.partition(":")
-    h[k] = v
-if target.startswith("unix:"):
-    class C(http.client.HTTPConnection):
-        def connect(self):
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(30)
-            self.sock.connect(target[5:])
-    c = C("localhost", timeout=30)
-else:
-    hostport = target.split("//", 1)[1].split("/", 1)[0]
-    c = http.client.HTTPConnection(hostport, timeout=30)
-c.request("POST", "/wsman", body=body, headers=h)
-r = c.getresponse()
-sys.stdout.write(str(r.status) + "\n")
-sys.stdout.write(r.read().decode("utf-8", "replace"))
-"""
-
-
-# ---------------------------------------------------------------------------------------------
-# A running lwmid
-
-
-class Daemon:
-    """One lwmid process with its own state dir, config, notify socket and ready file."""
-
-    def __init__(self, workdir, config_text, *, socket_path="", http="", https="",
-                 netns=None, extra_args=(), state_dir=None):
-        """state_dir: another lwmid's (a restart), instead of a new one."""
-        self.dir = tempfile.mkdtemp(prefix="d-", dir=workdir)
-        os.chmod(self.dir, 0o755)
-        self.state = state_dir or os.path.join(self.dir, "state")
-        self.config = os.path.join(self.dir, "lwmid.conf")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        self.ready = os.path.join(self.dir, "ready")
-        self.socket = socket_path
-        self.log = os.path.join(self.dir, "lwmid.log")
-        self.notify_path = os.path.join(self.dir, "notify.sock")
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(self.notify_path)
-        argv = [LWMID, "--config", self.config, "--state-dir", self.state,
-                "--socket", socket_path, "--http", http, "--https", https,
-                "--ready-file", self.ready, "--foreground", *extra_args]
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
-        self.logf = open(self.log, "wb")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, env=env)
-        self.endpoints = []
-
-    def wait_ready(self, timeout=20.0):
-        end = time.monotonic() + timeout
-        while not os.path.exists(self.ready):
-            if self.proc.poll() is not None:
-                raise AssertionError("lwmid exited with %s before it was ready:\n%s"
-                                     % (self.proc.returncode, self.log_text()))
-            if time.monotonic() > end:
-                raise AssertionError("lwmid wrote no ready file in %.0f s:\n%s"
-                                     % (timeout, self.log_text()))
-            time.sleep(0.02)
-        with open(self.ready) as f:
-            self.endpoints = [line.strip() for line in f if line.strip()]
-        return self.endpoints
-
-    def notifications(self, timeout=5.0):
-        """Datagrams received on the notify socket until READY=1 (or the timeout)."""
-        msgs = []
-        self.notify.settimeout(timeout)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                msgs.append(self.notify.recv(4096).decode("utf-8", "replace"))
-            except socket.timeout:
-                break
-            if any("READY=1" in m.split("\n") for m in msgs):
-                break
-        return msgs
-
-    def endpoint(self, scheme):
-        for e in self.endpoints:
-            if e.startswith(scheme + ":"):
-                return e
-        raise AssertionError("no %s endpoint in %r" % (scheme, self.endpoints))
-
-    def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout=10.0):
-        """SIGTERM; returns the exit status (None if it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.logf.close()
-        self.notify.close()
-
-
-def config_text(remote_group, admin_group, pam_service, *, remote_create=True,
-                allow_basic_over_http=None, audit_file=None):
-    lines = ["[server]"]
-    if allow_basic_over_http is not None:
-        lines.append("allow_basic_over_http = %s" % ("true" if allow_basic_over_http else "false"))
-    lines += ["", "[security]",
-              'remote_group = "%s"' % remote_group,
-              'admin_group = "%s"' % admin_group,
-              'pam_service = "%s"' % pam_service,
-              "remote_create = %s" % ("true" if remote_create else "false"),
-              "", "[audit]", "journal = false"]
-    if audit_file:
-        lines.append('file = "%s"' % audit_file)
-    lines.append("")
-    return "\n".join(lines)
-
-
-class User:
-    def __init__(self, name, password, groups, shell="/bin/bash"):
-        self.name, self.password = name, password
-        argv = ["useradd", "-M", "-s", shell]
-        if groups:
-            argv += ["-G", ",".join(groups)]
-        subprocess.run(argv + [name], check=True, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run(["chpasswd"], input=("%s:%s\n" % (name, password)).encode(), check=True)
-        pw = pwd.getpwnam(name)
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-
-    def prefix(self):
-        return ["setpriv", "--reuid=%d" % self.uid, "--regid=%d" % self.gid, "--init-groups", "--"]
-
-    def remove(self):
-        for _ in range(50):
-            r = subprocess.run(["userdel", self.name], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if r.returncode in (0, 6):
-                return
-            time.sleep(0.1)
-        subprocess.run(["userdel", "-f", self.name], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _groupdel(name):
-    subprocess.run(["groupdel", name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 class DaemonTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("these tests run as root")
-        if not os.access(LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % LWMID)
-        cls.tag = secrets.token_hex(3)
-        cls.work = tempfile.mkdtemp(prefix="lwmid-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
-        cls.bindir = os.path.join(cls.work, "bin")
-        os.mkdir(cls.bindir)
-        os.chmod(cls.bindir, 0o755)
-
-        cls.remote_group = "lwmie2e-r-" + cls.tag
-        cls.admin_group = "lwmie2e-a-" + cls.tag
-        for g in (cls.remote_group, cls.admin_group):
-            subprocess.run(["groupadd", g], check=True, stdin=subprocess.DEVNULL)
-            cls.addClassCleanup(_groupdel, g)
-        cls.users = {}
-        for role, groups in (("alice", [cls.remote_group]), ("bob", [cls.remote_group]),
-                             ("mallory", []), ("admin", [cls.remote_group, cls.admin_group])):
-            name = "e2e-%s-%s" % (role, cls.tag)
-            u = User(name, "pw-" + secrets.token_hex(8), groups,
-                     "/usr/sbin/nologin" if role == "mallory" else "/bin/bash")
-            cls.addClassCleanup(u.remove)
-            cls.users[role] = u
-        cls.pam_service = "lwmi-e2e-" + cls.tag
-        cls.pam_file = os.path.join("/etc/pam.d", cls.pam_service)
-        shutil.copyfile(os.path.join(SOURCE_DIR, "etc", "pam.d", "lwmi"), cls.pam_file)
-        cls.addClassCleanup(_remove, cls.pam_file)
+        lwmid.set_up_class(cls, "lwmid-e2e-")
+        lwmid.set_up_accounts(cls, cls, "e2e", (
+            ("alice", ["remote"]), ("bob", ["remote"]), ("mallory", [], "/usr/sbin/nologin"),
+            ("admin", ["remote", "admin"])))
 
         cls.socket_path = os.path.join(cls.work, "lwmid.sock")
-        cls.d = Daemon(cls.work, config_text(cls.remote_group, cls.admin_group, cls.pam_service),
-                       socket_path=cls.socket_path, http="127.0.0.1:0", https="127.0.0.1:0")
-        cls.addClassCleanup(cls.d.close)
-        cls.d.wait_ready(20)
+        cls.d = lwmid.start_daemon(cls, cls.work, cls.config(), socket_path=cls.socket_path,
+                                   http="127.0.0.1:0", https="127.0.0.1:0")
         cls.notes = cls.d.notifications(5)
         if not any("READY=1" in m.split("\n") for m in cls.notes):
             raise AssertionError("no READY=1 on NOTIFY_SOCKET: %r\n%s"
@@ -448,15 +60,17 @@ class DaemonTest(unittest.TestCase):
         cls.https = cls.d.endpoint("https")
         cls.cert = os.path.join(cls.d.state, "lwmid.crt")
 
+    @classmethod
+    def config(cls, **kw):
+        """lwmid's config for this class's groups and PAM service (keywords: config_text's)."""
+        return config_text(cls.remote_group, cls.admin_group, cls.pam_service, **kw)
+
     # -- lwmic and liblwmi over the wire (the seed's remote example) -----------------------------
 
     def lwmic_remote(self, *args, role="alice", password=None, home=None, extra=()):
         u = self.users[role]
-        pw_file = os.path.join(self.work, "pw-" + secrets.token_hex(3))
-        with open(pw_file, "w") as f:
-            f.write((password if password is not None else u.password) + "\n")
-        os.chmod(pw_file, 0o600)
-        self.addCleanup(_remove, pw_file)
+        pw_file = lwmid.password_file(self, self.work,
+                                      password if password is not None else u.password)
         env = dict(os.environ)
         env["HOME"] = home or os.path.join(self.work, "home-" + role)
         os.makedirs(env["HOME"], exist_ok=True)
@@ -550,24 +164,9 @@ class DaemonTest(unittest.TestCase):
     def target(self, role="alice"):
         """Starts a sleep under a unique name as `role`'s user; returns (pid, name)."""
         name = "e2esl-" + secrets.token_hex(4)
-        exe = os.path.join(self.bindir, name)
-        shutil.copy2("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
-        argv = [exe, "1000"]
-        if role != "root":
-            argv = self.users[role].prefix() + argv
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        self.addCleanup(e2e.stop_process, p)
-
-        def ready():
-            try:
-                with open("/proc/%d/comm" % p.pid) as f:
-                    return f.read().strip() == name[:15] and e2e.proc_state(p.pid) == "S"
-            except OSError:
-                return False
-        e2e.wait_for(ready, 10, "pid %d to exec %s" % (p.pid, name))
-        return p.pid, name
+        exe = e2e.sleep_copy(self.bindir, name)
+        user = None if role == "root" else self.users[role]
+        return e2e.start_process(self, [exe, "1000"], user=user, exe=exe).pid, name
 
     def unix_post(self, body, headers=None):
         return post(UnixHTTPConnection(self.unix), body, headers)
@@ -648,10 +247,7 @@ class DaemonTest(unittest.TestCase):
 
     def test_sigterm_stops_cleanly(self):
         sock = os.path.join(self.work, "t-%s.sock" % secrets.token_hex(3))
-        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service),
-                   socket_path=sock)
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.work, self.config(), socket_path=sock)
         self.assertEqual(d.endpoints, ["unix:" + sock])
         self.assertTrue(any("READY=1" in m.split("\n") for m in d.notifications(5)))
         self.assertTrue(os.path.exists(sock))
@@ -819,9 +415,7 @@ class DaemonTest(unittest.TestCase):
 
     def test_ms_09_create_runs_as_caller(self):
         name = "e2esl-" + secrets.token_hex(4)
-        exe = os.path.join(self.bindir, name)
-        shutil.copy2("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
+        exe = e2e.sleep_copy(self.bindir, name)
         body = capture("microsoft/09-invoke-static-method-win32_process-create.xml")
         body = body.replace("<p:CommandLine>notepad.exe</p:CommandLine>",
                             "<p:CommandLine>%s 1000</p:CommandLine>" % exe)
@@ -1021,10 +615,7 @@ class DaemonTest(unittest.TestCase):
 
     def test_audit_file_records_refused_logins_and_terminations(self):
         audit = os.path.join(self.work, "audit-%s.log" % secrets.token_hex(3))
-        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service,
-                                          audit_file=audit), http="127.0.0.1:0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.work, self.config(audit_file=audit), http="127.0.0.1:0")
         url = d.endpoint("http")
         pid, name = self.target("alice")
         status, _, _ = self.tcp_post(url, terminate_envelope(pid), "alice",
@@ -1091,10 +682,8 @@ class DaemonTest(unittest.TestCase):
         off (a test-only flag). bob's Terminate and SetPriority of alice's process are still
         refused, by the kernel, since they are made with bob's credentials; alice's own works."""
         sock = os.path.join(self.work, "imp-%s.sock" % secrets.token_hex(3))
-        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service),
-                   socket_path=sock, extra_args=["--testing-skip-own-checks"])
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.work, self.config(), socket_path=sock,
+                               extra_args=["--testing-skip-own-checks"])
         self.assertIn("own permission check is OFF", d.log_text())
         pid, _ = self.target("alice")
         status, data = self.run_client(self.users["bob"].prefix(), "unix:" + sock,
@@ -1154,10 +743,7 @@ class DaemonTest(unittest.TestCase):
                      ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"]):
             r = run(argv)
             self.assertEqual(r.returncode, 0, (argv, r.stderr.decode()))
-        d = Daemon(self.work, config_text(self.remote_group, self.admin_group, self.pam_service),
-                   http=a + ":0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.work, self.config(), http=a + ":0")
         url = d.endpoint("http")
         self.assertTrue(url.startswith("http://%s:" % a), url)
         inside = ["ip", "netns", "exec", ns]

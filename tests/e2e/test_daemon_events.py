@@ -11,11 +11,9 @@ temporary directories made here are removed again, even when a test fails.
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -24,15 +22,12 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import test_daemon as td  # noqa: E402  (Daemon, User, envelopes, transports)
+from lwmi_e2e import lwmid, wsman  # noqa: E402
+from lwmi_e2e.wsman import (HEARTBEAT, NS, WBEM_E_ACCESS_DENIED,  # noqa: E402
+                            WBEM_E_NOT_EVENT_CLASS, WBEM_E_QUEUE_OVERFLOW, WBEM_E_QUOTA_VIOLATION,
+                            WBEM_E_TIMED_OUT, action_of, event_items, pull_envelope,
+                            subscribe_envelope, unsubscribe_envelope)
 
-NS = dict(td.NS, wse="http://schemas.xmlsoap.org/ws/2004/08/eventing")
-HEARTBEAT = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Heartbeat"
-WBEM_E_ACCESS_DENIED = 0x80041003
-WBEM_E_QUOTA_VIOLATION = 0x8004106C
-WBEM_E_QUEUE_OVERFLOW = 0x80041061
-WBEM_E_TIMED_OUT = 0x80041069
-WBEM_E_NOT_EVENT_CLASS = 0x80041059
 QUEUE_SIZE = 4
 PER_USER = 2
 
@@ -41,96 +36,21 @@ CREATION = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance
 
 
 def events_config(remote_group, admin_group, pam_service, audit_file):
-    return td.config_text(remote_group, admin_group, pam_service, audit_file=audit_file) + (
+    return lwmid.config_text(remote_group, admin_group, pam_service, audit_file=audit_file) + (
         "\n[events]\nqueue_size = %d\nmax_subscriptions_per_user = %d\n"
         "max_subscription_expiry = 3600\nmax_pull_wait = 20\n" % (QUEUE_SIZE, PER_USER))
-
-
-def subscribe_envelope(wql, expires="PT600.000000S", heartbeat=None):
-    xml = td.fresh_id(td.set_filter(td.capture("07-subscribe-pull.xml"), wql))
-    xml = re.sub(r"<wse:Expires>[^<]*</wse:Expires>", "<wse:Expires>%s</wse:Expires>" % expires,
-                 xml)
-    if heartbeat is None:
-        xml = re.sub(r"<wsman:Heartbeats>[^<]*</wsman:Heartbeats>", "", xml)
-    else:
-        xml = re.sub(r"(<wsman:Heartbeats>)[^<]*(</wsman:Heartbeats>)",
-                     lambda m: m.group(1) + heartbeat + m.group(2), xml)
-    return xml
-
-
-def pull_envelope(context, timeout="PT10.000S", max_elements=20):
-    xml = td.fresh_id(td.set_context(td.capture("08-pull-events.xml"), context))
-    xml = td.add_header(xml, "<wsman:OperationTimeout>%s</wsman:OperationTimeout>" % timeout)
-    return xml.replace("</wsen:Pull>",
-                       "<wsen:MaxElements>%d</wsen:MaxElements></wsen:Pull>" % max_elements)
-
-
-def unsubscribe_envelope(identifier):
-    xml = td.fresh_id(td.capture("09-unsubscribe.xml"))
-    out, n = re.subn(r"(<wse:Identifier>)[^<]*(</wse:Identifier>)",
-                     lambda m: m.group(1) + identifier + m.group(2), xml)
-    assert n == 1
-    return out
-
-
-def action_of(root):
-    a = root.find("s:Header/wsa:Action", NS)
-    return (a.text or "").strip() if a is not None else ""
-
-
-def event_items(root):
-    """The PullResponse's items as (class, {TargetInstance property: text or None})."""
-    items = root.find("s:Body/wsen:PullResponse/wsen:Items", NS)
-    out = []
-    for ev in (items if items is not None else []):
-        target = {}
-        for prop in ev:
-            if td.local(prop.tag) != "TargetInstance":
-                continue
-            for inst in prop:
-                for p in inst:
-                    nil = p.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
-                    target[td.local(p.tag)] = None if nil else (p.text or "")
-        out.append((td.local(ev.tag), target))
-    return out
 
 
 class DaemonEventsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("these tests run as root")
-        if not os.access(td.LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
-        cls.tag = secrets.token_hex(3)
-        cls.work = tempfile.mkdtemp(prefix="lwmid-ev-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
-        cls.bindir = os.path.join(cls.work, "bin")
-        os.mkdir(cls.bindir)
-        os.chmod(cls.bindir, 0o755)
-        cls.remote_group = "lwmiev-r-" + cls.tag
-        cls.admin_group = "lwmiev-a-" + cls.tag
-        for g in (cls.remote_group, cls.admin_group):
-            subprocess.run(["groupadd", g], check=True, stdin=subprocess.DEVNULL)
-            cls.addClassCleanup(td._groupdel, g)
-        cls.users = {}
-        for role in ("alice", "bob"):
-            u = td.User("ev-%s-%s" % (role, cls.tag), "pw-" + secrets.token_hex(8),
-                        [cls.remote_group])
-            cls.addClassCleanup(u.remove)
-            cls.users[role] = u
-        cls.pam_service = "lwmi-ev-e2e-" + cls.tag
-        pam_file = os.path.join("/etc/pam.d", cls.pam_service)
-        shutil.copyfile(os.path.join(td.SOURCE_DIR, "etc", "pam.d", "lwmi"), pam_file)
-        cls.addClassCleanup(td._remove, pam_file)
+        lwmid.set_up_class(cls, "lwmid-ev-e2e-")
+        lwmid.set_up_accounts(cls, cls, "ev", (("alice", ["remote"]), ("bob", ["remote"])))
         cls.audit = os.path.join(cls.work, "audit.log")
         cls.socket_path = os.path.join(cls.work, "lwmid.sock")
-        cls.d = td.Daemon(cls.work, events_config(cls.remote_group, cls.admin_group,
-                                                  cls.pam_service, cls.audit),
-                          socket_path=cls.socket_path, https="127.0.0.1:0")
-        cls.addClassCleanup(cls.d.close)
-        cls.d.wait_ready(20)
+        cls.d = lwmid.start_daemon(cls, cls.work, events_config(cls.remote_group, cls.admin_group,
+                                                                cls.pam_service, cls.audit),
+                                   socket_path=cls.socket_path, https="127.0.0.1:0")
         cls.https = cls.d.endpoint("https")
         cls.cert = os.path.join(cls.d.state, "lwmid.crt")
 
@@ -152,21 +72,21 @@ class DaemonEventsTest(unittest.TestCase):
         headers = {}
         if auth:
             u = self.users[role]
-            headers = td.basic(u.name, password if password is not None else u.password)
-        status, _, data = td.post(conn, body, headers)
-        root = td.parse_envelope(data) if status in (200, 500) else None
+            headers = wsman.basic(u.name, password if password is not None else u.password)
+        status, _, data = wsman.post(conn, body, headers)
+        root = wsman.parse_envelope(data) if status in (200, 500) else None
         return status, root, data
 
     def ok(self, body, role="alice"):
         status, root, data = self.post(body, role)
         self.assertEqual(status, 200, data[:2000])
-        self.assertIsNone(td.fault_of(root), data[:2000])
+        self.assertIsNone(wsman.fault_of(root), data[:2000])
         return root
 
     def fault(self, body, role="alice"):
         status, root, data = self.post(body, role)
         self.assertEqual(status, 500, data[:2000])
-        f = td.fault_of(root)
+        f = wsman.fault_of(root)
         self.assertIsNotNone(f, data[:2000])
         self.fault_detail = root.find("s:Body/s:Fault/s:Detail", NS)
         return f
@@ -194,10 +114,7 @@ class DaemonEventsTest(unittest.TestCase):
 
     def program(self, prefix):
         name = "%s-%s" % (prefix, secrets.token_hex(3))
-        exe = os.path.join(self.bindir, name)
-        shutil.copy2("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
-        return name, exe
+        return name, e2e.sleep_copy(self.bindir, name)
 
     def start(self, exe, role="alice"):
         """Runs exe as role's user. The ids change before the exec (no setpriv in between): a
@@ -224,20 +141,13 @@ class DaemonEventsTest(unittest.TestCase):
 
     def lwmic_remote(self, *args, role="alice"):
         u = self.users[role]
-        pw = os.path.join(self.work, "pw-" + secrets.token_hex(3))
-        with open(pw, "w") as f:
-            f.write(u.password + "\n")
-        os.chmod(pw, 0o600)
-        self.addCleanup(td._remove, pw)
+        pw = lwmid.password_file(self, self.work, u.password)
         return [e2e.LWMIC, "--node", self.https, "--user", u.name, "--password-file", pw,
                 "--ca", self.cert, *args]
 
     def start_watch(self, argv, preexec=None):
         """Starts `lwmic … watch` and waits until it subscribed; returns (process, out, err)."""
-        out = open(os.path.join(self.work, "out-" + secrets.token_hex(3)), "w+")
-        err = open(os.path.join(self.work, "err-" + secrets.token_hex(3)), "w+")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.work)
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                              preexec_fn=preexec)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
@@ -361,11 +271,9 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertEqual(status, 401)
 
     def test_sigterm_answers_a_waiting_pull_and_stops_cleanly(self):
-        d = td.Daemon(self.work, events_config(self.remote_group, self.admin_group,
-                                               self.pam_service, self.audit),
-                      https="127.0.0.1:0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.work, events_config(self.remote_group, self.admin_group,
+                                                              self.pam_service, self.audit),
+                               https="127.0.0.1:0")
         saved = (self.https, self.cert)
         self.https, self.cert = d.endpoint("https"), os.path.join(d.state, "lwmid.crt")
         self.addCleanup(lambda: setattr(self, "https", saved[0]) or setattr(self, "cert", saved[1]))
@@ -384,7 +292,7 @@ class DaemonEventsTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 10)
         status, root, data = result["answer"]
         self.assertEqual(status, 500, data[:2000])
-        f = td.fault_of(root)
+        f = wsman.fault_of(root)
         self.assertTrue(f["subcode"].endswith(":InvalidEnumerationContext"), f)
         self.assertIn("lwmid stopped", f["reason"])
 
@@ -553,9 +461,9 @@ class DaemonEventsTest(unittest.TestCase):
     def unix_subscribe(self, conn):
         conn.request("POST", "/wsman", body=subscribe_envelope(
             CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)).encode(),
-            headers={"Content-Type": td.SOAP_TYPE})
+            headers={"Content-Type": wsman.SOAP_TYPE})
         r = conn.getresponse()
-        root = td.parse_envelope(r.read())
+        root = wsman.parse_envelope(r.read())
         self.assertEqual(r.status, 200)
         resp = root.find("s:Body/wse:SubscribeResponse", NS)
         ident = resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier", NS)
@@ -563,14 +471,14 @@ class DaemonEventsTest(unittest.TestCase):
         return ident.text, ctx.text
 
     def unix_pull_fault(self, ctx):
-        status, _, data = td.post(td.UnixHTTPConnection(self.socket_path),
+        status, _, data = wsman.post(wsman.UnixHTTPConnection(self.socket_path),
                                   pull_envelope(ctx, timeout="PT0.300S"))
         self.assertEqual(status, 500, data[:2000])
-        return td.fault_of(td.parse_envelope(data))
+        return wsman.fault_of(wsman.parse_envelope(data))
 
     def test_a_subscription_ends_with_its_unix_connection(self):
         # A client killed without unsubscribing: its connection closes, and with it what it made.
-        conn = td.UnixHTTPConnection(self.socket_path)
+        conn = wsman.UnixHTTPConnection(self.socket_path)
         self.addCleanup(conn.close)
         ident, ctx = self.unix_subscribe(conn)
         f = self.unix_pull_fault(ctx)  # another connection of the same caller may pull
@@ -587,26 +495,25 @@ class DaemonEventsTest(unittest.TestCase):
         conf = events_config(self.remote_group, self.admin_group, self.pam_service,
                              os.path.join(self.work, "audit-idle-%s.log" % secrets.token_hex(3)))
         sock = os.path.join(self.work, "idle-%s.sock" % secrets.token_hex(3))
-        d = td.Daemon(self.work, conf.replace("[server]\n", "[server]\nidle_timeout = 2\n", 1),
-                      socket_path=sock)
-        self.addCleanup(d.close)
-        d.wait_ready(20)
-        plain = td.UnixHTTPConnection(sock)
-        held = td.UnixHTTPConnection(sock)
+        lwmid.start_daemon(
+            self, self.work, conf.replace("[server]\n", "[server]\nidle_timeout = 2\n", 1),
+            socket_path=sock)
+        plain = wsman.UnixHTTPConnection(sock)
+        held = wsman.UnixHTTPConnection(sock)
         self.addCleanup(plain.close)
         self.addCleanup(held.close)
         for conn in (plain, held):
             conn.request("POST", "/wsman", body=subscribe_envelope(
                 CREATION % ("TargetInstance.Name = 'never-%s'" % self.tag)).encode(),
-                headers={"Content-Type": td.SOAP_TYPE})
+                headers={"Content-Type": wsman.SOAP_TYPE})
             r = conn.getresponse()
-            root = td.parse_envelope(r.read())
+            root = wsman.parse_envelope(r.read())
             self.assertEqual(r.status, 200)
             if conn is plain:  # its subscription ended at once: the connection holds none
                 ident = root.find("s:Body/wse:SubscribeResponse/wse:SubscriptionManager/"
                                   "wsa:ReferenceParameters/wse:Identifier", NS).text
                 conn.request("POST", "/wsman", body=unsubscribe_envelope(ident).encode(),
-                             headers={"Content-Type": td.SOAP_TYPE})
+                             headers={"Content-Type": wsman.SOAP_TYPE})
                 r = conn.getresponse()
                 r.read()
                 self.assertEqual(r.status, 200)
@@ -617,9 +524,9 @@ class DaemonEventsTest(unittest.TestCase):
         plain.sock.settimeout(5)
         self.assertEqual(plain.sock.recv(1), b"", "an idle connection without a subscription")
         held.request("POST", "/wsman", body=pull_envelope(ctx, timeout="PT0.300S").encode(),
-                     headers={"Content-Type": td.SOAP_TYPE})
+                     headers={"Content-Type": wsman.SOAP_TYPE})
         r = held.getresponse()
-        f = td.fault_of(td.parse_envelope(r.read()))
+        f = wsman.fault_of(wsman.parse_envelope(r.read()))
         self.assertEqual(f["wbem"], WBEM_E_TIMED_OUT, "the subscription lives: %r" % f)
 
     def test_a_killed_watch_ends_its_subscription_while_its_pull_waits(self):

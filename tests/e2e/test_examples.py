@@ -3,7 +3,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -19,11 +18,9 @@ def example(name):
 
 class ExamplesTest(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-examples-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.dir = e2e.work_dir(self, "lwmi-examples-", mode=0o700)
         self.name = "Diagnose-%s.exe" % secrets.token_hex(3)
-        self.prog = os.path.join(self.dir, self.name)
-        shutil.copy2("/bin/sleep", self.prog)
+        self.prog = e2e.sleep_copy(self.dir, self.name)
 
     def start(self, path):
         p = subprocess.Popen([path, "30"], stdin=subprocess.DEVNULL)

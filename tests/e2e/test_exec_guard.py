@@ -24,7 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import security_env  # noqa: E402
+from lwmi_e2e import security_env  # noqa: E402
 
 PROCESS = "TargetInstance ISA 'Win32_Process'"
 CREATION = "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE %s AND %%s" % PROCESS

@@ -18,7 +18,6 @@ import pty
 import re
 import secrets
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,7 +29,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import test_daemon as td  # noqa: E402  (Daemon-style helpers: config_text, User, wait_gone)
+from lwmi_e2e import lwmid  # noqa: E402
 
 CONNECT_TIMEOUT = "2"
 OP_TIMEOUT = "3"
@@ -56,28 +55,20 @@ def comm(pid):
         return None
 
 
-class NsDaemon:
+class NsDaemon(lwmid.Daemon):
     """lwmid as PID 1 of its own pid namespace, with `targets` (name, count) started beside it
     as `user`. The namespace shares the network, so lwmid's HTTPS port is on the host's
     loopback."""
 
     def __init__(self, work, config_text, user, targets, https="127.0.0.1:0", state=None):
-        self.dir = tempfile.mkdtemp(prefix="fo-", dir=work)
-        os.chmod(self.dir, 0o755)
-        self.state = state or os.path.join(self.dir, "state")
-        self.config = os.path.join(self.dir, "lwmid.conf")
-        with open(self.config, "w") as f:
-            f.write(config_text)
-        self.ready = os.path.join(self.dir, "ready")
-        self.log = os.path.join(self.dir, "lwmid.log")
+        self._prepare(work, config_text, state, "fo-")
         starts = []
         for exe, count in targets:
             for _ in range(count):
                 starts.append("%s %s 1000 &" % (" ".join(user.prefix()), exe))
         script = "%s exec %s --config %s --state-dir %s --socket '' --http '' --https %s " \
-                 "--ready-file %s --foreground" % (" ".join(starts), td.LWMID, self.config,
+                 "--ready-file %s --foreground" % (" ".join(starts), lwmid.LWMID, self.config,
                                                     self.state, https, self.ready)
-        self.logf = open(self.log, "wb")
         self.proc = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", script],
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
@@ -85,16 +76,7 @@ class NsDaemon:
         self.pid = None  # lwmid's pid outside the namespace
 
     def wait_ready(self, targets, timeout=30.0):
-        end = time.monotonic() + timeout
-        while not os.path.exists(self.ready):
-            if self.proc.poll() is not None:
-                raise AssertionError("lwmid exited with %s before it was ready:\n%s"
-                                     % (self.proc.returncode, self.log_text()))
-            if time.monotonic() > end:
-                raise AssertionError("lwmid wrote no ready file:\n%s" % self.log_text())
-            time.sleep(0.02)
-        with open(self.ready) as f:
-            urls = [line.strip() for line in f if line.strip()]
+        urls = super().wait_ready(timeout)
         self.https = next(u for u in urls if u.startswith("https:"))
         kids = children(self.proc.pid)
         assert len(kids) == 1, kids
@@ -105,19 +87,12 @@ class NsDaemon:
 
     def targets(self, name=None):
         return [p for p in children(self.pid)
-                if td.alive(p) and (name is None or comm(p) == name)]
+                if e2e.alive(p) and (name is None or comm(p) == name)]
 
     @property
     def node(self):
         """host:port as lwmic's --node takes it."""
         return self.https.split("//", 1)[1].split("/", 1)[0]
-
-    def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-3000:]
-        except OSError:
-            return ""
 
     def close(self):
         if self.pid:
@@ -134,48 +109,23 @@ class NsDaemon:
 class FanoutTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("these tests run as root")
-        if not os.access(td.LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
-        cls.tag = secrets.token_hex(3)
-        cls.work = tempfile.mkdtemp(prefix="lwmi-fanout-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
-
-        cls.remote_group = "lwmifo-r-" + cls.tag
-        cls.other_group = "lwmifo-o-" + cls.tag
-        cls.admin_group = "lwmifo-a-" + cls.tag
-        for g in (cls.remote_group, cls.other_group, cls.admin_group):
-            subprocess.run(["groupadd", g], check=True, stdin=subprocess.DEVNULL)
-            cls.addClassCleanup(td._groupdel, g)
-        cls.alice = td.User("fo-alice-" + cls.tag, "pw-" + secrets.token_hex(8),
-                            [cls.remote_group])
-        cls.addClassCleanup(cls.alice.remove)
+        lwmid.set_up_class(cls, "lwmi-fanout-")
+        cls.remote_group, cls.other_group, cls.admin_group = lwmid.make_groups(
+            cls, "lwmifo-r-" + cls.tag, "lwmifo-o-" + cls.tag, "lwmifo-a-" + cls.tag)
+        cls.alice = lwmid.make_users(cls, "fo", cls.tag, [("alice", [cls.remote_group])])["alice"]
         cls.pam_service = "lwmi-fo-" + cls.tag
-        pam_file = os.path.join("/etc/pam.d", cls.pam_service)
-        shutil.copyfile(os.path.join(td.SOURCE_DIR, "etc", "pam.d", "lwmi"), pam_file)
-        cls.addClassCleanup(td._remove, pam_file)
-        cls.pw_file = os.path.join(cls.work, "pw")
-        with open(cls.pw_file, "w") as f:
-            f.write(cls.alice.password + "\n")
-        os.chmod(cls.pw_file, 0o600)
+        lwmid.pam_service(cls, cls.pam_service)
+        cls.pw_file = lwmid.password_file(cls, cls.work, cls.alice.password)
 
         # The processes each host sees: KILL ones to end, QUERY ones that stay.
-        bindir = os.path.join(cls.work, "bin")
-        os.mkdir(bindir)
-        os.chmod(bindir, 0o755)
         cls.kill_name = "fk" + cls.tag
         cls.query_name = "fq" + cls.tag
-        cls.kill_exe = os.path.join(bindir, cls.kill_name)
-        cls.query_exe = os.path.join(bindir, cls.query_name)
-        for exe in (cls.kill_exe, cls.query_exe):
-            shutil.copy("/bin/sleep", exe)
-            os.chmod(exe, 0o755)
+        cls.kill_exe = e2e.sleep_copy(cls.bindir, cls.kill_name)
+        cls.query_exe = e2e.sleep_copy(cls.bindir, cls.query_name)
         targets = [(cls.kill_exe, 2), (cls.query_exe, 1)]
 
-        good = td.config_text(cls.remote_group, cls.admin_group, cls.pam_service)
-        other = td.config_text(cls.other_group, cls.admin_group, cls.pam_service)
+        good = lwmid.config_text(cls.remote_group, cls.admin_group, cls.pam_service)
+        other = lwmid.config_text(cls.other_group, cls.admin_group, cls.pam_service)
         cls.hosts = {}
         for name, conf in (("ok1", good), ("ok2", good), ("ok3", good), ("refusing", other),
                            ("stopped", good), ("changed", good)):
@@ -199,7 +149,7 @@ class FanoutTest(unittest.TestCase):
         port = old.node.rsplit(":", 1)[1]
         old_pid = old.pid
         old.close()
-        if not td.wait_gone(old_pid):
+        if not e2e.wait_gone(old_pid):
             raise AssertionError("the first lwmid of 'changed' did not end")
         # A new state directory: a new key and certificate on the same port.
         new = NsDaemon(cls.work, good, cls.alice, targets, https="127.0.0.1:" + port)
@@ -315,9 +265,9 @@ class FanoutTest(unittest.TestCase):
         for n, pids in before.items():
             for pid in pids:
                 if n.startswith("ok"):
-                    self.assertTrue(td.wait_gone(pid), (n, pid))
+                    self.assertTrue(e2e.wait_gone(pid), (n, pid))
                 else:
-                    self.assertTrue(td.alive(pid), (n, pid))
+                    self.assertTrue(e2e.alive(pid), (n, pid))
         # The changed certificate was not accepted in place of the pinned one.
         with open(os.path.join(self.home, ".config", "lwmi", "known_hosts")) as f:
             self.assertEqual(sum(1 for l in f if l.startswith(self.node("changed") + " ")), 1)
@@ -380,7 +330,7 @@ class FanoutTest(unittest.TestCase):
         self.assertIn("--dry-run: would call Terminate on 2 process(es); nothing was done", err)
         for pids in before.values():
             for pid in pids:
-                self.assertTrue(td.alive(pid))
+                self.assertTrue(e2e.alive(pid))
 
     def test_liblwmi_example_terminates_on_several_hosts(self):
         """examples/fanout_terminate.cpp: lwmi::run_fanout ending a program started in two
@@ -389,9 +339,7 @@ class FanoutTest(unittest.TestCase):
         if not os.path.exists(prog):
             self.skipTest("examples not built")
         name = "fx" + self.tag
-        exe = os.path.join(self.work, "bin", name)
-        shutil.copy("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
+        exe = e2e.sleep_copy(self.bindir, name)
         started = []
         for n in ("ok2", "ok3"):
             p = subprocess.Popen(["nsenter", "--target", str(self.hosts[n].pid), "--pid",
@@ -439,7 +387,7 @@ class FanoutTest(unittest.TestCase):
         self.assertIn("2 host(s): 2 ok, 0 failed, 0 unreachable, 0 refused, 0 timed out; "
                       "0 call(s) returned 0, 2 returned non-zero", err)
         for d in (self.hosts["ok1"], self.hosts["ok2"]):
-            self.assertTrue(td.alive(d.pid))
+            self.assertTrue(e2e.alive(d.pid))
 
     def test_watch_on_several_hosts(self):
         """watch on two hosts and a refusing one: a creation event from each host as the program
@@ -447,15 +395,11 @@ class FanoutTest(unittest.TestCase):
         kernel's process connector serves listeners only there, so the namespaced hosts above
         cannot deliver events; both hosts here see the same process.)"""
         name = "fw" + self.tag
-        exe = os.path.join(self.work, "bin", name)
-        shutil.copy("/bin/sleep", exe)
-        os.chmod(exe, 0o755)
-        good = td.config_text(self.remote_group, self.admin_group, self.pam_service)
+        exe = e2e.sleep_copy(self.bindir, name)
+        good = lwmid.config_text(self.remote_group, self.admin_group, self.pam_service)
         daemons = []
         for _ in range(2):
-            d = td.Daemon(self.work, good, https="127.0.0.1:0")
-            self.addCleanup(d.close)
-            d.wait_ready(20)
+            d = lwmid.start_daemon(self, self.work, good, https="127.0.0.1:0")
             daemons.append(d)
         nodes = [d.endpoint("https").split("//", 1)[1].split("/", 1)[0] for d in daemons]
         nodes.append(self.node("refusing"))

@@ -9,7 +9,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 
@@ -43,8 +42,7 @@ def decode_shown(text):
 
 class HostileOutputTest(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-hostile-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.dir = e2e.work_dir(self, "lwmi-hostile-", mode=0o700)
         self.marker = "mk" + secrets.token_hex(4)
         self.exe = os.path.join(self.dir, HOSTILE_NAME)
         shutil.copy2("/bin/bash", self.exe)
@@ -117,10 +115,7 @@ class HostileOutputTest(unittest.TestCase):
         self.assertIn(b'"' + HOSTILE_NAME.encode() + b'"', out)
 
     def test_watch_lines_and_stderr_messages(self):
-        out = open(os.path.join(self.dir, "out"), "w+b")
-        err = open(os.path.join(self.dir, "err"), "w+b")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.dir, "w+b")
         wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
                "'Win32_Process' AND TargetInstance.CommandLine LIKE '%%%s%%'" % self.marker)
         w = subprocess.Popen([e2e.LWMIC, "--embedded", "--format", "list", "watch", wql,

@@ -6,13 +6,11 @@ and its output compared.
 """
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import lwmi_e2e as e2e
-import test_daemon as td
+from lwmi_e2e import lwmid
 from lwmi_e2e import EXIT_OK, run_lwmic
 
 EXIT_WBEM = 3
@@ -26,17 +24,10 @@ def setUpModule():
 class IntrospectionTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("lwmid runs as root")
-        if not os.access(td.LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
-        cls.work = tempfile.mkdtemp(prefix="lwmi-intro-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
+        lwmid.set_up_class(cls, "lwmi-intro-")
         cls.socket = os.path.join(cls.work, "lwmid.sock")
-        cls.d = td.Daemon(cls.work, td.config_text("root", "root", "lwmi"), socket_path=cls.socket)
-        cls.addClassCleanup(cls.d.close)
-        cls.d.wait_ready(20)
+        cls.d = lwmid.start_daemon(cls, cls.work, lwmid.config_text("root", "root", "lwmi"),
+                                   socket_path=cls.socket)
 
     def via_lwmid(self, *args):
         return run_lwmic("--socket", self.socket, *args)

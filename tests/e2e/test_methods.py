@@ -15,6 +15,9 @@ import tempfile
 import time
 import unittest
 
+import lwmi_e2e as e2e
+from lwmi_e2e import alive, wait_gone
+
 LWMIC = os.environ.get("LWMIC") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "release", "src", "cli", "lwmic")
 PY = "/usr/bin/python3"
@@ -50,11 +53,6 @@ def call(path, method, *params, opts=(), pre=()):
     return rc, obj, err
 
 
-def alive(pid):
-    """True if pid exists and is not a zombie."""
-    return proc_state(pid) not in (None, "Z", "X")
-
-
 def proc_stat_fields(pid, tid=None):
     """Fields of /proc/PID[/task/TID]/stat after the comm; index 0 is field 3 (state)."""
     path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
@@ -73,16 +71,6 @@ def proc_state(pid):
 
 def nice_of(pid, tid=None):
     return int(proc_stat_fields(pid, tid)[19 - 3])
-
-
-def wait_gone(pid, timeout=5.0):
-    """Waits until pid is gone or a zombie (a process we are not the parent of)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not alive(pid):
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def wait_for(pred, timeout=5.0):
@@ -136,20 +124,8 @@ class MethodsTest(unittest.TestCase):
     # --- process helpers -------------------------------------------------------------------
     def start(self, argv, **kw):
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
-        self.addCleanup(self._reap, p)
+        self.addCleanup(e2e.stop_process, p)
         return p
-
-    @staticmethod
-    def _reap(p):
-        if p.poll() is None:
-            try:
-                p.kill()
-            except ProcessLookupError:
-                pass
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
 
     def adopt(self, pid):
         """A process we did not start (Create's child): SIGKILL it at cleanup."""
@@ -292,7 +268,7 @@ class MethodsTest(unittest.TestCase):
             if c.pid == a.pid:
                 b = c
                 break
-            self._reap(c)
+            e2e.stop_process(c)
         if b is None:
             self.skipTest(f"could not get pid {a.pid} again in 20 tries (other forks raced)")
         self.assertNotEqual(self.creation_date(b.pid), cd)

@@ -17,8 +17,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 import lwmi_e2e as e2e
-import security_env
-import test_daemon as td
+from lwmi_e2e import lwmid, security_env
 
 WMI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/subscription/"
 TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
@@ -123,7 +122,7 @@ class PermanentSubscriptionTest(unittest.TestCase):
     def start_daemon(cls):
         conf = cls.env.conf_text(cls.audit_path) + cls.extra
         cls.socket = os.path.join(cls.top, "lwmid-%s.sock" % secrets.token_hex(3))
-        cls.d = td.Daemon(cls.top, conf, socket_path=cls.socket, https="127.0.0.1:0",
+        cls.d = lwmid.Daemon(cls.top, conf, socket_path=cls.socket, https="127.0.0.1:0",
                           state_dir=cls.state)
         cls.d.wait_ready(20)
         cls.https = cls.d.endpoint("https")
@@ -432,7 +431,7 @@ Consumer = 'CommandLineEventConsumer.Name="hostile-run-{tag}"'
 
 class CorruptStoreTest(unittest.TestCase):
     def test_a_corrupt_store_is_reported_and_never_half_loaded(self):
-        if os.geteuid() != 0 or not os.access(td.LWMID, os.X_OK):
+        if os.geteuid() != 0 or not os.access(lwmid.LWMID, os.X_OK):
             self.skipTest("lwmid runs as root")
         top = tempfile.mkdtemp(prefix="lwmi-perm-c-")
         self.addCleanup(shutil.rmtree, top, True)
@@ -446,9 +445,7 @@ class CorruptStoreTest(unittest.TestCase):
             f.write(text[:-5])  # cut short
         conf = "[audit]\njournal = false\n[subscriptions]\ndirectory = \"%s/none\"\n" % top
         sock = os.path.join(top, "s.sock")
-        d = td.Daemon(top, conf, socket_path=sock, state_dir=state)
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, top, conf, socket_path=sock, state_dir=state)
         self.assertIn("subscriptions.json", d.log_text())
         p = subprocess.run([e2e.LWMIC, "--socket", sock, "list", "__EventFilter"],
                            capture_output=True, timeout=30)

@@ -19,7 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import test_daemon as td  # noqa: E402  (Daemon, User, config_text)
+from lwmi_e2e import lwmid  # noqa: E402
 from lwmi_e2e import EXIT_OK, run_lwmic  # noqa: E402
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
@@ -38,13 +38,9 @@ class EmbeddedAuditNoticeTest(unittest.TestCase):
     config sends them."""
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-quiet-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        os.chmod(self.dir, 0o755)
+        self.dir = e2e.work_dir(self, "lwmi-quiet-")
         self.name = "quiet-%s" % secrets.token_hex(3)
-        self.exe = os.path.join(self.dir, self.name)
-        shutil.copy2("/bin/sleep", self.exe)
-        os.chmod(self.exe, 0o755)
+        self.exe = e2e.sleep_copy(self.dir, self.name)
 
     def start(self, n, user=None):
         return [e2e.start_process(self, [self.exe, "60"], user=user, exe=self.exe).pid
@@ -173,13 +169,9 @@ class EventRowsTest(unittest.TestCase):
     """lwmic watch, typed as a Windows admin would: what an event's row shows."""
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-quiet-ev-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
-        os.chmod(self.dir, 0o755)
+        self.dir = e2e.work_dir(self, "lwmi-quiet-ev-")
         self.name = "qev-%s" % secrets.token_hex(3)
-        self.exe = os.path.join(self.dir, self.name)
-        shutil.copy2("/bin/sleep", self.exe)
-        os.chmod(self.exe, 0o755)
+        self.exe = e2e.sleep_copy(self.dir, self.name)
         self.pids = []
 
     def start(self):
@@ -234,31 +226,17 @@ class FanoutEventNodeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(td.LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
-        tag = secrets.token_hex(3)
-        cls.work = tempfile.mkdtemp(prefix="lwmi-quiet-fo-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
-        group = "lwmiq-r-" + tag
-        subprocess.run(["groupadd", group], check=True, stdin=subprocess.DEVNULL)
-        cls.addClassCleanup(td._groupdel, group)
-        cls.user = td.User("lwmiq-" + tag, "pw-" + secrets.token_hex(8), [group])
-        cls.addClassCleanup(cls.user.remove)
+        lwmid.set_up_class(cls, "lwmi-quiet-fo-")
+        tag = cls.tag
+        group, = lwmid.make_groups(cls, "lwmiq-r-" + tag)
+        cls.user = lwmid.make_users(cls, "lwmiq", tag, [("user", [group])])["user"]
         pam = "lwmi-q-" + tag
-        pam_file = os.path.join("/etc/pam.d", pam)
-        shutil.copyfile(os.path.join(td.SOURCE_DIR, "etc", "pam.d", "lwmi"), pam_file)
-        cls.addClassCleanup(td._remove, pam_file)
-        cls.d = td.Daemon(cls.work, td.config_text(group, "lwmiq-a-" + tag, pam,
-                                                   allow_basic_over_http=True),
-                          http="127.0.0.1:0")
-        cls.addClassCleanup(cls.d.close)
-        cls.d.wait_ready(20)
+        lwmid.pam_service(cls, pam)
+        cls.d = lwmid.start_daemon(cls, cls.work, lwmid.config_text(group, "lwmiq-a-" + tag, pam,
+                                                                    allow_basic_over_http=True),
+                                   http="127.0.0.1:0")
         cls.port = cls.d.endpoint("http").split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
-        cls.pw_file = os.path.join(cls.work, "pw")
-        with open(cls.pw_file, "w") as f:
-            f.write(cls.user.password + "\n")
-        os.chmod(cls.pw_file, 0o600)
+        cls.pw_file = lwmid.password_file(cls, cls.work, cls.user.password)
 
     def test_each_event_has_its_node(self):
         d = tempfile.mkdtemp(prefix="lwmi-quiet-ev-")

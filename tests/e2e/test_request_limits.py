@@ -11,17 +11,15 @@ bit-parallel matching, but 1,016 words of state per byte, seconds per process, s
 Runs as root with /usr/bin/python3.
 """
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import test_daemon as td  # noqa: E402  (Daemon, User)
+from lwmi_e2e import lwmid  # noqa: E402
 
 TIME_LIMIT_MS = 2000
 PER_USER = 3  # lwmid has 4 workers
@@ -32,29 +30,16 @@ SLOW_WQL = ("SELECT Handle FROM Win32_Process WHERE CommandLine LIKE '%" + "_" *
 class RequestLimitsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("these tests run as root")
-        if not os.access(td.LWMID, os.X_OK):
-            raise unittest.SkipTest("no lwmid at %s" % td.LWMID)
-        cls.tag = secrets.token_hex(3)
-        cls.work = tempfile.mkdtemp(prefix="lwmi-limits-")
-        cls.addClassCleanup(shutil.rmtree, cls.work, True)
-        os.chmod(cls.work, 0o755)
+        lwmid.set_up_class(cls, "lwmi-limits-")
         cls.lwmic = os.path.join(cls.work, "lwmic")
         shutil.copy2(e2e.LWMIC, cls.lwmic)
         os.chmod(cls.lwmic, 0o755)
-        cls.users = {}
-        for role in ("alice", "bob"):
-            u = td.User("lim-%s-%s" % (role, cls.tag), "pw-" + secrets.token_hex(8), [])
-            cls.addClassCleanup(u.remove)
-            cls.users[role] = u
+        cls.users = lwmid.make_users(cls, "lim", cls.tag, (("alice", []), ("bob", [])))
         conf = "\n".join(["[audit]", "journal = false", "", "[requests]",
                           "time_limit_ms = %d" % TIME_LIMIT_MS, "max_per_user = %d" % PER_USER,
                           ""])
         cls.socket = os.path.join(cls.work, "lwmid.sock")
-        cls.d = td.Daemon(cls.work, conf, socket_path=cls.socket)
-        cls.addClassCleanup(cls.d.close)
-        cls.d.wait_ready(20)
+        cls.d = lwmid.start_daemon(cls, cls.work, conf, socket_path=cls.socket)
         # alice's processes with long command lines (14 × 127 KB each).
         for _ in range(4):
             p = subprocess.Popen(cls.users["alice"].prefix() +

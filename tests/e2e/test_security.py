@@ -2,7 +2,7 @@
 line; pid namespaces (lwmic in a child pid namespace on lwmid's socket); Create as the caller;
 the login delay under parallel attempts.
 
-Real lwmid, real users (tests/e2e/security_env.py), real processes. Runs as root with
+Real lwmid, real users (tests/e2e/lwmi_e2e/security_env.py), real processes. Runs as root with
 /usr/bin/python3.
 """
 import csv
@@ -24,9 +24,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import security_env  # noqa: E402
-import test_daemon as td  # noqa: E402
-import test_daemon_events as tde  # noqa: E402
+from lwmi_e2e import lwmid, security_env, wsman  # noqa: E402
 
 NOT_FOUND = "WBEM_E_NOT_FOUND (0x80041002)"
 
@@ -75,7 +73,7 @@ c.recv(1)
 
 def renew_envelope(identifier, expires="PT600.000000S"):
     """A WS-Eventing Renew of the subscription `identifier`."""
-    xml = tde.unsubscribe_envelope(identifier).replace("/eventing/Unsubscribe<", "/eventing/Renew<")
+    xml = wsman.unsubscribe_envelope(identifier).replace("/eventing/Unsubscribe<", "/eventing/Renew<")
     return xml.replace("<wse:Unsubscribe/>",
                        "<wse:Renew><wse:Expires>%s</wse:Expires></wse:Renew>" % expires)
 
@@ -84,14 +82,7 @@ def json_rows(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-class SecurityAttacks(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = security_env.SecurityEnv(cls)
-
-    def setUp(self):
-        self.env.audit.mark()
-
+class SecurityAttacks(security_env.SecurityTest):
     def assert_audit(self, want, audit=None):
         """The audit lines written since the last mark, one by one: each a dict of key: value
         (a value that is a tuple means: this text is in the value)."""
@@ -121,7 +112,7 @@ class SecurityAttacks(unittest.TestCase):
         env = self.env
         host = env.target(self, "alice")
         prog, name = env.program()
-        p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", td.PY, "-c",
+        p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", wsman.PY, "-c",
                             IN_NAMESPACE, env.socket, env.lwmic, str(host), prog],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
         if p.returncode != 0 and b"unshare failed" in p.stderr:
@@ -149,7 +140,7 @@ class SecurityAttacks(unittest.TestCase):
         rc, text, err = out["kill_host"]
         self.assertEqual(rc, 3, err)
         self.assertIn(NOT_FOUND, err)
-        self.assertTrue(td.alive(host), "the host's process lives")
+        self.assertTrue(e2e.alive(host), "the host's process lives")
         # Create would start a process outside the caller's namespace: access denied.
         rc, text, err = out["create"]
         self.assertEqual((rc, json_rows(text)[-1]["ReturnValue"]), (1, 2), err)
@@ -179,7 +170,7 @@ class SecurityAttacks(unittest.TestCase):
         a, b = socket.socketpair()
         self.addCleanup(a.close)
         connector = subprocess.Popen(
-            [td.PY, "-c", CONNECT_AND_PASS, env.socket, str(b.fileno())], pass_fds=[b.fileno()])
+            [wsman.PY, "-c", CONNECT_AND_PASS, env.socket, str(b.fileno())], pass_fds=[b.fileno()])
         b.close()
         _, fds, _, _ = socket.recv_fds(a, 1, 1)
         self.assertEqual(len(fds), 1)
@@ -190,15 +181,15 @@ class SecurityAttacks(unittest.TestCase):
         self.addCleanup(conn.close)
 
         def terminate(pid):
-            conn.request("POST", "/wsman", body=td.enable_privilege(td.terminate_envelope(pid)),
-                         headers={"Content-Type": td.SOAP_TYPE})
+            conn.request("POST", "/wsman", body=wsman.enable_privilege(wsman.terminate_envelope(pid)),
+                         headers={"Content-Type": wsman.SOAP_TYPE})
             r = conn.getresponse()
-            return r.status, td.parse_envelope(r.read())
+            return r.status, wsman.parse_envelope(r.read())
 
         # While the connector lives, the connection is root's on the host, with SeDebugPrivilege.
         status, root = terminate(first)
-        self.assertEqual((status, td.property_of(root, "ReturnValue")), (200, "0"))
-        self.assertTrue(td.wait_gone(first))
+        self.assertEqual((status, wsman.property_of(root, "ReturnValue")), (200, "0"))
+        self.assertTrue(e2e.wait_gone(first))
         a.send(b"q")
         connector.wait(timeout=60)
         gone = connector.pid
@@ -217,10 +208,10 @@ class SecurityAttacks(unittest.TestCase):
         self.assertIsNotNone(reuser, "pid %d was not reused" % gone)
         self.addCleanup(e2e.stop_process, reuser)
         status, root = terminate(second)
-        fault = td.fault_of(root)
+        fault = wsman.fault_of(root)
         self.assertIsNotNone(fault, "the request ran as the host's root: %r" % status)
         self.assertEqual(fault["wbem"], 0x80041002, fault)
-        self.assertTrue(td.alive(second))
+        self.assertTrue(e2e.alive(second))
         lines = env.audit.new()
         self.assertEqual([(l["action"], l["result"]) for l in lines],
                          [("Terminate", "0"), ("EnablePrivilege", "refused"),
@@ -234,17 +225,17 @@ class SecurityAttacks(unittest.TestCase):
         connection); returns (HTTP status, parsed envelope)."""
         if conn is not None:
             conn.request("POST", "/wsman", body=body.encode(),
-                         headers={"Content-Type": td.SOAP_TYPE})
+                         headers={"Content-Type": wsman.SOAP_TYPE})
             r = conn.getresponse()
-            return r.status, td.parse_envelope(r.read())
+            return r.status, wsman.parse_envelope(r.read())
         if user is None:
-            status, _, data = td.post(td.UnixHTTPConnection(self.env.socket, 60), body)
-            return status, td.parse_envelope(data)
-        p = subprocess.run(user.prefix() + [td.PY, "-c", td.CLIENT, "unix:" + self.env.socket],
+            status, _, data = wsman.post(wsman.UnixHTTPConnection(self.env.socket, 60), body)
+            return status, wsman.parse_envelope(data)
+        p = subprocess.run(user.prefix() + [wsman.PY, "-c", wsman.CLIENT, "unix:" + self.env.socket],
                            input=body.encode(), capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         status, _, data = p.stdout.decode().partition("\n")
-        return int(status), td.parse_envelope(data)
+        return int(status), wsman.parse_envelope(data)
 
     def held_connection(self, user):
         """A connection to lwmid's socket made by a process running as `user` that stays alive
@@ -253,7 +244,7 @@ class SecurityAttacks(unittest.TestCase):
         cleanup."""
         a, b = socket.socketpair()
         self.addCleanup(a.close)
-        holder = subprocess.Popen(user.prefix() + [td.PY, "-c", CONNECT_AND_PASS,
+        holder = subprocess.Popen(user.prefix() + [wsman.PY, "-c", CONNECT_AND_PASS,
                                                    self.env.socket, str(b.fileno())],
                                   pass_fds=[b.fileno()], stdin=subprocess.DEVNULL)
         b.close()
@@ -268,15 +259,15 @@ class SecurityAttacks(unittest.TestCase):
         return conn
 
     def https_as(self, user, body):
-        status, _, data = self.post(self.env.https, body, td.basic(user.name, user.password))
-        return status, td.parse_envelope(data)
+        status, _, data = self.post(self.env.https, body, wsman.basic(user.name, user.password))
+        return status, wsman.parse_envelope(data)
 
     @staticmethod
     def subscription_of(root):
-        resp = root.find("s:Body/wse:SubscribeResponse", tde.NS)
+        resp = root.find("s:Body/wse:SubscribeResponse", wsman.NS)
         assert resp is not None, ET.tostring(root)[:2000]
         return resp.find("wse:SubscriptionManager/wsa:ReferenceParameters/wse:Identifier",
-                         tde.NS).text
+                         wsman.NS).text
 
     def test_an_orphaned_connection_in_a_child_pid_namespace_hears_no_host_event(self):
         """A same-uid watcher on the host and a subscriber whose connection was made inside
@@ -290,18 +281,18 @@ class SecurityAttacks(unittest.TestCase):
         wql = ("SELECT * FROM __InstanceModificationEvent WITHIN 0.5 WHERE TargetInstance ISA "
                "'Win32_Process'")
         # A subscription made on the Unix socket lives as long as its connection: one for all.
-        wconn = td.UnixHTTPConnection(env.socket, 60)
+        wconn = wsman.UnixHTTPConnection(env.socket, 60)
         self.addCleanup(wconn.close)
-        status, root = self.unix_as(None, tde.subscribe_envelope(
+        status, root = self.unix_as(None, wsman.subscribe_envelope(
             wql + " AND TargetInstance.ProcessId = %d" % target), conn=wconn)
         self.assertEqual(status, 200, ET.tostring(root)[:2000])
         watcher = self.subscription_of(root)
-        self.addCleanup(self.unix_as, None, tde.unsubscribe_envelope(watcher), wconn)
+        self.addCleanup(self.unix_as, None, wsman.unsubscribe_envelope(watcher), wconn)
 
         a, b = socket.socketpair()
         self.addCleanup(a.close)
         connector = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", td.PY, "-c",
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", wsman.PY, "-c",
              CONNECT_AND_PASS, env.socket, str(b.fileno())],
             pass_fds=[b.fileno()], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         b.close()
@@ -320,7 +311,7 @@ class SecurityAttacks(unittest.TestCase):
         self.assertEqual(connector.wait(timeout=60), 0, connector.stderr.read())
         connector.stderr.close()
 
-        status, root = self.unix_as(None, tde.subscribe_envelope(wql), conn=conn)
+        status, root = self.unix_as(None, wsman.subscribe_envelope(wql), conn=conn)
         self.assertEqual(status, 200, ET.tostring(root)[:2000])
         orphan = self.subscription_of(root)
 
@@ -339,21 +330,21 @@ class SecurityAttacks(unittest.TestCase):
         self.addCleanup(stop.set)
         heard, end = [], time.monotonic() + 4
         while time.monotonic() < end:
-            status, root = self.unix_as(None, tde.pull_envelope(orphan, timeout="PT1.000S"),
+            status, root = self.unix_as(None, wsman.pull_envelope(orphan, timeout="PT1.000S"),
                                         conn=conn)
             if status == 200:
-                heard += tde.event_items(root)
+                heard += wsman.event_items(root)
             else:
-                self.assertEqual(td.fault_of(root)["wbem"], tde.WBEM_E_TIMED_OUT,
-                                 td.fault_of(root))
-        status, root = self.unix_as(None, tde.pull_envelope(watcher, timeout="PT5.000S"),
+                self.assertEqual(wsman.fault_of(root)["wbem"], wsman.WBEM_E_TIMED_OUT,
+                                 wsman.fault_of(root))
+        status, root = self.unix_as(None, wsman.pull_envelope(watcher, timeout="PT5.000S"),
                                     conn=wconn)
-        self.assertEqual(status, 200, td.fault_of(root))
-        self.assertTrue(any(ev["ProcessId"] == str(target) for _, ev in tde.event_items(root)),
+        self.assertEqual(status, 200, wsman.fault_of(root))
+        self.assertTrue(any(ev["ProcessId"] == str(target) for _, ev in wsman.event_items(root)),
                         "the host watcher hears of the host's changes")
         self.assertEqual(heard, [], "host events reached the orphaned connection")
         stop.set()
-        self.unix_as(None, tde.unsubscribe_envelope(orphan), conn=conn)
+        self.unix_as(None, wsman.unsubscribe_envelope(orphan), conn=conn)
 
     def test_an_enumeration_context_passed_into_a_child_pid_namespace_is_refused(self):
         """Enumeration contexts follow the subscriptions' owner rule (uid and pid namespace): the
@@ -362,32 +353,32 @@ class SecurityAttacks(unittest.TestCase):
         if not shutil.which("unshare"):
             self.skipTest("no unshare(1)")
         env = self.env
-        status, root = self.unix_as(None, td.fresh_id(td.capture("02-enumerate-class.xml")))
+        status, root = self.unix_as(None, wsman.fresh_id(wsman.capture("02-enumerate-class.xml")))
         self.assertEqual(status, 200)
         context = root.find("s:Body/wsen:EnumerateResponse/wsen:EnumerationContext",
-                            td.NS).text.strip()
-        pull = td.fresh_id(td.set_context(td.capture("03-pull.xml"), context))
+                            wsman.NS).text.strip()
+        pull = wsman.fresh_id(wsman.set_context(wsman.capture("03-pull.xml"), context))
         release = pull.replace("/enumeration/Pull<", "/enumeration/Release<").replace(
             "<wsen:Pull>", "<wsen:Release>").replace("</wsen:Pull>", "</wsen:Release>")
         for what, body in (("pull", pull), ("release", release)):
             with self.subTest(what=what):
-                p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", td.PY, "-c",
-                                    td.CLIENT, "unix:" + env.socket],
+                p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", wsman.PY, "-c",
+                                    wsman.CLIENT, "unix:" + env.socket],
                                    input=body.encode(), capture_output=True, timeout=60)
                 if p.returncode != 0 and b"unshare failed" in p.stderr:
                     self.skipTest("unshare --pid is not allowed here: " + p.stderr.decode())
                 self.assertEqual(p.returncode, 0, p.stderr.decode())
                 status, _, data = p.stdout.decode().partition("\n")
-                got = td.parse_envelope(data)
+                got = wsman.parse_envelope(data)
                 self.assertEqual(status, "500", data[:2000])
-                self.assertTrue(td.fault_of(got)["subcode"].endswith(":InvalidEnumerationContext"),
-                                td.fault_of(got))
-                self.assertEqual(td.instances(got, "s:Body/wsen:PullResponse/wsen:Items"), [])
+                self.assertTrue(wsman.fault_of(got)["subcode"].endswith(":InvalidEnumerationContext"),
+                                wsman.fault_of(got))
+                self.assertEqual(wsman.instances(got, "s:Body/wsen:PullResponse/wsen:Items"), [])
         # The host's root still has it, whole.
-        status, root = self.unix_as(None, td.fresh_id(pull))
-        self.assertEqual(status, 200, td.fault_of(root))
-        self.assertEqual(len(td.instances(root, "s:Body/wsen:PullResponse/wsen:Items")), 1)
-        self.unix_as(None, td.fresh_id(release))
+        status, root = self.unix_as(None, wsman.fresh_id(pull))
+        self.assertEqual(status, 200, wsman.fault_of(root))
+        self.assertEqual(len(wsman.instances(root, "s:Body/wsen:PullResponse/wsen:Items")), 1)
+        self.unix_as(None, wsman.fresh_id(release))
 
     def test_rights_are_those_of_each_request_not_frozen_at_open(self):
         """An admin opens an enumeration and event subscriptions with SeDebugPrivilege enabled
@@ -402,38 +393,38 @@ class SecurityAttacks(unittest.TestCase):
         query = ("SELECT Handle, ExecutablePath FROM Win32_Process WHERE Name = '%s'" % name)
         events = ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
                   "'Win32_Process' AND TargetInstance.Name = '%s'" % name)
-        enumerate_ = td.fresh_id(td.set_filter(
-            td.capture("01-enumerate-wql-optimized.xml").replace(
+        enumerate_ = wsman.fresh_id(wsman.set_filter(
+            wsman.capture("01-enumerate-wql-optimized.xml").replace(
                 "<wsman:OptimizeEnumeration/>", ""), query))
         for via in ("unix", "https"):
             with self.subTest(via=via):
-                dave = td.User("sec-dave-%s" % secrets.token_hex(3), "pw-" + secrets.token_hex(8),
+                dave = lwmid.User("sec-dave-%s" % secrets.token_hex(3), "pw-" + secrets.token_hex(8),
                                [env.remote_group, env.admin_group])
                 self.addCleanup(dave.remove)
                 if via == "unix":
                     conn = self.held_connection(dave)
 
                     def send(body, conn=conn):
-                        return self.unix_as(dave, td.enable_privilege(td.fresh_id(body)), conn)
+                        return self.unix_as(dave, wsman.enable_privilege(wsman.fresh_id(body)), conn)
                 else:
                     def send(body):
-                        return self.https_as(dave, td.fresh_id(body))
+                        return self.https_as(dave, wsman.fresh_id(body))
                 env.audit.mark()
                 status, root = send(enumerate_)
-                self.assertEqual(status, 200, td.fault_of(root))
+                self.assertEqual(status, 200, wsman.fault_of(root))
                 context = root.find("s:Body/wsen:EnumerateResponse/wsen:EnumerationContext",
-                                    td.NS).text.strip()
-                pull = td.set_context(td.capture("03-pull.xml"), context).replace(
+                                    wsman.NS).text.strip()
+                pull = wsman.set_context(wsman.capture("03-pull.xml"), context).replace(
                     "</wsen:Pull>", "<wsen:MaxElements>1</wsen:MaxElements></wsen:Pull>")
                 status, root = send(pull)
-                self.assertEqual(status, 200, td.fault_of(root))
-                rows = td.instances(root, "s:Body/wsen:PullResponse/wsen:Items")
+                self.assertEqual(status, 200, wsman.fault_of(root))
+                rows = wsman.instances(root, "s:Body/wsen:PullResponse/wsen:Items")
                 self.assertEqual([r["ExecutablePath"] for r in rows], [prog],
                                  "root's ExecutablePath, read with SeDebugPrivilege")
                 subs = []
                 for _ in range(2):
-                    status, root = send(tde.subscribe_envelope(events))
-                    self.assertEqual(status, 200, td.fault_of(root))
+                    status, root = send(wsman.subscribe_envelope(events))
+                    self.assertEqual(status, 200, wsman.fault_of(root))
                     subs.append(self.subscription_of(root))
                 pulled, renewed = subs
                 # A third, whose Pull is already waiting when the rights change: lwmid ends it
@@ -442,23 +433,23 @@ class SecurityAttacks(unittest.TestCase):
                     wconn = self.held_connection(dave)
 
                     def send_waiting(body, wconn=wconn):
-                        return self.unix_as(dave, td.enable_privilege(td.fresh_id(body)), wconn)
+                        return self.unix_as(dave, wsman.enable_privilege(wsman.fresh_id(body)), wconn)
                 else:
                     send_waiting = send
-                status, root = send_waiting(tde.subscribe_envelope(
+                status, root = send_waiting(wsman.subscribe_envelope(
                     events.replace("'%s'" % name, "'never-%s'" % name)))  # nothing will come
-                self.assertEqual(status, 200, td.fault_of(root))
+                self.assertEqual(status, 200, wsman.fault_of(root))
                 waited = self.subscription_of(root)
                 subs.append(waited)
                 answer = {}
                 waiter = threading.Thread(target=lambda: answer.update(r=send_waiting(
-                    tde.pull_envelope(waited, timeout="PT60.000S"))))
+                    wsman.pull_envelope(waited, timeout="PT60.000S"))))
                 waiter.start()
                 self.addCleanup(waiter.join, 70)
                 env.target(self, "root", name)
-                status, root = send(tde.pull_envelope(pulled, timeout="PT10.000S"))
-                self.assertEqual(status, 200, td.fault_of(root))
-                self.assertEqual([ev["ExecutablePath"] for _, ev in tde.event_items(root)],
+                status, root = send(wsman.pull_envelope(pulled, timeout="PT10.000S"))
+                self.assertEqual(status, 200, wsman.fault_of(root))
+                self.assertEqual([ev["ExecutablePath"] for _, ev in wsman.event_items(root)],
                                  [prog], "an event read with SeDebugPrivilege")
 
                 subprocess.run(["gpasswd", "-d", dave.name, env.admin_group], check=True,
@@ -474,34 +465,34 @@ class SecurityAttacks(unittest.TestCase):
                 self.assertEqual(status, 500, ET.tostring(root)[:2000])
 
                 status, root = send(pull)
-                fault = td.fault_of(root)
-                self.assertIsNotNone(fault, "pulled after the removal: %r" % td.instances(
+                fault = wsman.fault_of(root)
+                self.assertIsNotNone(fault, "pulled after the removal: %r" % wsman.instances(
                     root, "s:Body/wsen:PullResponse/wsen:Items"))
-                self.assertEqual((status, fault["wbem"]), (500, tde.WBEM_E_ACCESS_DENIED), fault)
+                self.assertEqual((status, fault["wbem"]), (500, wsman.WBEM_E_ACCESS_DENIED), fault)
                 self.assertIn("SeDebugPrivilege", fault["reason"])
                 status, root = send(pull)
-                self.assertTrue(td.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
-                                "the enumeration was ended: %r" % td.fault_of(root))
+                self.assertTrue(wsman.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
+                                "the enumeration was ended: %r" % wsman.fault_of(root))
 
                 # lwmid re-checks its subscribers' rights every 2 s: this Pull either finds the
                 # subscription and ends it, or finds it ended already. Either way, no event.
-                status, root = send(tde.pull_envelope(pulled, timeout="PT1.000S"))
-                fault = td.fault_of(root)
-                self.assertIsNotNone(fault, "pulled after the removal: %r" % tde.event_items(root))
-                self.assertTrue(fault["wbem"] == tde.WBEM_E_ACCESS_DENIED or
+                status, root = send(wsman.pull_envelope(pulled, timeout="PT1.000S"))
+                fault = wsman.fault_of(root)
+                self.assertIsNotNone(fault, "pulled after the removal: %r" % wsman.event_items(root))
+                self.assertTrue(fault["wbem"] == wsman.WBEM_E_ACCESS_DENIED or
                                 fault["subcode"].endswith(":InvalidEnumerationContext"), fault)
-                status, root = send(tde.pull_envelope(pulled, timeout="PT1.000S"))
-                self.assertTrue(td.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
-                                "the subscription was ended: %r" % td.fault_of(root))
+                status, root = send(wsman.pull_envelope(pulled, timeout="PT1.000S"))
+                self.assertTrue(wsman.fault_of(root)["subcode"].endswith(":InvalidEnumerationContext"),
+                                "the subscription was ended: %r" % wsman.fault_of(root))
 
                 status, root = send(renew_envelope(renewed))
-                fault = td.fault_of(root)
+                fault = wsman.fault_of(root)
                 self.assertIsNotNone(fault, "renewed after the removal")
-                self.assertTrue(fault["wbem"] == tde.WBEM_E_ACCESS_DENIED or
+                self.assertTrue(fault["wbem"] == wsman.WBEM_E_ACCESS_DENIED or
                                 fault["subcode"].endswith(":UnableToRenew"), fault)
                 status, root = send(renew_envelope(renewed))
-                self.assertTrue(td.fault_of(root)["subcode"].endswith(":UnableToRenew"),
-                                "the subscription was ended: %r" % td.fault_of(root))
+                self.assertTrue(wsman.fault_of(root)["subcode"].endswith(":UnableToRenew"),
+                                "the subscription was ended: %r" % wsman.fault_of(root))
 
                 ended = [l for l in env.audit.new()
                          if l["action"] == "Unsubscribe" and l["caller.user"] == dave.name]
@@ -517,7 +508,7 @@ class SecurityAttacks(unittest.TestCase):
     def check_created(self, pid, role, prog):
         u = self.env.users[role]
         pw = pwd.getpwnam(u.name)
-        self.addCleanup(lambda: td.alive(pid) and os.kill(pid, 9))
+        self.addCleanup(lambda: e2e.alive(pid) and os.kill(pid, 9))
         e2e.wait_for(lambda: os.path.exists("/proc/%d/exe" % pid) and
                      os.readlink("/proc/%d/exe" % pid) == prog, 10, "the created process")
         st = e2e.proc_status(pid)
@@ -576,7 +567,7 @@ class SecurityAttacks(unittest.TestCase):
         """mallory's shell is nologin: refused with 2 locally and remotely; so is a locked
         account. Nothing is started; each refusal is audited."""
         env = self.env
-        locked = td.User("sec-lk-" + secrets.token_hex(3), "pw-" + secrets.token_hex(6),
+        locked = lwmid.User("sec-lk-" + secrets.token_hex(3), "pw-" + secrets.token_hex(6),
                          [env.remote_group])
         self.addCleanup(locked.remove)
         subprocess.run(["usermod", "-L", locked.name], check=True)
@@ -615,7 +606,7 @@ class SecurityAttacks(unittest.TestCase):
         cases = (("lk", ["-L"], "account locked"), ("ex", ["-e", "1"], "pam_acct_mgmt"))
         for tag, usermod, why in cases:
             with self.subTest(tag=tag):
-                u = td.User("sec-%s-%s" % (tag, secrets.token_hex(3)),
+                u = lwmid.User("sec-%s-%s" % (tag, secrets.token_hex(3)),
                             "pw-" + secrets.token_hex(6), [env.remote_group])
                 self.addCleanup(u.remove)
                 subprocess.run(["usermod", *usermod, u.name], check=True)
@@ -686,20 +677,20 @@ class SecurityAttacks(unittest.TestCase):
                                        % (pid, forged), "Terminate")
                     self.assertEqual(rc, 3, err)
                     self.assertIn(NOT_FOUND, err)
-                    self.assertTrue(td.alive(pid))
+                    self.assertTrue(e2e.alive(pid))
                     self.assert_audit([{"action": "Terminate", "result": "WBEM_E_NOT_FOUND",
                                         "caller.user": ("sec-alice",)}])
         rc, out, err = env.lwmic_unix("alice", "call", 'Win32_Process.Handle="%d",CreationDate="%s"'
                                       % (pid, real), "Terminate")
         self.assertEqual(rc, 0, err)
-        self.assertTrue(td.wait_gone(pid), "the right CreationDate names it")
+        self.assertTrue(e2e.wait_gone(pid), "the right CreationDate names it")
 
     # -- authentication ------------------------------------------------------------------------
 
     def envelopes(self, pid, prog):
         """One envelope per WS-Man operation lwmid knows of."""
-        cap = td.capture
-        get = td.fresh_id(td.set_selector(cap("04-get.xml"), "Handle", pid))
+        cap = wsman.capture
+        get = wsman.fresh_id(wsman.set_selector(cap("04-get.xml"), "Handle", pid))
         create = cap("microsoft/09-invoke-static-method-win32_process-create.xml").replace(
             "<p:CommandLine>notepad.exe</p:CommandLine>",
             "<p:CommandLine>%s 1000</p:CommandLine>" % prog).replace(
@@ -710,19 +701,19 @@ class SecurityAttacks(unittest.TestCase):
             "Identify": cap("microsoft/11-identify.xml"),
             "Get": get,
             "GetClass": cap("microsoft/07-get-class.xml"),
-            "Enumerate": td.fresh_id(cap("02-enumerate-class.xml")),
-            "EnumerateWQL": td.fresh_id(cap("01-enumerate-wql-optimized.xml")),
-            "Pull": td.fresh_id(cap("03-pull.xml")),
-            "Release": td.fresh_id(cap("03-pull.xml")).replace(
+            "Enumerate": wsman.fresh_id(cap("02-enumerate-class.xml")),
+            "EnumerateWQL": wsman.fresh_id(cap("01-enumerate-wql-optimized.xml")),
+            "Pull": wsman.fresh_id(cap("03-pull.xml")),
+            "Release": wsman.fresh_id(cap("03-pull.xml")).replace(
                 "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull",
                 "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"),
-            "Invoke Terminate": td.terminate_envelope(pid),
+            "Invoke Terminate": wsman.terminate_envelope(pid),
             "Invoke Create": create,
             "Delete": get.replace("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
                                   "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"),
             "Put": cap("microsoft/12-put-set-ciminstance.xml"),
-            "Subscribe": td.fresh_id(cap("07-subscribe-pull.xml")),
-            "Unsubscribe": td.fresh_id(cap("09-unsubscribe.xml")),
+            "Subscribe": wsman.fresh_id(cap("07-subscribe-pull.xml")),
+            "Unsubscribe": wsman.fresh_id(cap("09-unsubscribe.xml")),
         }
 
     def test_unauthenticated_request_of_every_operation(self):
@@ -746,7 +737,7 @@ class SecurityAttacks(unittest.TestCase):
                         self.assertNotIn(b"Envelope", data, "no answer to an unauthenticated call")
                         count += 1
         time.sleep(0.1)
-        self.assertTrue(td.alive(pid), "nothing was ended")
+        self.assertTrue(e2e.alive(pid), "nothing was ended")
         for p in e2e.pids_in_proc():
             try:
                 with open("/proc/%d/comm" % p) as f:
@@ -776,11 +767,11 @@ class SecurityAttacks(unittest.TestCase):
                                                source_address=source)
         else:
             conn = http.client.HTTPConnection(hostport, timeout=timeout, source_address=source)
-        return td.post(conn, body, headers)
+        return wsman.post(conn, body, headers)
 
     def test_password_changed_while_cached(self):
         env = self.env
-        carol = td.User("sec-carol-" + secrets.token_hex(3), "old-" + secrets.token_hex(6),
+        carol = lwmid.User("sec-carol-" + secrets.token_hex(3), "old-" + secrets.token_hex(6),
                         [env.remote_group])
         self.addCleanup(carol.remove)
         env.users["carol"] = carol
@@ -808,7 +799,7 @@ class SecurityAttacks(unittest.TestCase):
         logins from another address and over the Unix socket are answered meanwhile."""
         env = self.env
         pid = env.target(self, "alice")
-        body = td.fresh_id(td.set_selector(td.capture("04-get.xml"), "Handle", pid))
+        body = wsman.fresh_id(wsman.set_selector(wsman.capture("04-get.xml"), "Handle", pid))
         attacker = ("127.%d.%d.%d" % (secrets.randbelow(200) + 20, secrets.randbelow(250) + 1,
                                       secrets.randbelow(250) + 1), 0)
         alice = env.users["alice"]
@@ -816,7 +807,7 @@ class SecurityAttacks(unittest.TestCase):
         start = time.monotonic()
 
         def attack(i):
-            status, _, _ = self.post(env.http, body, td.basic(alice.name, "wrong-%d" % i),
+            status, _, _ = self.post(env.http, body, wsman.basic(alice.name, "wrong-%d" % i),
                                      source=attacker, timeout=120)
             results.append((status, time.monotonic() - start))
 
@@ -832,11 +823,11 @@ class SecurityAttacks(unittest.TestCase):
         for role in ("alice", "bob", "admin") if other else ():
             u = env.users[role]
             t0 = time.monotonic()
-            status, _, data = self.post(env.https, body, td.basic(u.name, u.password),
+            status, _, data = self.post(env.https, body, wsman.basic(u.name, u.password),
                                         source=(other, 0))
             good.append((role, status, time.monotonic() - t0, time.monotonic() - start))
         t0 = time.monotonic()
-        status, _, data = td.post(td.UnixHTTPConnection(env.socket), body)
+        status, _, data = wsman.post(wsman.UnixHTTPConnection(env.socket), body)
         good.append(("unix", status, time.monotonic() - t0, time.monotonic() - start))
         for t in threads:
             t.join(120)
@@ -864,7 +855,7 @@ class SecurityAttacks(unittest.TestCase):
         for role, status, took, at in good:
             self.assertLess(at, last_guess_checked, (role, took, at, results))
             self.assertLess(took, 3.0, "%s waited %.2f s" % (role, took))
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
         print("\nlogin delay: attacker 401s at %s s; gaps between checks %s s; right logins took "
               "%s s" % ([round(t, 2) for _, t in sorted(results, key=lambda r: r[1])],
                         [round(g, 2) for g in gaps], [round(g[2], 3) for g in good]),
@@ -881,15 +872,15 @@ class SecurityAttacks(unittest.TestCase):
                               ("SeIncreaseBasePriorityPrivilege",
                                "SeIncreaseBasePriorityPrivilege is not held")):
             with self.subTest(privilege=value):
-                p = subprocess.run(bob.prefix() + [td.PY, "-c", td.CLIENT, "unix:" + env.socket],
-                                   input=td.enable_privilege(td.terminate_envelope(pid),
+                p = subprocess.run(bob.prefix() + [wsman.PY, "-c", wsman.CLIENT, "unix:" + env.socket],
+                                   input=wsman.enable_privilege(wsman.terminate_envelope(pid),
                                                              value).encode(),
                                    capture_output=True, timeout=60)
                 self.assertEqual(p.returncode, 0, p.stderr.decode())
                 status, _, data = p.stdout.decode().partition("\n")
                 self.assertEqual(status, "200")
-                self.assertEqual(td.property_of(td.parse_envelope(data), "ReturnValue"), "2")
-                self.assertTrue(td.alive(pid))
+                self.assertEqual(wsman.property_of(wsman.parse_envelope(data), "ReturnValue"), "2")
+                self.assertTrue(e2e.alive(pid))
                 self.assert_audit([
                     {"action": "EnablePrivilege", "result": "refused", "params": value,
                      "detail": detail, "caller.uid": str(bob.uid), "privileges": "none"},
@@ -921,7 +912,7 @@ class SecurityAttacks(unittest.TestCase):
                 self.assertEqual(len(lines), 1, err)
                 self.assertIn("belongs to %s" % env.users["alice"].name, lines[0])
                 notes[mode] = lines[0]
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
         self.assertEqual(len(set(notes.values())), 1, notes)
 
     def test_dry_run_shows_the_expected_outcome_and_does_nothing(self):
@@ -946,8 +937,8 @@ class SecurityAttacks(unittest.TestCase):
                 self.assertIn("process %d belongs to %s: SeDebugPrivilege must be held and "
                               "enabled" % (pid, env.users["alice"].name), err)
                 self.assertIn("(1 expected to succeed, 1 expected to be refused)", err)
-        self.assertTrue(td.alive(pid))
-        self.assertTrue(td.alive(own))
+        self.assertTrue(e2e.alive(pid))
+        self.assertTrue(e2e.alive(own))
         time.sleep(0.5)  # an audit line would have been written before the answer
         self.assertEqual([l for l in env.audit.new() if l.get("action") == "Terminate"], [])
 
@@ -967,7 +958,7 @@ class SecurityAttacks(unittest.TestCase):
                                       "Win32_Process=%d" % pid, "Terminate")
         self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
         self.assertIn("SeDebugPrivilege is not held", err)
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
         self.assert_audit([
             {"action": "EnablePrivilege", "result": "refused", "mode": "embedded",
              "caller.uid": str(bob.uid), "params": "SeDebugPrivilege"},
@@ -993,7 +984,7 @@ class SecurityAttacks(unittest.TestCase):
             self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 2), err)
         finally:
             env.socket = saved
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
         self.assertEqual(e2e.proc_stat(pid)[19], nice, "priority unchanged")
         self.assert_audit([
             {"action": "Terminate", "result": "2", "target.pid": str(pid),

@@ -3,7 +3,7 @@ descriptors a created process could inherit, a restart blocked by them, Create f
 (user, mount or network namespace) and with dropped groups, lwmid ended by embedded lwmic or by
 another lwmid, and the Name of another user's process reached through a private symlink.
 
-Real lwmid, real users (tests/e2e/security_env.py), real processes. Runs as root with
+Real lwmid, real users (tests/e2e/lwmi_e2e/security_env.py), real processes. Runs as root with
 /usr/bin/python3.
 """
 import json
@@ -19,8 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import security_env  # noqa: E402
-import test_daemon as td  # noqa: E402
+from lwmi_e2e import lwmid, security_env  # noqa: E402
 
 
 def json_rows(text):
@@ -37,20 +36,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Hardening(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = security_env.SecurityEnv(cls)
-
-    def setUp(self):
-        self.env.audit.mark()
-
+class Hardening(security_env.SecurityTest):
     def created(self, out):
         """The ProcessId of a successful Create (lwmic --format json), killed at cleanup."""
         row = json_rows(out)[-1]
         self.assertEqual(row["ReturnValue"], 0, out)
         pid = row["ProcessId"]
-        self.addCleanup(lambda: td.alive(pid) and os.kill(pid, 9))
+        self.addCleanup(lambda: e2e.alive(pid) and os.kill(pid, 9))
         return pid
 
     def wait_exec(self, pid, prog):
@@ -106,9 +98,7 @@ class Hardening(unittest.TestCase):
         http, https = "127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()
         sock = os.path.join(env.work, "restart-%s.sock" % secrets.token_hex(3))
         conf = env.conf_text(os.path.join(env.work, "audit-restart.log"))
-        d = td.Daemon(env.work, conf, socket_path=sock, http=http, https=https)
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, env.work, conf, socket_path=sock, http=http, https=https)
         prog, _ = env.program()
         p = subprocess.run(env.users["alice"].prefix() + [
             env.lwmic, "--socket", sock, "--format", "json", "call", "Win32_Process", "Create",
@@ -118,8 +108,8 @@ class Hardening(unittest.TestCase):
         pid = self.created(p.stdout.decode())
         self.wait_exec(pid, prog)
         self.assertEqual(d.stop(), 0, d.log_text())
-        self.assertTrue(td.alive(pid), "the created process outlives lwmid")
-        again = td.Daemon(env.work, conf, socket_path=sock, http=http, https=https)
+        self.assertTrue(e2e.alive(pid), "the created process outlives lwmid")
+        again = lwmid.Daemon(env.work, conf, socket_path=sock, http=http, https=https)
         self.addCleanup(again.close)
         endpoints = again.wait_ready(20)
         self.assertIn("http://%s/wsman" % http, endpoints)
@@ -218,7 +208,7 @@ class Hardening(unittest.TestCase):
                                       "Win32_Process=%d" % other.proc.pid, "Terminate")
         self.assertEqual((rc, json_rows(out)[-1]["ReturnValue"]), (1, 3), err)
         for pid in daemons:
-            self.assertTrue(td.alive(pid), "lwmid %d lives" % pid)
+            self.assertTrue(e2e.alive(pid), "lwmid %d lives" % pid)
 
     # -- 4. Name for the unprivileged ----------------------------------------------------------
 

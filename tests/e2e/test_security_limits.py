@@ -2,7 +2,7 @@
 every loopback address and per user name, caps on open connections, and an audit log that
 records every refusal with its parameters yet cannot be flooded with identical lines.
 
-Real lwmid, real users (tests/e2e/security_env.py). Runs as root with /usr/bin/python3.
+Real lwmid, real users (tests/e2e/lwmi_e2e/security_env.py). Runs as root with /usr/bin/python3.
 """
 import http.client
 import json
@@ -17,8 +17,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import security_env  # noqa: E402
-import test_daemon as td  # noqa: E402
+import lwmi_e2e as e2e  # noqa: E402
+from lwmi_e2e import lwmid, security_env, wsman  # noqa: E402
 
 CREATE = "microsoft/09-invoke-static-method-win32_process-create.xml"
 
@@ -81,13 +81,8 @@ def other_local_address():
     return None
 
 
-class SecurityLimits(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.env = security_env.SecurityEnv(cls, remote_create=False)
-
-    def setUp(self):
-        self.env.audit.mark()
+class SecurityLimits(security_env.SecurityTest):
+    env_options = {"remote_create": False}
 
     def post(self, url, body, headers, source=None, timeout=60, cafile=None):
         hostport = url.split("//", 1)[1].split("/", 1)[0]
@@ -97,12 +92,12 @@ class SecurityLimits(unittest.TestCase):
                                                source_address=source)
         else:
             conn = http.client.HTTPConnection(hostport, timeout=timeout, source_address=source)
-        return td.post(conn, body, headers)
+        return wsman.post(conn, body, headers)
 
     def create_envelope(self, command_line, extra=""):
-        body = td.fresh_id(td.capture(CREATE)).replace(
+        body = wsman.fresh_id(wsman.capture(CREATE)).replace(
             "<p:CommandLine>notepad.exe</p:CommandLine>",
-            "<p:CommandLine>%s</p:CommandLine>%s" % (td.xml_escape(command_line), extra)).replace(
+            "<p:CommandLine>%s</p:CommandLine>%s" % (wsman.xml_escape(command_line), extra)).replace(
             "<p:CurrentDirectory>C:\\</p:CurrentDirectory>", "")
         assert command_line in body
         return body
@@ -112,9 +107,7 @@ class SecurityLimits(unittest.TestCase):
         its [server] table; returns (Daemon, Audit)."""
         audit_path = os.path.join(self.env.work, "audit-%s.log" % secrets.token_hex(3))
         conf = "[server]\n" + server_conf + "\n" + self.env.conf_text(audit_path)
-        d = td.Daemon(self.env.work, conf, **kw)
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.env.work, conf, **kw)
         return d, security_env.Audit(audit_path)
 
     # -- login delays (item: local brute force) -------------------------------------------------
@@ -129,13 +122,13 @@ class SecurityLimits(unittest.TestCase):
         http_url, https_url = d.endpoint("http"), d.endpoint("https")
         alice = self.env.users["alice"]
         pid = self.env.target(self, "alice")
-        body = td.fresh_id(td.set_selector(td.capture("04-get.xml"), "Handle", pid))
+        body = wsman.fresh_id(wsman.set_selector(wsman.capture("04-get.xml"), "Handle", pid))
         results = []
 
         def guess(i):
             source = ("127.0.%d.%d" % (i + 1, secrets.randbelow(250) + 2), 0)
             try:
-                status, _, _ = self.post(http_url, body, td.basic(alice.name, "wrong-%d" % i),
+                status, _, _ = self.post(http_url, body, wsman.basic(alice.name, "wrong-%d" % i),
                                          source=source, timeout=6)
                 results.append(status)
             except OSError:  # still held back by lwmid when the client gave up
@@ -148,7 +141,7 @@ class SecurityLimits(unittest.TestCase):
         took = None
         if other:
             t0 = time.monotonic()
-            status, _, data = self.post(https_url, body, td.basic(alice.name, alice.password),
+            status, _, data = self.post(https_url, body, wsman.basic(alice.name, alice.password),
                                         source=(other, 0),
                                         cafile=os.path.join(d.state, "lwmid.crt"))
             took = time.monotonic() - t0
@@ -230,7 +223,7 @@ class SecurityLimits(unittest.TestCase):
                                            "Create", "CommandLine=%s 1000" % prog)
         self.assertEqual(rc, 0, err)
         pid = [json.loads(l) for l in out.splitlines() if l.strip()][-1]["ProcessId"]
-        self.addCleanup(lambda: td.alive(pid) and os.kill(pid, 9))
+        self.addCleanup(lambda: e2e.alive(pid) and os.kill(pid, 9))
         lines = self.env.audit.new()
         self.assertEqual(len(lines), 1, lines)
         self.assertEqual(lines[0]["target.pid"], str(pid))
@@ -259,9 +252,9 @@ class SecurityLimits(unittest.TestCase):
         """A Terminate whose selectors name no instance is refused by the WS-Man layer before
         the service sees it: audited all the same, with its parameters."""
         pid = self.env.target(self, "bob")
-        body = td.terminate_envelope(pid).replace('<wsman:Selector Name="Handle">',
+        body = wsman.terminate_envelope(pid).replace('<wsman:Selector Name="Handle">',
                                                   '<wsman:Selector Name="Bogus">')
-        status, _, data = td.post(td.UnixHTTPConnection(self.env.socket), body)
+        status, _, data = wsman.post(wsman.UnixHTTPConnection(self.env.socket), body)
         self.assertEqual(status, 500, data[:300])
         self.assertIn(b"UnexpectedSelectors", data)
         lines = self.env.audit.new()
@@ -269,7 +262,7 @@ class SecurityLimits(unittest.TestCase):
         self.assertEqual((lines[0]["action"], lines[0]["result"], lines[0]["params"]),
                          ("Terminate", "WBEM_E_INVALID_OBJECT_PATH", "Reason=15"))
         self.assertIn("selector 'Bogus' is not a key", lines[0]["detail"])
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
 
     def test_identical_refusals_are_summarised_not_dropped(self):
         """Alice repeats one refused call 60 times: 5 lines, then one line with repeated=55
@@ -300,14 +293,14 @@ class SecurityLimits(unittest.TestCase):
         """A request without credentials (libcurl's first on every connection) gets its 401 and
         no audit line; a wrong password does get one."""
         pid = self.env.target(self, "alice")
-        body = td.fresh_id(td.set_selector(td.capture("04-get.xml"), "Handle", pid))
+        body = wsman.fresh_id(wsman.set_selector(wsman.capture("04-get.xml"), "Handle", pid))
         for url in (self.env.http, self.env.https):
             status, hdrs, _ = self.post(url, body, {})
             self.assertEqual(status, 401)
             self.assertTrue(hdrs.get("www-authenticate", "").startswith("Basic"))
         self.assertEqual(self.env.audit.new(), [])
         bob = self.env.users["bob"]
-        status, _, _ = self.post(self.env.https, body, td.basic(bob.name, "wrong"))
+        status, _, _ = self.post(self.env.https, body, wsman.basic(bob.name, "wrong"))
         self.assertEqual(status, 401)
         lines = self.env.audit.new()
         self.assertEqual([(l["action"], l["result"], l["detail"]) for l in lines],

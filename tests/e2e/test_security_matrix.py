@@ -20,10 +20,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lwmi_e2e as e2e  # noqa: E402
-import security_env  # noqa: E402
-import test_daemon as td  # noqa: E402
+from lwmi_e2e import security_env  # noqa: E402
 
-README = os.path.join(td.SOURCE_DIR, "README.md")
+README = os.path.join(e2e.SOURCE_DIR, "README.md")
 BEGIN, END = "<!-- security-matrix:begin -->", "<!-- security-matrix:end -->"
 
 USERS = ("alice", "bob", "admin", "root")
@@ -147,16 +146,16 @@ class SecurityMatrix(unittest.TestCase):
             self.assertEqual(rv, want, "%s: ReturnValue %d, want %d (%s)" % (cell, rv, want, err))
             self.assertEqual(rc, 0 if rv == 0 else 1, cell)
         if method == "SetPriority":
-            self.assertTrue(td.alive(pid), cell)
+            self.assertTrue(e2e.alive(pid), cell)
             got = int(e2e.proc_stat(pid)[19])
             self.assertEqual(got, 19 if rv == 0 else nice, "%s: nice %d" % (cell, got))
         elif rv == 0:
-            self.assertTrue(td.wait_gone(pid), "%s: ReturnValue 0 but pid %d lives" % (cell, pid))
+            self.assertTrue(e2e.wait_gone(pid), "%s: ReturnValue 0 but pid %d lives" % (cell, pid))
         else:
             time.sleep(0.05)
-            self.assertTrue(td.alive(pid), "%s: ReturnValue %d but pid %d ended" % (cell, rv, pid))
+            self.assertTrue(e2e.alive(pid), "%s: ReturnValue %d but pid %d ended" % (cell, rv, pid))
             self.assertEqual(e2e.proc_stat(pid)[22], start, "%s: the same process" % cell)
-        alive = td.alive(pid)
+        alive = e2e.alive(pid)
         # The audit lines of this call, one by one. A caller's identical refusals past five in
         # 10 s are counted into a later "repeated=N" line (docs/audit.md): the refused
         # EnablePrivilege may be such a one, and summaries of earlier cells may come now; the

@@ -5,28 +5,22 @@ import re
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 
 import lwmi_e2e as e2e
+from lwmi_e2e import lwmid, wsman
 
 
 class WatchTest(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-watch-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.dir = e2e.work_dir(self, "lwmi-watch-", mode=0o700)
         self.name = "Download-%s.exe" % secrets.token_hex(3)
-        self.prog = os.path.join(self.dir, self.name)
-        shutil.copy2("/bin/sleep", self.prog)
-        self.other = os.path.join(self.dir, "allowed-" + secrets.token_hex(3))
-        shutil.copy2("/bin/sleep", self.other)
+        self.prog = e2e.sleep_copy(self.dir, self.name)
+        self.other = e2e.sleep_copy(self.dir, "allowed-" + secrets.token_hex(3))
 
     def start_watch(self, *args, condition=None, wql=None, connect=()):
-        out = open(os.path.join(self.dir, "out"), "w+")
-        err = open(os.path.join(self.dir, "err"), "w+")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.dir)
         condition = condition or "TargetInstance.Name = '%s'" % self.name
         wql = wql or ("SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA "
                       "'Win32_Process' AND %s" % condition)
@@ -101,17 +95,11 @@ class WatchTest(unittest.TestCase):
         self.assertIn("SeDebugPrivilege", text)
 
     def start_lwmid(self):
-        if os.geteuid() != 0:
-            self.skipTest("lwmid runs as root")
-        import test_daemon
-        if not os.access(test_daemon.LWMID, os.X_OK):
-            self.skipTest("no lwmid")
+        lwmid.require_lwmid()
         sock = os.path.join(self.dir, "lwmid.sock")
         os.chmod(self.dir, 0o755)
-        d = test_daemon.Daemon(self.dir, "", socket_path=sock, http="127.0.0.1:0",
-                               https="127.0.0.1:0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        lwmid.start_daemon(self, self.dir, "", socket_path=sock, http="127.0.0.1:0",
+                           https="127.0.0.1:0")
         return sock
 
     def check_start_trace_terminate(self, connect):
@@ -197,10 +185,7 @@ class WatchTest(unittest.TestCase):
     def test_proc_poll_source_and_its_statistics(self):
         # The /proc polling source (used when the netlink connector cannot be), chosen here by
         # LWMI_EVENT_SOURCE; --stats shows which source served and what it received.
-        out = open(os.path.join(self.dir, "out"), "w+")
-        err = open(os.path.join(self.dir, "err"), "w+")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.dir)
         wql = ("SELECT * FROM __InstanceCreationEvent WITHIN 0.2 WHERE TargetInstance ISA "
                "'Win32_Process' AND TargetInstance.Name = '%s'" % self.name)
         env = dict(os.environ, LWMI_EVENT_SOURCE="proc-poll")
@@ -254,10 +239,7 @@ class WatchTest(unittest.TestCase):
     def test_stop_trace_exit_status_of_a_signal(self):
         # Win32_ProcessTrace: the start trace, then (once the watcher has shown it, so that the
         # process was seen running) the stop trace with 128 + SIGTERM.
-        out = open(os.path.join(self.dir, "out"), "w+")
-        err = open(os.path.join(self.dir, "err"), "w+")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.dir)
         # On the name too: a child that takes longer than the settle time to exec (a loaded
         # host) is first announced under its parent's name, then again at its exec.
         wql = ("SELECT * FROM Win32_ProcessTrace WHERE ParentProcessID = %d AND "
@@ -297,7 +279,6 @@ class WatchTest(unittest.TestCase):
     def test_event_sources_served_by_lwmid(self):
         # LWMI_EventSource is served by lwmid (its own engine's counters) like any class.
         sock = self.start_lwmid()
-        import test_daemon
         r = subprocess.run([e2e.LWMIC, "--socket", sock, "--format", "json", "list",
                             "LWMI_EventSource"],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
@@ -340,7 +321,7 @@ class WatchTest(unittest.TestCase):
         self.assertIn("WBEM_E_INVALID_METHOD (0x8004102E)", r.stderr.decode())
 
         uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/LWMI_EventSource"
-        get = test_daemon.fresh_id(test_daemon.capture("04-get.xml"))
+        get = wsman.fresh_id(wsman.capture("04-get.xml"))
         get = get.replace("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_Process",
                           uri)
 
@@ -349,19 +330,19 @@ class WatchTest(unittest.TestCase):
                           "<wsman:SelectorSet>%s</wsman:SelectorSet>" % "".join(
                               '<wsman:Selector Name="%s">%s</wsman:Selector>' % kv
                               for kv in selectors), get)
-            status, _, data = test_daemon.post(test_daemon.UnixHTTPConnection(sock), body)
-            return status, test_daemon.parse_envelope(data)
+            status, _, data = wsman.post(wsman.UnixHTTPConnection(sock), body)
+            return status, wsman.parse_envelope(data)
         status, root = raw([("Source", "proc-poll")])
         self.assertEqual(status, 200)
-        self.assertIsNone(test_daemon.fault_of(root))
-        self.assertEqual(test_daemon.property_of(root, "Source"), "proc-poll")
+        self.assertIsNone(wsman.fault_of(root))
+        self.assertEqual(wsman.property_of(root, "Source"), "proc-poll")
         for selectors, reason in [
                 ([("Handle", "1")], "selector 'Handle' is not a key of LWMI_EventSource"),
                 ([], "selector Source is required"),
                 ([("Source", "netlink"), ("Extra", "x")], "selector 'Extra' is not a key")]:
             status, root = raw(selectors)
             self.assertEqual(status, 500)
-            f = test_daemon.fault_of(root)
+            f = wsman.fault_of(root)
             self.assertTrue(f["subcode"].endswith(":InvalidSelectors"), f)
             self.assertEqual(f["wbem"], 0x8004103A)
             self.assertIn(reason, f["reason"])

@@ -10,15 +10,13 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
 
 import lwmi_e2e as e2e
 from lwmi_e2e import EXIT_OK, run_lwmic
-import security_env
-import test_daemon as td
+from lwmi_e2e import lwmid, security_env
 
 
 def setUpModule():
@@ -28,11 +26,9 @@ def setUpModule():
 
 class HabitsTest(unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="lwmi-habits-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.dir = e2e.work_dir(self, "lwmi-habits-", mode=0o700)
         self.name = "habit-%s" % secrets.token_hex(3)
-        self.exe = os.path.join(self.dir, self.name)
-        shutil.copy2("/bin/sleep", self.exe)
+        self.exe = e2e.sleep_copy(self.dir, self.name)
 
     def start(self, exe=None):
         p = subprocess.Popen([exe or self.exe, "60"], stdin=subprocess.DEVNULL)
@@ -349,15 +345,9 @@ class HabitsTest(unittest.TestCase):
 
     def test_https_to_the_http_port_says_to_use_http(self):
         # wmic /node:host:5985 habit: lwmic tries HTTPS; lwmid's port 5985 is plain HTTP.
-        if os.geteuid() != 0:
-            self.skipTest("lwmid runs as root")
-        import test_daemon as td
-        if not os.access(td.LWMID, os.X_OK):
-            self.skipTest("no lwmid")
+        lwmid.require_lwmid()
         os.chmod(self.dir, 0o755)
-        d = td.Daemon(self.dir, "[audit]\njournal = false\n", http="127.0.0.1:0")
-        self.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(self, self.dir, "[audit]\njournal = false\n", http="127.0.0.1:0")
         hostport = d.endpoint("http").split("//", 1)[1].split("/", 1)[0]
         rc, out, err = run_lwmic("--node", hostport, "--user", "nobody", "--password", "x",
                                  "list", "Win32_Process")
@@ -381,10 +371,7 @@ class HabitsTest(unittest.TestCase):
     def test_watch_a_class_name_alone(self):
         # Register-CimIndicationEvent -ClassName Win32_ProcessStartTrace
         #   ->  lwmic watch Win32_ProcessStartTrace
-        out = open(os.path.join(self.dir, "out"), "w+")
-        err = open(os.path.join(self.dir, "err"), "w+")
-        self.addCleanup(out.close)
-        self.addCleanup(err.close)
+        out, err = e2e.output_files(self, self.dir)
         w = subprocess.Popen([e2e.LWMIC, "--embedded", "--format", "json", "watch",
                               "Win32_ProcessStartTrace", "--timeout", "20"],
                              stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -408,16 +395,9 @@ class HabitsTest(unittest.TestCase):
         self.assertEqual(ev["ProcessName"], self.name)
 
 
-class HabitsThroughLwmid(unittest.TestCase):
+class HabitsThroughLwmid(security_env.SecurityTest):
     """wmic habits against a real lwmid, with real users (security_env): the privileges the
     alias form enables, and one host or many over HTTP."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.env = security_env.SecurityEnv(cls)
-
-    def setUp(self):
-        self.env.audit.mark()
 
     def refused(self, role, *args):
         """lwmic as `role` on lwmid's socket, ending alice's process (which it must not)."""
@@ -450,7 +430,7 @@ class HabitsThroughLwmid(unittest.TestCase):
         # bob holds nothing: nothing is enabled, and nothing was asked for by name.
         out, err = self.refused("bob", "process", "where", where, "delete")
         self.assertIn("lwmic: note: " + why + "\n", err)
-        self.assertTrue(td.alive(pid))
+        self.assertTrue(e2e.alive(pid))
         lines = env.audit.new()
         self.assertEqual([(l["action"], l["result"], l["caller.user"], l["privileges"])
                           for l in lines if "repeated" not in l],
@@ -469,7 +449,7 @@ class HabitsThroughLwmid(unittest.TestCase):
                                  [["Handle", "Name", "ReturnValue"], [str(pid), name, "0"]])
                 self.assertEqual(err, "lwmic: Terminate: 1 matched, 1 returned 0, 0 returned "
                                  "non-zero, 0 gone before the call\n")
-                self.assertTrue(td.wait_gone(pid))
+                self.assertTrue(e2e.wait_gone(pid))
                 got = [l for l in env.audit.new() if "repeated" not in l]
                 self.assertEqual([(l["action"], l["result"], l["target.pid"]) for l in got],
                                  [("Terminate", "0", str(pid))])

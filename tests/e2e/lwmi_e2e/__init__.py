@@ -1,5 +1,8 @@
 """Shared helpers for lwmi's end-to-end tests: run lwmic, parse its output, start and stop the
-processes a test looks at, read /proc independently of lwmi, and make a throw-away local user.
+processes a test looks at, wait for them, read /proc independently of lwmi, and make a throw-away
+local user. The package's modules add a real lwmid and what a test class sets up around it
+(lwmi_e2e.lwmid), WS-Management on the wire (lwmi_e2e.wsman) and the security tests' daemon,
+users and audit file (lwmi_e2e.security_env). Test modules import helpers only from here.
 
 Python standard library only. The tests run as root (CI); helpers that need root say so.
 Everything a helper starts or creates is registered with the TestCase's cleanups, so it is
@@ -21,7 +24,7 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/e2e
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 
 
@@ -160,9 +163,7 @@ def list_json(cls="Win32_Process", properties=None, *, extra=(), user=None):
 def copy_lwmic_for_others(test):
     """A copy of lwmic in a world-readable temporary directory, for running it as another user
     whatever the permissions of the build tree. Removed at cleanup."""
-    d = tempfile.mkdtemp(prefix="lwmi-e2e-bin-")
-    _add_cleanup(test, shutil.rmtree, d, True)
-    os.chmod(d, 0o755)
+    d = work_dir(test, "lwmi-e2e-bin-")
     dst = os.path.join(d, "lwmic")
     shutil.copy2(LWMIC, dst)
     os.chmod(dst, 0o755)
@@ -191,6 +192,51 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(0.01)
+
+
+def work_dir(test, prefix, parent=None, mode=0o755):
+    """A temporary directory (by default one others may enter), removed at cleanup."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    _add_cleanup(test, shutil.rmtree, d, True)
+    os.chmod(d, mode)
+    return d
+
+
+def output_files(test, directory, mode="w+"):
+    """(out, err): two new files in directory for a child's stdout and stderr, which the test
+    reads while the child runs (a pipe could fill and stall it); closed at cleanup."""
+    files = []
+    for what in ("out", "err"):
+        f = open(os.path.join(directory, "%s-%s" % (what, secrets.token_hex(3))), mode)
+        _add_cleanup(test, f.close)
+        files.append(f)
+    return files
+
+
+def alive(pid):
+    """True while pid exists and is not a zombie."""
+    return proc_state(pid) not in (None, "Z", "X")
+
+
+def wait_gone(pid, timeout=10.0):
+    """Waits until pid is gone or a zombie (a process we need not be the parent of); returns
+    whether it went within timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not alive(pid):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def sleep_copy(directory, name):
+    """A copy of /bin/sleep called `name` in `directory` (0755; kept when already there), so a
+    test's processes have a name of their own; returns its path."""
+    exe = os.path.join(directory, name)
+    if not os.path.exists(exe):
+        shutil.copy2("/bin/sleep", exe)
+        os.chmod(exe, 0o755)
+    return exe
 
 
 def _reset_nice():

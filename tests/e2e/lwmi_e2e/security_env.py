@@ -13,14 +13,10 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
-import tempfile
-import time
+import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import lwmi_e2e as e2e  # noqa: E402
-import test_daemon as td  # noqa: E402  (Daemon, User, envelopes)
+import lwmi_e2e as e2e
+from lwmi_e2e import lwmid
 
 
 def parse_logfmt(line):
@@ -61,36 +57,17 @@ class SecurityEnv:
     """Set up in setUpClass (cls = the TestCase class); everything is removed by class cleanups."""
 
     def __init__(self, cls, *, extra_args=(), remote_create=True, extra_conf=""):
-        if os.geteuid() != 0:
-            raise __import__("unittest").SkipTest("these tests run as root")
-        if not os.access(td.LWMID, os.X_OK):
-            raise __import__("unittest").SkipTest("no lwmid at %s" % td.LWMID)
+        lwmid.require_lwmid()
         self.tag = secrets.token_hex(3)
-        self.work = tempfile.mkdtemp(prefix="lwmi-sec-")
-        cls.addClassCleanup(shutil.rmtree, self.work, True)
-        os.chmod(self.work, 0o755)
-        self.bindir = os.path.join(self.work, "bin")
-        os.mkdir(self.bindir)
-        os.chmod(self.bindir, 0o755)
+        self.work = e2e.work_dir(cls, "lwmi-sec-")
+        self.bindir = e2e.work_dir(cls, "bin-", self.work)
         self.lwmic = os.path.join(self.bindir, "lwmic")
         shutil.copy2(e2e.LWMIC, self.lwmic)
         os.chmod(self.lwmic, 0o755)
 
-        self.remote_group = "lwmisec-r-" + self.tag
-        self.admin_group = "lwmisec-a-" + self.tag
-        for g in (self.remote_group, self.admin_group):
-            subprocess.run(["groupadd", g], check=True, stdin=subprocess.DEVNULL)
-            cls.addClassCleanup(td._groupdel, g)
-        self.users = {}
-        for role, groups, shell in (
-                ("alice", [self.remote_group], "/bin/bash"),
-                ("bob", [self.remote_group], "/bin/bash"),
-                ("admin", [self.remote_group, self.admin_group], "/bin/bash"),
-                ("mallory", [self.remote_group], "/usr/sbin/nologin")):
-            u = td.User("sec-%s-%s" % (role, self.tag), "pw-" + secrets.token_hex(8), groups,
-                        shell)
-            cls.addClassCleanup(u.remove)
-            self.users[role] = u
+        lwmid.set_up_accounts(self, cls, "sec", (
+            ("alice", ["remote"]), ("bob", ["remote"]), ("admin", ["remote", "admin"]),
+            ("mallory", ["remote"], "/usr/sbin/nologin")))
         # root: uid 0 under a second name with a password (root's own is locked here).
         root = "sec-root-" + self.tag
         subprocess.run(["useradd", "-o", "-u", "0", "-g", "0", "-M", "-s", "/bin/bash",
@@ -99,14 +76,9 @@ class SecurityEnv:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rpw = "pw-" + secrets.token_hex(8)
         subprocess.run(["chpasswd"], input=("%s:%s\n" % (root, rpw)).encode(), check=True)
-        r = td.User.__new__(td.User)
+        r = lwmid.User.__new__(lwmid.User)
         r.name, r.password, r.uid, r.gid = root, rpw, 0, 0
         self.users["root"] = r
-
-        self.pam_service = "lwmi-sec-" + self.tag
-        pam_file = os.path.join("/etc/pam.d", self.pam_service)
-        shutil.copyfile(os.path.join(td.SOURCE_DIR, "etc", "pam.d", "lwmi"), pam_file)
-        cls.addClassCleanup(td._remove, pam_file)
 
         self.protected = "secprot-" + self.tag
         self.audit_path = os.path.join(self.work, "audit.log")
@@ -121,10 +93,9 @@ class SecurityEnv:
         self.extra_conf = extra_conf  # more tables (e.g. [guard]), appended
         conf = self.conf_text(self.audit_path) + extra_conf
         self.socket = os.path.join(self.work, "lwmid.sock")
-        self.d = td.Daemon(self.work, conf, socket_path=self.socket, http="127.0.0.1:0",
-                           https="127.0.0.1:0", extra_args=list(extra_args))
-        cls.addClassCleanup(self.d.close)
-        self.d.wait_ready(20)
+        self.d = lwmid.start_daemon(cls, self.work, conf, socket_path=self.socket,
+                                    http="127.0.0.1:0", https="127.0.0.1:0",
+                                    extra_args=list(extra_args))
         self.https = self.d.endpoint("https")
         self.http = self.d.endpoint("http")
         self.cert = os.path.join(self.d.state, "lwmid.crt")
@@ -138,10 +109,8 @@ class SecurityEnv:
         audit_path = os.path.join(self.work, "audit-%s.log" % secrets.token_hex(3))
         sock = os.path.join(self.work, "x-%s.sock" % secrets.token_hex(3))
         conf = self.conf_text(audit_path) + (self.extra_conf if extra_conf is None else extra_conf)
-        d = td.Daemon(self.work, conf, socket_path=sock,
-                      extra_args=list(extra_args))
-        test.addCleanup(d.close)
-        d.wait_ready(20)
+        d = lwmid.start_daemon(test, self.work, conf, socket_path=sock,
+                               extra_args=list(extra_args))
         return sock, Audit(audit_path), d
 
     # -- processes -------------------------------------------------------------------------------
@@ -149,30 +118,13 @@ class SecurityEnv:
     def program(self, name=None):
         """A copy of /bin/sleep under a unique (or given) name; returns (path, name)."""
         name = name or "secsl-" + secrets.token_hex(4)
-        exe = os.path.join(self.bindir, name)
-        if not os.path.exists(exe):
-            shutil.copy2("/bin/sleep", exe)
-            os.chmod(exe, 0o755)
-        return exe, name
+        return e2e.sleep_copy(self.bindir, name), name
 
     def target(self, test, owner, name=None):
         """Starts a sleep as `owner` ("root" or a role); returns its pid."""
-        exe, name = self.program(name)
-        argv = [exe, "1000"]
-        if owner != "root":
-            argv = self.users[owner].prefix() + argv
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        test.addCleanup(e2e.stop_process, p)
-
-        def ready():
-            try:
-                with open("/proc/%d/comm" % p.pid) as f:
-                    return f.read().strip() == name[:15] and e2e.proc_state(p.pid) == "S"
-            except OSError:
-                return False
-        e2e.wait_for(ready, 10, "pid %d to exec %s" % (p.pid, name))
-        return p.pid
+        exe, _ = self.program(name)
+        user = None if owner == "root" else self.users[owner]
+        return e2e.start_process(test, [exe, "1000"], user=user, exe=exe).pid
 
     # -- lwmic -----------------------------------------------------------------------------------
 
@@ -209,3 +161,17 @@ class SecurityEnv:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LWMI_PASSWORD")}
         env["HOME"] = home
         return env
+
+
+class SecurityTest(unittest.TestCase):
+    """A test class over one SecurityEnv (cls.env; env_options: SecurityEnv's keywords), with the
+    audit file marked before each test, so a test reads only its own lines."""
+
+    env_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = SecurityEnv(cls, **cls.env_options)
+
+    def setUp(self):
+        self.env.audit.mark()
