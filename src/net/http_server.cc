@@ -7,7 +7,6 @@
 // the pool, then the I/O threads (forcing the io_context to stop after a short grace period).
 #include "net/http_server.h"
 
-#include <fcntl.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,7 +40,9 @@
 
 #include "net/cloexec_socket.h"
 #include "net/connection_limiter.h"
+#include "os/descriptors.h"
 #include "os/proc_fs.h"
+#include "os/sockets.h"
 
 namespace lwmi::net {
 
@@ -95,24 +96,20 @@ bool is_http_error(const error_code& ec) {
 
 }  // namespace
 
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77  // Linux >= 6.5
-#endif
-
 // What names the unix peer's process beyond its pid, which is reused once it exits: a pidfd,
 // or on kernels without SO_PEERPIDFD its start time now. Neither when the peer is already gone.
 static void identify_peer_process(int fd, Peer* peer) {
-  int pidfd = -1;
-  socklen_t len = sizeof pidfd;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
-    (void)fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-    peer->pidfd = std::shared_ptr<const int>(new int(pidfd), [](const int* p) {
-      ::close(*p);
+  os::Fd pidfd;
+  const int err = os::peer_pidfd(fd, &pidfd);
+  if (err == 0) {
+    // Shared by every copy of the Peer; closed with the last.
+    peer->pidfd = std::shared_ptr<const int>(new int(pidfd.release()), [](const int* p) {
+      os::Fd closing(*p);
       delete p;
     });
     return;
   }
-  if (errno != ENOPROTOOPT && errno != EINVAL) return;  // ESRCH: the peer has exited
+  if (err != ENOPROTOOPT && err != EINVAL) return;  // ESRCH: the peer has exited
   static const os::ProcFs proc("/proc");
   uint64_t ticks = 0;
   if (peer->pid && proc.start_ticks(*peer->pid, &ticks) == 0) peer->start_ticks = ticks;
@@ -222,7 +219,7 @@ struct Core {
       static constexpr char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
           "Content-Length: 33\r\nConnection: close\r\n\r\ntoo many connections: try later\r\n";
-      (void)::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)os::send_now(socket.native_handle(), std::string_view(kBusy, sizeof kBusy - 1));
     }
     error_code ignored;
     socket.shutdown(asio::socket_base::shutdown_both, ignored);
@@ -508,14 +505,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // the peer sent meanwhile (a pipelined request) stay for the next read.
   void watch_hangup() {
     if (state_ != State::kHandling) return;
-    lowest().socket().async_wait(
-        asio::socket_base::wait_read, [self = this->shared_from_this()](error_code ec) {
-          if (ec || self->state_ != State::kHandling) return;
-          char c;
-          ssize_t n =
-              ::recv(self->lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) self->notify_closed();
-        });
+    lowest().socket().async_wait(asio::socket_base::wait_read,
+                                 [self = this->shared_from_this()](error_code ec) {
+                                   if (ec || self->state_ != State::kHandling) return;
+                                   if (os::peer_hung_up(self->lowest().socket().native_handle()))
+                                     self->notify_closed();
+                                 });
   }
 
   void close_now() {
@@ -737,13 +732,10 @@ void Core::accept_unix(UnixListener& l) {
         peer.transport = Peer::Transport::kUnix;
         peer.connection_id = next_connection_id++;
         peer.loopback = true;
-        struct ucred cred {};
-        socklen_t len = sizeof cred;
-        if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-            len == sizeof cred) {
-          peer.uid = cred.uid;
-          peer.gid = cred.gid;
-          peer.pid = cred.pid;
+        if (auto cred = os::peer_credentials(socket.native_handle())) {
+          peer.uid = cred->uid;
+          peer.gid = cred->gid;
+          peer.pid = cred->pid;
         }
         // Counted before the pidfd is taken: a refused connection costs no second descriptor.
         auto admission = limiter->admit(
