@@ -8,9 +8,6 @@
 #include "net/http_server.h"
 
 #include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
@@ -180,8 +177,7 @@ struct Core {
   struct UnixListener {
     std::unique_ptr<unix_proto::acceptor> acceptor;
     std::string path;
-    dev_t dev = 0;
-    ino_t ino = 0;
+    os::FileIdentity file;  // the socket file it made, removed at stop if still that file
   };
   std::list<TcpListener> tcp_listeners;  // list: stable addresses for the accept loops
   std::list<UnixListener> unix_listeners;
@@ -632,15 +628,13 @@ Result<void> Core::listen_unix(const std::string& path) {
   if (path.empty() || path[0] != '/')
     return Error{WbemStatus::kInvalidParameter, "unix:" + path + ": not an absolute path"};
   // Parent directories, 0755.
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    std::string dir = path.substr(0, pos);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_error("unix:" + path + ": mkdir " + dir, errno);
-  }
+  std::string dir;
+  if (int err = os::make_parent_directories(path, 0755, &dir))
+    return errno_error("unix:" + path + ": mkdir " + dir, err);
   // A stale socket file (a crashed lwmid) is removed, a live one is not.
-  struct stat st {};
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
+  bool is_socket = false;
+  if (os::socket_file_state(path, &is_socket) == 0) {
+    if (!is_socket)
       return Error{WbemStatus::kFailed, "unix:" + path + ": exists and is not a socket"};
     unix_proto::socket probe(*ioc);
     error_code ec = open_cloexec(probe, unix_proto());
@@ -650,8 +644,8 @@ Result<void> Core::listen_unix(const std::string& path) {
       return Error{WbemStatus::kFailed, "unix:" + path + ": another process is listening on it"};
     if (ec != asio::error::connection_refused)
       return asio_error("unix:" + path + ": probing the existing socket", ec);
-    if (unlink(path.c_str()) != 0 && errno != ENOENT)
-      return errno_error("unix:" + path + ": unlink stale socket", errno);
+    if (int err = os::remove_file(path); err != 0 && err != ENOENT)
+      return errno_error("unix:" + path + ": unlink stale socket", err);
   }
   auto acceptor = std::make_unique<unix_proto::acceptor>(asio::make_strand(*ioc));
   error_code ec;
@@ -660,11 +654,12 @@ Result<void> Core::listen_unix(const std::string& path) {
   if (ec) return asio_error("unix:" + path + ": socket", ec);
   acceptor->bind(unix_proto::endpoint(path), ec);
   if (ec) return asio_error("unix:" + path + ": bind", ec);
-  if (chmod(path.c_str(), 0666) != 0) return errno_error("unix:" + path + ": chmod 0666", errno);
+  if (int err = os::set_file_mode(path, 0666))
+    return errno_error("unix:" + path + ": chmod 0666", err);
   acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return asio_error("unix:" + path + ": listen", ec);
   UnixListener l{std::move(acceptor), path};
-  if (stat(path.c_str(), &st) == 0) l.dev = st.st_dev, l.ino = st.st_ino;
+  if (auto id = os::file_identity(path)) l.file = *id;
   auto& ref = unix_listeners.emplace_back(std::move(l));
   if (started) asio::dispatch(ref.acceptor->get_executor(), [this, &ref] { accept_unix(ref); });
   return {};
@@ -756,11 +751,7 @@ void Core::accept_unix(UnixListener& l) {
 void Core::stop() {
   if (!started) {
     // Never started: only the listeners to release.
-    for (auto& l : unix_listeners) {
-      struct stat st {};
-      if (stat(l.path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino)
-        unlink(l.path.c_str());
-    }
+    for (auto& l : unix_listeners) os::remove_if_same(l.path, l.file);
     tcp_listeners.clear();
     unix_listeners.clear();
     return;
@@ -816,11 +807,7 @@ void Core::stop() {
   }
   wd_cv.notify_all();
   watchdog.join();
-  for (auto& l : unix_listeners) {
-    struct stat st {};
-    if (stat(l.path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino)
-      unlink(l.path.c_str());
-  }
+  for (auto& l : unix_listeners) os::remove_if_same(l.path, l.file);
   started = false;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "os/descriptors.h"
@@ -39,5 +40,27 @@ ssize_t send_now(int socket, std::string_view bytes);
 /// Whether the peer has closed its end or the connection failed, seen without blocking and
 /// without consuming anything it sent (a pipelined request stays for the next read).
 bool peer_hung_up(int socket);
+
+/// A unix socket's file: which file it is, so that a listener removes its own file and never
+/// one another process has put in its place since.
+struct FileIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+/// The directories above `path` that do not exist yet, made with `mode` (0 or an errno value;
+/// *failed names the directory that could not be made).
+int make_parent_directories(const std::string& path, mode_t mode, std::string* failed);
+/// What is at `path` now, without following a link: 0 and *is_socket, or ENOENT (nothing), or
+/// another errno value.
+int socket_file_state(const std::string& path, bool* is_socket);
+/// The identity of the file at `path` (following links), if there is one.
+std::optional<FileIdentity> file_identity(const std::string& path);
+/// unlink(path): 0 or an errno value.
+int remove_file(const std::string& path);
+/// chmod(path, mode): 0 or an errno value.
+int set_file_mode(const std::string& path, mode_t mode);
+/// Removes the file at `path` when it is still the one `identity` names (a listener's own
+/// socket file at shutdown); leaves whatever else is there.
+void remove_if_same(const std::string& path, const FileIdentity& identity);
 
 }  // namespace lwmi::os

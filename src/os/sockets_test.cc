@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <string>
 
 namespace lwmi::os {
@@ -86,6 +88,48 @@ TEST(Sockets, HangUpIsSeenWithoutConsumingWhatThePeerSent) {
   errno = 0;
   EXPECT_EQ(send_now(a.get(), "late"), -1);
   EXPECT_EQ(errno, EPIPE);
+}
+
+TEST(SocketFiles, ParentsAreMadeAndAListenerRemovesOnlyItsOwnFile) {
+  const std::string root = "/tmp/lwmi-socket-files-" + std::to_string(::getpid());
+  const std::string path = root + "/a/b/lwmid.sock";
+  std::string failed;
+  ASSERT_EQ(make_parent_directories(path, 0755, &failed), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((root + "/a/b").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(make_parent_directories(path, 0755, &failed), 0) << "existing ones are fine";
+  bool is_socket = true;
+  EXPECT_EQ(socket_file_state(path, &is_socket), ENOENT);
+  // A plain file where a socket's parent must be: refused, naming it.
+  { std::ofstream(root + "/file") << "x"; }
+  EXPECT_EQ(make_parent_directories(root + "/file/sub/x.sock", 0755, &failed), ENOTDIR);
+  EXPECT_EQ(failed, root + "/file/sub");
+
+  { std::ofstream(path) << "mine"; }
+  ASSERT_EQ(socket_file_state(path, &is_socket), 0);
+  EXPECT_FALSE(is_socket);
+  auto mine = file_identity(path);
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(set_file_mode(path, 0640), 0);
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  // Another process replaced the file since: it stays. (A second link keeps the old inode
+  // in use, so that the new file cannot be given its number.)
+  ASSERT_EQ(::link(path.c_str(), (root + "/keep").c_str()), 0);
+  ASSERT_EQ(remove_file(path), 0);
+  { std::ofstream(root + "/other") << "theirs"; }
+  ASSERT_EQ(::rename((root + "/other").c_str(), path.c_str()), 0);
+  remove_if_same(path, *mine);
+  EXPECT_EQ(::access(path.c_str(), F_OK), 0) << "not the listener's file: left alone";
+  remove_if_same(path, *file_identity(path));
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "its own file: removed";
+  EXPECT_EQ(remove_file(path), ENOENT);
+  ::unlink((root + "/file").c_str());
+  ::unlink((root + "/keep").c_str());
+  ::rmdir((root + "/a/b").c_str());
+  ::rmdir((root + "/a").c_str());
+  ::rmdir(root.c_str());
 }
 
 }  // namespace
