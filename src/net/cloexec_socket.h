@@ -50,6 +50,7 @@ void async_accept_cloexec(boost::asio::basic_socket_acceptor<Protocol>& acceptor
         auto local = acceptor.local_endpoint(ec);
         if (!ec) socket.assign(local.protocol(), fd.get(), ec);
         if (!ec) fd.release();  // the socket owns it now
+        fd.reset();             // else closed before the handler runs
         handler(ec, std::move(socket));
       });
 }
