@@ -84,6 +84,12 @@ std::string user_name(uint32_t uid) {
   return std::to_string(uid);
 }
 
+// Whether this process already has the caller's real and effective uid (embedded mode, or a
+// daemon called by root): then it acts as itself; otherwise it acts with the caller's identity.
+bool runs_as(const security::Caller& caller) {
+  return ::geteuid() == caller.euid && ::getuid() == caller.uid;
+}
+
 // Create's ProcessStartupInformation (priority, environment, flags) into *req; a refusal when a
 // value is invalid or needs a privilege the caller has not enabled.
 std::optional<MethodResult> apply_startup_information(const security::Caller& caller,
@@ -174,8 +180,7 @@ Result<MethodResult> ProcessProvider::invoke(const security::Caller& caller,
   // with the caller's credentials on a dedicated thread (DESIGN decision 3).
   if (auto refusal = check_may_change(caller, m, t)) return *refusal;
   if (what_if) return rv(kOk);  // (Terminate: lwmi's checks pass)
-  const bool impersonate = !caller.can(security::Privilege::kDebug) &&
-                           (::geteuid() != caller.euid || ::getuid() != caller.uid);
+  const bool impersonate = !caller.can(security::Privilege::kDebug) && !runs_as(caller);
   if (m == "AttachDebugger") return attach_debugger(t);
   if (m == "SetPriority") return set_priority(caller, t, in, impersonate);
   if (m == "Terminate") return terminate(caller, t, in, impersonate);
@@ -260,7 +265,7 @@ Result<MethodResult> ProcessProvider::create(const security::Caller& caller, con
   // Checked here only when this process already runs as the caller: a daemon checking as root
   // would tell a caller which directories exist where it may not look. Otherwise the child's
   // chdir, made with the caller's credentials, decides.
-  const bool runs_as_caller = ::geteuid() == caller.euid && ::getuid() == caller.uid;
+  const bool runs_as_caller = runs_as(caller);
   if (const Value* dir = param(in, "CurrentDirectory"); dir && !dir->as_string().empty()) {
     struct stat st;
     if (runs_as_caller && (::stat(dir->as_string().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)))
