@@ -3,6 +3,7 @@
 // The first problem found stops parsing and is reported as
 // "<source>:<line>:<column>: <what>", with the position of the offending key or value.
 #include "config/config.h"
+#include "os/descriptors.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -658,8 +659,8 @@ Result<Config> load(const std::string& path, bool default_path_optional) {
     return Error{WbemStatus::kInvalidParameter, "cannot read " + path + ": " + std::strerror(err),
                  std::nullopt};
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  os::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     int err = errno;
     if (err == ENOENT && default_path_optional && path == kDefaultPath) return Config{};
     return fail(err);
@@ -667,24 +668,21 @@ Result<Config> load(const std::string& path, bool default_path_optional) {
   std::string text;
   char buf[65536];
   while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return fail(err);
+      return fail(errno);
     }
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > kMaxFileBytes) {
-      ::close(fd);
       return Error{WbemStatus::kInvalidParameter,
                    "cannot read " + path + ": larger than " +
                        std::to_string(kMaxFileBytes / (1024 * 1024)) + " MiB",
                    std::nullopt};
     }
   }
-  ::close(fd);
+  fd.reset();
   return parse(text, path);
 }
 

@@ -59,16 +59,8 @@ ProcessEventStream::ProcessEventStream(provider::process::ProcessProvider& provi
       caller_(std::move(caller)),
       query_(std::move(query)),
       source_(std::move(source)) {
-  ctx_.fs = &provider_.fs();
-  ctx_.sys = &provider_.system();
-  ctx_.caller = &caller_;
-  ctx_.cls = provider_.class_decl();
-  ctx_.ids = &provider_.ids();
-  ctx_.peaks = &provider_.peaks();
-  if (caller_.pid_ns) {
-    view_.emplace(&provider_.fs(), *caller_.pid_ns);
-    ctx_.view = &*view_;
-  }
+  if (caller_.pid_ns) view_.emplace(&provider_.fs(), *caller_.pid_ns);
+  ctx_ = provider_.row_context(caller_, view_ ? &*view_ : nullptr);
   counters_ = &EventSourceStats::global().of(kind_of(*source_));
   const uint64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
   boot_offset_ns_ = boot > mono ? boot - mono : 0;
@@ -495,7 +487,7 @@ void ProcessEventStream::exited(int32_t tgid, const os::ProcEvent* e) {
     // Another user's exit status is theirs: NULL unless the caller may read the process's
     // guarded properties (it owned it, or has SeDebugPrivilege enabled).
     if (!k.owned && !caller_.can(security::Privilege::kDebug)) {
-    } else if (auto reason = provider::process::TerminateReasons::global().lookup(tgid, k.start)) {
+    } else if (auto reason = provider_.terminate_reasons().lookup(tgid, k.start)) {
       status = Value::uint32(*reason);
     } else if (e && source_->has_exit_status()) {
       const int st = static_cast<int>(e->exit_code);

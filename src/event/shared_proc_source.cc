@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "os/bpf_monitor.h"
+#include "os/descriptors.h"
 #include "provider/event_source_provider.h"
 
 namespace lwmi::event {
@@ -50,7 +51,7 @@ struct SharedProcSource::Core {
   // Touched with `life` held, and by the reader thread while it runs.
   std::unique_ptr<os::ProcEventSource> inner;
   std::thread reader;
-  int stop_fd = -1;
+  os::Fd stop_fd;
   std::atomic<bool> stopping{false};
   std::atomic<bool> running{false};
   std::atomic<uint64_t> lost{0}, overruns{0}, starts{0};
@@ -65,15 +66,12 @@ namespace {
 
 class Tap : public os::ProcEventSource {
  public:
-  Tap(std::shared_ptr<SharedProcSource::Core> core, int efd)
+  Tap(std::shared_ptr<SharedProcSource::Core> core, os::Fd efd)
       : core_(std::move(core)),
-        efd_(efd),
+        efd_(std::move(efd)),
         base_lost_(core_->lost.load()),
         base_overruns_(core_->overruns.load()) {}
-  ~Tap() override {
-    core_->close(this);
-    ::close(efd_);
-  }
+  ~Tap() override { core_->close(this); }
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
 
@@ -85,12 +83,12 @@ class Tap : public os::ProcEventSource {
       ready = !queue_.empty() || error_;
     }
     if (!ready && timeout_ms != 0) {
-      pollfd pfd{efd_, POLLIN, 0};
+      pollfd pfd{efd_.get(), POLLIN, 0};
       if (::poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
         return Error{WbemStatus::kProviderFailure,
                      std::string("shared process events: poll: ") + strerror(errno)};
     }
-    drain_fd(efd_);
+    drain_fd(efd_.get());
     std::lock_guard<std::mutex> lock(mu_);
     const size_t n = queue_.size();
     if (n == 0 && error_) return *error_;
@@ -102,10 +100,10 @@ class Tap : public os::ProcEventSource {
   uint64_t overruns() const override {
     return core_->overruns.load() - base_overruns_ + own_overruns_.load();
   }
-  int fd() const override { return efd_; }
+  int fd() const override { return efd_.get(); }
   const char* name() const override { return core_->name.c_str(); }
   bool has_exit_status() const override { return core_->exit_status; }
-  void wake() override { signal_fd(efd_); }
+  void wake() override { signal_fd(efd_.get()); }
 
   // From the reader thread (the core's mu held).
   void push(const std::vector<os::ProcEvent>& events, bool loss) {
@@ -124,19 +122,19 @@ class Tap : public os::ProcEventSource {
       }
       any = any || !events.empty();
     }
-    if (any) signal_fd(efd_);
+    if (any) signal_fd(efd_.get());
   }
   void fail(const Error& e) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       error_ = e;
     }
-    signal_fd(efd_);
+    signal_fd(efd_.get());
   }
 
  private:
   std::shared_ptr<SharedProcSource::Core> core_;
-  int efd_;
+  os::Fd efd_;
   uint64_t base_lost_, base_overruns_;
   std::atomic<uint64_t> own_overruns_{0};
   std::mutex mu_;
@@ -151,7 +149,7 @@ void SharedProcSource::Core::read_loop() {
   while (!stopping.load()) {
     int timeout = 20;  // a source without a descriptor (a fake) is read in short slices
     if (const int fd = inner->fd(); fd >= 0) {
-      pollfd pfd[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      pollfd pfd[2] = {{fd, POLLIN, 0}, {stop_fd.get(), POLLIN, 0}};
       if (::poll(pfd, 2, -1) < 0 && errno != EINTR) {
         std::lock_guard<std::mutex> lock(mu);
         error = Error{WbemStatus::kProviderFailure,
@@ -190,11 +188,10 @@ void SharedProcSource::Core::close(Tap* tap) {
   }
   if (!last) return;
   stopping = true;
-  signal_fd(stop_fd);
+  signal_fd(stop_fd.get());
   if (reader.joinable()) reader.join();
   inner.reset();  // closes the socket (PROC_CN_MCAST_IGNORE first)
-  ::close(stop_fd);
-  stop_fd = -1;
+  stop_fd.reset();
   running = false;
   std::lock_guard<std::mutex> lock(mu);
   error.reset();
@@ -237,19 +234,15 @@ Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
     std::lock_guard<std::mutex> lock(c.mu);
     if (c.error) return *c.error;
   }
-  const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (efd < 0)
+  os::Fd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!efd)
     return Error{WbemStatus::kProviderFailure,
                  std::string("shared process events: eventfd: ") + strerror(errno)};
   if (!c.running.load()) {
     auto inner = c.factory();
-    if (auto r = inner->start(); !r.ok()) {
-      ::close(efd);
-      return r.take_error();
-    }
-    c.stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (c.stop_fd < 0) {
-      ::close(efd);
+    if (auto r = inner->start(); !r.ok()) return r.take_error();
+    c.stop_fd.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!c.stop_fd) {
       return Error{WbemStatus::kProviderFailure,
                    std::string("shared process events: eventfd: ") + strerror(errno)};
     }
@@ -263,7 +256,7 @@ Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
     ++c.starts;
     c.reader = std::thread([&c] { c.read_loop(); });
   }
-  auto tap = std::make_unique<Tap>(core_, efd);
+  auto tap = std::make_unique<Tap>(core_, std::move(efd));
   {
     std::lock_guard<std::mutex> lock(c.mu);
     c.taps.push_back(tap.get());

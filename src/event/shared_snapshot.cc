@@ -99,18 +99,10 @@ std::shared_ptr<const ProcessSnapshot> SharedSnapshots::get(
   auto snap = std::make_shared<ProcessSnapshot>();
   snap->taken = Clock::now();
   snap->properties = want;
-  provider::process::RowContext ctx;
-  ctx.fs = &provider.fs();
-  ctx.sys = &provider.system();
-  ctx.caller = &caller;
-  ctx.cls = provider.class_decl();
-  ctx.ids = &provider.ids();
-  ctx.peaks = &provider.peaks();
   std::optional<os::PidView> ns_view;  // a caller in a child pid namespace: only its processes
-  if (caller.pid_ns) {
-    ns_view.emplace(&provider.fs(), *caller.pid_ns);
-    ctx.view = &*ns_view;
-  }
+  if (caller.pid_ns) ns_view.emplace(&provider.fs(), *caller.pid_ns);
+  const provider::process::RowContext ctx =
+      provider.row_context(caller, ns_view ? &*ns_view : nullptr);
   auto scan = provider.fs().scan();
   int32_t pid;
   // A caller that is nowhere sees no process: nothing to read.

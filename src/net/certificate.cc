@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "os/descriptors.h"
+
 namespace lwmi::net {
 namespace {
 
@@ -95,21 +97,22 @@ template <class WriteFn>
 Result<void> write_file(const std::string& path, mode_t mode, WriteFn write) {
   std::string tmp = path + ".tmp";
   unlink(tmp.c_str());  // a leftover of an interrupted generation
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return errno_fail("create " + tmp, errno);
-  if (fchmod(fd, mode) != 0) {  // the umask may have removed bits
+  os::Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd) return errno_fail("create " + tmp, errno);
+  if (fchmod(fd.get(), mode) != 0) {  // the umask may have removed bits
     int err = errno;
-    close(fd);
+    fd.reset();
     unlink(tmp.c_str());
     return errno_fail("chmod " + tmp, err);
   }
-  FILE* f = fdopen(fd, "w");
+  FILE* f = fdopen(fd.get(), "w");
   if (!f) {
     int err = errno;
-    close(fd);
+    fd.reset();
     unlink(tmp.c_str());
     return errno_fail("fdopen " + tmp, err);
   }
+  fd.release();  // the FILE owns it now
   bool ok = write(f);
   if (!ok) {
     std::string reason = openssl_reason();

@@ -6,25 +6,25 @@
 // liblwmi's connections, are made here instead. Header-only (templates over the protocol).
 #pragma once
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/system/error_code.hpp>
 #include <cerrno>
 #include <utility>
 
+#include "os/sockets.h"
+
 namespace lwmi::net {
 
 /// Opens `s` (a socket or an acceptor, not yet open) for `protocol` with SOCK_CLOEXEC.
 template <class Socket, class Protocol>
 boost::system::error_code open_cloexec(Socket& s, const Protocol& protocol) {
-  int fd = ::socket(protocol.family(), protocol.type() | SOCK_CLOEXEC, protocol.protocol());
-  if (fd < 0) return {errno, boost::system::system_category()};
+  os::Fd fd;
+  if (int err = os::open_socket(protocol.family(), protocol.type(), protocol.protocol(), &fd))
+    return {err, boost::system::system_category()};
   boost::system::error_code ec;
-  s.assign(protocol, fd, ec);
-  if (ec) ::close(fd);
+  s.assign(protocol, fd.get(), ec);
+  if (!ec) fd.release();  // the socket owns it now
   return ec;
 }
 
@@ -40,17 +40,17 @@ void async_accept_cloexec(boost::asio::basic_socket_acceptor<Protocol>& acceptor
       [&acceptor, socket_ex, handler = std::move(handler)](boost::system::error_code ec) mutable {
         typename Protocol::socket socket(socket_ex);
         if (ec) return handler(ec, std::move(socket));
-        int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) {
-          const int e = errno;
+        os::Fd fd;
+        if (const int e = os::accept_connection(acceptor.native_handle(), &fd)) {
           if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
             return async_accept_cloexec(acceptor, socket_ex, std::move(handler));
           return handler(boost::system::error_code(e, boost::system::system_category()),
                          std::move(socket));
         }
         auto local = acceptor.local_endpoint(ec);
-        if (!ec) socket.assign(local.protocol(), fd, ec);
-        if (ec) ::close(fd);
+        if (!ec) socket.assign(local.protocol(), fd.get(), ec);
+        if (!ec) fd.release();  // the socket owns it now
+        fd.reset();             // else closed before the handler runs
         handler(ec, std::move(socket));
       });
 }

@@ -7,11 +7,7 @@
 // the pool, then the I/O threads (forcing the io_context to stop after a short grace period).
 #include "net/http_server.h"
 
-#include <fcntl.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
@@ -41,7 +37,9 @@
 
 #include "net/cloexec_socket.h"
 #include "net/connection_limiter.h"
+#include "os/descriptors.h"
 #include "os/proc_fs.h"
+#include "os/sockets.h"
 
 namespace lwmi::net {
 
@@ -95,24 +93,20 @@ bool is_http_error(const error_code& ec) {
 
 }  // namespace
 
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77  // Linux >= 6.5
-#endif
-
 // What names the unix peer's process beyond its pid, which is reused once it exits: a pidfd,
 // or on kernels without SO_PEERPIDFD its start time now. Neither when the peer is already gone.
 static void identify_peer_process(int fd, Peer* peer) {
-  int pidfd = -1;
-  socklen_t len = sizeof pidfd;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
-    (void)fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-    peer->pidfd = std::shared_ptr<const int>(new int(pidfd), [](const int* p) {
-      ::close(*p);
+  os::Fd pidfd;
+  const int err = os::peer_pidfd(fd, &pidfd);
+  if (err == 0) {
+    // Shared by every copy of the Peer; closed with the last.
+    peer->pidfd = std::shared_ptr<const int>(new int(pidfd.release()), [](const int* p) {
+      os::Fd closing(*p);
       delete p;
     });
     return;
   }
-  if (errno != ENOPROTOOPT && errno != EINVAL) return;  // ESRCH: the peer has exited
+  if (err != ENOPROTOOPT && err != EINVAL) return;  // ESRCH: the peer has exited
   static const os::ProcFs proc("/proc");
   uint64_t ticks = 0;
   if (peer->pid && proc.start_ticks(*peer->pid, &ticks) == 0) peer->start_ticks = ticks;
@@ -183,8 +177,7 @@ struct Core {
   struct UnixListener {
     std::unique_ptr<unix_proto::acceptor> acceptor;
     std::string path;
-    dev_t dev = 0;
-    ino_t ino = 0;
+    os::FileIdentity file;  // the socket file it made, removed at stop if still that file
   };
   std::list<TcpListener> tcp_listeners;  // list: stable addresses for the accept loops
   std::list<UnixListener> unix_listeners;
@@ -222,7 +215,7 @@ struct Core {
       static constexpr char kBusy[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
           "Content-Length: 33\r\nConnection: close\r\n\r\ntoo many connections: try later\r\n";
-      (void)::send(socket.native_handle(), kBusy, sizeof kBusy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)os::send_now(socket.native_handle(), std::string_view(kBusy, sizeof kBusy - 1));
     }
     error_code ignored;
     socket.shutdown(asio::socket_base::shutdown_both, ignored);
@@ -508,14 +501,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   // the peer sent meanwhile (a pipelined request) stay for the next read.
   void watch_hangup() {
     if (state_ != State::kHandling) return;
-    lowest().socket().async_wait(
-        asio::socket_base::wait_read, [self = this->shared_from_this()](error_code ec) {
-          if (ec || self->state_ != State::kHandling) return;
-          char c;
-          ssize_t n =
-              ::recv(self->lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) self->notify_closed();
-        });
+    lowest().socket().async_wait(asio::socket_base::wait_read,
+                                 [self = this->shared_from_this()](error_code ec) {
+                                   if (ec || self->state_ != State::kHandling) return;
+                                   if (os::peer_hung_up(self->lowest().socket().native_handle()))
+                                     self->notify_closed();
+                                 });
   }
 
   void close_now() {
@@ -637,15 +628,13 @@ Result<void> Core::listen_unix(const std::string& path) {
   if (path.empty() || path[0] != '/')
     return Error{WbemStatus::kInvalidParameter, "unix:" + path + ": not an absolute path"};
   // Parent directories, 0755.
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    std::string dir = path.substr(0, pos);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_error("unix:" + path + ": mkdir " + dir, errno);
-  }
+  std::string dir;
+  if (int err = os::make_parent_directories(path, 0755, &dir))
+    return errno_error("unix:" + path + ": mkdir " + dir, err);
   // A stale socket file (a crashed lwmid) is removed, a live one is not.
-  struct stat st {};
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
+  bool is_socket = false;
+  if (os::socket_file_state(path, &is_socket) == 0) {
+    if (!is_socket)
       return Error{WbemStatus::kFailed, "unix:" + path + ": exists and is not a socket"};
     unix_proto::socket probe(*ioc);
     error_code ec = open_cloexec(probe, unix_proto());
@@ -655,8 +644,8 @@ Result<void> Core::listen_unix(const std::string& path) {
       return Error{WbemStatus::kFailed, "unix:" + path + ": another process is listening on it"};
     if (ec != asio::error::connection_refused)
       return asio_error("unix:" + path + ": probing the existing socket", ec);
-    if (unlink(path.c_str()) != 0 && errno != ENOENT)
-      return errno_error("unix:" + path + ": unlink stale socket", errno);
+    if (int err = os::remove_file(path); err != 0 && err != ENOENT)
+      return errno_error("unix:" + path + ": unlink stale socket", err);
   }
   auto acceptor = std::make_unique<unix_proto::acceptor>(asio::make_strand(*ioc));
   error_code ec;
@@ -665,11 +654,12 @@ Result<void> Core::listen_unix(const std::string& path) {
   if (ec) return asio_error("unix:" + path + ": socket", ec);
   acceptor->bind(unix_proto::endpoint(path), ec);
   if (ec) return asio_error("unix:" + path + ": bind", ec);
-  if (chmod(path.c_str(), 0666) != 0) return errno_error("unix:" + path + ": chmod 0666", errno);
+  if (int err = os::set_file_mode(path, 0666))
+    return errno_error("unix:" + path + ": chmod 0666", err);
   acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return asio_error("unix:" + path + ": listen", ec);
   UnixListener l{std::move(acceptor), path};
-  if (stat(path.c_str(), &st) == 0) l.dev = st.st_dev, l.ino = st.st_ino;
+  if (auto id = os::file_identity(path)) l.file = *id;
   auto& ref = unix_listeners.emplace_back(std::move(l));
   if (started) asio::dispatch(ref.acceptor->get_executor(), [this, &ref] { accept_unix(ref); });
   return {};
@@ -737,13 +727,10 @@ void Core::accept_unix(UnixListener& l) {
         peer.transport = Peer::Transport::kUnix;
         peer.connection_id = next_connection_id++;
         peer.loopback = true;
-        struct ucred cred {};
-        socklen_t len = sizeof cred;
-        if (getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-            len == sizeof cred) {
-          peer.uid = cred.uid;
-          peer.gid = cred.gid;
-          peer.pid = cred.pid;
+        if (auto cred = os::peer_credentials(socket.native_handle())) {
+          peer.uid = cred->uid;
+          peer.gid = cred->gid;
+          peer.pid = cred->pid;
         }
         // Counted before the pidfd is taken: a refused connection costs no second descriptor.
         auto admission = limiter->admit(
@@ -764,11 +751,7 @@ void Core::accept_unix(UnixListener& l) {
 void Core::stop() {
   if (!started) {
     // Never started: only the listeners to release.
-    for (auto& l : unix_listeners) {
-      struct stat st {};
-      if (stat(l.path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino)
-        unlink(l.path.c_str());
-    }
+    for (auto& l : unix_listeners) os::remove_if_same(l.path, l.file);
     tcp_listeners.clear();
     unix_listeners.clear();
     return;
@@ -824,11 +807,7 @@ void Core::stop() {
   }
   wd_cv.notify_all();
   watchdog.join();
-  for (auto& l : unix_listeners) {
-    struct stat st {};
-    if (stat(l.path.c_str(), &st) == 0 && st.st_dev == l.dev && st.st_ino == l.ino)
-      unlink(l.path.c_str());
-  }
+  for (auto& l : unix_listeners) os::remove_if_same(l.path, l.file);
   started = false;
 }
 

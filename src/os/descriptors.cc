@@ -41,6 +41,26 @@ void close_span(unsigned first, unsigned last) noexcept {
 
 }  // namespace
 
+void Fd::reset(int fd) noexcept {
+  // close(2) frees the descriptor even when it reports an error (EINTR included): never retried.
+  if (fd_ >= 0 && fd_ != fd) ::close(fd_);
+  fd_ = fd;
+}
+
+int Fd::close() noexcept {
+  if (fd_ < 0) return 0;
+  const int closed = ::close(release());
+  return closed == 0 ? 0 : errno;
+}
+
+int make_pipe(Fd* read, Fd* write) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return errno;
+  read->reset(p[0]);
+  write->reset(p[1]);
+  return 0;
+}
+
 int set_cloexec(int fd) {
   int flags = ::fcntl(fd, F_GETFD);
   if (flags < 0) return errno;
@@ -59,22 +79,17 @@ void close_inherited(int keep) noexcept {
 }
 
 int read_file(const std::string& path, std::string* out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno;
   out->clear();
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return e;
-    }
+    if (n < 0) return errno;
     if (n == 0) break;
     out->append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return 0;
 }
 
@@ -83,37 +98,33 @@ int write_file_atomically(const std::string& path, std::string_view text, int mo
   // mkostemp: O_CREAT|O_EXCL, so it is never a file or link someone else placed there, and
   // unique, so two writers never share one.
   std::string tmp = path + ".XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return errno;
+  Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return errno;
   auto fail = [&](int err) {
-    if (fd >= 0) ::close(fd);
+    fd.reset();
     ::unlink(tmp.c_str());
     return err;
   };
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail(errno);
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail(errno);
   size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail(errno);
     done += static_cast<size_t>(n);
   }
   // Data before name: after a crash `path` holds the old text or the whole new one.
-  if (::fsync(fd) != 0) return fail(errno);
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) return fail(errno);
+  if (::fsync(fd.get()) != 0) return fail(errno);
+  if (int closed = fd.close(); closed != 0) return fail(closed);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno);
   // The rename itself is durable once the directory is.
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? std::string(".")
                           : slash == 0               ? "/"
                                                      : path.substr(0, slash);
-  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return errno;
-  int err = ::fsync(dir_fd) == 0 ? 0 : errno;
-  ::close(dir_fd);
-  return err;
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) return errno;
+  return ::fsync(dir_fd.get()) == 0 ? 0 : errno;
 }
 
 std::vector<int> inheritable_descriptors() {

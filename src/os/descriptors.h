@@ -15,6 +15,45 @@
 
 namespace lwmi::os {
 
+/// Owns one descriptor and closes it when it goes (leveldb's and Android's unique_fd): the one
+/// way lwmi holds a descriptor, so no path of a function forgets to close it. It opens nothing
+/// itself: whoever opens the descriptor opens it close-on-exec.
+/// Thread safety: one owner at a time, like any value.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
+  /// Gives the descriptor up without closing it.
+  int release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  /// Closes the descriptor held (if any) and holds `fd` instead.
+  void reset(int fd = -1) noexcept;
+  /// Closes now, for a caller that must know close's answer (a write's last error can surface
+  /// there): 0 or an errno value; 0 when nothing was held.
+  int close() noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+/// pipe2(O_CLOEXEC): *read and *write own the two ends. Returns 0 or an errno value.
+int make_pipe(Fd* read, Fd* write);
+
 /// Sets FD_CLOEXEC on `fd`; returns 0 or an errno value.
 int set_cloexec(int fd);
 

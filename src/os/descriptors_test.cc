@@ -118,5 +118,46 @@ TEST(Descriptors, AtomicWriteLeavesOnlyTheFileWithItsModeAndAFailureLeavesTheOld
   ::rmdir(dir.c_str());
 }
 
+bool is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) >= 0 || errno != EBADF;
+}
+
+TEST(Fd, ClosesWhatItOwnsOnEveryPathOnce) {
+  Fd r, w;
+  ASSERT_EQ(make_pipe(&r, &w), 0);
+  const int rfd = r.get(), wfd = w.get();
+  EXPECT_NE(::fcntl(rfd, F_GETFD) & FD_CLOEXEC, 0) << "made close-on-exec";
+  EXPECT_NE(::fcntl(wfd, F_GETFD) & FD_CLOEXEC, 0) << "made close-on-exec";
+  {
+    Fd moved(std::move(r));
+    EXPECT_FALSE(r.valid()) << "a moved-from Fd owns nothing";
+    EXPECT_EQ(moved.get(), rfd);
+  }
+  EXPECT_FALSE(is_open(rfd)) << "closed when its owner went";
+  EXPECT_TRUE(is_open(wfd));
+  Fd other;
+  other = std::move(w);
+  EXPECT_EQ(other.get(), wfd);
+  other = Fd();  // assignment closes what was held
+  EXPECT_FALSE(is_open(wfd));
+  EXPECT_EQ(other.close(), 0) << "nothing held: nothing to close";
+}
+
+TEST(Fd, ReleaseGivesTheDescriptorUpAndCloseReportsErrors) {
+  Fd r, w;
+  ASSERT_EQ(make_pipe(&r, &w), 0);
+  const int rfd = r.release();
+  EXPECT_FALSE(r.valid());
+  EXPECT_TRUE(is_open(rfd)) << "released, not closed";
+  r.reset(rfd);
+  EXPECT_EQ(r.close(), 0);
+  EXPECT_FALSE(is_open(rfd));
+  EXPECT_FALSE(r.valid());
+  // A descriptor closed behind the Fd's back: close says so (EBADF) instead of hiding it.
+  const int wfd = w.get();
+  ASSERT_EQ(::close(wfd), 0);
+  EXPECT_EQ(w.close(), EBADF);
+}
+
 }  // namespace
 }  // namespace lwmi::os

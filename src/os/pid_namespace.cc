@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/strings.h"
+#include "os/descriptors.h"
 
 namespace lwmi::os {
 
@@ -67,18 +68,15 @@ bool PidView::ancestor_is_view(int32_t host_pid, uint32_t up) const {
   // Deeper than the view: walk up with NS_GET_PARENT (live /proc only; a captured tree's link
   // cannot be opened, and the process then counts as outside: refused, never shown).
   std::string path = fs_->root() + "/" + std::to_string(host_pid) + "/ns/pid";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
   for (uint32_t i = 0; i < up; ++i) {
-    int parent = ::ioctl(fd, NS_GET_PARENT);
-    ::close(fd);
-    if (parent < 0) return false;
-    fd = parent;
+    // NS_GET_PARENT's descriptor is close-on-exec (the kernel opens it so).
+    fd.reset(::ioctl(fd.get(), NS_GET_PARENT));
+    if (!fd) return false;
   }
   struct stat st {};
-  const bool ok = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == ns_.inode;
-  ::close(fd);
-  return ok;
+  return ::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == ns_.inode;
 }
 
 std::optional<int32_t> PidView::to_view(int32_t host_pid, const std::vector<int32_t>& nspid) const {

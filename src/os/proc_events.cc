@@ -234,8 +234,7 @@ NetlinkProcEvents::~NetlinkProcEvents() {
 
 Result<void> NetlinkProcEvents::fail(const char* what, int err) {
   std::string message = std::string("netlink process connector: ") + what + ": " + strerror(err);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   listening_ = false;
   return Error{WbemStatus::kProviderFailure, std::move(message)};
 }
@@ -260,34 +259,36 @@ int NetlinkProcEvents::send_op(uint32_t op) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;  // nl_pid 0: the kernel; nl_groups 0: unicast
   for (;;) {
-    ssize_t n = ::sendto(fd_, msg, kLen, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    ssize_t n =
+        ::sendto(fd_.get(), msg, kLen, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     if (n >= 0) return 0;
     if (errno != EINTR) return errno;
   }
 }
 
 Result<void> NetlinkProcEvents::start() {
-  if (fd_ >= 0) return {};
+  if (fd_.valid()) return {};
   // The kernel serves PROC_CN_MCAST_LISTEN only for listeners in the initial user and pid
   // namespaces, and refuses the others silently (no acknowledgement, no event ever).
   if (!in_initial_user_namespace() || !in_initial_pid_namespace())
     return Error{WbemStatus::kProviderFailure,
                  "netlink process connector: it serves only the initial user and pid namespaces, "
                  "and this process runs in another (a container)"};
-  fd_ = ::socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (fd_ < 0) return fail("socket", errno);
+  fd_.reset(::socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR));
+  if (!fd_.valid()) return fail("socket", errno);
 
   // The buffer first, so nothing is dropped between LISTEN and the larger buffer.
   const int want = static_cast<int>(std::min<size_t>(buffer_bytes_, INT_MAX / 2));
   buffer_forced_ = false;
-  if (force_buffer_ && ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) == 0) {
+  if (force_buffer_ &&
+      ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) == 0) {
     buffer_forced_ = true;
-  } else if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
+  } else if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &want, sizeof want) != 0) {
     return fail("SO_RCVBUF", errno);
   }
   int effective = 0;
   socklen_t effective_len = sizeof effective;
-  if (::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &effective, &effective_len) != 0)
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &effective, &effective_len) != 0)
     return fail("getsockopt SO_RCVBUF", errno);
   receive_buffer_ = effective > 0 ? static_cast<size_t>(effective) : 0;
 
@@ -295,9 +296,10 @@ Result<void> NetlinkProcEvents::start() {
   self.nl_family = AF_NETLINK;
   self.nl_pid = 0;  // the kernel assigns a port id
   self.nl_groups = CN_IDX_PROC;
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&self), sizeof self) != 0) return fail("bind", errno);
+  if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&self), sizeof self) != 0)
+    return fail("bind", errno);
   socklen_t self_len = sizeof self;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&self), &self_len) != 0)
+  if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&self), &self_len) != 0)
     return fail("getsockname", errno);
   port_ = self.nl_pid;
 
@@ -307,18 +309,17 @@ Result<void> NetlinkProcEvents::start() {
 }
 
 void NetlinkProcEvents::stop() {
-  if (fd_ < 0) return;
+  if (!fd_.valid()) return;
   if (listening_) (void)send_op(PROC_CN_MCAST_IGNORE);
-  ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   listening_ = false;
   gaps_ = SequenceGaps();
 }
 
 Result<size_t> NetlinkProcEvents::read(std::vector<ProcEvent>* out, int timeout_ms) {
-  if (fd_ < 0)
+  if (!fd_.valid())
     return Error{WbemStatus::kProviderFailure, "netlink process connector: read before start"};
-  pollfd pfd{fd_, POLLIN, 0};
+  pollfd pfd{fd_.get(), POLLIN, 0};
   int ready = ::poll(&pfd, 1, timeout_ms);
   if (ready < 0) {
     if (errno == EINTR) return size_t{0};
@@ -333,7 +334,7 @@ Result<size_t> NetlinkProcEvents::read(std::vector<ProcEvent>* out, int timeout_
   for (int i = 0; i < kMaxDatagramsPerRead; ++i) {
     sockaddr_nl from{};
     socklen_t from_len = sizeof from;
-    ssize_t n = ::recvfrom(fd_, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC,
+    ssize_t n = ::recvfrom(fd_.get(), buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC,
                            reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -386,25 +387,23 @@ ProcPollEvents::ProcPollEvents(ProcFs fs, int interval_ms)
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       interval_ms_(interval_ms < 1 ? 1 : interval_ms) {}
 
-ProcPollEvents::~ProcPollEvents() {
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+ProcPollEvents::~ProcPollEvents() = default;
 
 void ProcPollEvents::wake() {
-  if (wake_fd_ < 0) return;
+  if (!wake_fd_.valid()) return;
   const uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
+  (void)!::write(wake_fd_.get(), &one, sizeof one);
 }
 
 bool ProcPollEvents::sleep(int64_t ms) {
-  if (wake_fd_ < 0) {  // no eventfd: a plain sleep
+  if (!wake_fd_.valid()) {  // no eventfd: a plain sleep
     ::usleep(static_cast<useconds_t>(ms) * 1000);
     return false;
   }
-  pollfd pfd{wake_fd_, POLLIN, 0};
+  pollfd pfd{wake_fd_.get(), POLLIN, 0};
   if (::poll(&pfd, 1, static_cast<int>(ms)) <= 0) return false;
   uint64_t v;
-  (void)!::read(wake_fd_, &v, sizeof v);
+  (void)!::read(wake_fd_.get(), &v, sizeof v);
   return true;
 }
 

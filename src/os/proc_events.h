@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lwmi/result.h"
+#include "os/descriptors.h"
 #include "os/proc_fs.h"
 
 namespace lwmi::os {
@@ -143,7 +144,7 @@ class NetlinkProcEvents : public ProcEventSource {
   Result<size_t> read(std::vector<ProcEvent>* out, int timeout_ms) override;
   uint64_t lost() const override { return lost_; }
   uint64_t overruns() const override { return overruns_; }
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
 
   /// The effective receive buffer (getsockopt SO_RCVBUF: the kernel doubles what was asked).
   size_t receive_buffer() const { return receive_buffer_; }
@@ -158,7 +159,7 @@ class NetlinkProcEvents : public ProcEventSource {
 
   size_t buffer_bytes_;
   bool force_buffer_;
-  int fd_ = -1;
+  Fd fd_;
   bool listening_ = false;
   uint32_t port_ = 0;  ///< our netlink port id, also the LISTEN's sequence number
   size_t receive_buffer_ = 0;
@@ -197,7 +198,7 @@ class ProcPollEvents : public ProcEventSource {
   bool sleep(int64_t ms);
 
   ProcFs fs_;
-  int wake_fd_ = -1;  ///< an eventfd wake() signals
+  Fd wake_fd_;  ///< an eventfd wake() signals
   int interval_ms_;
   bool started_ = false;
   std::unordered_map<int32_t, uint64_t> known_;  ///< pid -> start ticks

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "os/descriptors.h"
+
 namespace lwmi::os {
 
 ProcFs::ProcFs(std::string root) : root_(std::move(root)) {}
@@ -66,21 +68,20 @@ bool ProcFs::PidScanner::next(int32_t* pid) {
 }
 
 int ProcFs::read(int32_t pid, const char* name, std::string* out) const {
-  int fd = ::open(path(pid, name).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
+  Fd fd(::open(path(pid, name).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno;
   out->clear();
   size_t cap = 4096;
   for (;;) {
     size_t used = out->size();
     out->resize(used + cap);
-    ssize_t n = ::read(fd, out->data() + used, cap);
+    ssize_t n = ::read(fd.get(), out->data() + used, cap);
     if (n < 0) {
       int e = errno;
       if (e == EINTR) {
         out->resize(used);
         continue;
       }
-      ::close(fd);
       out->clear();
       return e;
     }
@@ -90,7 +91,6 @@ int ProcFs::read(int32_t pid, const char* name, std::string* out) const {
     // saves a system call per file. A full buffer means there may be more.
     if (n == 0 || static_cast<size_t>(n) < cap) break;
   }
-  ::close(fd);
   return 0;
 }
 

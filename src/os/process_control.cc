@@ -289,6 +289,13 @@ int LiveProcessControl::wait_exit(int pidfd, int timeout_ms, bool* exited) {
   }
 }
 
+int open_pidfd(ProcessControl& control, pid_t pid, ControlledPidfd* out) {
+  int fd = -1;
+  int err = control.pidfd_open(pid, &fd);
+  if (err == 0) *out = ControlledPidfd(&control, fd);
+  return err;
+}
+
 void LiveProcessControl::close(int fd) {
   if (fd >= 0) ::close(fd);
 }
@@ -332,15 +339,11 @@ int LiveProcessControl::spawn(const SpawnRequest& request, pid_t* pid) {
   Prepared prepared;
   if (int e = prepare(request, &prepared)) return e;
 
-  int pid_pipe[2];
-  int error_pipe[2];
-  if (::pipe2(pid_pipe, O_CLOEXEC) != 0) return errno;
-  if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-    int e = errno;
-    ::close(pid_pipe[0]);
-    ::close(pid_pipe[1]);
-    return e;
-  }
+  // The parent's ends close on every path; a child closes what it does not use and ends in
+  // exec or _exit, so no destructor runs there.
+  Fd pid_read, pid_write, error_read, error_write;
+  if (int e = make_pipe(&pid_read, &pid_write)) return e;
+  if (int e = make_pipe(&error_read, &error_write)) return e;
 
   // No signal handler of ours may run in the children before they reset dispositions.
   sigset_t all, saved;
@@ -348,22 +351,19 @@ int LiveProcessControl::spawn(const SpawnRequest& request, pid_t* pid) {
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
 
   if (!request.detach) {
-    ::close(pid_pipe[0]);
-    ::close(pid_pipe[1]);
+    pid_read.reset();
+    pid_write.reset();
     pid_t child = ::fork();
-    if (child == 0) run_grandchild(request, prepared, error_pipe[1]);
+    if (child == 0) run_grandchild(request, prepared, error_write.get());
     int fork_error = child < 0 ? errno : 0;
     ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-    ::close(error_pipe[1]);
-    if (fork_error) {
-      ::close(error_pipe[0]);
-      return fork_error;
-    }
+    error_write.reset();
+    if (fork_error) return fork_error;
     // EOF with no data: the exec happened.
     int exec_error = 0;
-    ssize_t got_error = read_full(error_pipe[0], &exec_error, sizeof exec_error);
+    ssize_t got_error = read_full(error_read.get(), &exec_error, sizeof exec_error);
     int error_read_error = got_error < 0 ? errno : 0;
-    ::close(error_pipe[0]);
+    error_read.reset();
     int error = 0;
     if (got_error == static_cast<ssize_t>(sizeof exec_error)) {
       error = exec_error ? exec_error : EIO;
@@ -384,48 +384,44 @@ int LiveProcessControl::spawn(const SpawnRequest& request, pid_t* pid) {
 
   pid_t intermediate = ::fork();
   if (intermediate == 0) {
-    ::close(pid_pipe[0]);
-    ::close(error_pipe[0]);
+    pid_read.reset();
+    error_read.reset();
     pid_t grandchild = ::fork();
     if (grandchild == 0) {
-      ::close(pid_pipe[1]);
-      run_grandchild(request, prepared, error_pipe[1]);
+      pid_write.reset();
+      run_grandchild(request, prepared, error_write.get());
     }
-    if (grandchild < 0) fail_child(error_pipe[1], errno);
-    ::close(error_pipe[1]);
+    if (grandchild < 0) fail_child(error_write.get(), errno);
+    error_write.reset();
     if (request.suspended) {
       // Hand the process over only once it has stopped (or failed and exited).
       int status;
       while (::waitpid(grandchild, &status, WUNTRACED) < 0 && errno == EINTR) {
       }
     }
-    write_all(pid_pipe[1], &grandchild, sizeof grandchild);
+    write_all(pid_write.get(), &grandchild, sizeof grandchild);
     _exit(0);
   }
   int fork_error = intermediate < 0 ? errno : 0;
   ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  ::close(pid_pipe[1]);
-  ::close(error_pipe[1]);
-  if (fork_error) {
-    ::close(pid_pipe[0]);
-    ::close(error_pipe[0]);
-    return fork_error;
-  }
+  pid_write.reset();
+  error_write.reset();
+  if (fork_error) return fork_error;
 
   int status;
   while (::waitpid(intermediate, &status, 0) < 0 && errno == EINTR) {
   }
 
   pid_t child = -1;
-  ssize_t got = read_full(pid_pipe[0], &child, sizeof child);
+  ssize_t got = read_full(pid_read.get(), &child, sizeof child);
   int read_error = got < 0 ? errno : 0;
-  ::close(pid_pipe[0]);
+  pid_read.reset();
 
   // EOF with no data: the exec happened (or, suspended, the process is stopped before it).
   int exec_error = 0;
-  ssize_t got_error = read_full(error_pipe[0], &exec_error, sizeof exec_error);
+  ssize_t got_error = read_full(error_read.get(), &exec_error, sizeof exec_error);
   int error_read_error = got_error < 0 ? errno : 0;
-  ::close(error_pipe[0]);
+  error_read.reset();
 
   if (got_error == static_cast<ssize_t>(sizeof exec_error)) return exec_error ? exec_error : EIO;
   if (error_read_error) return error_read_error;

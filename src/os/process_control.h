@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lwmi::os {
@@ -70,6 +71,39 @@ class ProcessControl {
   /// (ENOENT, EACCES…) are returned (a child that failed is reaped).
   virtual int spawn(const SpawnRequest& request, pid_t* pid) = 0;
 };
+
+/// A pidfd opened through a ProcessControl, closed through the same control when the handle goes
+/// (a fake's descriptors are not this process's): every path of a caller closes it once.
+class ControlledPidfd {
+ public:
+  ControlledPidfd() = default;
+  ControlledPidfd(ProcessControl* control, int fd) : control_(control), fd_(fd) {}
+  ControlledPidfd(ControlledPidfd&& other) noexcept
+      : control_(other.control_), fd_(std::exchange(other.fd_, -1)) {}
+  ControlledPidfd& operator=(ControlledPidfd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      control_ = other.control_;
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ControlledPidfd(const ControlledPidfd&) = delete;
+  ControlledPidfd& operator=(const ControlledPidfd&) = delete;
+  ~ControlledPidfd() { reset(); }
+
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) control_->close(std::exchange(fd_, -1));
+  }
+
+ private:
+  ProcessControl* control_ = nullptr;
+  int fd_ = -1;
+};
+
+/// control.pidfd_open(pid) into *out (ESRCH when there is no such process).
+int open_pidfd(ProcessControl& control, pid_t pid, ControlledPidfd* out);
 
 class LiveProcessControl : public ProcessControl {
  public:

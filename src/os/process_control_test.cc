@@ -390,5 +390,43 @@ TEST(LiveProcessControl, PidfdOpenOfNoSuchProcessIsEsrch) {
   EXPECT_EQ(fd, -1);
 }
 
+// Counts closes: a ControlledPidfd closes through its control, once, on every path.
+class CountingControl : public ProcessControl {
+ public:
+  std::vector<int> closed;
+  int pidfd_open(pid_t pid, int* fd) override {
+    if (pid == 0x3fffffff) return ESRCH;
+    *fd = 90 + static_cast<int>(pid);
+    return 0;
+  }
+  int kill(int) override { return 0; }
+  int wait_exit(int, int, bool* exited) override {
+    *exited = true;
+    return 0;
+  }
+  void close(int fd) override { closed.push_back(fd); }
+  int set_nice(pid_t, int) override { return 0; }
+  int spawn(const SpawnRequest&, pid_t*) override { return ENOSYS; }
+};
+
+TEST(ControlledPidfd, ClosesThroughItsControlOnceOnEveryPath) {
+  CountingControl control;
+  {
+    ControlledPidfd a;
+    ASSERT_EQ(open_pidfd(control, 1, &a), 0);
+    EXPECT_EQ(a.get(), 91);
+    ControlledPidfd b(std::move(a));
+    EXPECT_EQ(a.get(), -1) << "a moved-from handle owns nothing";
+    ASSERT_EQ(open_pidfd(control, 2, &a), 0);
+    a = std::move(b);  // closes 92, takes 91
+    EXPECT_EQ(control.closed, std::vector<int>{92});
+  }
+  EXPECT_EQ(control.closed, (std::vector<int>{92, 91})) << "each closed once, none twice";
+  ControlledPidfd none;
+  EXPECT_EQ(open_pidfd(control, 0x3fffffff, &none), ESRCH);
+  none.reset();
+  EXPECT_EQ(control.closed.size(), 2u) << "nothing opened: nothing closed";
+}
+
 }  // namespace
 }  // namespace lwmi::os

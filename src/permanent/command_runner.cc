@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "os/accounts.h"
+#include "os/descriptors.h"
 #include "os/process_control.h"
 
 namespace lwmi::permanent {
@@ -71,8 +72,8 @@ std::string signal_name(int sig) {
 
 struct CommandRunner::Child {
   pid_t pid = -1;
-  int pidfd = -1;
-  int stdin_fd = -1;  // the pipe's write end (non-blocking) while input remains
+  os::Fd pidfd;
+  os::Fd stdin_fd;  // the pipe's write end (non-blocking) while input remains
   std::string input;
   size_t written = 0;
   int64_t deadline_ms = 0;  // 0: none
@@ -90,9 +91,9 @@ uint32_t CommandRunner::timeout_of(uint32_t kill_timeout, uint32_t command_timeo
 }
 
 CommandRunner::CommandRunner(const ConsumerSettings& settings) : settings_(settings) {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  wake_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   // Without its wake-up descriptor the reaper could never be told to stop: run() refuses all.
-  if (wake_fd_ >= 0) reaper_ = std::thread([this] { reap_loop(); });
+  if (wake_fd_.valid()) reaper_ = std::thread([this] { reap_loop(); });
 }
 
 CommandRunner::~CommandRunner() {
@@ -102,12 +103,11 @@ CommandRunner::~CommandRunner() {
   }
   wake();
   if (reaper_.joinable()) reaper_.join();
-  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void CommandRunner::wake() {
   uint64_t one = 1;
-  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+  if (wake_fd_.valid()) (void)!::write(wake_fd_.get(), &one, sizeof one);
 }
 
 void CommandRunner::run(Job job) {
@@ -117,7 +117,7 @@ void CommandRunner::run(Job job) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     stopping = stopping_;
-    if (!stopping && wake_fd_ >= 0 && active_ + queue_.size() < capacity) {
+    if (!stopping && wake_fd_.valid() && active_ + queue_.size() < capacity) {
       queue_.push_back(std::move(job));
       lock.unlock();
       wake();
@@ -125,7 +125,7 @@ void CommandRunner::run(Job job) {
     }
   }
   Delivered done = std::move(job.done);
-  if (wake_fd_ < 0)
+  if (!wake_fd_.valid())
     done(Error{WbemStatus::kFailed, "the command runner has no wake-up descriptor"});
   else if (stopping)
     done(Error{WbemStatus::kFailed, job.argv[0] + " not run: lwmi is stopping"});
@@ -145,10 +145,10 @@ void CommandRunner::start(Job job, std::vector<Child>* running,
   auto account = lookup_account(settings_.command_user);
   if (!account.ok()) return fail(account.error().message);
 
-  int in[2];
-  if (::pipe2(in, O_CLOEXEC) != 0)
-    return fail("could not make a pipe for " + job.argv[0] + ": " + std::strerror(errno));
-  ::fcntl(in[1], F_SETFL, ::fcntl(in[1], F_GETFL) | O_NONBLOCK);
+  os::Fd in_read, in_write;
+  if (int e = os::make_pipe(&in_read, &in_write); e != 0)
+    return fail("could not make a pipe for " + job.argv[0] + ": " + std::strerror(e));
+  ::fcntl(in_write.get(), F_SETFL, ::fcntl(in_write.get(), F_GETFL) | O_NONBLOCK);
 
   os::SpawnRequest request;
   request.argv = job.argv;
@@ -161,13 +161,12 @@ void CommandRunner::start(Job job, std::vector<Child>* running,
   request.gid = account->gid;
   request.groups = account->groups;
   request.detach = false;
-  request.stdin_fd = in[0];
+  request.stdin_fd = in_read.get();
   os::LiveProcessControl control;
   pid_t pid = -1;
   int e = control.spawn(request, &pid);
-  ::close(in[0]);
+  in_read.reset();
   if (e != 0) {
-    ::close(in[1]);
     return fail("could not run " + job.argv[0] + " as " + settings_.command_user + " in " +
                 request.directory + ": " + std::strerror(e));
   }
@@ -178,13 +177,12 @@ void CommandRunner::start(Job job, std::vector<Child>* running,
     int status;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    ::close(in[1]);
     return fail("could not watch " + job.argv[0] + ": " + std::strerror(pe));
   }
   Child c;
   c.pid = pid;
-  c.pidfd = pidfd;
-  c.stdin_fd = in[1];
+  c.pidfd.reset(pidfd);
+  c.stdin_fd = std::move(in_write);
   c.input = std::move(job.input);
   c.timeout = timeout_of(job.kill_timeout, settings_.command_timeout);
   c.timeout_is_kill_timeout =
@@ -211,8 +209,8 @@ void CommandRunner::reap_loop() {
   // Feeds a child's stdin as far as the pipe takes it; closes it when all is written or the
   // command stopped reading.
   auto feed = [](Child& c) {
-    while (c.stdin_fd >= 0 && c.written < c.input.size()) {
-      ssize_t w = ::write(c.stdin_fd, c.input.data() + c.written, c.input.size() - c.written);
+    while (c.stdin_fd.valid() && c.written < c.input.size()) {
+      ssize_t w = ::write(c.stdin_fd.get(), c.input.data() + c.written, c.input.size() - c.written);
       if (w > 0) {
         c.written += static_cast<size_t>(w);
         continue;
@@ -222,8 +220,7 @@ void CommandRunner::reap_loop() {
       if (w < 0 && errno == EPIPE) consume_sigpipe();
       break;
     }
-    if (c.stdin_fd >= 0) ::close(c.stdin_fd);
-    c.stdin_fd = -1;
+    c.stdin_fd.reset();
   };
   auto outcome = [](const Child& c, int status) -> Result<void> {
     if (c.killed)
@@ -244,8 +241,8 @@ void CommandRunner::reap_loop() {
     int status = 0;
     while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
     }
-    ::close(c.pidfd);
-    if (c.stdin_fd >= 0) ::close(c.stdin_fd);
+    c.pidfd.reset();
+    c.stdin_fd.reset();
     return status;
   };
   auto report = [&] {
@@ -298,12 +295,12 @@ void CommandRunner::reap_loop() {
     report();
 
     std::vector<pollfd> fds;
-    fds.push_back({wake_fd_, POLLIN, 0});
+    fds.push_back({wake_fd_.get(), POLLIN, 0});
     int64_t now = os::monotonic_ms();
     int timeout = -1;
     for (const Child& c : running) {
-      fds.push_back({c.pidfd, POLLIN, 0});
-      fds.push_back({c.stdin_fd, POLLOUT, 0});  // -1 while nothing to write: ignored by poll
+      fds.push_back({c.pidfd.get(), POLLIN, 0});
+      fds.push_back({c.stdin_fd.get(), POLLOUT, 0});  // -1 while nothing to write: ignored by poll
       if (c.deadline_ms && !c.killed) {
         int64_t left = std::max<int64_t>(c.deadline_ms - now, 0);
         if (timeout < 0 || left < timeout)
@@ -317,7 +314,7 @@ void CommandRunner::reap_loop() {
     }
     if (fds[0].revents & POLLIN) {
       uint64_t count;
-      (void)!::read(wake_fd_, &count, sizeof count);
+      (void)!::read(wake_fd_.get(), &count, sizeof count);
     }
     now = os::monotonic_ms();
     std::vector<Child> still;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "os/descriptors.h"
 #include "permanent/consumers.h"
 
 namespace lwmi::permanent {
@@ -52,7 +53,7 @@ class CommandRunner {
   void wake();
 
   const ConsumerSettings settings_;
-  int wake_fd_ = -1;  // an eventfd: run() and the destructor wake the reaper
+  os::Fd wake_fd_;  // an eventfd: run() and the destructor wake the reaper
   std::mutex mu_;
   std::deque<Job> queue_;
   uint32_t active_ = 0;  // started and not yet reported (under mu_)

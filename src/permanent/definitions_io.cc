@@ -548,33 +548,21 @@ Result<std::string> read_all(int fd, const std::string& path) {
   }
 }
 
-// Closes its descriptor.
-struct Descriptor {
-  explicit Descriptor(int f) : fd(f) {}
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-  int fd;
-};
-
 // Reads one subscriptions.d file through `dir_fd`, refusing one others could write. The checks
 // are on the open descriptor, so they hold for what is read (a link is followed: its target is
 // what must be lwmid's).
 Result<std::string> read_trusted(int dir_fd, const std::string& name, const std::string& path) {
   // O_NONBLOCK: a FIFO named *.toml must not stall the load; it is refused below.
-  const Descriptor file(
-      ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (file.fd < 0)
+  const os::Fd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!file.valid())
     return failure(WbemStatus::kFailed, "cannot read " + path + ": " + errno_text(errno));
   struct stat st {};
-  if (::fstat(file.fd, &st) != 0)
+  if (::fstat(file.get(), &st) != 0)
     return failure(WbemStatus::kFailed, "cannot read " + path + ": " + errno_text(errno));
   if (!S_ISREG(st.st_mode))
     return failure(WbemStatus::kInvalidParameter, path + ": not a regular file");
   if (auto why = untrusted(st); !why.empty()) return refused(path, why);
-  return read_all(file.fd, path);
+  return read_all(file.get(), path);
 }
 
 bool is_definition_file(const std::string& name) {
@@ -653,24 +641,25 @@ Result<void> save_store(const std::string& path, const Definitions& d) {
 Result<Definitions> load_subscription_files(const std::string& dir) {
   std::string shown = dir;
   while (shown.size() > 1 && shown.back() == '/') shown.pop_back();
-  const Descriptor dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.fd < 0) {
+  const os::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) {
     if (errno == ENOENT) return Definitions{};
     return failure(WbemStatus::kFailed, "cannot read " + shown + ": " + errno_text(errno));
   }
   struct stat st {};
-  if (::fstat(dir_fd.fd, &st) != 0)
+  if (::fstat(dir_fd.get(), &st) != 0)
     return failure(WbemStatus::kFailed, "cannot read " + shown + ": " + errno_text(errno));
   if (auto why = untrusted(st); !why.empty()) return refused(shown, why);
   // fdopendir owns the descriptor it is given (closedir closes it): a duplicate, so dir_fd stays
   // for openat.
-  const int list_fd = ::fcntl(dir_fd.fd, F_DUPFD_CLOEXEC, 0);
-  DIR* listing = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
+  os::Fd list_fd(::fcntl(dir_fd.get(), F_DUPFD_CLOEXEC, 0));
+  DIR* listing = list_fd ? ::fdopendir(list_fd.get()) : nullptr;
   if (!listing) {
     const int err = errno;
-    if (list_fd >= 0) ::close(list_fd);
+    list_fd.reset();
     return failure(WbemStatus::kFailed, "cannot read " + shown + ": " + errno_text(err));
   }
+  list_fd.release();  // closedir closes it
   std::vector<std::string> names;
   while (dirent* e = ::readdir(listing))
     if (is_definition_file(e->d_name)) names.emplace_back(e->d_name);
@@ -680,7 +669,7 @@ Result<Definitions> load_subscription_files(const std::string& dir) {
   Collector out;
   for (const auto& name : names) {
     const std::string path = shown + "/" + name;
-    auto text = read_trusted(dir_fd.fd, name, path);
+    auto text = read_trusted(dir_fd.get(), name, path);
     if (!text.ok()) return text.take_error();
     if (auto r = FileReader(path, out).read(*text); !r.ok()) return r.take_error();
   }

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 
+#include "os/descriptors.h"
 #include "permanent/consumer_kinds.h"
 #include "permanent/template.h"
 
@@ -25,31 +26,7 @@ Error invalid(std::string message) {
   return Error{WbemStatus::kInvalidParameter, std::move(message)};
 }
 
-/// Closes a descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
+using os::Fd;
 
 std::vector<std::string> components(std::string_view path) {
   std::vector<std::string> out;

@@ -1,5 +1,6 @@
 #include "security/audit.h"
 
+#include "os/descriptors.h"
 #include "security/audit_limiter.h"
 
 #include <fcntl.h>
@@ -147,17 +148,17 @@ std::string AuditLog::write_line(const Caller& caller, const AuditRecord& r) {
     }
   }
   if (!config_.file.empty()) {
-    int fd = ::open(config_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    os::Fd fd(::open(config_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    if (!fd) {
       file_why = config_.file + ": " + std::strerror(errno);
     } else {
       std::string l = line + "\n";
-      ssize_t n = ::write(fd, l.data(), l.size());  // O_APPEND: one write keeps the line whole
+      // O_APPEND: one write keeps the line whole.
+      ssize_t n = ::write(fd.get(), l.data(), l.size());
       if (n == static_cast<ssize_t>(l.size()))
         in_file = true;
       else
         file_why = config_.file + ": not written whole";
-      ::close(fd);
     }
   }
   const bool configured = config_.journal || !config_.file.empty();

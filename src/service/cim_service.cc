@@ -56,13 +56,26 @@ CimService::CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys)
   policy.terminate_wait_ms = config_.methods.terminate_wait_ms;
   policy.debugger_command = config_.methods.debugger_command;
   processes_.set_policy(std::move(policy));
+  // The service's own providers are members: registered without ownership.
+  using Role = ProviderRegistry::Role;
+  registry_.add(Role::kEventSources, std::shared_ptr<provider::InstanceProvider>(
+                                         std::shared_ptr<void>(), &event_sources_));
+  registry_.add(Role::kProcesses,
+                std::shared_ptr<provider::InstanceProvider>(std::shared_ptr<void>(), &processes_));
+}
+
+std::vector<const ProviderRegistry::Entry*> CimService::served() const {
+  std::vector<const ProviderRegistry::Entry*> out;
+  for (const auto* e : registry_.entries())
+    if (e->role == ProviderRegistry::Role::kServed) out.push_back(e);
+  return out;
 }
 
 bool CimService::has_namespace(std::string_view ns) const {
   for (auto n : kNamespaces)
     if (ClassDecl::same_namespace(n, ns)) return true;
-  for (const auto& s : served_)
-    if (s.provider->class_decl()->in_namespace(ns)) return true;
+  for (const auto* s : served())
+    if (s->provider->class_decl()->in_namespace(ns)) return true;
   return false;
 }
 
@@ -88,8 +101,8 @@ Result<std::shared_ptr<const ClassDecl>> CimService::get_class(std::string_view 
                      "' does not exist (lwmi serves root\\cimv2 and root\\subscription)"};
   auto cls = cim::Schema::builtin().find(name);
   if (!cls)
-    for (const auto& s : served_)
-      if (base::iequals(s.provider->class_decl()->name, name)) cls = s.provider->class_decl();
+    for (const auto* s : served())
+      if (base::iequals(s->provider->class_decl()->name, name)) cls = s->provider->class_decl();
   if (!cls)
     return Error{WbemStatus::kInvalidClass,
                  "no class named '" + std::string(name) + "' in " +
@@ -134,13 +147,16 @@ Result<Instance> CimService::get_object(const security::Caller& caller, std::str
     return Error{WbemStatus::kInvalidObjectPath,
                  "'" + std::string(text) + "' names the class " + (*cls)->name +
                      ", not an instance: add its key, e.g. " + (*cls)->name + ".Handle=\"1\""};
-  if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.get(caller, *path, {});
-  if (auto* s = served_for(**cls)) {
-    auto inst = s->provider->get(caller, *path, {});
-    if (inst.ok()) inst->set_namespace(s->provider->class_decl()->namespace_path);
+  using Role = ProviderRegistry::Role;
+  const auto* answerer = registry_.find((*cls)->name);
+  if (answerer && answerer->role == Role::kEventSources)
+    return event_sources_.get(caller, *path, {});
+  if (answerer && answerer->role == Role::kServed) {
+    auto inst = answerer->provider->get(caller, *path, {});
+    if (inst.ok()) inst->set_namespace(answerer->provider->class_decl()->namespace_path);
     return inst;
   }
-  if (!processes_.class_decl()->is_a((*cls)->name))
+  if (!answerer)
     return Error{WbemStatus::kNotFound,
                  "no instance of " + (*cls)->name + " matches '" + std::string(text) + "'"};
   auto req = request_for(**cls, properties);
@@ -186,15 +202,18 @@ Result<std::unique_ptr<InstanceStream>> CimService::enumerate(
     const std::vector<std::string>& properties, std::string_view ns) {
   auto cls = get_class(class_name, ns);
   if (!cls.ok()) return cls.take_error();
-  if (event_sources_.class_decl()->is_a((*cls)->name)) return event_sources_.enumerate(caller, {});
-  if (auto* s = served_for(**cls))
-    return in_namespace(s->provider->enumerate(caller, {}), *s->provider->class_decl());
+  using Role = ProviderRegistry::Role;
+  const auto* answerer = registry_.find((*cls)->name);
+  if (answerer && answerer->role == Role::kEventSources)
+    return event_sources_.enumerate(caller, {});
+  if (answerer && answerer->role == Role::kServed)
+    return in_namespace(answerer->provider->enumerate(caller, {}),
+                        *answerer->provider->class_decl());
   auto req = request_for(**cls, properties);
   if (!req.ok()) return req.take_error();
   // Win32_Process is the one concrete class with instances; a query on an ancestor returns
   // its instances, and any other class has none.
-  if (!processes_.class_decl()->is_a((*cls)->name))
-    return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
+  if (!answerer) return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
   return processes_.enumerate(caller, *req);
 }
 
@@ -202,8 +221,8 @@ std::vector<std::shared_ptr<const ClassDecl>> CimService::classes_in(std::string
   std::vector<std::shared_ptr<const ClassDecl>> out;
   for (const auto& c : cim::Schema::builtin().classes())
     if (c->in_namespace(ns)) out.push_back(c);
-  for (const auto& s : served_) {
-    auto c = s.provider->class_decl();
+  for (const auto* s : served()) {
+    auto c = s->provider->class_decl();
     bool listed = false;
     for (const auto& o : out) listed |= base::iequals(o->name, c->name);
     if (!listed && c->in_namespace(ns)) out.push_back(c);
@@ -263,8 +282,9 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
     e.position = sel.class_loc.offset;
     return e;
   }
-  const Served* served_class = served_for(**queried);
-  if (event_sources_.class_decl()->is_a((*queried)->name) || served_class) {
+  using Role = ProviderRegistry::Role;
+  const auto* served_class = registry_.find((*queried)->name, Role::kServed);
+  if (served_class || registry_.find((*queried)->name, Role::kEventSources)) {
     auto cls = served_class ? served_class->provider->class_decl() : event_sources_.class_decl();
     auto compiled = wql::compile(*parsed, cls, cls);
     if (!compiled.ok()) return compiled.take_error();
@@ -279,7 +299,7 @@ Result<std::unique_ptr<InstanceStream>> CimService::exec_query(const security::C
     return event_sources_.enumerate(caller, req);
   }
   auto concrete = processes_.class_decl();
-  const bool served = concrete->is_a((*queried)->name);
+  const bool served = registry_.find((*queried)->name, Role::kProcesses) != nullptr;
   auto compiled = wql::compile(*parsed, *queried, served ? concrete : *queried);
   if (!compiled.ok()) return compiled.take_error();
   if (!served) return std::unique_ptr<InstanceStream>(std::make_unique<EmptyStream>());
@@ -418,7 +438,7 @@ Result<MethodResult> CimService::exec_method(const security::Caller& caller, std
   if (!method)
     return refused(Error{WbemStatus::kInvalidMethod,
                          (*cls)->name + " has no method '" + std::string(method_name) + "'"});
-  if (!processes_.class_decl()->is_a((*cls)->name) &&
+  if (!registry_.find((*cls)->name, ProviderRegistry::Role::kProcesses) &&
       !processes_.class_decl()->method(method->name))
     return refused(Error{WbemStatus::kNotSupported, "no provider serves " + (*cls)->name});
   // Create needs the "execute" right: off for remote callers unless the config allows it.
@@ -541,7 +561,8 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
   if (auto loc = check_location(*parsed); !loc.ok()) return refused(loc.take_error());
   auto cls = class_of(*parsed);
   if (!cls.ok()) return refused(cls.take_error());
-  if (auto* s = served_for(**cls); s && parsed->is_instance_path()) {
+  using Role = ProviderRegistry::Role;
+  if (auto* s = registry_.find((*cls)->name, Role::kServed); s && parsed->is_instance_path()) {
     if (!s->ops.remove)
       return refused(Error{WbemStatus::kProviderNotCapable,
                            (*cls)->name + " is read-only: its instances cannot be deleted"});
@@ -549,7 +570,7 @@ Result<MethodResult> CimService::delete_instance(const security::Caller& caller,
     if (!r.ok()) return r.take_error();
     return MethodResult{};
   }
-  if (event_sources_.class_decl()->is_a((*cls)->name))
+  if (registry_.find((*cls)->name, Role::kEventSources))
     return refused(Error{WbemStatus::kProviderNotCapable,
                          (*cls)->name + " is read-only: its instances cannot be deleted"});
   if (!(*cls)->is_a("CIM_Process") || !parsed->is_instance_path())
@@ -581,7 +602,7 @@ Result<ObjectPath> CimService::create_instance(const security::Caller& caller,
                              "properties, keys included"});
   auto cls = class_of(*path);
   if (!cls.ok()) return refused(cls.take_error());
-  const Served* served = served_for(**cls);
+  const auto* served = registry_.find((*cls)->name, ProviderRegistry::Role::kServed);
   if (!served || !served->ops.create ||
       !base::iequals(served->provider->class_decl()->name, (*cls)->name)) {
     if ((*cls)->is_a("CIM_Process") && (*cls)->method("Create"))
@@ -630,13 +651,7 @@ Result<ObjectPath> CimService::create_instance(const security::Caller& caller,
 }
 
 void CimService::serve(std::shared_ptr<provider::InstanceProvider> p, ServedOps ops) {
-  served_.push_back({std::move(p), std::move(ops)});
-}
-
-const CimService::Served* CimService::served_for(const ClassDecl& cls) const {
-  for (const auto& s : served_)
-    if (s.provider->class_decl()->is_a(cls.name)) return &s;
-  return nullptr;
+  registry_.add(ProviderRegistry::Role::kServed, std::move(p), std::move(ops));
 }
 
 }  // namespace lwmi::service

@@ -23,6 +23,7 @@
 #include "provider/process/process_provider.h"
 #include "security/audit.h"
 #include "security/caller.h"
+#include "service/provider_registry.h"
 #include "wql/ast.h"
 
 namespace lwmi::service {
@@ -30,6 +31,9 @@ namespace lwmi::service {
 class CimService {
  public:
   CimService(config::Config config, os::ProcFs fs, os::SystemInfo sys);
+  // The registry points at the service's own providers.
+  CimService(const CimService&) = delete;
+  CimService& operator=(const CimService&) = delete;
 
   /// Namespaces: root\\cimv2 and root\\subscription (and any a served class declares). A path,
   /// class or query that names a namespace must name its class's (else WBEM_E_INVALID_CLASS:
@@ -90,17 +94,9 @@ class CimService {
   /// True when `ns` is a namespace this service has.
   bool has_namespace(std::string_view ns) const;
 
-  /// Deletes the instance a path names (for a served class).
-  using Remover = std::function<Result<void>(const security::Caller&, const ObjectPath&)>;
-  /// Stores a new instance of a served class (its properties as the caller gave them, typed
-  /// and checked against the class) and returns its path (keys; the namespace is added).
-  using Creator = std::function<Result<ObjectPath>(const security::Caller&, const Instance&)>;
-  /// What a served class supports beyond get, enumerate and queries; an empty one is
-  /// WBEM_E_PROVIDER_NOT_CAPABLE.
-  struct ServedOps {
-    Remover remove;  ///< DeleteInstance
-    Creator create;  ///< CreateInstance
-  };
+  using Remover = service::Remover;
+  using Creator = service::Creator;
+  using ServedOps = service::ServedOps;
   /// Serves one more class beside the engine's own (lwmid: LWMI_EventSubscription, the
   /// root\\subscription classes): get, enumerate, queries, DeleteInstance and CreateInstance go
   /// to `p` and `ops`. Its namespace is its ClassDecl's. Before serving starts.
@@ -132,13 +128,11 @@ class CimService {
   provider::process::ProcessProvider processes_;
   provider::EventSourceProvider event_sources_;  ///< LWMI_EventSource
   security::AuditLog audit_;
-  struct Served {
-    std::shared_ptr<provider::InstanceProvider> provider;
-    ServedOps ops;
-  };
-  std::vector<Served> served_;  ///< serve(); unchanged once serving
-  /// The served class `cls` is (or derives from), if any.
-  const Served* served_for(const ClassDecl& cls) const;
+  /// Which provider answers for a class: event sources, served classes (serve(); unchanged
+  /// once serving), processes.
+  ProviderRegistry registry_;
+  /// The served classes, in the order they were served.
+  std::vector<const ProviderRegistry::Entry*> served() const;
 };
 
 }  // namespace lwmi::service

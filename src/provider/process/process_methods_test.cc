@@ -40,7 +40,8 @@ class FakeControl : public os::ProcessControl {
     *exited = exits;
     return 0;
   }
-  void close(int) override {}
+  int closes = 0;  // pidfds closed: one per pidfd opened, on every path
+  void close(int) override { ++closes; }
   int set_nice(pid_t tid, int nice) override {
     nices.push_back({tid, nice});
     return 0;
@@ -95,6 +96,7 @@ class Methods : public ::testing::Test {
                             const Parameters& in = {}, bool what_if = false) {
     ProcessProvider prov(os::ProcFs(root_.string()), sys_);
     prov.set_control(control_);
+    prov.set_terminate_reasons(reasons_);
     MethodPolicy pol;
     pol.protected_names = {"sshd"};
     prov.set_policy(pol);
@@ -109,6 +111,7 @@ class Methods : public ::testing::Test {
   os::SystemInfo sys_;
   security::Caller caller_;
   std::shared_ptr<FakeControl> control_;
+  std::shared_ptr<TerminateReasons> reasons_ = std::make_shared<TerminateReasons>();
 };
 
 TEST_F(Methods, TerminateOwnProcess) {
@@ -213,6 +216,51 @@ TEST_F(Methods, KernelRefusalAndUnconfirmedExit) {
   auto nf = call("Win32_Process=100", "Terminate");
   ASSERT_FALSE(nf.ok());
   EXPECT_EQ(nf.error().code, WbemStatus::kNotFound);
+}
+
+// Terminate opens one pidfd and closes it on each of its ways out, whatever the outcome; a
+// pidfd that could not be opened is not closed. The Reason goes to the provider's registry,
+// and is forgotten when the signal could not be sent.
+TEST_F(Methods, TerminateClosesItsPidfdOnEveryPath) {
+  add(100, 1000, 5000);
+  auto terminate = [&](bool expect_ok) {
+    const int opened = static_cast<int>(control_->opened.size()), closed = control_->closes;
+    auto r = call("Win32_Process=100", "Terminate", {{"Reason", Value::uint32(7)}});
+    EXPECT_EQ(r.ok(), expect_ok);
+    const int now_opened = static_cast<int>(control_->opened.size()) - opened;
+    return std::make_pair(now_opened, control_->closes - closed);
+  };
+  control_->kill_result = EPERM;  // the kernel refused
+  EXPECT_EQ(terminate(true), std::make_pair(1, 1));
+  EXPECT_FALSE(reasons_->lookup(100, 5000)) << "not signalled: the Reason is forgotten";
+  control_->kill_result = ESRCH;  // gone before the signal
+  EXPECT_EQ(terminate(true), std::make_pair(1, 1));
+  control_->kill_result = 0;
+  control_->exits = false;  // unconfirmed
+  EXPECT_EQ(terminate(true), std::make_pair(1, 1));
+  control_->exits = true;  // confirmed
+  EXPECT_EQ(terminate(true), std::make_pair(1, 1));
+  EXPECT_EQ(reasons_->lookup(100, 5000), std::optional<uint32_t>(7u))
+      << "signalled: the Reason waits for the exit event";
+  // Already a zombie when the pidfd pinned it.
+  control_->on_open = [&] {
+    write_stat(100, 5000);
+    std::string text;
+    std::ifstream in(root_ / "100" / "stat");
+    std::getline(in, text);
+    text.replace(text.find(") S ") + 2, 1, "Z");
+    std::ofstream(root_ / "100" / "stat") << text << "\n";
+  };
+  EXPECT_EQ(terminate(true), std::make_pair(1, 1));
+  // Its pid reused meanwhile.
+  write_stat(100, 5000);
+  control_->on_open = [&] { write_stat(100, 9000); };
+  EXPECT_EQ(terminate(false), std::make_pair(1, 1));
+  // No pidfd at all.
+  control_->on_open = nullptr;
+  write_stat(100, 5000);
+  control_->open_result = ESRCH;
+  EXPECT_EQ(terminate(false), std::make_pair(1, 0));
 }
 
 TEST_F(Methods, GetOwnerAndSid) {

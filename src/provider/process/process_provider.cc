@@ -15,16 +15,8 @@ class ProcessStream : public InstanceStream {
  public:
   ProcessStream(ProcessProvider* provider, const security::Caller& caller, Request request)
       : caller_(caller), request_(std::move(request)), scanner_(provider->fs().scan()) {
-    ctx_.fs = &provider->fs();
-    ctx_.sys = &provider->system();
-    ctx_.caller = &caller_;
-    ctx_.cls = provider->class_decl();
-    ctx_.ids = &provider->ids();
-    ctx_.peaks = &provider->peaks();
-    if (caller_.pid_ns) {
-      view_.emplace(&provider->fs(), *caller_.pid_ns);
-      ctx_.view = &*view_;
-    }
+    if (caller_.pid_ns) view_.emplace(&provider->fs(), *caller_.pid_ns);
+    ctx_ = provider->row_context(caller_, view_ ? &*view_ : nullptr);
     if (scanner_.error())
       error_ = Error{WbemStatus::kProviderFailure, "cannot read " + provider->fs().root() + ": " +
                                                        std::strerror(scanner_.error())};

@@ -17,6 +17,7 @@
 #include "os/system_info.h"
 #include "provider/process/process_row.h"
 #include "provider/process/property_ids.h"
+#include "provider/process/terminate_reasons.h"
 #include "provider/provider.h"
 #include "security/audit.h"
 
@@ -54,6 +55,12 @@ class ProcessProvider : public InstanceProvider {
   void set_policy(MethodPolicy policy) { policy_ = std::move(policy); }
   const MethodPolicy& policy() const { return policy_; }
   void set_control(std::shared_ptr<os::ProcessControl> control) { control_ = std::move(control); }
+  /// The Reasons Terminate records for the event engine that reads this provider's processes
+  /// (Win32_ProcessStopTrace.ExitStatus). Each provider has its own unless one is shared in.
+  TerminateReasons& terminate_reasons() { return *terminate_reasons_; }
+  void set_terminate_reasons(std::shared_ptr<TerminateReasons> reasons) {
+    terminate_reasons_ = std::move(reasons);
+  }
 
   /// The pid named by a Win32_Process path (Handle key, string or number); errors as get().
   static Result<int32_t> pid_of(const ObjectPath& path);
@@ -75,6 +82,22 @@ class ProcessProvider : public InstanceProvider {
   PeakTracker& peaks() { return peaks_; }
 
  private:
+  // invoke(), one function per method (process_methods.cc).
+  struct MethodTarget;
+  Result<void> find_target(const security::Caller& caller, const ObjectPath& path, MethodTarget* t);
+  std::optional<MethodResult> check_may_change(const security::Caller& caller,
+                                               const std::string& method, MethodTarget& t) const;
+  Result<MethodResult> create(const security::Caller& caller, const Parameters& in,
+                              security::AuditTarget* audit);
+  Result<MethodResult> get_owner(const MethodTarget& t) const;
+  Result<MethodResult> get_owner_sid(const MethodTarget& t) const;
+  Result<MethodResult> get_available_virtual_size(const MethodTarget& t) const;
+  Result<MethodResult> attach_debugger(const MethodTarget& t);
+  Result<MethodResult> set_priority(const security::Caller& caller, const MethodTarget& t,
+                                    const Parameters& in, bool impersonate);
+  Result<MethodResult> terminate(const security::Caller& caller, const MethodTarget& t,
+                                 const Parameters& in, bool impersonate);
+
   os::ProcFs fs_;
   os::SystemInfo sys_;
   std::shared_ptr<const ClassDecl> cls_;
@@ -82,6 +105,7 @@ class ProcessProvider : public InstanceProvider {
   PeakTracker peaks_;
   MethodPolicy policy_;
   std::shared_ptr<os::ProcessControl> control_;
+  std::shared_ptr<TerminateReasons> terminate_reasons_ = std::make_shared<TerminateReasons>();
 };
 
 }  // namespace lwmi::provider::process

@@ -2,11 +2,6 @@
 
 namespace lwmi::provider::process {
 
-TerminateReasons& TerminateReasons::global() {
-  static TerminateReasons registry;
-  return registry;
-}
-
 void TerminateReasons::expire(Clock::time_point now) {
   while (!order_.empty() && (order_.size() > kMaxEntries || now - order_.front().first > kMaxAge)) {
     entries_.erase(order_.front().second);

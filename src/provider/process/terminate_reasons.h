@@ -2,9 +2,9 @@
 //
 // Linux cannot set another process's exit code, so the Reason of Win32_Process.Terminate
 // reaches Win32_ProcessStopTrace.ExitStatus this way: Terminate records (pid, start time) ->
-// Reason before it sends the signal, and the event engine of the same process (lwmid, or the
-// embedded engine) looks it up when that process's exit arrives. Entries are bounded in number
-// and age, and kept until they expire so that every subscription can read them.
+// Reason before it sends the signal, and the event engine reading the same ProcessProvider
+// (lwmid's, or the embedded engine's) looks it up when that process's exit arrives. Entries are
+// bounded in number and age, and kept until they expire so that every subscription can read them.
 // Thread safety: safe to call concurrently.
 #pragma once
 
@@ -21,9 +21,6 @@ class TerminateReasons {
  public:
   static constexpr size_t kMaxEntries = 65536;
   static constexpr std::chrono::seconds kMaxAge{120};
-
-  /// The registry of this process.
-  static TerminateReasons& global();
 
   /// Terminate is about to signal (pid, start ticks) with `reason`.
   void record(int32_t pid, uint64_t start_ticks, uint32_t reason);
