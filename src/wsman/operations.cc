@@ -612,28 +612,12 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
     if (base::iequals(name, "lwmi_WhatIf")) what_if = base::iequals(base::trim(value), "true");
   auto result = service_.exec_method(c, path, r.method, in, what_if);
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
-  auto cls = std::make_shared<ClassDecl>();
-  cls->name = "__PARAMETERS";
-  PropertyDecl rv;
-  rv.name = "ReturnValue";
-  rv.type = CimType::kUint32;
-  cls->properties.push_back(rv);
-  for (const auto& [n, v] : result->out) {
-    PropertyDecl p;
-    p.name = n;
-    p.type = v.type();
-    p.is_array = v.is_array();
-    cls->properties.push_back(p);
-  }
-  Instance out_params(cls);
-  out_params.set(0, Value::uint32(result->return_value));
-  for (size_t i = 0; i < result->out.size(); ++i) out_params.set(i + 1, result->out[i].second);
   Response out;
   out.action = r.resource_uri + "/" + r.method + "Response";
   out.relates_to = r.message_id;
   out.resource_uri = r.resource_uri;
   out.output_element = r.method + "_OUTPUT";
-  out.instance = std::move(out_params);
+  out.instance = out_parameters(*result);
   // Why a call was refused (or what else happened) reaches every client, as it does in
   // embedded mode: process 4095 belongs to root: SeDebugPrivilege must be held and enabled.
   out.notes = result->notes;
