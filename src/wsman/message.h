@@ -137,6 +137,11 @@ struct Fault {
   std::string action;     ///< the fault Action; "" = the wsman fault action
 };
 
+/// A fault with HTTP status 500, as WinRM answers an operation that fails (decode() answers a
+/// request it cannot take with 400).
+Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
+                 std::string code = "s:Sender");
+
 /// One item of an enumeration response.
 struct Item {
   Instance instance;  ///< may be a projection
@@ -182,5 +187,8 @@ struct Response {
   std::optional<ObjectPath> created;
   // Delete/Release/Unsubscribe: an empty body with the right Action.
 };
+
+/// The response carrying `fault`, relating to request `r`.
+Response fault_response(const Request& r, Fault fault);
 
 }  // namespace lwmi::wsman

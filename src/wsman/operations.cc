@@ -1,12 +1,10 @@
 #include "wsman/operations.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <variant>
 
 #include "base/strings.h"
+#include "base/uuid.h"
 #include "cim/schema.h"
 #include "wsman/envelope.h"
 
@@ -15,17 +13,6 @@ namespace {
 
 constexpr const char* kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 constexpr const char* kEnum = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
-
-Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
-                 std::string code = "s:Sender") {
-  Fault f;
-  f.code = std::move(code);
-  f.subcode = std::move(subcode);
-  f.reason = std::move(reason);
-  f.wbem = wbem;
-  f.http_status = 500;
-  return f;
-}
 
 /// Distinct names one request's EnablePrivilege option may carry (lwmi knows two).
 constexpr size_t kMaxPrivilegeNames = 16;
@@ -47,24 +34,6 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += p;
   }
   return out;
-}
-
-Response fault_response(const Request& r, Fault f) {
-  Response out;
-  out.relates_to = r.message_id;
-  out.fault = std::move(f);
-  return out;
-}
-
-std::string random_context() {
-  unsigned char b[16];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) std::fill(std::begin(b), std::end(b), 0x5a);
-  char buf[64];
-  std::snprintf(buf, sizeof buf,
-                "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return buf;
 }
 
 /// The cim-xml family (class definitions, GetClass): ns::kCimXmlPrefix, and the spelling OMI and
@@ -441,7 +410,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
                                         "too many open enumerations for this user (" +
                                             std::to_string(mine) + "); Release some",
                                         WbemStatus::kQuotaViolation));
-  out.context = random_context();
+  out.context = base::new_uuid();
   enumerations_[out.context] = e;
   return out;
 }
