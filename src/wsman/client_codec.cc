@@ -10,14 +10,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
 
 #include "base/strings.h"
 #include "base/uuid.h"
 #include "cim/schema.h"
-#include "lwmi/datetime.h"
 #include "wsman/xsd.h"
 
 namespace lwmi::wsman::client {
