@@ -671,5 +671,34 @@ TEST(DecodeFault, BadNumbers) {
       "w:SchemaValidationError");
 }
 
+// Whatever decode() refuses is the client's mistake: HTTP 400, never an operation's 500, on every
+// path (the XML, the limits, the headers, the body, the SOAP version).
+TEST(DecodeFault, EveryRefusalIsHttp400) {
+  const std::string get = action("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get");
+  const std::string pull = action("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull");
+  std::string deep;
+  for (int i = 0; i <= kMaxXmlDepth; ++i) deep += "<x>";
+  for (int i = 0; i <= kMaxXmlDepth; ++i) deep += "</x>";
+  const std::vector<std::string> refused = {
+      "",
+      "<oops",
+      std::string(kMaxEnvelopeBytes + 1, ' '),
+      envelope(get, deep),
+      "<!DOCTYPE x [<!ENTITY a \"b\">]><x/>",
+      "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body/></s:Envelope>",
+      envelope("", "<x/>"),
+      envelope(get + "<w:OperationTimeout>soon</w:OperationTimeout>", ""),
+      envelope(pull,
+               "<n:Pull xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\">"
+               "<n:MaxTime>soon</n:MaxTime></n:Pull>"),
+  };
+  for (const auto& body : refused) {
+    Fault f = decode_fault(body);
+    EXPECT_EQ(f.http_status, 400) << f.subcode << ": " << f.reason;
+  }
+  // Operations' faults stay 500.
+  EXPECT_EQ(make_fault("w:InvalidSelectors", "x", WbemStatus::kInvalidParameter).http_status, 500);
+}
+
 }  // namespace
 }  // namespace lwmi::wsman
