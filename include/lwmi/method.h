@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "lwmi/instance.h"
 #include "lwmi/value.h"
 
 namespace lwmi {
@@ -25,6 +26,10 @@ struct MethodResult {
   Parameters out;                  ///< out-parameters other than ReturnValue, in declaration order
   std::vector<std::string> notes;  ///< what the caller should know (an unconfirmed exit…)
 };
+
+/// The result as WMI returns a method's out-parameters: an instance of __PARAMETERS holding
+/// ReturnValue (uint32) first, then each out-parameter with its value's type.
+Instance out_parameters(const MethodResult& result);
 
 /// "Successful completion", "Access denied", … for the shared return codes.
 const char* return_value_text(uint32_t value);

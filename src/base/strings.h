@@ -12,6 +12,8 @@ namespace lwmi::base {
 
 /// ASCII case-insensitive equality (CIM names and WQL strings compare this way).
 bool iequals(std::string_view a, std::string_view b);
+/// True when `s` begins with `prefix`, ASCII case ignored (resource URIs compare this way).
+bool istarts_with(std::string_view s, std::string_view prefix);
 /// ASCII lower-case copy.
 std::string to_lower(std::string_view s);
 /// ASCII case-insensitive ordering: <0, 0, >0.

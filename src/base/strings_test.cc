@@ -10,6 +10,13 @@ TEST(Strings, IEqualsIgnoresAsciiCase) {
   EXPECT_FALSE(iequals("a", "b"));
 }
 
+TEST(Strings, IStartsWithIgnoresAsciiCase) {
+  EXPECT_TRUE(istarts_with("HTTP://Schemas.Microsoft.com/wbem", "http://schemas.microsoft.com"));
+  EXPECT_TRUE(istarts_with("abc", ""));
+  EXPECT_FALSE(istarts_with("ab", "abc"));
+  EXPECT_FALSE(istarts_with("xabc", "abc"));
+}
+
 TEST(Strings, BaseName) {
   EXPECT_EQ(base_name("/usr/bin/sleep"), "sleep");
   EXPECT_EQ(base_name("sleep"), "sleep");

@@ -16,27 +16,6 @@
 namespace lwmi::cli {
 namespace {
 
-/// A method's out-parameters as an instance (ReturnValue first), as WMI returns them.
-Instance method_result_instance(const MethodResult& r) {
-  auto cls = std::make_shared<ClassDecl>();
-  cls->name = "__PARAMETERS";
-  PropertyDecl rvp;
-  rvp.name = "ReturnValue";
-  rvp.type = CimType::kUint32;
-  cls->properties.push_back(rvp);
-  for (const auto& [n, v] : r.out) {
-    PropertyDecl p;
-    p.name = n;
-    p.type = v.type();
-    p.is_array = v.is_array();
-    cls->properties.push_back(p);
-  }
-  Instance out(cls);
-  out.set(0, Value::uint32(r.return_value));
-  for (size_t i = 0; i < r.out.size(); ++i) out.set(i + 1, r.out[i].second);
-  return out;
-}
-
 // In-parameters for `decl`: Name=Value, or positional in declaration order (wmic style).
 // Says why and returns nullopt when there are too many.
 std::optional<Parameters> method_in_params(const MethodDecl& decl,
@@ -168,7 +147,7 @@ int run_method(const Invocation& inv, bool is_delete, const std::string& path,
     }
     *last_return = r->return_value;
     ++(r->return_value == 0 ? h.tally.returned_zero : h.tally.returned_nonzero);
-    h.emit(method_result_instance(*r));
+    h.emit(out_parameters(*r));
     return {};
   };
   job.say_when_empty = false;

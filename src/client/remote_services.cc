@@ -17,6 +17,7 @@
 #include "cim/schema.h"
 #include "event/subscription_manager.h"
 #include "lwmi/object_path.h"
+#include "net/certificate.h"
 #include "net/cloexec_socket.h"
 #include "net/http_client.h"
 #include "os/accounts.h"

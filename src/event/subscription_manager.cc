@@ -1,7 +1,5 @@
 #include "event/subscription_manager.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include <string_view>
 
 #include "base/strings.h"
+#include "base/uuid.h"
 
 namespace lwmi::event {
 namespace {
@@ -21,23 +20,6 @@ constexpr int kPumpPollMs = 200;  ///< how often a pump checks its stop flag (in
 // the host's events, nor the host a container's, nor a connection whose process is gone).
 bool owned_by(const security::Caller& owner, const security::Caller& caller) {
   return owner.owner() == caller.owner();
-}
-
-std::string new_id() {
-  unsigned char b[16];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) {
-    static std::atomic<uint64_t> n{1};
-    uint64_t v = n++;
-    for (size_t i = 0; i < sizeof b; ++i) b[i] = static_cast<unsigned char>(v >> (i % 8 * 8));
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char buf[64];
-  std::snprintf(buf, sizeof buf,
-                "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return buf;
 }
 
 std::string seconds(Millis m) {
@@ -162,7 +144,7 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   if (!stream.ok()) return refuse(stream.take_error());
 
   auto s = std::make_shared<Subscription>();
-  s->id = new_id();
+  s->id = base::new_uuid();
   s->owner = caller;
   s->query = query;
   s->connection = connection;

@@ -240,9 +240,15 @@ Result<CertificateFiles> ensure_self_signed(const std::string& dir, const std::s
 Result<std::string> sha256_fingerprint(const std::string& pem_or_path, bool is_text) {
   auto cert = load_cert(pem_or_path, is_text);
   if (!cert) return cert.take_error();
+  std::string out = sha256_fingerprint(cert->get());
+  if (out.empty()) return fail("X509_digest");
+  return out;
+}
+
+std::string sha256_fingerprint(const X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (X509_digest(cert->get(), EVP_sha256(), md, &len) != 1) return fail("X509_digest");
+  if (!cert || X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
   static const char kHex[] = "0123456789ABCDEF";
   std::string out = "SHA256:";
   for (unsigned int i = 0; i < len; ++i) {

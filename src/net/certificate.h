@@ -3,6 +3,8 @@
 // Thread safety: pure functions over files.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <string>
 
 #include "lwmi/result.h"
@@ -21,5 +23,7 @@ Result<CertificateFiles> ensure_self_signed(const std::string& dir, const std::s
 
 /// "SHA256:AB:CD:…" of a PEM certificate file (or of PEM text when `is_text`).
 Result<std::string> sha256_fingerprint(const std::string& pem_or_path, bool is_text = false);
+/// The same of a certificate in memory (a TLS peer's, for pinning); "" if it cannot be digested.
+std::string sha256_fingerprint(const X509* cert);
 
 }  // namespace lwmi::net

@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "base/strings.h"
+#include "net/certificate.h"
 #include "net/cloexec_socket.h"
 #include "os/descriptors.h"
 
@@ -54,20 +55,6 @@ std::string base64(std::string_view in) {
                           reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
   out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
-
-std::string fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out = "SHA256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i) out += ':';
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
   return out;
 }
 
@@ -400,7 +387,7 @@ class HttpClient::Impl {
   Result<void> pin() {
     X509* cert = SSL_get_peer_certificate(tls_->native_handle());
     if (!cert) return unreachable("it sent no certificate");
-    std::string fp = fingerprint(cert);
+    std::string fp = sha256_fingerprint(cert);
     X509_free(cert);
     std::string key = where();
     std::ifstream in(known_hosts_);

@@ -1,6 +1,7 @@
 // wsman/client_codec.cc — request envelopes (a small escaping writer) and response parsing
 // (libxml2 tree, namespace-aware) for lwmi's WS-Management client.
 #include "wsman/client_codec.h"
+#include "wsman/cim_xml.h"
 #include "wsman/xml.h"
 
 #include <libxml/parser.h>
@@ -8,17 +9,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <random>
 
 #include "base/strings.h"
+#include "base/uuid.h"
 #include "cim/schema.h"
-#include "lwmi/datetime.h"
+#include "wsman/xsd.h"
 
 namespace lwmi::wsman::client {
 
@@ -32,19 +30,7 @@ constexpr const char* kIdentifyNs =
 // Writing
 
 using xml::escape;
-
-std::string esc(std::string_view s) {
-  std::string out;
-  escape(out, s);
-  return out;
-}
-
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "PT%.3fS", seconds);
-  return buf;
-}
+using xml::escaped;
 
 const char kOpen[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
@@ -57,23 +43,24 @@ const char kOpen[] =
 std::string header(const Common& c, std::string_view action, std::string_view resource_uri,
                    const std::vector<Selector>& selectors) {
   std::string h = "<s:Header>";
-  h += "<wsa:Action s:mustUnderstand=\"true\">" + esc(action) + "</wsa:Action>";
-  h += "<wsa:To s:mustUnderstand=\"true\">" + esc(c.to) + "</wsa:To>";
+  h += "<wsa:Action s:mustUnderstand=\"true\">" + escaped(action) + "</wsa:Action>";
+  h += "<wsa:To s:mustUnderstand=\"true\">" + escaped(c.to) + "</wsa:To>";
   if (!resource_uri.empty())
-    h += "<wsman:ResourceURI s:mustUnderstand=\"true\">" + esc(resource_uri) +
+    h += "<wsman:ResourceURI s:mustUnderstand=\"true\">" + escaped(resource_uri) +
          "</wsman:ResourceURI>";
   h += "<wsa:MessageID s:mustUnderstand=\"true\">" +
-       esc(c.message_id.empty() ? new_message_id() : c.message_id) + "</wsa:MessageID>";
+       escaped(c.message_id.empty() ? new_message_id() : c.message_id) + "</wsa:MessageID>";
   h += "<wsa:ReplyTo><wsa:Address>";
   h += ns::kAnonymous;
   h += "</wsa:Address></wsa:ReplyTo>";
   h += "<wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">" + std::to_string(c.max_envelope_size) +
        "</wsman:MaxEnvelopeSize>";
-  h += "<wsman:OperationTimeout>" + duration(c.timeout_s) + "</wsman:OperationTimeout>";
+  h += "<wsman:OperationTimeout>" + xs_duration(c.timeout_s) + "</wsman:OperationTimeout>";
   if (!selectors.empty()) {
     h += "<wsman:SelectorSet>";
     for (const auto& s : selectors)
-      h += "<wsman:Selector Name=\"" + esc(s.name) + "\">" + esc(s.value) + "</wsman:Selector>";
+      h += "<wsman:Selector Name=\"" + escaped(s.name) + "\">" + escaped(s.value) +
+           "</wsman:Selector>";
     h += "</wsman:SelectorSet>";
   }
   if (!c.privileges.empty() || !c.options.empty() || c.what_if) {
@@ -83,10 +70,10 @@ std::string header(const Common& c, std::string_view action, std::string_view re
     if (!c.privileges.empty()) {
       std::string list;
       for (const auto& p : c.privileges) list += (list.empty() ? "" : ",") + p;
-      h += "<wsman:Option Name=\"EnablePrivilege\">" + esc(list) + "</wsman:Option>";
+      h += "<wsman:Option Name=\"EnablePrivilege\">" + escaped(list) + "</wsman:Option>";
     }
     for (const auto& [name, value] : c.options)
-      h += "<wsman:Option Name=\"" + esc(name) + "\">" + esc(value) + "</wsman:Option>";
+      h += "<wsman:Option Name=\"" + escaped(name) + "\">" + escaped(value) + "</wsman:Option>";
     h += "</wsman:OptionSet>";
   }
   h += "</s:Header>";
@@ -128,7 +115,7 @@ void write_value(std::string& out, const std::string& tag, const Value& v, int d
     out += "<" + tag + ">";
     if (obj && obj->valid() && depth < 8)
       for (const auto& [name, value] : obj->properties())
-        write_value(out, "p:" + esc(name), value, depth + 1);
+        write_value(out, "p:" + escaped(name), value, depth + 1);
     out += "</" + tag + ">";
     return;
   }
@@ -139,11 +126,6 @@ void write_value(std::string& out, const std::string& tag, const Value& v, int d
 
 // ---------------------------------------------------------------------------------------------
 // Reading
-
-void init_libxml() {
-  static std::once_flag once;
-  std::call_once(once, [] { xmlInitParser(); });
-}
 
 using xml::attr;
 using xml::child;
@@ -170,7 +152,7 @@ Error bad_response(std::string what) {
   return Error{WbemStatus::kFailed, "the server's response is not understood: " + what};
 }
 
-/// lwmi's data in a fault's Detail (envelope.cc's lwmi_fault_detail) into `e`.
+/// lwmi's data in a fault's Detail (envelope_encode.cc's lwmi_fault_detail) into `e`.
 void read_lwmi_fault_detail(const xmlNode* detail, Error* e) {
   if (const xmlNode* p = child(detail, ns::kLwmi, "Position"))
     if (auto n = base::parse_u64(base::trim(text(p)))) e->position = static_cast<size_t>(*n);
@@ -220,7 +202,7 @@ std::optional<Error> fault_in(xmlNode* b) {
 
 /// Parses an envelope: the document and its Body element, or an Error when it is none.
 Result<std::pair<std::shared_ptr<xmlDoc>, xmlNode*>> open_envelope(std::string_view body) {
-  init_libxml();
+  xml::init();
   if (body.empty()) return bad_response("the body is empty");
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
   std::shared_ptr<xmlDoc> doc(
@@ -452,31 +434,12 @@ ObjectPath identity_from_epr(const xmlNode* epr, const std::string& cls) {
   return p;
 }
 
-int digits(std::string_view s, size_t pos, size_t n) {
-  if (pos + n > s.size()) return -1;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
 std::string new_message_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "uuid:%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  return buf;
+  return base::new_uuid();
 }
 
 std::string class_uri(std::string_view cls, std::string_view ns) {
@@ -514,7 +477,7 @@ std::string enumerate_request(const Common& common, std::string_view resource_ur
   if (o.object_and_epr)
     body += "<wsman:EnumerationMode>EnumerateObjectAndEPR</wsman:EnumerationMode>";
   if (!o.filter.empty())
-    body += std::string("<wsman:Filter Dialect=\"") + ns::kWqlDialect + "\">" + esc(o.filter) +
+    body += std::string("<wsman:Filter Dialect=\"") + ns::kWqlDialect + "\">" + escaped(o.filter) +
             "</wsman:Filter>";
   body += "</wsen:Enumerate>";
   return envelope(common, std::string(ns::kEnumeration) + "/Enumerate", resource_uri, {}, body);
@@ -523,7 +486,7 @@ std::string enumerate_request(const Common& common, std::string_view resource_ur
 std::string pull_request(const Common& common, std::string_view resource_uri,
                          std::string_view context, uint32_t max_elements) {
   std::string body =
-      "<wsen:Pull><wsen:EnumerationContext>" + esc(context) + "</wsen:EnumerationContext>";
+      "<wsen:Pull><wsen:EnumerationContext>" + escaped(context) + "</wsen:EnumerationContext>";
   if (max_elements)
     body += "<wsen:MaxElements>" + std::to_string(max_elements) + "</wsen:MaxElements>";
   body += "</wsen:Pull>";
@@ -532,7 +495,7 @@ std::string pull_request(const Common& common, std::string_view resource_uri,
 
 std::string release_request(const Common& common, std::string_view resource_uri,
                             std::string_view context) {
-  std::string body = "<wsen:Release><wsen:EnumerationContext>" + esc(context) +
+  std::string body = "<wsen:Release><wsen:EnumerationContext>" + escaped(context) +
                      "</wsen:EnumerationContext></wsen:Release>";
   return envelope(common, std::string(ns::kEnumeration) + "/Release", resource_uri, {}, body);
 }
@@ -561,17 +524,17 @@ std::string invoke_request(const Common& common, std::string_view resource_uri,
       group(name).values.push_back(value);
   }
   std::string m(method);
-  std::string body = "<p:" + esc(m) + "_INPUT xmlns:p=\"" + esc(resource_uri) + "\">";
+  std::string body = "<p:" + escaped(m) + "_INPUT xmlns:p=\"" + escaped(resource_uri) + "\">";
   for (const auto& g : groups) {
-    std::string tag = "p:" + esc(g.name);
+    std::string tag = "p:" + escaped(g.name);
     for (const Value& v : g.values) write_value(body, tag, v, 0);
     if (!g.members.empty()) {
       body += "<" + tag + ">";
-      for (const auto& [prop, v] : g.members) write_value(body, "p:" + esc(prop), v, 1);
+      for (const auto& [prop, v] : g.members) write_value(body, "p:" + escaped(prop), v, 1);
       body += "</" + tag + ">";
     }
   }
-  body += "</p:" + esc(m) + "_INPUT>";
+  body += "</p:" + escaped(m) + "_INPUT>";
   return envelope(common, std::string(resource_uri) + "/" + m, resource_uri, selectors, body);
 }
 
@@ -582,9 +545,9 @@ std::string delete_request(const Common& common, std::string_view resource_uri,
 
 std::string create_request(const Common& common, std::string_view resource_uri,
                            const Parameters& properties) {
-  std::string cls = esc(class_of_uri(resource_uri));
-  std::string body = "<p:" + cls + " xmlns:p=\"" + esc(resource_uri) + "\">";
-  for (const auto& [name, value] : properties) write_value(body, "p:" + esc(name), value, 0);
+  std::string cls = escaped(class_of_uri(resource_uri));
+  std::string body = "<p:" + cls + " xmlns:p=\"" + escaped(resource_uri) + "\">";
+  for (const auto& [name, value] : properties) write_value(body, "p:" + escaped(name), value, 0);
   body += "</p:" + cls + ">";
   return envelope(common, std::string(ns::kTransfer) + "/Create", resource_uri, {}, body);
 }
@@ -593,7 +556,7 @@ namespace {
 constexpr const char* kWse = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
 
 std::string with_identifier(std::string env, std::string_view identifier) {
-  std::string h = "<wse:Identifier xmlns:wse=\"" + std::string(kWse) + "\">" + esc(identifier) +
+  std::string h = "<wse:Identifier xmlns:wse=\"" + std::string(kWse) + "\">" + escaped(identifier) +
                   "</wse:Identifier></s:Header>";
   auto at = env.find("</s:Header>");
   env.replace(at, std::string_view("</s:Header>").size(), h);
@@ -606,10 +569,10 @@ std::string subscribe_request(const Common& common, std::string_view resource_ur
   std::string body = "<wse:Subscribe xmlns:wse=\"" + std::string(kWse) + "\">";
   body += "<wse:Delivery Mode=\"http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull\">";
   if (o.heartbeat_s > 0)
-    body += "<wsman:Heartbeats>" + duration(o.heartbeat_s) + "</wsman:Heartbeats>";
+    body += "<wsman:Heartbeats>" + xs_duration(o.heartbeat_s) + "</wsman:Heartbeats>";
   body += "</wse:Delivery>";
-  if (o.expires_s > 0) body += "<wse:Expires>" + duration(o.expires_s) + "</wse:Expires>";
-  body += "<wsman:Filter Dialect=\"" + std::string(ns::kWqlDialect) + "\">" + esc(o.filter) +
+  if (o.expires_s > 0) body += "<wse:Expires>" + xs_duration(o.expires_s) + "</wse:Expires>";
+  body += "<wsman:Filter Dialect=\"" + std::string(ns::kWqlDialect) + "\">" + escaped(o.filter) +
           "</wsman:Filter></wse:Subscribe>";
   Common c = common;
   if (o.guard) c.options.emplace_back("lwmi_Guard", "true");
@@ -627,7 +590,7 @@ std::string unsubscribe_request(const Common& common, std::string_view resource_
 std::string renew_request(const Common& common, std::string_view resource_uri,
                           std::string_view identifier, double expires_s) {
   std::string body = "<wse:Renew xmlns:wse=\"" + std::string(kWse) + "\">";
-  if (expires_s > 0) body += "<wse:Expires>" + duration(expires_s) + "</wse:Expires>";
+  if (expires_s > 0) body += "<wse:Expires>" + xs_duration(expires_s) + "</wse:Expires>";
   body += "</wse:Renew>";
   return with_identifier(envelope(common, std::string(kWse) + "/Renew", resource_uri, {}, body),
                          identifier);
@@ -684,182 +647,6 @@ std::optional<Error> fault_of(std::string_view body) {
   return fault_in(b->second);
 }
 
-namespace {
-
-/// A CIM-XML QUALIFIER: its name and typed value (VALUE or VALUE.ARRAY; none = NULL).
-Result<Qualifier> cimxml_qualifier(const xmlNode* q) {
-  Qualifier out;
-  out.name = attr(q, "NAME").value_or("");
-  if (out.name.empty()) return bad_response("a QUALIFIER without a NAME");
-  auto type = parse_cim_type(attr(q, "TYPE").value_or("string"));
-  if (!type) return bad_response("qualifier " + out.name + " has an unknown TYPE");
-  auto scalar = [&](const xmlNode* v) -> Result<Value> {
-    std::string t = raw_text(v);
-    auto value =
-        Value::from_text(*type, *type == CimType::kString ? t : std::string(base::trim(t)));
-    if (!value)
-      return bad_response("qualifier " + out.name + ": '" + t + "' is not a " +
-                          std::string(cim_type_name(*type)));
-    return *value;
-  };
-  out.value = Value::null(*type);
-  for (xmlNode* k : elements(q)) {
-    if (std::strcmp(local(k), "VALUE") == 0) {
-      auto v = scalar(k);
-      if (!v.ok()) return v.take_error();
-      out.value = std::move(*v);
-    } else if (std::strcmp(local(k), "VALUE.ARRAY") == 0) {
-      std::vector<Value> elems;
-      for (xmlNode* e : elements(k)) {
-        auto v = scalar(e);
-        if (!v.ok()) return v.take_error();
-        elems.push_back(std::move(*v));
-      }
-      out.value = Value::array(*type, std::move(elems));
-    }
-  }
-  return out;
-}
-
-/// The qualifiers under `el`, each either taken by `take` (a field of the declaration) or kept.
-Result<std::vector<Qualifier>> cimxml_qualifiers(
-    const xmlNode* el, const std::function<bool(const Qualifier&)>& take) {
-  std::vector<Qualifier> kept;
-  for (xmlNode* k : elements(el)) {
-    if (std::strcmp(local(k), "QUALIFIER") != 0) continue;
-    auto q = cimxml_qualifier(k);
-    if (!q.ok()) return q.take_error();
-    if (!take(*q)) kept.push_back(std::move(*q));
-  }
-  return kept;
-}
-
-bool is_true(const Value& v) {
-  return !v.is_null() && !v.is_array() && v.type() == CimType::kBoolean && v.as_bool();
-}
-
-std::string text_of(const Value& v) {
-  return v.is_null() ? std::string() : v.to_text();
-}
-
-std::vector<std::string> strings_of(const Value& v) {
-  std::vector<std::string> out;
-  if (v.is_null()) return out;
-  if (!v.is_array()) return {v.to_text()};
-  for (const auto& e : v.elements()) out.push_back(e.to_text());
-  return out;
-}
-
-/// TYPE (or a reference) and array-ness of a PROPERTY* / PARAMETER* element.
-Result<CimType> cimxml_type(const xmlNode* el, bool reference) {
-  if (reference) return CimType::kReference;
-  auto t = parse_cim_type(attr(el, "TYPE").value_or(""));
-  if (!t)
-    return bad_response(std::string(local(el)) + " " + attr(el, "NAME").value_or("") +
-                        " has an unknown TYPE");
-  return *t;
-}
-
-Result<PropertyDecl> cimxml_property(const xmlNode* el, const std::string& cls) {
-  std::string_view tag = local(el);
-  PropertyDecl p;
-  p.name = attr(el, "NAME").value_or("");
-  auto type = cimxml_type(el, tag == "PROPERTY.REFERENCE");
-  if (!type.ok()) return type.take_error();
-  p.type = *type;
-  p.is_array = tag == "PROPERTY.ARRAY";
-  p.embedded_class = attr(el, "REFERENCECLASS").value_or("");
-  p.origin = attr(el, "CLASSORIGIN").value_or(cls);
-  auto embedded = attr(el, "EmbeddedObject");
-  if (embedded && p.type == CimType::kString) p.type = CimType::kObject;
-  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
-    if (base::iequals(q.name, "Description")) {
-      p.description = text_of(q.value);
-      return true;
-    }
-    if (base::iequals(q.name, "EmbeddedInstance")) {
-      p.type = CimType::kObject;
-      p.embedded_class = text_of(q.value);
-      return true;
-    }
-    if (base::iequals(q.name, "EmbeddedObject")) {
-      if (is_true(q.value)) p.type = CimType::kObject;
-      return true;
-    }
-    // Kept in the list too, as the schema loader keeps them.
-    if (base::iequals(q.name, "Key")) p.key = is_true(q.value);
-    if (base::iequals(q.name, "Units")) p.units = text_of(q.value);
-    if (base::iequals(q.name, "MaxLen") && !q.value.is_null() && is_integer(q.value.type()))
-      p.max_len = static_cast<uint32_t>(q.value.as_u64());
-    if (base::iequals(q.name, "Privileges")) p.privileges = strings_of(q.value);
-    return false;
-  });
-  if (!kept.ok()) return kept.take_error();
-  p.qualifiers = std::move(*kept);
-  return p;
-}
-
-Result<ParameterDecl> cimxml_parameter(const xmlNode* el) {
-  std::string_view tag = local(el);
-  ParameterDecl p;
-  p.name = attr(el, "NAME").value_or("");
-  bool ref = tag == "PARAMETER.REFERENCE" || tag == "PARAMETER.REFARRAY";
-  auto type = cimxml_type(el, ref);
-  if (!type.ok()) return type.take_error();
-  p.type = *type;
-  p.is_array = tag == "PARAMETER.ARRAY" || tag == "PARAMETER.REFARRAY";
-  p.embedded_class = attr(el, "REFERENCECLASS").value_or("");
-  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
-    if (base::iequals(q.name, "In")) {
-      p.in = is_true(q.value);
-    } else if (base::iequals(q.name, "Out")) {
-      p.out = is_true(q.value);
-    } else if (base::iequals(q.name, "Description")) {
-      p.description = text_of(q.value);
-    } else if (base::iequals(q.name, "EmbeddedInstance")) {
-      p.type = CimType::kObject;
-      p.embedded_class = text_of(q.value);
-    } else if (base::iequals(q.name, "EmbeddedObject")) {
-      if (is_true(q.value)) p.type = CimType::kObject;
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (!kept.ok()) return kept.take_error();
-  p.qualifiers = std::move(*kept);
-  return p;
-}
-
-Result<MethodDecl> cimxml_method(const xmlNode* el) {
-  MethodDecl m;
-  m.name = attr(el, "NAME").value_or("");
-  if (auto t = parse_cim_type(attr(el, "TYPE").value_or("uint32"))) m.return_type = *t;
-  auto kept = cimxml_qualifiers(el, [&](const Qualifier& q) {
-    if (base::iequals(q.name, "Static")) {
-      m.is_static = is_true(q.value);
-    } else if (base::iequals(q.name, "Privileges")) {
-      m.privileges = strings_of(q.value);
-    } else if (base::iequals(q.name, "Description")) {
-      m.description = text_of(q.value);
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (!kept.ok()) return kept.take_error();
-  m.qualifiers = std::move(*kept);
-  for (xmlNode* k : elements(el)) {
-    if (std::string_view(local(k)).rfind("PARAMETER", 0) != 0) continue;
-    auto p = cimxml_parameter(k);
-    if (!p.ok()) return p.take_error();
-    m.parameters.push_back(std::move(*p));
-  }
-  return m;
-}
-
-}  // namespace
-
 std::string get_class_request(const Common& common, std::string_view cls, std::string_view ns) {
   std::string n(ns.empty() ? std::string_view("root/cimv2") : ns);
   for (char& c : n)
@@ -875,32 +662,8 @@ Result<std::shared_ptr<ClassDecl>> parse_get_class_response(std::string_view bod
   xmlNode* c = kids.empty() ? nullptr : kids.front();
   if (!c || std::strcmp(local(c), "CLASS") != 0)
     return bad_response(std::string("expected a CLASS, got <") + (c ? local(c) : "nothing") + ">");
-  auto cls = std::make_shared<ClassDecl>();
-  cls->name = attr(c, "NAME").value_or("");
-  if (cls->name.empty()) return bad_response("the CLASS has no NAME");
-  cls->superclass = attr(c, "SUPERCLASS").value_or("");
-  auto kept = cimxml_qualifiers(c, [&](const Qualifier& q) {
-    if (base::iequals(q.name, "Description")) {
-      cls->description = text_of(q.value);
-      return true;
-    }
-    if (base::iequals(q.name, "Abstract")) cls->abstract = is_true(q.value);
-    return false;
-  });
-  if (!kept.ok()) return kept.take_error();
-  cls->qualifiers = std::move(*kept);
-  for (xmlNode* k : elements(c)) {
-    std::string_view tag = local(k);
-    if (tag.rfind("PROPERTY", 0) == 0) {
-      auto p = cimxml_property(k, cls->name);
-      if (!p.ok()) return p.take_error();
-      cls->properties.push_back(std::move(*p));
-    } else if (tag == "METHOD") {
-      auto m = cimxml_method(k);
-      if (!m.ok()) return m.take_error();
-      cls->methods.push_back(std::move(*m));
-    }
-  }
+  auto cls = class_from_cimxml(c);
+  if (!cls.ok()) return bad_response(cls.error().message);
   return cls;
 }
 
@@ -1100,89 +863,6 @@ Result<std::string> parse_identify_response(std::string_view body) {
   std::string ver = text(child(r, kIdentifyNs, "ProductVersion"));
   if (!ver.empty()) out += " " + ver;
   return out;
-}
-
-std::optional<std::string> cim_datetime_from_xs(std::string_view s) {
-  s = base::trim(s);
-  // yyyy-mm-ddThh:mm:ss[.f+][Z|±hh:mm]
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2),
-      mi = digits(s, 14, 2), se = digits(s, 17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || se < 0) return std::nullopt;
-  size_t i = 19;
-  std::string frac;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') frac += s[i++];
-    if (frac.empty()) return std::nullopt;
-  }
-  frac.resize(6, '0');
-  int offset = 0;
-  if (i < s.size()) {
-    if (s[i] == 'Z' && i + 1 == s.size()) {
-      offset = 0;
-    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == s.size() && s[i + 3] == ':') {
-      int oh = digits(s, i + 1, 2), om = digits(s, i + 4, 2);
-      if (oh < 0 || om < 0) return std::nullopt;
-      offset = (oh * 60 + om) * (s[i] == '-' ? -1 : 1);
-    } else {
-      return std::nullopt;
-    }
-  }
-  char buf[96];  // ample for any int the format could be given; DateTime::parse checks ranges
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d.%s%c%03d", y, mo, d, h, mi, se,
-                frac.c_str(), offset < 0 ? '-' : '+', offset < 0 ? -offset : offset);
-  auto parsed = DateTime::parse(buf);
-  if (!parsed.ok()) return std::nullopt;
-  return std::string(buf);
-}
-
-std::optional<std::string> cim_interval_from_xs(std::string_view s) {
-  s = base::trim(s);
-  if (s.size() < 2 || s[0] != 'P') return std::nullopt;
-  size_t i = 1;
-  bool in_time = false;
-  uint64_t micros = 0;
-  bool any = false;
-  while (i < s.size()) {
-    if (s[i] == 'T') {
-      in_time = true;
-      ++i;
-      continue;
-    }
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == start || i >= s.size()) return std::nullopt;
-    std::string num(s.substr(start, i - start));
-    char unit = s[i++];
-    std::string whole = num.substr(0, num.find('.'));
-    std::string frac = num.find('.') == std::string::npos ? "" : num.substr(num.find('.') + 1);
-    auto w = base::parse_u64(whole.empty() ? "0" : whole);
-    if (!w) return std::nullopt;
-    uint64_t factor;
-    if (!in_time && unit == 'D')
-      factor = 86400000000ULL;
-    else if (in_time && unit == 'H')
-      factor = 3600000000ULL;
-    else if (in_time && unit == 'M')
-      factor = 60000000ULL;
-    else if (in_time && unit == 'S')
-      factor = 1000000ULL;
-    else
-      return std::nullopt;
-    if (!frac.empty() && unit != 'S') return std::nullopt;
-    micros += *w * factor;
-    if (!frac.empty()) {
-      frac.resize(6, '0');
-      auto f = base::parse_u64(frac);
-      if (!f) return std::nullopt;
-      micros += *f;
-    }
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  return DateTime::interval(micros).to_string();
 }
 
 }  // namespace lwmi::wsman::client

@@ -143,10 +143,4 @@ Result<void> parse_empty_response(std::string_view body);
 /// An IdentifyResponse: "ProductVendor ProductVersion".
 Result<std::string> parse_identify_response(std::string_view body);
 
-/// xs:dateTime ("2026-11-27T07:24:21.123456+01:00", "…Z") as CIM DATETIME text; nullopt if
-/// malformed.
-std::optional<std::string> cim_datetime_from_xs(std::string_view xs);
-/// xs:duration ("P1DT2H3M4.5S") as a CIM interval; nullopt if malformed.
-std::optional<std::string> cim_interval_from_xs(std::string_view xs);
-
 }  // namespace lwmi::wsman::client

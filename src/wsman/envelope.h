@@ -1,10 +1,13 @@
 // wsman/envelope.h — the SOAP 1.2 envelope codec for WS-Management (libxml2, namespace-aware).
 //
-// decode() accepts UTF-8 and UTF-16 (with BOM) bodies, any namespace prefixes, CRLF line ends,
-// unknown options and headers (unless mustUnderstand), and never checks wsa:To strictly.
-// Malformed input gives a Fault (wsman:InvalidMessageInformationHeader / s:Sender /
-// WBEM_E_INVALID_PARAMETER, or wsman:EncodingLimit for size and nesting limits), never a crash.
-// encode() writes a response envelope (UTF-8) for a Response.
+// decode() (envelope_decode.cc) accepts UTF-8 and UTF-16 (with BOM) bodies, any namespace
+// prefixes, CRLF line ends, unknown options and headers (unless mustUnderstand), and never checks
+// wsa:To strictly. Malformed input gives a Fault answered with HTTP 400
+// (wsman:InvalidMessageInformationHeader / s:Sender / WBEM_E_INVALID_PARAMETER, or
+// wsman:EncodingLimit for size and nesting limits), never a crash.
+// encode() (envelope_encode.cc) writes a response envelope (UTF-8) for a Response; a class
+// definition (GetClass) goes in as CIM-XML (cim_xml.h). The xs: text of durations, dateTimes
+// and scalars is xsd.h's, shared with the client codec.
 // Thread safety: pure functions (libxml2 is initialised once, thread-safely).
 #pragma once
 

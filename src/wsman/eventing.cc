@@ -13,22 +13,6 @@ namespace {
 constexpr const char* kEventingAction = "http://schemas.xmlsoap.org/ws/2004/08/eventing/";
 constexpr const char* kEnumAction = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
 
-Response fault_response(const Request& r, Fault f) {
-  Response out;
-  out.relates_to = r.message_id;
-  out.fault = std::move(f);
-  return out;
-}
-
-Fault fault(std::string subcode, std::string reason, WbemStatus wbem, std::string action = "") {
-  Fault f;
-  f.subcode = std::move(subcode);
-  f.reason = std::move(reason);
-  f.wbem = wbem;
-  f.action = std::move(action);
-  return f;
-}
-
 std::optional<event::Millis> millis(std::optional<double> seconds) {
   if (!seconds || !std::isfinite(*seconds) || *seconds < 0) return std::nullopt;
   double ms = std::min(*seconds * 1000.0, 1e15);
@@ -40,10 +24,13 @@ Fault subscription_fault(const Error& e, bool pull) {
   switch (e.code) {
     case WbemStatus::kNotFound:
     case WbemStatus::kCallCancelled:
-      if (pull)
-        return fault("n:InvalidEnumerationContext", e.message, WbemStatus::kInvalidParameter,
-                     std::string(kEnumAction) + "fault");
-      return fault("w:InvalidParameter", e.message, WbemStatus::kNotFound);
+      if (pull) {
+        Fault f =
+            make_fault("n:InvalidEnumerationContext", e.message, WbemStatus::kInvalidParameter);
+        f.action = std::string(kEnumAction) + "fault";
+        return f;
+      }
+      return make_fault("w:InvalidParameter", e.message, WbemStatus::kNotFound);
     default:
       return fault_for(e);
   }
@@ -58,21 +45,21 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
   if (r.delivery_mode != kPullDeliveryMode) {
     std::string mode = r.delivery_mode.empty() ? push + " (the default)" : r.delivery_mode;
     return fault_response(
-        r, fault("e:DeliveryModeRequestedUnavailable",
-                 "delivery mode " + mode + " is not supported: use " + kPullDeliveryMode,
-                 WbemStatus::kNotSupported));
+        r, make_fault("e:DeliveryModeRequestedUnavailable",
+                      "delivery mode " + mode + " is not supported: use " + kPullDeliveryMode,
+                      WbemStatus::kNotSupported));
   }
   if (!r.filter_dialect.empty() && r.filter_dialect != ns::kWqlDialect)
-    return fault_response(r, fault("w:FilterDialectRequestedUnavailable",
-                                   "filter dialect '" + r.filter_dialect +
-                                       "' is not supported: use " + ns::kWqlDialect,
-                                   WbemStatus::kInvalidQueryType));
+    return fault_response(r, make_fault("w:FilterDialectRequestedUnavailable",
+                                        "filter dialect '" + r.filter_dialect +
+                                            "' is not supported: use " + ns::kWqlDialect,
+                                        WbemStatus::kInvalidQueryType));
   if (r.filter.empty())
     return fault_response(
-        r, fault("w:CannotProcessFilter",
-                 "Subscribe needs a WQL event query as its filter, e.g. SELECT * FROM "
-                 "__InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'",
-                 WbemStatus::kInvalidQuery));
+        r, make_fault("w:CannotProcessFilter",
+                      "Subscribe needs a WQL event query as its filter, e.g. SELECT * FROM "
+                      "__InstanceCreationEvent WHERE TargetInstance ISA 'Win32_Process'",
+                      WbemStatus::kInvalidQuery));
   NotificationOptions options;
   for (const auto& [name, value] : r.options) {
     const bool on = base::iequals(base::trim(value), "true");
@@ -95,9 +82,10 @@ Response Eventing::subscribe(const Request& r, const security::Caller& c) {
 
 Response Eventing::unsubscribe(const Request& r, const security::Caller& c) {
   if (r.identifier.empty())
-    return fault_response(
-        r, fault("w:InvalidParameter", "Unsubscribe needs the subscription's wse:Identifier header",
-                 WbemStatus::kInvalidParameter));
+    return fault_response(r,
+                          make_fault("w:InvalidParameter",
+                                     "Unsubscribe needs the subscription's wse:Identifier header",
+                                     WbemStatus::kInvalidParameter));
   auto done = manager_.unsubscribe(r.identifier, c);
   if (!done.ok()) return fault_response(r, subscription_fault(done.error(), false));
   Response out;
@@ -109,8 +97,8 @@ Response Eventing::unsubscribe(const Request& r, const security::Caller& c) {
 Response Eventing::renew(const Request& r, const security::Caller& c) {
   if (r.identifier.empty())
     return fault_response(
-        r, fault("w:InvalidParameter", "Renew needs the subscription's wse:Identifier header",
-                 WbemStatus::kInvalidParameter));
+        r, make_fault("w:InvalidParameter", "Renew needs the subscription's wse:Identifier header",
+                      WbemStatus::kInvalidParameter));
   auto lease = manager_.renew(r.identifier, c, millis(r.expires_s));
   if (!lease.ok()) {
     Fault f = subscription_fault(lease.error(), false);
@@ -147,10 +135,11 @@ void Eventing::pull(const Request& r, const security::Caller& c,
                   if (!got.ok())
                     return done(fault_response(req, subscription_fault(got.error(), true)));
                   if (got->timed_out) {
-                    Fault f = fault("w:TimedOut",
-                                    "no event arrived within the Pull's OperationTimeout; Pull "
-                                    "again",
-                                    WbemStatus::kTimedOut);
+                    Fault f =
+                        make_fault("w:TimedOut",
+                                   "no event arrived within the Pull's OperationTimeout; Pull "
+                                   "again",
+                                   WbemStatus::kTimedOut);
                     f.code = "s:Receiver";
                     return done(fault_response(req, f));
                   }
@@ -192,10 +181,10 @@ std::optional<Fault> Eventing::fit(Response& out, uint64_t max_bytes) {
   out.items.resize(keep);
   manager_.give_back(out.context, std::move(rest));
   if (keep > 0) return std::nullopt;
-  return fault("w:EncodingLimit",
-               "one event needs more than MaxEnvelopeSize " + std::to_string(max_bytes) +
-                   " bytes; it is kept for a Pull with a larger MaxEnvelopeSize",
-               WbemStatus::kQuotaViolation);
+  return make_fault("w:EncodingLimit",
+                    "one event needs more than MaxEnvelopeSize " + std::to_string(max_bytes) +
+                        " bytes; it is kept for a Pull with a larger MaxEnvelopeSize",
+                    WbemStatus::kQuotaViolation);
 }
 
 Response Eventing::pull_sync(const Request& r, const security::Caller& c) {

@@ -141,6 +141,11 @@ struct Fault {
   uint64_t dropped_events = 0;     ///< Error::dropped_events
 };
 
+/// A fault with HTTP status 500, as WinRM answers an operation that fails (decode() answers a
+/// request it cannot take with 400).
+Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
+                 std::string code = "s:Sender");
+
 /// One item of an enumeration response.
 struct Item {
   Instance instance;  ///< may be a projection
@@ -186,5 +191,8 @@ struct Response {
   std::optional<ObjectPath> created;
   // Delete/Release/Unsubscribe: an empty body with the right Action.
 };
+
+/// The response carrying `fault`, relating to request `r`.
+Response fault_response(const Request& r, Fault fault);
 
 }  // namespace lwmi::wsman

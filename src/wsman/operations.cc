@@ -1,12 +1,10 @@
 #include "wsman/operations.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <variant>
 
 #include "base/strings.h"
+#include "base/uuid.h"
 #include "cim/schema.h"
 #include "wsman/envelope.h"
 
@@ -15,17 +13,6 @@ namespace {
 
 constexpr const char* kTransfer = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
 constexpr const char* kEnum = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/";
-
-Fault make_fault(std::string subcode, std::string reason, WbemStatus wbem,
-                 std::string code = "s:Sender") {
-  Fault f;
-  f.code = std::move(code);
-  f.subcode = std::move(subcode);
-  f.reason = std::move(reason);
-  f.wbem = wbem;
-  f.http_status = 500;
-  return f;
-}
 
 /// Distinct names one request's EnablePrivilege option may carry (lwmi knows two).
 constexpr size_t kMaxPrivilegeNames = 16;
@@ -47,24 +34,6 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += p;
   }
   return out;
-}
-
-Response fault_response(const Request& r, Fault f) {
-  Response out;
-  out.relates_to = r.message_id;
-  out.fault = std::move(f);
-  return out;
-}
-
-std::string random_context() {
-  unsigned char b[16];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) std::fill(std::begin(b), std::end(b), 0x5a);
-  char buf[64];
-  std::snprintf(buf, sizeof buf,
-                "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return buf;
 }
 
 /// The cim-xml family (class definitions, GetClass): ns::kCimXmlPrefix, and the spelling OMI and
@@ -453,7 +422,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
                                         "too many open enumerations for this user (" +
                                             std::to_string(mine) + "); Release some",
                                         WbemStatus::kQuotaViolation));
-  out.context = random_context();
+  out.context = base::new_uuid();
   enumerations_[out.context] = e;
   return out;
 }
@@ -624,28 +593,12 @@ Response Operations::invoke(const Request& r, const security::Caller& c) {
     if (base::iequals(name, "lwmi_WhatIf")) what_if = base::iequals(base::trim(value), "true");
   auto result = service_.exec_method(c, path, r.method, in, what_if);
   if (!result.ok()) return fault_response(r, fault_for(result.error()));
-  auto cls = std::make_shared<ClassDecl>();
-  cls->name = "__PARAMETERS";
-  PropertyDecl rv;
-  rv.name = "ReturnValue";
-  rv.type = CimType::kUint32;
-  cls->properties.push_back(rv);
-  for (const auto& [n, v] : result->out) {
-    PropertyDecl p;
-    p.name = n;
-    p.type = v.type();
-    p.is_array = v.is_array();
-    cls->properties.push_back(p);
-  }
-  Instance out_params(cls);
-  out_params.set(0, Value::uint32(result->return_value));
-  for (size_t i = 0; i < result->out.size(); ++i) out_params.set(i + 1, result->out[i].second);
   Response out;
   out.action = r.resource_uri + "/" + r.method + "Response";
   out.relates_to = r.message_id;
   out.resource_uri = r.resource_uri;
   out.output_element = r.method + "_OUTPUT";
-  out.instance = std::move(out_params);
+  out.instance = out_parameters(*result);
   // Why a call was refused (or what else happened) reaches every client, as it does in
   // embedded mode: process 4095 belongs to root: SeDebugPrivilege must be held and enabled.
   out.notes = result->notes;

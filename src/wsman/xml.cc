@@ -1,9 +1,17 @@
 // wsman/xml.cc — shared XML helpers of the WS-Man codecs.
 #include "wsman/xml.h"
 
+#include <libxml/parser.h>
+
 #include <cstdint>
+#include <mutex>
 
 namespace lwmi::wsman::xml {
+
+void init() {
+  static std::once_flag once;
+  std::call_once(once, [] { xmlInitParser(); });
+}
 
 /// Appends `s` escaped for XML text or a double-quoted attribute. Invalid UTF-8 and characters
 /// XML 1.0 cannot carry (C0 controls other than tab/LF/CR) become U+FFFD.
@@ -74,6 +82,12 @@ void escape(std::string& out, std::string_view s) {
     out.append(s.data() + i, len);
     i += len;
   }
+}
+
+std::string escaped(std::string_view s) {
+  std::string out;
+  escape(out, s);
+  return out;
 }
 
 }  // namespace lwmi::wsman::xml

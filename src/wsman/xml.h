@@ -1,5 +1,5 @@
 // wsman/xml.h — small namespace-aware helpers over libxml2's tree, shared by the server codec
-// (envelope.cc) and the client codec (client_codec.cc).
+// (envelope_decode.cc, envelope_encode.cc, cim_xml.cc) and the client codec (client_codec.cc).
 // Thread safety: pure functions over a document the caller owns.
 #pragma once
 
@@ -13,6 +13,9 @@
 #include <vector>
 
 namespace lwmi::wsman::xml {
+
+/// Initialises libxml2 once per process, thread-safely; call before parsing.
+void init();
 
 struct DocFree {
   void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
@@ -73,5 +76,7 @@ inline std::optional<std::string> attr(const xmlNode* n, const char* name,
 /// Appends `s` escaped for XML text or a double-quoted attribute. Invalid UTF-8 and characters
 /// XML 1.0 cannot carry (C0 controls other than tab/LF/CR) become U+FFFD.
 void escape(std::string& out, std::string_view s);
+/// `s` escaped as escape() does it, as a new string.
+std::string escaped(std::string_view s);
 
 }  // namespace lwmi::wsman::xml
