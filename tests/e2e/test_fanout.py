@@ -17,6 +17,7 @@ import os
 import pty
 import re
 import secrets
+import shutil
 import select
 import signal
 import socket
