@@ -335,121 +335,136 @@ std::optional<Fault> decode_instance(const std::vector<xmlNode*>& kids, Request&
   return std::nullopt;
 }
 
+// The body of each operation that has one.
+
+std::optional<Fault> decode_enumerate(const xmlNode* first, Request& r) {
+  if (!first) return std::nullopt;
+  if (!is(first, ns::kEnumeration, "Enumerate"))
+    return body_fault(std::string("the Enumerate body is <") + local(first) +
+                      ">, expected wsen:Enumerate");
+  for (xmlNode* e : elements(first)) {
+    if (is(e, ns::kWsman, "Filter") || is(e, ns::kEnumeration, "Filter")) {
+      r.filter = text(e);
+      r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
+    } else if (is(e, ns::kWsman, "OptimizeEnumeration")) {
+      r.optimize = true;
+    } else if (is(e, ns::kWsman, "MaxElements")) {
+      auto v = parse_u32(text(e));
+      if (!v) return body_fault("wsman:MaxElements is not an unsigned integer: '" + text(e) + "'");
+      r.max_elements = *v;
+    } else if (is(e, ns::kWsman, "EnumerationMode")) {
+      std::string mode = text(e);
+      if (mode == "EnumerateObjectAndEPR")
+        r.object_and_epr = true;
+      else if (mode == "EnumerateEPR")
+        r.epr_only = true;
+      else
+        return body_fault("unknown wsman:EnumerationMode '" + mode + "'");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Fault> decode_pull_or_release(const xmlNode* first, Request& r) {
+  const char* want = r.operation == Operation::kPull ? "Pull" : "Release";
+  if (!first || !is(first, ns::kEnumeration, want))
+    return body_fault(std::string("the body has no wsen:") + want + " element");
+  for (xmlNode* e : elements(first)) {
+    if (is(e, ns::kEnumeration, "EnumerationContext")) {
+      r.context = text(e);
+    } else if (is(e, ns::kEnumeration, "MaxElements") || is(e, ns::kWsman, "MaxElements")) {
+      auto v = parse_u32(text(e));
+      if (!v) return body_fault("wsen:MaxElements is not an unsigned integer: '" + text(e) + "'");
+      r.max_elements = *v;
+    } else if (is(e, ns::kEnumeration, "MaxTime")) {
+      auto d = seconds_from_xs_duration(text(e));
+      if (!d) return body_fault("wsen:MaxTime is not an xs:duration: '" + text(e) + "'");
+      r.max_time_s = *d;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Fault> decode_invoke(const std::vector<xmlNode*>& kids, Request& r) {
+  if (kids.empty()) return std::nullopt;
+  xmlNode* first = kids.front();
+  if (kids.size() > 1) return body_fault("the Invoke body has more than one element");
+  std::string want = r.method + "_INPUT";
+  if (!iequals(local(first), want))
+    return body_fault(std::string("the Invoke body is <") + local(first) + ">, expected <" + want +
+                      ">");
+  collect_parameters(first, r);
+  return std::nullopt;
+}
+
+/// wse:Expires as seconds; its own fault subcode when it is no xs:duration.
+std::optional<Fault> decode_expires(const xmlNode* e, Request& r) {
+  auto d = seconds_from_xs_duration(text(e));
+  if (!d) {
+    Fault f = body_fault("wse:Expires is not an xs:duration: '" + text(e) + "'");
+    f.subcode = "e:InvalidExpirationTime";
+    return f;
+  }
+  r.expires_s = *d;
+  return std::nullopt;
+}
+
+std::optional<Fault> decode_heartbeats(const xmlNode* hb, Request& r) {
+  auto d = seconds_from_xs_duration(text(hb));
+  if (!d) return body_fault("wsman:Heartbeats is not an xs:duration: '" + text(hb) + "'");
+  r.heartbeats_s = *d;
+  return std::nullopt;
+}
+
+std::optional<Fault> decode_subscribe(const xmlNode* first, Request& r) {
+  if (!first || !is(first, ns::kEventing, "Subscribe"))
+    return body_fault("the body has no wse:Subscribe element");
+  for (xmlNode* e : elements(first)) {
+    if (is(e, ns::kEventing, "Delivery")) {
+      r.delivery_mode = trimmed(attr(e, "Mode").value_or(""));
+      if (xmlNode* hb = child(e, ns::kWsman, "Heartbeats"))
+        if (auto f = decode_heartbeats(hb, r)) return f;
+    } else if (is(e, ns::kEventing, "Expires")) {
+      if (auto f = decode_expires(e, r)) return f;
+    } else if (is(e, ns::kWsman, "Filter") || is(e, ns::kEventing, "Filter")) {
+      r.filter = text(e);
+      r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
+    } else if (is(e, ns::kWsman, "Heartbeats")) {
+      if (auto f = decode_heartbeats(e, r)) return f;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Fault> decode_renew(const xmlNode* first, Request& r) {
+  if (first && is(first, ns::kEventing, "Renew"))
+    if (xmlNode* e = child(first, ns::kEventing, "Expires")) return decode_expires(e, r);
+  return std::nullopt;
+}
+
 std::optional<Fault> decode_body(const xmlNode* body, Request& r) {
   auto kids = elements(body);
   xmlNode* first = kids.empty() ? nullptr : kids.front();
   switch (r.operation) {
-    case Operation::kEnumerate: {
-      if (!first) break;
-      if (!is(first, ns::kEnumeration, "Enumerate"))
-        return body_fault(std::string("the Enumerate body is <") + local(first) +
-                          ">, expected wsen:Enumerate");
-      for (xmlNode* e : elements(first)) {
-        if (is(e, ns::kWsman, "Filter") || is(e, ns::kEnumeration, "Filter")) {
-          r.filter = text(e);
-          r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
-        } else if (is(e, ns::kWsman, "OptimizeEnumeration")) {
-          r.optimize = true;
-        } else if (is(e, ns::kWsman, "MaxElements")) {
-          auto v = parse_u32(text(e));
-          if (!v)
-            return body_fault("wsman:MaxElements is not an unsigned integer: '" + text(e) + "'");
-          r.max_elements = *v;
-        } else if (is(e, ns::kWsman, "EnumerationMode")) {
-          std::string mode = text(e);
-          if (mode == "EnumerateObjectAndEPR")
-            r.object_and_epr = true;
-          else if (mode == "EnumerateEPR")
-            r.epr_only = true;
-          else
-            return body_fault("unknown wsman:EnumerationMode '" + mode + "'");
-        }
-      }
-      break;
-    }
+    case Operation::kEnumerate:
+      return decode_enumerate(first, r);
     case Operation::kPull:
-    case Operation::kRelease: {
-      const char* want = r.operation == Operation::kPull ? "Pull" : "Release";
-      if (!first || !is(first, ns::kEnumeration, want))
-        return body_fault(std::string("the body has no wsen:") + want + " element");
-      for (xmlNode* e : elements(first)) {
-        if (is(e, ns::kEnumeration, "EnumerationContext")) {
-          r.context = text(e);
-        } else if (is(e, ns::kEnumeration, "MaxElements") || is(e, ns::kWsman, "MaxElements")) {
-          auto v = parse_u32(text(e));
-          if (!v)
-            return body_fault("wsen:MaxElements is not an unsigned integer: '" + text(e) + "'");
-          r.max_elements = *v;
-        } else if (is(e, ns::kEnumeration, "MaxTime")) {
-          auto d = seconds_from_xs_duration(text(e));
-          if (!d) return body_fault("wsen:MaxTime is not an xs:duration: '" + text(e) + "'");
-          r.max_time_s = *d;
-        }
-      }
-      break;
-    }
-    case Operation::kInvoke: {
-      if (!first) break;
-      if (kids.size() > 1) return body_fault("the Invoke body has more than one element");
-      std::string want = r.method + "_INPUT";
-      if (!iequals(local(first), want))
-        return body_fault(std::string("the Invoke body is <") + local(first) + ">, expected <" +
-                          want + ">");
-      collect_parameters(first, r);
-      break;
-    }
+    case Operation::kRelease:
+      return decode_pull_or_release(first, r);
+    case Operation::kInvoke:
+      return decode_invoke(kids, r);
     case Operation::kPut:
       if (first) collect_parameters(first, r);
-      break;
+      return std::nullopt;
     case Operation::kCreate:
       return decode_instance(kids, r);
-    case Operation::kSubscribe: {
-      if (!first || !is(first, ns::kEventing, "Subscribe"))
-        return body_fault("the body has no wse:Subscribe element");
-      for (xmlNode* e : elements(first)) {
-        if (is(e, ns::kEventing, "Delivery")) {
-          r.delivery_mode = trimmed(attr(e, "Mode").value_or(""));
-          if (xmlNode* hb = child(e, ns::kWsman, "Heartbeats")) {
-            auto d = seconds_from_xs_duration(text(hb));
-            if (!d) return body_fault("wsman:Heartbeats is not an xs:duration: '" + text(hb) + "'");
-            r.heartbeats_s = *d;
-          }
-        } else if (is(e, ns::kEventing, "Expires")) {
-          auto d = seconds_from_xs_duration(text(e));
-          if (!d) {
-            Fault f = body_fault("wse:Expires is not an xs:duration: '" + text(e) + "'");
-            f.subcode = "e:InvalidExpirationTime";
-            return f;
-          }
-          r.expires_s = *d;
-        } else if (is(e, ns::kWsman, "Filter") || is(e, ns::kEventing, "Filter")) {
-          r.filter = text(e);
-          r.filter_dialect = trimmed(attr(e, "Dialect").value_or(""));
-        } else if (is(e, ns::kWsman, "Heartbeats")) {
-          auto d = seconds_from_xs_duration(text(e));
-          if (!d) return body_fault("wsman:Heartbeats is not an xs:duration: '" + text(e) + "'");
-          r.heartbeats_s = *d;
-        }
-      }
-      break;
-    }
-    case Operation::kRenew: {
-      if (first && is(first, ns::kEventing, "Renew"))
-        if (xmlNode* e = child(first, ns::kEventing, "Expires")) {
-          auto d = seconds_from_xs_duration(text(e));
-          if (!d) {
-            Fault f = body_fault("wse:Expires is not an xs:duration: '" + text(e) + "'");
-            f.subcode = "e:InvalidExpirationTime";
-            return f;
-          }
-          r.expires_s = *d;
-        }
-      break;
-    }
+    case Operation::kSubscribe:
+      return decode_subscribe(first, r);
+    case Operation::kRenew:
+      return decode_renew(first, r);
     default:
-      break;
+      return std::nullopt;
   }
-  return std::nullopt;
 }
 
 /// decode() but for the HTTP status of its faults.
