@@ -385,38 +385,7 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
   }
   if (alive && it != known_.end() && it->second.start == start) {
     // Settled after a rescan found it (its fork was read first): created already.
-    if (!exec) return;
-    // A later exec of a known process: a modification and a start trace, not a creation.
-    if (!query_.modification && !query_.start_trace && !query_.stop_trace && !query_.deletion)
-      return;
-    auto inst = capture(tgid, row);
-    if (!inst) return;
-    if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst);
-    if (query_.modification) {
-      Instance target = project(*inst);
-      Instance previous;
-      if (auto b = baseline_.find(tgid); b != baseline_.end()) {
-        previous = project(b->second.instance);
-      } else if (auto s = snapshot_.find(tgid); s != snapshot_.end()) {
-        previous = project(s->second);
-      } else {
-        previous = Instance(ctx_.cls);
-        previous.set("Handle", Value::string(std::to_string(row.view_pid())));
-        previous.set("ProcessId", Value::uint32(static_cast<uint32_t>(row.view_pid())));
-      }
-      // A poll may have seen the new program first: then it has been reported already.
-      bool changed = false;
-      for (size_t i = 0; i < ctx_.cls->properties.size() && !changed; ++i)
-        if (query_.watched.contains(i) && !(previous.at(i) == target.at(i))) changed = true;
-      if (changed && matches(target, &previous))
-        deliver(make_event("__InstanceModificationEvent", target, &previous));
-      baseline_[tgid] = ProcessSnapshot::Row{start, std::move(target)};
-    }
-    if (query_.deletion) snapshot_[tgid] = *inst;
-    if (query_.start_trace) {
-      Instance ev = make_trace("Win32_ProcessStartTrace", tgid, known_[tgid]);
-      if (trace_matches(ev)) deliver(std::move(ev));
-    }
+    if (exec) execed_again(tgid, row, start);
     return;
   }
   if (!alive && it != known_.end()) return;  // already delivered; its exit follows
@@ -445,6 +414,40 @@ void ProcessEventStream::created(int32_t tgid, bool exited, uint64_t event_ns, b
   if (query_.modification && alive) baseline_[tgid] = ProcessSnapshot::Row{start, project(*inst)};
   if (query_.creation && matches(*inst, nullptr))
     deliver(make_event("__InstanceCreationEvent", *inst));
+  if (query_.start_trace) {
+    Instance ev = make_trace("Win32_ProcessStartTrace", tgid, known_[tgid]);
+    if (trace_matches(ev)) deliver(std::move(ev));
+  }
+}
+
+void ProcessEventStream::execed_again(int32_t tgid, provider::process::ProcessRow& row,
+                                      uint64_t start) {
+  // A later exec of a known process: a modification and a start trace, not a creation.
+  if (!query_.modification && !query_.start_trace && !query_.stop_trace && !query_.deletion) return;
+  auto inst = capture(tgid, row);
+  if (!inst) return;
+  if (query_.start_trace || query_.stop_trace) remember(tgid, row, *inst);
+  if (query_.modification) {
+    Instance target = project(*inst);
+    Instance previous;
+    if (auto b = baseline_.find(tgid); b != baseline_.end()) {
+      previous = project(b->second.instance);
+    } else if (auto s = snapshot_.find(tgid); s != snapshot_.end()) {
+      previous = project(s->second);
+    } else {
+      previous = Instance(ctx_.cls);
+      previous.set("Handle", Value::string(std::to_string(row.view_pid())));
+      previous.set("ProcessId", Value::uint32(static_cast<uint32_t>(row.view_pid())));
+    }
+    // A poll may have seen the new program first: then it has been reported already.
+    bool changed = false;
+    for (size_t i = 0; i < ctx_.cls->properties.size() && !changed; ++i)
+      if (query_.watched.contains(i) && !(previous.at(i) == target.at(i))) changed = true;
+    if (changed && matches(target, &previous))
+      deliver(make_event("__InstanceModificationEvent", target, &previous));
+    baseline_[tgid] = ProcessSnapshot::Row{start, std::move(target)};
+  }
+  if (query_.deletion) snapshot_[tgid] = *inst;
   if (query_.start_trace) {
     Instance ev = make_trace("Win32_ProcessStartTrace", tgid, known_[tgid]);
     if (trace_matches(ev)) deliver(std::move(ev));

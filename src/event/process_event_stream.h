@@ -102,6 +102,9 @@ class ProcessEventStream : public EventStream {
   /// later has reused it, and this one has ended.
   /// `exec`: false when settled (no exec): a process a rescan created already gets nothing.
   void created(int32_t tgid, bool exited = false, uint64_t event_ns = 0, bool exec = true);
+  /// A later exec of a known, live process (`start` its start time): a modification and a
+  /// start trace, not a creation.
+  void execed_again(int32_t tgid, provider::process::ProcessRow& row, uint64_t start);
   /// True when a process that started at start_ticks (stat's clock ticks since boot) started
   /// after event_ns (CLOCK_MONOTONIC); false when either is unknown (0).
   bool started_after(uint64_t start_ticks, uint64_t event_ns);
