@@ -1,6 +1,7 @@
 // client/remote_services.cc — WS-Management over Boost.Beast (sync HTTP/1.1 keep-alive) on a
 // Unix socket, TCP or TLS; certificate pinning; Services mapped onto the client codec.
 #include "client/remote_services.h"
+#include "base/mutex.h"
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -205,16 +206,16 @@ class Connection {
   /// post opens a new one).
   Result<std::string> post(const std::string& envelope, int server_wait_ms = 0,
                            const std::atomic<bool>* cancel = nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     struct Exchanging {
       Connection* c;
       ~Exchanging() {
-        std::lock_guard<std::mutex> l(c->cancel_mu_);
+        base::MutexLock l(c->cancel_mu_);
         c->cancel_token_ = nullptr;
       }
     } exchanging{this};
     {
-      std::lock_guard<std::mutex> l(cancel_mu_);
+      base::MutexLock l(cancel_mu_);
       ++exchange_;
       cancel_token_ = cancel;
       if (cancel && *cancel) return cancelled();
@@ -273,7 +274,7 @@ class Connection {
   /// From any thread: ends the exchange that post() runs with this `token` (already set by the
   /// caller), if one runs; a post() that starts later with it set ends at once instead.
   void cancel(const std::atomic<bool>* token) {
-    std::lock_guard<std::mutex> l(cancel_mu_);
+    base::MutexLock l(cancel_mu_);
     if (cancel_token_ != token || !token) return;
     // The sockets belong to the thread running the exchange: it closes them, in its io_context.
     asio::post(ioc_, [this, exchange = exchange_] {
@@ -283,7 +284,7 @@ class Connection {
   }
 
   std::vector<std::string> notes() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     return notes_;
   }
 
@@ -529,7 +530,7 @@ class Connection {
  public:
   /// Records a certificate accepted on first use in known_hosts (a note says so).
   void commit_pin() {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (pending_fp_.empty()) return;
     std::string fp = std::move(pending_fp_);
     pending_fp_.clear();
@@ -561,10 +562,14 @@ class Connection {
 
   Endpoint endpoint_;
   std::string user_, password_, ca_file_, known_hosts_;
-  mutable std::mutex mu_;
-  std::mutex cancel_mu_;  ///< guards the two below (cancel() runs on another thread)
-  const std::atomic<bool>* cancel_token_ = nullptr;  ///< the running exchange's
-  uint64_t exchange_ = 0;                            ///< counts exchanges
+  mutable base::Mutex mu_;
+  base::Mutex cancel_mu_;  ///< guards the two below (cancel() runs on another thread)
+  /// The running exchange's.
+  const std::atomic<bool>* cancel_token_ GUARDED_BY(cancel_mu_) = nullptr;
+  /// Counts exchanges. Written with mu_ and cancel_mu_ held, so read with either: cancel() holds
+  /// cancel_mu_; the abort it posts runs in post(), which holds mu_ (not expressible as
+  /// GUARDED_BY).
+  uint64_t exchange_ = 0;
   asio::io_context ioc_;
   std::unique_ptr<ssl::context> ssl_ctx_;
   std::optional<asio::local::stream_protocol::socket> unix_;
