@@ -1,4 +1,5 @@
 #include "cli/stop_signals.h"
+#include "base/mutex.h"
 
 #include <pthread.h>
 
@@ -33,7 +34,7 @@ void StopSignals::run() {
   while (!closing_) {
     int sig = ::sigtimedwait(&set_, nullptr, &tick);
     if (sig <= 0) continue;  // EAGAIN (the tick) or EINTR
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (received_ != 0 || !action_) end_as(sig);
     received_ = sig;
     action_();
@@ -41,7 +42,7 @@ void StopSignals::run() {
 }
 
 void StopSignals::on_stop(std::function<void()> action) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   action_ = std::move(action);
 }
 

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
+
 namespace lwmi::cli {
 
 class StopSignals {
@@ -41,8 +43,8 @@ class StopSignals {
 
   sigset_t set_;
   sigset_t old_mask_;
-  std::mutex mu_;
-  std::function<void()> action_;
+  base::Mutex mu_;
+  std::function<void()> action_ GUARDED_BY(mu_);
   std::atomic<int> received_{0};
   std::atomic<bool> closing_{false};
   std::thread thread_;

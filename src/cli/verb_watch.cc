@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "base/mutex.h"
 #include "cli/console.h"
 #include "cli/exit_status.h"
 #include "cli/stop_signals.h"
@@ -46,21 +47,21 @@ class Watch {
 
   void stop() {
     stop_ = true;
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     for (EventStream* s : streams_) s->interrupt();  // next() returns at once
   }
   bool stopped() const { return stop_; }
   void add(EventStream* s) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     streams_.insert(s);
   }
   void remove(EventStream* s) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     streams_.erase(s);
   }
   /// A host subscribed, or failed before it could: the "watching" line once all have.
   void settle(const std::string& node, bool many) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (!settled_.insert(node).second || settled_.size() != hosts_) return;
     if (many)
       std::cerr << "lwmic: watching " << hosts_ << " host(s) (Ctrl-C to stop)" << std::endl;
@@ -69,7 +70,7 @@ class Watch {
   }
   /// A line about one host's events, as it happens.
   void say(const std::string& node, bool many, const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     std::cerr << "lwmic: " << (many ? display_text(node) + ": " : std::string()) << line << '\n';
   }
 
@@ -79,9 +80,9 @@ class Watch {
  private:
   size_t hosts_;
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::set<EventStream*> streams_;
-  std::set<std::string> settled_;
+  base::Mutex mu_;
+  std::set<EventStream*> streams_ GUARDED_BY(mu_);
+  std::set<std::string> settled_ GUARDED_BY(mu_);
 };
 
 }  // namespace

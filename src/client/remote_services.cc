@@ -1,6 +1,7 @@
 // client/remote_services.cc — Services mapped onto the WS-Management client codec, over one
 // net::HttpClient (lwmid's Unix socket, HTTP or HTTPS).
 #include "client/remote_services.h"
+#include "base/mutex.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,9 +1,10 @@
 #include "daemon/fair_share.h"
+#include "base/mutex.h"
 
 namespace lwmi::daemon {
 
 std::optional<FairShare::Slot> FairShare::try_take(uid_t uid) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   size_t& n = running_[uid];
   if (n >= per_user_) return std::nullopt;
   ++n;
@@ -11,13 +12,13 @@ std::optional<FairShare::Slot> FairShare::try_take(uid_t uid) {
 }
 
 size_t FairShare::running(uid_t uid) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = running_.find(uid);
   return it == running_.end() ? 0 : it->second;
 }
 
 void FairShare::release(uid_t uid) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = running_.find(uid);
   if (it == running_.end()) return;
   if (--it->second == 0) running_.erase(it);

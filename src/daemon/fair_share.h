@@ -17,6 +17,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/mutex.h"
+
 namespace lwmi::daemon {
 
 class FairShare {
@@ -50,8 +52,9 @@ class FairShare {
   void release(uid_t uid);
 
   const size_t per_user_;
-  mutable std::mutex mu_;
-  std::unordered_map<uid_t, size_t> running_;  ///< only users with a request being served
+  mutable base::Mutex mu_;
+  /// Only users with a request being served.
+  std::unordered_map<uid_t, size_t> running_ GUARDED_BY(mu_);
 };
 
 }  // namespace lwmi::daemon

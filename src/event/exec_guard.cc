@@ -1,4 +1,5 @@
 #include "event/exec_guard.h"
+#include "base/mutex.h"
 
 #include <sys/stat.h>
 
@@ -285,15 +286,15 @@ struct ExecGuard::State {
   GuardConfig cfg;
   std::vector<std::string> problems;
 
-  std::mutex mu;
+  base::Mutex mu;
   /// Each kernel key and its holders, oldest first: the newest owns the kernel entry.
-  std::map<GuardKey, std::vector<Holder>, KeyLess> keys;
-  std::set<uint32_t> live_rules;
-  std::set<std::pair<uint64_t, uint64_t>> protected_files;
+  std::map<GuardKey, std::vector<Holder>, KeyLess> keys GUARDED_BY(mu);
+  std::set<uint32_t> live_rules GUARDED_BY(mu);
+  std::set<std::pair<uint64_t, uint64_t>> protected_files GUARDED_BY(mu);
 
   /// Protects the file at `path` as it is now (by device and inode). kNotFound: nothing there.
   /// Locked (or constructing).
-  Result<void> protect(const std::string& path) {
+  Result<void> protect(const std::string& path) REQUIRES(mu) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       const int err = errno;
@@ -308,7 +309,7 @@ struct ExecGuard::State {
 
   /// Writes the kernel entry of `key` from its holders: the newest's rule, the exempt session
   /// when every holder exempts that same one; removed without holders. Locked.
-  Result<void> write(const GuardKey& key) {
+  Result<void> write(const GuardKey& key) REQUIRES(mu) {
     auto it = keys.find(key);
     if (it == keys.end()) return {};
     const auto& holders = it->second;
@@ -324,7 +325,7 @@ struct ExecGuard::State {
   }
 
   /// Drops `rule` from `keys`' holders and rewrites them. Locked.
-  void release(uint32_t rule, const std::vector<GuardKey>& released) {
+  void release(uint32_t rule, const std::vector<GuardKey>& released) REQUIRES(mu) {
     for (const GuardKey& k : released) {
       auto it = keys.find(k);
       if (it == keys.end()) continue;
@@ -339,7 +340,7 @@ struct ExecGuard::State {
     live_rules.erase(rule);
   }
 
-  uint32_t next_rule() {
+  uint32_t next_rule() REQUIRES(mu) {
     for (;;) {
       const uint32_t id = ++g_last_rule;
       if (id != 0 && !live_rules.count(id)) return id;
@@ -353,6 +354,7 @@ ExecGuard::ExecGuard(std::shared_ptr<os::BpfMonitor> monitor, GuardConfig cfg)
   s.monitor = std::move(monitor);
   s.cfg = std::move(cfg);
   s.monitor->set_breaker(s.cfg.breaker_per_second);
+  base::MutexLock lock(s.mu);  // nobody else sees the state yet; protect() is written locked
   // lwmid's own executable: its process is spared by tgid; this spares another instance of it
   // (a restart) and lwmic's embedded engine started from the same file.
   if (auto r = s.protect("/proc/self/exe"); !r.ok())
@@ -378,7 +380,7 @@ const std::vector<std::string>& ExecGuard::problems() const {
 }
 
 size_t ExecGuard::installed_keys() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  base::MutexLock lock(state_->mu);
   return state_->keys.size();
 }
 
@@ -408,7 +410,7 @@ Result<std::unique_ptr<GuardHandle>> ExecGuard::install(const security::Caller& 
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
   }
 
-  std::lock_guard<std::mutex> lock(s.mu);
+  base::MutexLock lock(s.mu);
   // A protected program replaced since (an upgrade gives it a new inode) is protected as it is
   // now before any rule could name it.
   for (const auto& path : s.cfg.protected_programs) {
@@ -431,12 +433,12 @@ Result<std::unique_ptr<GuardHandle>> ExecGuard::install(const security::Caller& 
 }
 
 GuardHandle::~GuardHandle() {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  base::MutexLock lock(state_->mu);
   state_->release(rule_, keys_);
 }
 
 os::GuardRuleState GuardHandle::state() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
+  base::MutexLock lock(state_->mu);
   os::GuardRuleState st = state_->monitor->rule_state(rule_);
   for (const GuardKey& k : keys_) {
     auto it = state_->keys.find(k);

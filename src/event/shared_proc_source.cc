@@ -1,4 +1,5 @@
 #include "event/shared_proc_source.h"
+#include "base/mutex.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -43,11 +44,12 @@ struct SharedProcSource::Core {
   size_t tap_queue;
   // Held across a start or a stop of the inner source (open and the last close); the reader
   // thread never takes it.
-  std::mutex life;
+  base::Mutex life;
   // Guards taps and error; the reader holds it while it hands events out.
-  std::mutex mu;
-  std::vector<Tap*> taps;
-  std::optional<Error> error;  ///< what stopped the reader (until the last tap closes)
+  base::Mutex mu;
+  std::vector<Tap*> taps GUARDED_BY(mu);
+  /// What stopped the reader (until the last tap closes).
+  std::optional<Error> error GUARDED_BY(mu);
   // Touched with `life` held, and by the reader thread while it runs.
   std::unique_ptr<os::ProcEventSource> inner;
   std::thread reader;
@@ -79,7 +81,7 @@ class Tap : public os::ProcEventSource {
   Result<size_t> read(std::vector<os::ProcEvent>* out, int timeout_ms) override {
     bool ready;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       ready = !queue_.empty() || error_;
     }
     if (!ready && timeout_ms != 0) {
@@ -89,7 +91,7 @@ class Tap : public os::ProcEventSource {
                      std::string("shared process events: poll: ") + strerror(errno)};
     }
     drain_fd(efd_.get());
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     const size_t n = queue_.size();
     if (n == 0 && error_) return *error_;
     for (auto& e : queue_) out->push_back(std::move(e));
@@ -109,7 +111,7 @@ class Tap : public os::ProcEventSource {
   void push(const std::vector<os::ProcEvent>& events, bool loss) {
     bool any = loss;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       const size_t room = core_->tap_queue > queue_.size() ? core_->tap_queue - queue_.size() : 0;
       const size_t take = std::min(room, events.size());
       queue_.insert(queue_.end(), events.begin(), events.begin() + static_cast<ptrdiff_t>(take));
@@ -126,7 +128,7 @@ class Tap : public os::ProcEventSource {
   }
   void fail(const Error& e) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       error_ = e;
     }
     signal_fd(efd_.get());
@@ -137,9 +139,9 @@ class Tap : public os::ProcEventSource {
   os::Fd efd_;
   uint64_t base_lost_, base_overruns_;
   std::atomic<uint64_t> own_overruns_{0};
-  std::mutex mu_;
-  std::vector<os::ProcEvent> queue_;
-  std::optional<Error> error_;
+  base::Mutex mu_;
+  std::vector<os::ProcEvent> queue_ GUARDED_BY(mu_);
+  std::optional<Error> error_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -151,7 +153,7 @@ void SharedProcSource::Core::read_loop() {
     if (const int fd = inner->fd(); fd >= 0) {
       pollfd pfd[2] = {{fd, POLLIN, 0}, {stop_fd.get(), POLLIN, 0}};
       if (::poll(pfd, 2, -1) < 0 && errno != EINTR) {
-        std::lock_guard<std::mutex> lock(mu);
+        base::MutexLock lock(mu);
         error = Error{WbemStatus::kProviderFailure,
                       std::string("shared process events: poll: ") + strerror(errno)};
         for (Tap* t : taps) t->fail(*error);
@@ -163,7 +165,7 @@ void SharedProcSource::Core::read_loop() {
     events.clear();
     auto n = inner->read(&events, timeout);
     if (!n.ok()) {
-      std::lock_guard<std::mutex> lock(mu);
+      base::MutexLock lock(mu);
       error = n.error();
       for (Tap* t : taps) t->fail(*error);
       return;
@@ -173,16 +175,16 @@ void SharedProcSource::Core::read_loop() {
     lost = l;
     overruns = o;
     if (events.empty() && !loss) continue;
-    std::lock_guard<std::mutex> lock(mu);
+    base::MutexLock lock(mu);
     for (Tap* t : taps) t->push(events, loss);
   }
 }
 
 void SharedProcSource::Core::close(Tap* tap) {
-  std::lock_guard<std::mutex> life_lock(life);
+  base::MutexLock life_lock(life);
   bool last;
   {
-    std::lock_guard<std::mutex> lock(mu);
+    base::MutexLock lock(mu);
     taps.erase(std::remove(taps.begin(), taps.end(), tap), taps.end());
     last = taps.empty();
   }
@@ -193,7 +195,7 @@ void SharedProcSource::Core::close(Tap* tap) {
   inner.reset();  // closes the socket (PROC_CN_MCAST_IGNORE first)
   stop_fd.reset();
   running = false;
-  std::lock_guard<std::mutex> lock(mu);
+  base::MutexLock lock(mu);
   error.reset();
 }
 
@@ -229,9 +231,9 @@ SharedProcSource& SharedProcSource::netlink() {
 
 Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
   Core& c = *core_;
-  std::lock_guard<std::mutex> life_lock(c.life);
+  base::MutexLock life_lock(c.life);
   {
-    std::lock_guard<std::mutex> lock(c.mu);
+    base::MutexLock lock(c.mu);
     if (c.error) return *c.error;
   }
   os::Fd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -258,7 +260,7 @@ Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
   }
   auto tap = std::make_unique<Tap>(core_, std::move(efd));
   {
-    std::lock_guard<std::mutex> lock(c.mu);
+    base::MutexLock lock(c.mu);
     c.taps.push_back(tap.get());
     if (c.error) tap->fail(*c.error);  // the reader stopped since the check above
   }
@@ -266,7 +268,7 @@ Result<std::unique_ptr<os::ProcEventSource>> SharedProcSource::open() {
 }
 
 size_t SharedProcSource::taps() const {
-  std::lock_guard<std::mutex> lock(core_->mu);
+  base::MutexLock lock(core_->mu);
   return core_->taps.size();
 }
 

@@ -1,4 +1,5 @@
 #include "event/shared_snapshot.h"
+#include "base/mutex.h"
 
 #include <cstdio>
 
@@ -43,7 +44,7 @@ SharedSnapshots::Registration& SharedSnapshots::Registration::operator=(Registra
 
 SharedSnapshots::Registration::~Registration() {
   if (!owner_) return;
-  std::lock_guard<std::mutex> lock(owner_->mu_);
+  base::MutexLock lock(owner_->mu_);
   auto it = owner_->views_.find(view_);
   if (it != owner_->views_.end()) {
     it->second.wanted.erase(id_);
@@ -65,7 +66,7 @@ SharedSnapshots::Registration SharedSnapshots::add(provider::process::ProcessPro
                                                    const security::Caller& caller,
                                                    const provider::PropertySet& props) {
   std::string view = view_of(provider, caller);
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   uint64_t id = next_id_++;
   views_[view].wanted[id] = props;
   return Registration(this, view, id);
@@ -85,7 +86,7 @@ std::shared_ptr<const ProcessSnapshot> SharedSnapshots::get(
   const size_t n = provider.class_decl()->properties.size();
   std::string view = view_of(provider, caller);
   // Held while reading: a second subscriber at the same tick waits and then shares.
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   View& v = views_[view];
   if (v.last && v.last->taken >= not_before && covers(v.last->properties, props, n)) {
     *shared = true;

@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "lwmi/instance.h"
 #include "provider/event_source_provider.h"
 #include "provider/process/process_provider.h"
@@ -75,13 +76,13 @@ class SharedSnapshots {
   static std::string view_of(const provider::process::ProcessProvider& provider,
                              const security::Caller& caller);
 
-  std::mutex mu_;
-  uint64_t next_id_ = 1;
+  base::Mutex mu_;
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
   struct View {
     std::map<uint64_t, provider::PropertySet> wanted;
     std::shared_ptr<const ProcessSnapshot> last;
   };
-  std::unordered_map<std::string, View> views_;
+  std::unordered_map<std::string, View> views_ GUARDED_BY(mu_);
 };
 
 }  // namespace lwmi::event

@@ -1,4 +1,5 @@
 #include "event/subscription_manager.h"
+#include "base/mutex.h"
 
 #include <algorithm>
 #include <atomic>
@@ -76,7 +77,7 @@ void SubscriptionManager::shutdown() {
   std::vector<Completion> completions;
   std::vector<std::shared_ptr<Subscription>> ended;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     while (!subs_.empty())
@@ -117,7 +118,7 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
     audit(caller, "Subscribe", std::string(wbem_status_name(e.code)), query, e.message);
     return e;
   };
-  auto quota = [&]() -> std::optional<Error> {
+  auto quota = [&]() REQUIRES(mu_) -> std::optional<Error> {
     if (stopping_) return Error{WbemStatus::kCallCancelled, "lwmid is stopping"};
     size_t mine = 0;
     for (const auto& [id, s] : subs_) mine += s->owner.uid == caller.uid;
@@ -135,7 +136,7 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   };
   std::optional<Error> over;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     over = quota();
   }
   if (over) return refuse(std::move(*over));
@@ -159,7 +160,7 @@ Result<Granted> SubscriptionManager::subscribe(const security::Caller& caller, s
   s->expires_at = now + s->lease;
   s->last_delivery = now;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     over = quota();  // others may have subscribed meanwhile
     if (!over) {
       subs_[s->id] = s;
@@ -200,7 +201,7 @@ void SubscriptionManager::pump(Subscription* s) {
     std::vector<Completion> completions;
     bool overflowed = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       s->lost = lost;
       if (!got.ok()) {
         s->stream_error = got.error();
@@ -277,7 +278,7 @@ void SubscriptionManager::pull(const std::string& id, const security::Caller& ca
   std::vector<std::shared_ptr<Subscription>> ended;
   std::optional<Error> revoked;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = subs_.find(id);
     if (it == subs_.end()) {
       completions.push_back(
@@ -325,7 +326,7 @@ Result<PullResult> SubscriptionManager::pull_sync(const std::string& id,
 }
 
 void SubscriptionManager::give_back(const std::string& id, std::vector<Instance> events) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = subs_.find(id);
   if (it == subs_.end()) return;
   auto& q = it->second->queue;
@@ -339,7 +340,7 @@ Result<Millis> SubscriptionManager::renew(const std::string& id, const security:
   std::vector<std::shared_ptr<Subscription>> ended;
   std::optional<Error> revoked;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = subs_.find(id);
     if (it == subs_.end())
       return Error{WbemStatus::kNotFound,
@@ -368,7 +369,7 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
   std::vector<std::shared_ptr<Subscription>> ended;
   std::optional<std::string> denied;  // the query of another user's subscription
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = subs_.find(id);
     if (it == subs_.end())
       return Error{WbemStatus::kNotFound,
@@ -393,7 +394,7 @@ Result<void> SubscriptionManager::unsubscribe(const std::string& id,
 std::vector<SubscriptionInfo> SubscriptionManager::list(const security::Caller& caller) const {
   std::vector<SubscriptionInfo> out;
   auto now = Clock::now();
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [id, s] : subs_) {
     if (!owned_by(s->owner, caller)) continue;
     SubscriptionInfo i;
@@ -414,7 +415,7 @@ std::vector<SubscriptionInfo> SubscriptionManager::list(const security::Caller& 
 }
 
 bool SubscriptionManager::holds_connection(uint64_t connection) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [id, s] : subs_)
     if (s->connection == connection && !s->connection_closed) return true;
   return false;
@@ -423,7 +424,7 @@ bool SubscriptionManager::holds_connection(uint64_t connection) const {
 void SubscriptionManager::connection_closed(uint64_t connection) {
   bool any = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     for (auto& [id, s] : subs_)
       if (s->connection == connection) any = s->connection_closed = true;
   }
@@ -431,17 +432,17 @@ void SubscriptionManager::connection_closed(uint64_t connection) {
 }
 
 size_t SubscriptionManager::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return subs_.size();
 }
 
 bool SubscriptionManager::exists(const std::string& id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return subs_.count(id) != 0;
 }
 
 size_t SubscriptionManager::count_for(uid_t uid) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   size_t n = 0;
   for (const auto& [id, s] : subs_) n += s->owner.uid == uid;
   return n;
@@ -493,11 +494,11 @@ void SubscriptionManager::finish(std::vector<Completion>& completions,
 }
 
 void SubscriptionManager::set_rights_check(RightsCheck check) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   rights_check_ = std::move(check);
 }
 
-bool SubscriptionManager::check_rights(std::unique_lock<std::mutex>& lock, Clock::time_point now) {
+bool SubscriptionManager::check_rights(Clock::time_point now) {
   if (!rights_check_ || now < next_rights_check_) return false;
   next_rights_check_ = now + kRightsCheckEvery;
   std::vector<std::pair<std::string, security::Caller>> privileged;
@@ -510,32 +511,32 @@ bool SubscriptionManager::check_rights(std::unique_lock<std::mutex>& lock, Clock
   if (privileged.empty()) return false;
   // Account lookups read files: not under the lock every pull takes.
   RightsCheck check = rights_check_;
-  lock.unlock();
+  mu_.unlock();
   std::vector<std::pair<std::string, security::Privilege>> lost;
   for (auto& [id, opener] : privileged) {
     security::Caller current = opener;
     current.held = check(opener);
     if (auto p = current.privilege_lost_since(opener)) lost.emplace_back(id, *p);
   }
-  lock.lock();
+  mu_.lock();
   std::vector<Completion> completions;
   std::vector<std::shared_ptr<Subscription>> ended;
   std::vector<Error> why;
   for (auto& [id, p] : lost)
     if (subs_.count(id)) why.push_back(revoke_locked(id, p, &completions, &ended));
   if (ended.empty()) return false;
-  lock.unlock();
+  mu_.unlock();
   finish(completions, ended);
   for (size_t i = 0; i < ended.size(); ++i) audit_revoked(ended[i]->owner, *ended[i], why[i]);
   ended.clear();  // their streams end here, unlocked
-  lock.lock();
+  mu_.lock();
   return true;
 }
 
 void SubscriptionManager::housekeeping() {
-  std::unique_lock<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   while (!stopping_) {
-    if (check_rights(lock, Clock::now())) continue;
+    if (check_rights(Clock::now())) continue;
     auto now = Clock::now();
     std::vector<Completion> completions;
     std::vector<std::shared_ptr<Subscription>> expired;
@@ -580,7 +581,7 @@ void SubscriptionManager::housekeeping() {
       lock.lock();
       continue;
     }
-    cv_.wait_until(lock, next);
+    lock.wait_until(cv_, next);
   }
 }
 

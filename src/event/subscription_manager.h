@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "lwmi/services.h"
 #include "security/audit.h"
 #include "security/caller.h"
@@ -168,19 +169,20 @@ class SubscriptionManager {
   };
 
   void pump(Subscription* s);
-  void housekeeping();
+  void housekeeping() EXCLUDES(mu_);
   /// With mu_ held: completes s's waiter if it can be (events, heartbeat, deadline, error).
-  void try_complete_locked(Subscription& s, Clock::time_point now, std::vector<Completion>* out);
+  void try_complete_locked(Subscription& s, Clock::time_point now, std::vector<Completion>* out)
+      REQUIRES(mu_);
   /// With mu_ held: takes s out of the table (the caller joins its pump after unlocking).
   std::shared_ptr<Subscription> remove_locked(const std::string& id, const char* why,
-                                              std::vector<Completion>* out);
+                                              std::vector<Completion>* out) REQUIRES(mu_);
   void finish(std::vector<Completion>& completions,
               std::vector<std::shared_ptr<Subscription>>& ended);
   /// With mu_ held: ends subscription `id`, whose owner's caller no longer holds `lost`; the
   /// error to answer with (audit it with audit_revoked once unlocked).
   Error revoke_locked(const std::string& id, security::Privilege lost,
                       std::vector<Completion>* completions,
-                      std::vector<std::shared_ptr<Subscription>>* ended);
+                      std::vector<std::shared_ptr<Subscription>>* ended) REQUIRES(mu_);
   void audit_revoked(const security::Caller& caller, const Subscription& s, const Error& why);
   Millis grant(std::optional<Millis> asked) const;
   void audit(const security::Caller& caller, const std::string& action, const std::string& result,
@@ -190,15 +192,16 @@ class SubscriptionManager {
   StreamOpener opener_;
   security::AuditLog* audit_;
   std::function<void(const std::string&)> log_;
-  mutable std::mutex mu_;
+  mutable base::Mutex mu_;
   std::condition_variable cv_;  ///< wakes housekeeping
-  std::map<std::string, std::shared_ptr<Subscription>> subs_;
-  bool stopping_ = false;
-  RightsCheck rights_check_;
-  Clock::time_point next_rights_check_{};
+  std::map<std::string, std::shared_ptr<Subscription>> subs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  RightsCheck rights_check_ GUARDED_BY(mu_);
+  Clock::time_point next_rights_check_ GUARDED_BY(mu_){};
   /// With mu_ held, on the housekeeper: ends the subscriptions whose opener lost a privilege
-  /// enabled at Subscribe (unlocks while it asks rights_check_); true when it ended any.
-  bool check_rights(std::unique_lock<std::mutex>& lock, Clock::time_point now);
+  /// enabled at Subscribe (unlocks mu_ while it asks rights_check_, and while it finishes the
+  /// subscriptions it ended); true when it ended any.
+  bool check_rights(Clock::time_point now) REQUIRES(mu_);
   std::thread housekeeper_;
 };
 

@@ -1,5 +1,6 @@
 // net/connection_limiter.cc — see connection_limiter.h.
 #include "net/connection_limiter.h"
+#include "base/mutex.h"
 
 #include <utility>
 
@@ -35,7 +36,7 @@ std::shared_ptr<ConnectionLimiter> ConnectionLimiter::create(Limits limits) {
 
 ConnectionLimiter::Admission ConnectionLimiter::admit(const std::string& key, bool privileged) {
   Admission a;
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   const size_t cap = privileged ? limits_.max_total + kReserve : limits_.max_total;
   if (total_ >= cap) {
     ++refused_;
@@ -61,7 +62,7 @@ ConnectionLimiter::Admission ConnectionLimiter::admit(const std::string& key, bo
 }
 
 void ConnectionLimiter::release(const std::string& key) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (total_ > 0) --total_;
   auto it = per_key_.find(key);
   if (it == per_key_.end()) return;
@@ -69,18 +70,18 @@ void ConnectionLimiter::release(const std::string& key) {
 }
 
 size_t ConnectionLimiter::open() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return total_;
 }
 
 size_t ConnectionLimiter::open(const std::string& key) const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = per_key_.find(key);
   return it == per_key_.end() ? 0 : it->second;
 }
 
 uint64_t ConnectionLimiter::refused() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return refused_;
 }
 

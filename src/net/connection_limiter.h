@@ -17,6 +17,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/mutex.h"
+
 namespace lwmi::net {
 
 class ConnectionLimiter {
@@ -69,9 +71,10 @@ class ConnectionLimiter {
 
   Limits limits_;
   std::weak_ptr<ConnectionLimiter> self_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, size_t> per_key_;  // keys with at least one connection
-  size_t total_ = 0;
+  mutable base::Mutex mu_;
+  // Keys with at least one connection.
+  std::unordered_map<std::string, size_t> per_key_ GUARDED_BY(mu_);
+  size_t total_ GUARDED_BY(mu_) = 0;
   uint64_t refused_ = 0;
 };
 

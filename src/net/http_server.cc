@@ -6,6 +6,7 @@
 // close. Acceptors live on their own strands. stop() closes acceptors and idle connections, joins
 // the pool, then the I/O threads (forcing the io_context to stop after a short grace period).
 #include "net/http_server.h"
+#include "base/mutex.h"
 
 #include <openssl/ssl.h>
 
@@ -157,8 +158,8 @@ struct Core {
   ServerOptions options;
   Handler handler;
 
-  std::mutex sessions_mu;
-  std::list<std::weak_ptr<SessionBase>> sessions;
+  base::Mutex sessions_mu;
+  std::list<std::weak_ptr<SessionBase>> sessions GUARDED_BY(sessions_mu);
   std::atomic<uint64_t> next_connection_id{1};
   std::atomic<bool> stopping{false};
 
@@ -193,7 +194,7 @@ struct Core {
   }
 
   void add_session(const std::shared_ptr<SessionBase>& s) {
-    std::lock_guard lock(sessions_mu);
+    base::MutexLock lock(sessions_mu);
     sessions.remove_if([](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
     sessions.push_back(s);
     if (stopping) s->cancel();  // accepted while stop() ran: stop() may have missed it
@@ -783,7 +784,7 @@ void Core::stop() {
   }
   // Idle connections close now; busy ones after their response.
   {
-    std::lock_guard lock(sessions_mu);
+    base::MutexLock lock(sessions_mu);
     for (auto& w : sessions)
       if (auto s = w.lock()) s->cancel();
     sessions.clear();
@@ -817,7 +818,7 @@ void Core::stop() {
 void DeferredResponse::complete(HttpResponse response) {
   std::function<void(HttpResponse)> then;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (response_) return;  // completed already
     if (!then_) {
       response_ = std::make_unique<HttpResponse>(std::move(response));
@@ -832,7 +833,7 @@ void DeferredResponse::complete(HttpResponse response) {
 void DeferredResponse::on_complete(std::function<void(HttpResponse)> f) {
   std::unique_ptr<HttpResponse> ready;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (!response_) {
       then_ = std::move(f);
       return;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "lwmi/result.h"
 
 namespace lwmi::net {
@@ -63,9 +64,9 @@ class DeferredResponse {
   void on_complete(std::function<void(HttpResponse)> f);
 
  private:
-  std::mutex mu_;
-  std::unique_ptr<HttpResponse> response_;
-  std::function<void(HttpResponse)> then_;
+  base::Mutex mu_;
+  std::unique_ptr<HttpResponse> response_ GUARDED_BY(mu_);
+  std::function<void(HttpResponse)> then_ GUARDED_BY(mu_);
 };
 
 struct HttpResponse {

@@ -1,4 +1,5 @@
 #include "os/bpf_monitor.h"
+#include "base/mutex.h"
 
 #include <linux/types.h>
 #include <poll.h>
@@ -72,25 +73,26 @@ struct BpfMonitor::Impl {
   lwmi_process_monitor* skel = nullptr;
   ring_buffer* rb = nullptr;
   std::vector<ProcEvent>* sink = nullptr;  // while read() polls
-  mutable std::mutex mu;                   // config and rule updates
-  lwmi_config cfg{};
-  int event_users = 0;
-  std::map<std::vector<char>, uint32_t> keys;  // encoded key -> rule (for rule_keys())
+  mutable base::Mutex mu;                  // config and rule updates
+  lwmi_config cfg GUARDED_BY(mu){};
+  int event_users GUARDED_BY(mu) = 0;
+  // Encoded key -> rule (for rule_keys()).
+  std::map<std::vector<char>, uint32_t> keys GUARDED_BY(mu);
 
   ~Impl() {
     if (rb) ring_buffer__free(rb);
     if (skel) lwmi_process_monitor__destroy(skel);
   }
-  bool guard_allowed = true;  // set_guard()
+  bool guard_allowed GUARDED_BY(mu) = true;  // set_guard()
   // The check at exec runs only while rules exist (and are allowed): otherwise every exec on
   // the host would pay for the lookups of an empty map.
-  void update_guard() {
+  void update_guard() REQUIRES(mu) {
     const uint32_t on = guard_allowed && !keys.empty() ? 1 : 0;
     if (on == cfg.guard) return;
     cfg.guard = on;
     write_config();
   }
-  void write_config() {
+  void write_config() REQUIRES(mu) {
     const uint32_t zero = 0;
     bpf_map_update_elem(bpf_map__fd(skel->maps.config), &zero, &cfg, BPF_ANY);
   }
@@ -232,9 +234,12 @@ Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load(uint32_t ring_bytes) {
     return Error{WbemStatus::kFailed,
                  std::string("BPF programs could not be loaded: ") + strerror(-err) +
                      (-err == EPERM ? " (needs CAP_BPF and CAP_PERFMON)" : "")};
-  impl->cfg.daemon_tgid = static_cast<int32_t>(::getpid());
-  impl->cfg.breaker_per_second = 0;
-  impl->write_config();
+  {
+    base::MutexLock lock(impl->mu);  // not shared yet; write_config() is written locked
+    impl->cfg.daemon_tgid = static_cast<int32_t>(::getpid());
+    impl->cfg.breaker_per_second = 0;
+    impl->write_config();
+  }
   if (int err = lwmi_process_monitor__attach(impl->skel); err != 0)
     return Error{WbemStatus::kFailed,
                  std::string("BPF programs could not be attached: ") + strerror(-err)};
@@ -249,7 +254,7 @@ Result<std::shared_ptr<BpfMonitor>> BpfMonitor::load(uint32_t ring_bytes) {
 }
 
 void BpfMonitor::enable_events() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   if (impl_->event_users++ == 0) {
     impl_->cfg.events = 1;
     impl_->write_config();
@@ -257,7 +262,7 @@ void BpfMonitor::enable_events() {
 }
 
 void BpfMonitor::disable_events() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   if (impl_->event_users > 0 && --impl_->event_users == 0) {
     impl_->cfg.events = 0;
     impl_->write_config();
@@ -307,7 +312,7 @@ Result<void> BpfMonitor::add_rule(const GuardKey& key, uint32_t rule, uint32_t e
     return Error{WbemStatus::kInvalidParameter,
                  "a guard rule's name must be 1-255 bytes (a comm 1-15) without NUL"};
   lwmi_rule_value v{rule, exempt_session};
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   lwmi_rule_state st{};
   bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.rule_state), &rule, &st, BPF_NOEXIST);
   if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.rules), &k, &v, BPF_ANY) != 0)
@@ -322,7 +327,7 @@ Result<void> BpfMonitor::add_rule(const GuardKey& key, uint32_t rule, uint32_t e
 void BpfMonitor::remove_rule(const GuardKey& key) {
   lwmi_rule_key k;
   if (!encode_guard_key(key, &k)) return;
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.rules), &k);
   impl_->keys.erase(
       std::vector<char>(reinterpret_cast<char*>(&k), reinterpret_cast<char*>(&k + 1)));
@@ -330,7 +335,7 @@ void BpfMonitor::remove_rule(const GuardKey& key) {
 }
 
 void BpfMonitor::forget_rule(uint32_t rule) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.rule_state), &rule);
 }
 
@@ -354,19 +359,19 @@ Result<void> BpfMonitor::protect(uint64_t dev, uint64_t ino) {
 }
 
 void BpfMonitor::set_guard(bool on) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   impl_->guard_allowed = on;
   impl_->update_guard();
 }
 
 void BpfMonitor::set_breaker(uint32_t per_second) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   impl_->cfg.breaker_per_second = per_second;
   impl_->write_config();
 }
 
 size_t BpfMonitor::rule_keys() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  base::MutexLock lock(impl_->mu);
   return impl_->keys.size();
 }
 

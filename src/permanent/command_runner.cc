@@ -2,6 +2,7 @@
 // thread (as command_user, in their own session, stdin the event, 0-2 only, a fixed minimal
 // environment), fed, killed when late, reported when they exit.
 #include "permanent/command_runner.h"
+#include "base/mutex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +99,7 @@ CommandRunner::CommandRunner(const ConsumerSettings& settings) : settings_(setti
 
 CommandRunner::~CommandRunner() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     stopping_ = true;
   }
   wake();
@@ -115,7 +116,7 @@ void CommandRunner::run(Job job) {
                             static_cast<uint64_t>(settings_.max_queued_commands);
   bool stopping;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     stopping = stopping_;
     if (!stopping && wake_fd_.valid() && active_ + queue_.size() < capacity) {
       queue_.push_back(std::move(job));
@@ -255,7 +256,7 @@ void CommandRunner::reap_loop() {
     std::vector<Job> to_start;
     bool stopping;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       stopping = stopping_;
       while (!stopping && !queue_.empty() && active_ < max_running) {
         to_start.push_back(std::move(queue_.front()));
@@ -272,7 +273,7 @@ void CommandRunner::reap_loop() {
       running.clear();
       std::deque<Job> queued;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        base::MutexLock lock(mu_);
         queued.swap(queue_);
         active_ = 0;
       }
@@ -288,7 +289,7 @@ void CommandRunner::reap_loop() {
       if (running.size() > before) {
         feed(running.back());
       } else {
-        std::lock_guard<std::mutex> lock(mu_);
+        base::MutexLock lock(mu_);
         --active_;
       }
     }
@@ -336,7 +337,7 @@ void CommandRunner::reap_loop() {
     }
     running.swap(still);
     if (finished) {
-      std::lock_guard<std::mutex> lock(mu_);
+      base::MutexLock lock(mu_);
       active_ -= finished;
     }
     report();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "os/descriptors.h"
 #include "permanent/consumers.h"
 
@@ -54,10 +55,10 @@ class CommandRunner {
 
   const ConsumerSettings settings_;
   os::Fd wake_fd_;  // an eventfd: run() and the destructor wake the reaper
-  std::mutex mu_;
-  std::deque<Job> queue_;
-  uint32_t active_ = 0;  // started and not yet reported (under mu_)
-  bool stopping_ = false;
+  base::Mutex mu_;
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  uint32_t active_ GUARDED_BY(mu_) = 0;  // started and not yet reported
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread reaper_;
 };
 

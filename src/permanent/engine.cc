@@ -1,5 +1,6 @@
 // permanent/engine.cc — one stream and one thread per binding; outcomes counted per binding.
 #include "permanent/engine.h"
+#include "base/mutex.h"
 
 #include <atomic>
 #include <thread>
@@ -55,11 +56,11 @@ struct Engine::Running {
   std::unique_ptr<EventStream> stream;
   std::thread thread;
   std::atomic<bool> stopping{false};
-  mutable std::mutex mu;  // guards state
-  BindingState state;
+  mutable base::Mutex mu;  // guards state
+  BindingState state GUARDED_BY(mu);
 
   void fail(std::string why) {
-    std::lock_guard<std::mutex> lock(mu);
+    base::MutexLock lock(mu);
     state.state = "failed";
     state.last_failure = std::move(why);
   }
@@ -80,7 +81,7 @@ Engine::~Engine() {
 void Engine::stop() {
   std::map<std::string, std::shared_ptr<Running>> all;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     all.swap(running_);
   }
   for (auto& [path, r] : all) r->halt();
@@ -91,7 +92,7 @@ void Engine::apply(const Definitions& defs, bool reset) {
   std::vector<std::shared_ptr<Running>> to_stop;
   std::vector<std::shared_ptr<Running>> to_start;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     for (const auto& b : defs.bindings) {
       const EventFilter* f = nullptr;
       for (const auto& x : defs.filters)
@@ -106,7 +107,7 @@ void Engine::apply(const Definitions& defs, bool reset) {
       if (it != running_.end() && it->second->fingerprint == fp) {
         bool keep = true;
         if (reset) {
-          std::lock_guard<std::mutex> l(it->second->mu);
+          base::MutexLock l(it->second->mu);
           keep = it->second->state.state == "active";
         }
         if (keep) {
@@ -132,8 +133,11 @@ std::shared_ptr<Engine::Running> Engine::start(const Binding& b, const EventFilt
                                                const Consumer& c) {
   auto r = std::make_shared<Running>();
   r->binding = b;
-  r->state.binding = b;
-  r->state.state = "active";
+  {
+    base::MutexLock lock(r->mu);  // not shared yet; state is written locked
+    r->state.binding = b;
+    r->state.state = "active";
+  }
   if (const auto* t = std::get_if<TerminateConsumer>(&c.spec)) {
     r->terminate = true;
     r->reason = t->reason;
@@ -160,6 +164,7 @@ std::shared_ptr<Engine::Running> Engine::start(const Binding& b, const EventFilt
   r->stream = std::move(*stream);
   if (r->terminate) {
     const GuardStatus g = r->stream->guard_status();
+    base::MutexLock lock(r->mu);
     r->state.guard = g.active
                          ? "on: " + g.summary
                          : "off: " + (g.refusal.empty() ? std::string("not requested") : g.refusal);
@@ -173,7 +178,7 @@ void Engine::run(const std::shared_ptr<Running>& r) {
     auto got = r->stream->next(&event, kWaitMs);
     {
       // Read on this thread, the stream's reader: a breaker that opened shows in the state.
-      std::lock_guard<std::mutex> lock(r->mu);
+      base::MutexLock lock(r->mu);
       r->state.lost = r->stream->lost();
       if (r->terminate && r->stream->guard_status().tripped &&
           r->state.guard.rfind("tripped", 0) != 0)
@@ -188,7 +193,7 @@ void Engine::run(const std::shared_ptr<Running>& r) {
     }
     if (!*got) continue;
     deliver(r, event);
-    std::lock_guard<std::mutex> lock(r->mu);
+    base::MutexLock lock(r->mu);
     if (r->state.state != "active") return;  // tripped: stop taking events
   }
 }
@@ -224,7 +229,7 @@ void Engine::outcome(const std::shared_ptr<Running>& r, const Instance& event,
                      Result<void> result) {
   bool tripped = false;
   {
-    std::lock_guard<std::mutex> lock(r->mu);
+    base::MutexLock lock(r->mu);
     BindingState& s = r->state;
     if (result.ok()) {
       ++s.fired;
@@ -262,9 +267,9 @@ void Engine::outcome(const std::shared_ptr<Running>& r, const Instance& event,
 
 std::vector<BindingState> Engine::states() const {
   std::vector<BindingState> out;
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   for (const auto& [path, r] : running_) {
-    std::lock_guard<std::mutex> l(r->mu);
+    base::MutexLock l(r->mu);
     out.push_back(r->state);
   }
   return out;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "lwmi/services.h"
 #include "permanent/consumers.h"
 #include "permanent/model.h"
@@ -80,8 +81,8 @@ class Engine {
 
   EngineDeps deps_;
   std::shared_ptr<CommandRunner> runner_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Running>> running_;  ///< by binding path
+  mutable base::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Running>> running_ GUARDED_BY(mu_);  ///< by binding path
 };
 
 }  // namespace lwmi::permanent

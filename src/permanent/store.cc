@@ -1,5 +1,6 @@
 // permanent/store.cc — the rules, checked on the whole set after each change.
 #include "permanent/store.h"
+#include "base/mutex.h"
 
 #include <algorithm>
 #include <utility>
@@ -113,7 +114,7 @@ Result<void> Store::check_all(const Definitions& files, const Definitions& store
 Result<void> Store::load() {
   Result<Definitions> d = path_.empty() ? Result<Definitions>(Definitions{}) : load_store(path_);
   if (!d.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     stored_ = Definitions{};
     broken_ = d.error();
     return d.take_error();
@@ -121,7 +122,7 @@ Result<void> Store::load() {
   {
     // What the store holds was checked when it was made; a consumer whose file or user went
     // away since is reported when its binding runs, not here (the store is never half-loaded).
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     stored_ = std::move(*d);
     broken_.reset();
     ++generation_;
@@ -132,7 +133,7 @@ Result<void> Store::load() {
 
 Result<void> Store::set_files(Definitions files) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (auto r = check_all(files, stored_); !r.ok()) return r;
     files_ = std::move(files);
     ++generation_;
@@ -156,7 +157,7 @@ Result<void> Store::commit_locked(Definitions next) {
 Result<void> Store::create(EventFilter filter) {
   filter.origin = Origin{};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     Definitions next = stored_;
     next.filters.push_back(std::move(filter));
     if (auto r = check_all(files_, next); !r.ok()) return r;
@@ -169,7 +170,7 @@ Result<void> Store::create(EventFilter filter) {
 Result<void> Store::create(Consumer consumer) {
   consumer.origin = Origin{};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     Definitions next = stored_;
     next.consumers.push_back(std::move(consumer));
     if (auto r = check_all(files_, next); !r.ok()) return r;
@@ -182,7 +183,7 @@ Result<void> Store::create(Consumer consumer) {
 Result<void> Store::create(Binding binding) {
   binding.origin = Origin{};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     Definitions next = stored_;
     next.bindings.push_back(std::move(binding));
     if (auto r = check_all(files_, next); !r.ok()) return r;
@@ -194,7 +195,7 @@ Result<void> Store::create(Binding binding) {
 
 Result<void> Store::delete_filter(const std::string& name) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (const EventFilter* f = find_filter(files_, name))
       return read_only(f->origin, "__EventFilter '" + f->name + "'");
     if (!find_filter(stored_, name))
@@ -213,7 +214,7 @@ Result<void> Store::delete_filter(const std::string& name) {
 
 Result<void> Store::delete_consumer(const ConsumerRef& ref) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     if (const Consumer* c = find_consumer(files_, ref))
       return read_only(c->origin, ref.class_name + " '" + c->name + "'");
     if (!find_consumer(stored_, ref))
@@ -234,7 +235,7 @@ Result<void> Store::delete_consumer(const ConsumerRef& ref) {
 
 Result<void> Store::delete_binding(const std::string& filter, const ConsumerRef& consumer) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     for (const auto& b : files_.bindings)
       if (same_binding(b, filter, consumer)) return read_only(b.origin, "this binding");
     Definitions next = stored_;
@@ -251,7 +252,7 @@ Result<void> Store::delete_binding(const std::string& filter, const ConsumerRef&
 }
 
 Definitions Store::all() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   Definitions out = files_;
   out.filters.insert(out.filters.end(), stored_.filters.begin(), stored_.filters.end());
   out.consumers.insert(out.consumers.end(), stored_.consumers.begin(), stored_.consumers.end());
@@ -260,19 +261,19 @@ Definitions Store::all() const {
 }
 
 uint64_t Store::generation() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return generation_;
 }
 
 void Store::on_change(std::function<void()> listener) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   listeners_.push_back(std::move(listener));
 }
 
 void Store::changed() {
   std::vector<std::function<void()>> listeners;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     listeners = listeners_;
   }
   for (auto& l : listeners) l();

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "lwmi/result.h"
 #include "permanent/consumers.h"
 #include "permanent/model.h"
@@ -59,16 +60,16 @@ class Store {
   Result<void> check_filter(const EventFilter& f) const;
   Result<void> check_all(const Definitions& files, const Definitions& stored) const;
   /// With mu_ held: writes `next` as the store file, then makes it the store.
-  Result<void> commit_locked(Definitions next);
+  Result<void> commit_locked(Definitions next) REQUIRES(mu_);
   void changed();
 
   std::string path_;
   ConsumerSettings settings_;
-  mutable std::mutex mu_;
-  Definitions files_;
-  Definitions stored_;
-  uint64_t generation_ = 0;
-  std::optional<Error> broken_;  ///< why the store file could not be loaded
+  mutable base::Mutex mu_;
+  Definitions files_ GUARDED_BY(mu_);
+  Definitions stored_ GUARDED_BY(mu_);
+  uint64_t generation_ GUARDED_BY(mu_) = 0;
+  std::optional<Error> broken_ GUARDED_BY(mu_);  ///< why the store file could not be loaded
   std::vector<std::function<void()>> listeners_;
 };
 

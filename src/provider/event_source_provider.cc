@@ -1,4 +1,5 @@
 #include "provider/event_source_provider.h"
+#include "base/mutex.h"
 
 #include <vector>
 
@@ -20,12 +21,12 @@ EventSourceStats::Kind EventSourceStats::kind_of(std::string_view source_name) {
 }
 
 void EventSourceStats::set_unavailable(Kind k, std::string why) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   unavailable_[static_cast<int>(k)] = std::move(why);
 }
 
 std::string EventSourceStats::unavailable(Kind k) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return unavailable_[static_cast<int>(k)];
 }
 

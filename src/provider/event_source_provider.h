@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "provider/provider.h"
 
 namespace lwmi::provider {
@@ -45,8 +46,8 @@ class EventSourceStats {
 
  private:
   EventSourceCounters counters_[kKinds];
-  mutable std::mutex mu_;
-  std::string unavailable_[kKinds];
+  mutable base::Mutex mu_;
+  std::string unavailable_[kKinds] GUARDED_BY(mu_);
 };
 
 /// Serves LWMI_EventSource from EventSourceStats::global(): an instance per source.

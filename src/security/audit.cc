@@ -1,4 +1,5 @@
 #include "security/audit.h"
+#include "base/mutex.h"
 
 #include "os/descriptors.h"
 #include "security/audit_limiter.h"
@@ -72,26 +73,26 @@ AuditLog::AuditLog(config::AuditConfig config) : config_(std::move(config)) {}
 AuditLog::~AuditLog() {
   std::vector<AuditRepeatLimiter::Summary> due;
   {
-    std::lock_guard lock(limit_mu_);
+    base::MutexLock lock(limit_mu_);
     if (limiter_) due = limiter_->flush_all();
   }
   for (const auto& s : due) (void)write_line(s.caller, s.record);
 }
 
 void AuditLog::limit_repeats() {
-  std::lock_guard lock(limit_mu_);
+  base::MutexLock lock(limit_mu_);
   if (!limiter_) limiter_ = std::make_unique<AuditRepeatLimiter>();
 }
 
 uint64_t AuditLog::repeats_counted() const {
-  std::lock_guard lock(limit_mu_);
+  base::MutexLock lock(limit_mu_);
   return limiter_ ? limiter_->suppressed() : 0;
 }
 
 void AuditLog::flush() {
   std::vector<AuditRepeatLimiter::Summary> due;
   {
-    std::lock_guard lock(limit_mu_);
+    base::MutexLock lock(limit_mu_);
     if (limiter_) due = limiter_->flush(std::chrono::steady_clock::now());
   }
   for (const auto& s : due) (void)write_line(s.caller, s.record);
@@ -101,7 +102,7 @@ std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
   std::vector<AuditRepeatLimiter::Summary> due;
   bool write = true;
   {
-    std::lock_guard lock(limit_mu_);
+    base::MutexLock lock(limit_mu_);
     if (limiter_) write = limiter_->admit(caller, r, std::chrono::steady_clock::now(), &due);
   }
   std::string problem;
@@ -113,12 +114,12 @@ std::string AuditLog::record(const Caller& caller, const AuditRecord& r) {
 }
 
 void AuditLog::tell_once() {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   tell_once_ = true;
 }
 
 void AuditLog::set_journal_socket(std::string path) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   journal_socket_ = std::move(path);
 }
 
@@ -127,7 +128,7 @@ std::string AuditLog::write_line(const Caller& caller, const AuditRecord& r) {
   clock_gettime(CLOCK_REALTIME, &now);
   std::string line =
       format(caller, r, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   // Each configured destination either takes the line or says why not. A journal that is not
   // running is no problem when the file took the line (e.g. lwmid in a container); a file that
   // did not take it always is, as is a line nothing took.

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "base/mutex.h"
 #include "config/config.h"
 #include "security/caller.h"
 
@@ -71,11 +72,11 @@ class AuditLog {
 
   config::AuditConfig config_;
   std::string journal_socket_ = "/run/systemd/journal/socket";
-  std::mutex mu_;  // serialises writes; guards the two below
-  bool tell_once_ = false;
-  bool told_ = false;
-  mutable std::mutex limit_mu_;
-  std::unique_ptr<AuditRepeatLimiter> limiter_;  // guarded by limit_mu_
+  base::Mutex mu_;  // serialises writes; guards the two below
+  bool tell_once_ GUARDED_BY(mu_) = false;
+  bool told_ GUARDED_BY(mu_) = false;
+  mutable base::Mutex limit_mu_;
+  std::unique_ptr<AuditRepeatLimiter> limiter_ GUARDED_BY(limit_mu_);
 };
 
 }  // namespace lwmi::security

@@ -1,5 +1,6 @@
 // security/authenticator.cc — see authenticator.h.
 #include "security/authenticator.h"
+#include "base/mutex.h"
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
@@ -125,17 +126,17 @@ Authenticator::Authenticator(config::SecurityConfig cfg, const os::Accounts& acc
 }
 
 size_t Authenticator::peers_tracked() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return failures_.size();
 }
 
 size_t Authenticator::users_tracked() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return user_failures_.size();
 }
 
 size_t Authenticator::cache_size() const {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   return cache_.size();
 }
 
@@ -186,7 +187,7 @@ Authenticator::Outcome Authenticator::refuse(std::string reason, const std::stri
   o.ok = false;
   o.reason = std::move(reason);
   const TimePoint now = clock_();
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   o.delay_ms = count_failure(failures_, peer, now);
   (void)count_failure(user_failures_, user, now);
   return o;
@@ -217,7 +218,7 @@ bool Authenticator::make_room(FailureTable& table, TimePoint now) {
 int Authenticator::admit(const std::string& peer, const std::string& user, bool* user_held) {
   *user_held = false;
   const TimePoint now = clock_();
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   // How long until `f`'s delay has passed (0: now).
   auto wait_ms = [&](const Failures& f) -> int {
     if (f.count == 0 || now - f.last > kFailureTtl) return 0;
@@ -255,7 +256,7 @@ int Authenticator::admit(const std::string& peer, const std::string& user, bool*
 }
 
 void Authenticator::release(const std::string& peer, const std::string& user, bool user_held) {
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   if (user_held)
     if (auto u = user_failures_.find(user); u != user_failures_.end()) u->second.busy = false;
   auto it = failures_.find(peer);
@@ -351,7 +352,7 @@ Authenticator::Outcome Authenticator::authenticate(const std::string& user,
   const Hash hash = hash_credential(user, password);
   {
     const TimePoint now = clock_();
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (stamp != cache_stamp_) {
       cache_.clear();
       cache_stamp_ = stamp;
@@ -375,7 +376,7 @@ Authenticator::Outcome Authenticator::authenticate(const std::string& user,
   if (!o.ok) return refuse(std::move(o.reason), peer, user_key);
 
   const TimePoint now = clock_();
-  std::lock_guard lock(mu_);
+  base::MutexLock lock(mu_);
   failures_.erase(peer);
   if (stamp == cache_stamp_) {
     if (cache_.size() >= kCacheMax && !cache_.contains(user)) {

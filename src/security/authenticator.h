@@ -59,6 +59,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/mutex.h"
 #include "config/config.h"
 #include "os/accounts.h"
 #include "security/caller.h"
@@ -161,11 +162,11 @@ class Authenticator {
   std::counting_semaphore<kMaxConcurrentPam> pam_slots_{kMaxConcurrentPam};
   std::atomic<uint64_t> pam_calls_{0};
 
-  mutable std::mutex mu_;  // guards everything below
-  os::AccountsStamp cache_stamp_{};
-  std::unordered_map<std::string, CacheEntry> cache_;
-  FailureTable failures_;       // by failure_key_for_address
-  FailureTable user_failures_;  // by user name (clipped to kMaxUserKey bytes)
+  mutable base::Mutex mu_;  // guards everything below
+  os::AccountsStamp cache_stamp_ GUARDED_BY(mu_){};
+  std::unordered_map<std::string, CacheEntry> cache_ GUARDED_BY(mu_);
+  FailureTable failures_ GUARDED_BY(mu_);       // by failure_key_for_address
+  FailureTable user_failures_ GUARDED_BY(mu_);  // by user name (clipped to kMaxUserKey bytes)
 };
 
 }  // namespace lwmi::security

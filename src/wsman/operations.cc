@@ -1,4 +1,5 @@
 #include "wsman/operations.h"
+#include "base/mutex.h"
 
 #include <algorithm>
 #include <variant>
@@ -225,7 +226,7 @@ void Operations::handle_async(const Request& r, security::Caller caller,
 }
 
 size_t Operations::open_enumerations() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   return enumerations_.size();
 }
 
@@ -413,7 +414,7 @@ Response Operations::enumerate(const Request& r, const security::Caller& c) {
     if (out.fault) return out;
     if (out.end_of_sequence) return out;  // no context at the end of the sequence
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   expire_locked();
   size_t mine = 0;
   for (const auto& [id, en] : enumerations_) mine += en->opener.uid == c.uid;
@@ -496,7 +497,7 @@ void Operations::expire_locked() {
 Response Operations::pull(const Request& r, const security::Caller& c) {
   std::shared_ptr<Enumeration> e;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     expire_locked();
     auto it = enumerations_.find(r.context);
     if (it != enumerations_.end() && it->second->opener.owner() == c.owner()) {
@@ -531,12 +532,12 @@ Response Operations::pull(const Request& r, const security::Caller& c) {
   out.is_pull = true;
   fill(*e, std::min(r.max_elements.value_or(1), limits_.max_elements), &out, r.max_envelope_size);
   if (out.fault) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     enumerations_[r.context] = e;  // still usable with a larger MaxEnvelopeSize
     return out;
   }
   if (!out.end_of_sequence) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     e->last_used = std::chrono::steady_clock::now();
     out.context = r.context;
     enumerations_[r.context] = e;
@@ -545,7 +546,7 @@ Response Operations::pull(const Request& r, const security::Caller& c) {
 }
 
 Response Operations::release(const Request& r, const security::Caller& c) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   auto it = enumerations_.find(r.context);
   if (it == enumerations_.end() || it->second->opener.owner() != c.owner()) {
     Fault f = make_fault("n:InvalidEnumerationContext", "the enumeration context is not valid",

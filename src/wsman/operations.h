@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "service/cim_service.h"
 #include "wsman/eventing.h"
 #include "wsman/message.h"
@@ -70,13 +71,13 @@ class Operations {
   Response create(const Request& r, const security::Caller& c);
   // Fills items from e.stream up to max items and max_bytes of envelope; sets end_of_sequence.
   void fill(Enumeration& e, uint32_t max, Response* out, std::optional<uint64_t> max_bytes);
-  void expire_locked();
+  void expire_locked() REQUIRES(mu_);
 
   service::CimService& service_;
   OperationLimits limits_;
   Eventing* eventing_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Enumeration>> enumerations_;
+  mutable base::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Enumeration>> enumerations_ GUARDED_BY(mu_);
 };
 
 /// A fault for a WBEM error (subcode chosen from the status).

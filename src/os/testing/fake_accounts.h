@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "os/accounts.h"
 
 namespace lwmi::os::testing {
@@ -29,7 +30,7 @@ class FakeAccounts final : public Accounts {
 
   /// Adds a group; returns its gid.
   gid_t add_group(const std::string& name) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     const gid_t gid = next_id_++;
     groups_[name] = Group{gid, {}};
     ++generation_;
@@ -39,7 +40,7 @@ class FakeAccounts final : public Accounts {
   uid_t add_user(const std::string& name, const std::string& password,
                  const std::string& shell = "/bin/bash") {
     const gid_t primary = add_group(name);
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     User u;
     u.account = Account{name, next_id_++, primary, "/home/" + name, shell};
     u.password = password;
@@ -48,12 +49,12 @@ class FakeAccounts final : public Accounts {
     return u.account.uid;
   }
   void add_member(const std::string& group, const std::string& user) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     groups_.at(group).members.insert(user);
     ++generation_;
   }
   void remove_member(const std::string& group, const std::string& user) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     groups_.at(group).members.erase(user);
     ++generation_;
   }
@@ -67,11 +68,11 @@ class FakeAccounts final : public Accounts {
     edit(user, [](User& u) { u.expired = true; });
   }
   void set_login_shells(std::string text) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     shells_ = std::move(text);
   }
   std::optional<User> user(const std::string& name) const {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = users_.find(name);
     if (it == users_.end()) return std::nullopt;
     return it->second;
@@ -85,19 +86,19 @@ class FakeAccounts final : public Accounts {
     return u->account;
   }
   std::optional<Account> user_with_uid(uid_t uid) const override {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     for (const auto& [name, u] : users_)
       if (u.account.uid == uid) return u.account;
     return std::nullopt;
   }
   std::optional<gid_t> group_id(const std::string& name) const override {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = groups_.find(name);
     if (it == groups_.end()) return std::nullopt;
     return it->second.gid;
   }
   std::vector<gid_t> groups_of(const Account& account) const override {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     std::vector<gid_t> out{account.gid};
     for (const auto& [name, g] : groups_)
       if (g.members.contains(account.name) && g.gid != account.gid) out.push_back(g.gid);
@@ -108,11 +109,11 @@ class FakeAccounts final : public Accounts {
     return u && u->locked;
   }
   std::string login_shells() const override {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     return shells_;
   }
   AccountsStamp stamp() const override {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     AccountsStamp s{};
     s[0].exists = true;
     s[0].mtime_nsec = generation_;
@@ -126,17 +127,17 @@ class FakeAccounts final : public Accounts {
   };
   template <typename F>
   void edit(const std::string& user, F f) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     f(users_.at(user));
     ++generation_;
   }
 
-  mutable std::mutex mu_;
-  std::map<std::string, User> users_;
-  std::map<std::string, Group> groups_;
+  mutable base::Mutex mu_;
+  std::map<std::string, User> users_ GUARDED_BY(mu_);
+  std::map<std::string, Group> groups_ GUARDED_BY(mu_);
   std::string shells_ = "/bin/sh\n/bin/bash\n/usr/bin/bash\n";
   uint32_t next_id_ = 20000;
-  int64_t generation_ = 0;
+  int64_t generation_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lwmi::os::testing

@@ -1,4 +1,5 @@
 #include "provider/process/process_row.h"
+#include "base/mutex.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +19,7 @@ uint32_t saturate32(uint64_t v) {
 }  // namespace
 
 uint32_t PeakTracker::update(int32_t pid, uint64_t start, uint32_t kb) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   if (peaks_.size() > 1u << 16) peaks_.clear();  // bounded: pids are reused, entries go stale
   auto& e = peaks_[static_cast<uint64_t>(pid)];
   if (e.first != start) e = {start, kb};

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "lwmi/class_decl.h"
 #include "lwmi/instance.h"
 #include "os/pid_namespace.h"
@@ -32,8 +33,9 @@ class PeakTracker {
   uint32_t update(int32_t pid, uint64_t start, uint32_t kb);
 
  private:
-  std::mutex mu_;
-  std::unordered_map<uint64_t, std::pair<uint64_t, uint32_t>> peaks_;  // pid -> (start, peak)
+  base::Mutex mu_;
+  // pid -> (start, peak)
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint32_t>> peaks_ GUARDED_BY(mu_);
 };
 
 /// What every row of one request shares.

@@ -1,4 +1,5 @@
 #include "provider/process/terminate_reasons.h"
+#include "base/mutex.h"
 
 namespace lwmi::provider::process {
 
@@ -10,7 +11,7 @@ void TerminateReasons::expire(Clock::time_point now) {
 }
 
 void TerminateReasons::record(int32_t pid, uint64_t start_ticks, uint32_t reason) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   auto now = Clock::now();
   uint64_t k = key(pid, start_ticks);
   entries_[k] = Entry{pid, start_ticks, reason};
@@ -19,12 +20,12 @@ void TerminateReasons::record(int32_t pid, uint64_t start_ticks, uint32_t reason
 }
 
 void TerminateReasons::forget(int32_t pid, uint64_t start_ticks) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   entries_.erase(key(pid, start_ticks));
 }
 
 std::optional<uint32_t> TerminateReasons::lookup(int32_t pid, uint64_t start_ticks) {
-  std::lock_guard<std::mutex> lock(mu_);
+  base::MutexLock lock(mu_);
   expire(Clock::now());
   if (start_ticks == 0) {
     // The process was gone before its start time could be read: the newest entry for the pid.

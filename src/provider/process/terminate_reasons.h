@@ -15,6 +15,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/mutex.h"
+
 namespace lwmi::provider::process {
 
 class TerminateReasons {
@@ -35,16 +37,16 @@ class TerminateReasons {
   static uint64_t key(int32_t pid, uint64_t start) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(pid)) << 40) ^ start;
   }
-  void expire(Clock::time_point now);
+  void expire(Clock::time_point now) REQUIRES(mu_);
 
-  std::mutex mu_;
+  base::Mutex mu_;
   struct Entry {
     int32_t pid;
     uint64_t start;
     uint32_t reason;
   };
-  std::unordered_map<uint64_t, Entry> entries_;
-  std::deque<std::pair<Clock::time_point, uint64_t>> order_;
+  std::unordered_map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  std::deque<std::pair<Clock::time_point, uint64_t>> order_ GUARDED_BY(mu_);
 };
 
 }  // namespace lwmi::provider::process

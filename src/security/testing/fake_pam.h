@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "base/mutex.h"
 #include "os/testing/fake_accounts.h"
 #include "security/pam.h"
 
@@ -20,7 +21,7 @@ class FakePam final : public Pam {
   explicit FakePam(const os::testing::FakeAccounts& accounts) : accounts_(accounts) {}
 
   void add_service(const std::string& name) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     services_.insert(name);
   }
 
@@ -50,7 +51,7 @@ class FakePam final : public Pam {
 
  private:
   bool started(const std::string& service, PamResult* r) {
-    std::lock_guard lock(mu_);
+    base::MutexLock lock(mu_);
     if (services_.contains(service)) return true;
     r->error = "pam_start failed";
     return false;
@@ -71,8 +72,8 @@ class FakePam final : public Pam {
   }
 
   const os::testing::FakeAccounts& accounts_;
-  std::mutex mu_;
-  std::set<std::string> services_;
+  base::Mutex mu_;
+  std::set<std::string> services_ GUARDED_BY(mu_);
 };
 
 }  // namespace lwmi::security::testing

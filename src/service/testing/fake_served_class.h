@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "base/strings.h"
 #include "cim/schema.h"
 #include "provider/provider.h"
@@ -40,7 +41,7 @@ class FakeServedClass : public provider::InstanceProvider {
   std::shared_ptr<const ClassDecl> class_decl() const override { return cls_; }
   std::unique_ptr<InstanceStream> enumerate(const security::Caller&,
                                             const provider::Request& request) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     std::vector<Instance> out;
     for (const auto& [k, inst] : store_) {
       if (request.filter && !request.filter([&](size_t i) { return inst.at(i); })) continue;
@@ -50,7 +51,7 @@ class FakeServedClass : public provider::InstanceProvider {
   }
   Result<Instance> get(const security::Caller&, const ObjectPath& path,
                        const provider::Request&) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     const KeyBinding* k = path.key("Name");
     auto it = k ? store_.find(base::to_lower(k->value.to_text())) : store_.end();
     if (it == store_.end())
@@ -58,7 +59,7 @@ class FakeServedClass : public provider::InstanceProvider {
     return it->second;
   }
   Result<ObjectPath> create(const security::Caller&, const Instance& inst) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     ++creates;
     auto name = inst.get("Name");
     if (!name || name->is_null() || name->as_string().empty())
@@ -75,7 +76,7 @@ class FakeServedClass : public provider::InstanceProvider {
     return p;
   }
   Result<void> remove(const security::Caller&, const ObjectPath& path) {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     const KeyBinding* k = path.key("Name");
     if (!k || !store_.erase(base::to_lower(k->value.to_text())))
       return Error{WbemStatus::kNotFound, "no LWMI_TestFilter matches " + path.relative()};
@@ -83,7 +84,7 @@ class FakeServedClass : public provider::InstanceProvider {
   }
   /// The instance stored under `name`, if any.
   std::optional<Instance> stored(const std::string& name) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    base::MutexLock lock(mu_);
     auto it = store_.find(base::to_lower(name));
     if (it == store_.end()) return std::nullopt;
     return it->second;
@@ -92,8 +93,8 @@ class FakeServedClass : public provider::InstanceProvider {
 
  private:
   std::shared_ptr<const ClassDecl> cls_;
-  mutable std::mutex mu_;
-  std::map<std::string, Instance> store_;
+  mutable base::Mutex mu_;
+  std::map<std::string, Instance> store_ GUARDED_BY(mu_);
 };
 
 /// Serves a FakeServedClass on `svc`, with its creator and remover.
