@@ -93,7 +93,7 @@ class HttpClient::Impl {
         operation_timeout_ms_(options.operation_timeout_ms) {}
   ~Impl() { close(); }
 
-  Result<HttpResponse> post(const std::string& envelope, int server_wait_ms,
+  Result<HttpReply> post(const std::string& envelope, int server_wait_ms,
                             const std::atomic<bool>* cancel) {
     std::lock_guard<std::mutex> lock(mu_);
     struct Exchanging {
@@ -154,7 +154,7 @@ class HttpClient::Impl {
         return Error::of(ErrorKind::kAuthentication, WbemStatus::kAccessDenied,
                          "authentication failed for user '" + user_ + "' at " + where());
       }
-      return HttpResponse{status, std::string(res.reason()), std::move(res.body())};
+      return HttpReply{status, std::string(res.reason()), std::move(res.body())};
     }
   }
 
@@ -475,7 +475,7 @@ HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options)
 
 HttpClient::~HttpClient() = default;
 
-Result<HttpResponse> HttpClient::post(const std::string& envelope, int server_wait_ms,
+Result<HttpReply> HttpClient::post(const std::string& envelope, int server_wait_ms,
                                       const std::atomic<bool>* cancel) {
   return impl_->post(envelope, server_wait_ms, cancel);
 }

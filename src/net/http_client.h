@@ -46,7 +46,7 @@ struct HttpClientOptions {
   int operation_timeout_ms = 0;  ///< one request and its answer; 0 = no limit
 };
 
-struct HttpResponse {
+struct HttpReply {
   int status = 0;
   std::string reason;
   std::string body;
@@ -65,7 +65,7 @@ class HttpClient {
   /// `cancel`: when set (before or during the exchange) and cancel(cancel) is called, the
   /// exchange ends at once with WBEM_E_CALL_CANCELLED and the connection is closed (the next
   /// post opens a new one).
-  Result<HttpResponse> post(const std::string& envelope, int server_wait_ms = 0,
+  Result<HttpReply> post(const std::string& envelope, int server_wait_ms = 0,
                             const std::atomic<bool>* cancel = nullptr);
 
   /// From any thread: ends the exchange that post() runs with this `token` (already set by the

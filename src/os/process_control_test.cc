@@ -1,4 +1,5 @@
 #include "os/process_control.h"
+#include "os/testing/descriptors.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -109,14 +110,7 @@ TEST(LiveProcessControl, SpawnDetachesIntoItsOwnSessionAndKillsThroughPidfd) {
   control.close(fd);
 }
 
-// The descriptors a process holds, from /proc/PID/fd.
-std::vector<int> open_descriptors(pid_t pid) {
-  std::vector<int> fds;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
-    fds.push_back(std::stoi(e.path().filename().string()));
-  std::sort(fds.begin(), fds.end());
-  return fds;
-}
+using testing::settled_descriptors;
 
 // A new process gets exactly 0–2, even when this process holds descriptors that are not
 // close-on-exec (a library's, or one another thread has not flagged yet): a created process
@@ -136,7 +130,7 @@ TEST(LiveProcessControl, ANewProcessGetsOnlyZeroToTwo) {
     pid_t pid = -1;
     ASSERT_EQ(control.spawn(request, &pid), 0);
     reaper.adopt(pid);
-    EXPECT_EQ(open_descriptors(pid), (std::vector<int>{0, 1, 2}));
+    EXPECT_EQ(settled_descriptors(pid), (std::vector<int>{0, 1, 2}));
   }
   ::close(leaky_pipe[0]);
   ::close(leaky_pipe[1]);

@@ -29,6 +29,7 @@
 
 #include "cim/instance_json.h"
 #include "cim/schema.h"
+#include "os/testing/descriptors.h"
 
 namespace lwmi::permanent {
 namespace {
@@ -216,19 +217,7 @@ TEST(CommandConsumer, TheChildHasZeroToTwoOnlyItsOwnSessionAndIsKilledWithTheRun
   auto pids = wait_for_processes({"/bin/sleep", arg}, 1);
   ASSERT_EQ(pids.size(), 1u);
   const std::string proc = "/proc/" + std::to_string(pids[0]);
-  // Right after its exec the program's loader briefly holds the libraries it maps (fd 3 was
-  // seen once, under load): a descriptor the runner leaked would stay, so it is read until it
-  // settles.
-  std::vector<int> fds;
-  for (int i = 0; i < 200; ++i) {
-    fds.clear();
-    for (const auto& e : fs::directory_iterator(proc + "/fd"))
-      fds.push_back(std::stoi(e.path().filename().string()));
-    std::sort(fds.begin(), fds.end());
-    if (fds == std::vector<int>{0, 1, 2}) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(fds, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(os::testing::settled_descriptors(pids[0]), (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(fs::read_symlink(proc + "/fd/0").string().rfind("pipe:", 0), 0u);
   EXPECT_EQ(fs::read_symlink(proc + "/fd/1"), "/dev/null");
   EXPECT_EQ(fs::read_symlink(proc + "/fd/2"), "/dev/null");
