@@ -94,7 +94,7 @@ class HttpClient::Impl {
   ~Impl() { close(); }
 
   Result<HttpReply> post(const std::string& envelope, int server_wait_ms,
-                            const std::atomic<bool>* cancel) {
+                         const std::atomic<bool>* cancel) {
     std::lock_guard<std::mutex> lock(mu_);
     struct Exchanging {
       Impl* c;
@@ -476,7 +476,7 @@ HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options)
 HttpClient::~HttpClient() = default;
 
 Result<HttpReply> HttpClient::post(const std::string& envelope, int server_wait_ms,
-                                      const std::atomic<bool>* cancel) {
+                                   const std::atomic<bool>* cancel) {
   return impl_->post(envelope, server_wait_ms, cancel);
 }
 

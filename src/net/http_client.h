@@ -66,7 +66,7 @@ class HttpClient {
   /// exchange ends at once with WBEM_E_CALL_CANCELLED and the connection is closed (the next
   /// post opens a new one).
   Result<HttpReply> post(const std::string& envelope, int server_wait_ms = 0,
-                            const std::atomic<bool>* cancel = nullptr);
+                         const std::atomic<bool>* cancel = nullptr);
 
   /// From any thread: ends the exchange that post() runs with this `token` (already set by the
   /// caller), if one runs; a post() that starts later with it set ends at once instead.
