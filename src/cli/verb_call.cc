@@ -77,22 +77,30 @@ std::string about_process(const std::string& pid, const std::string& note) {
 }
 
 // --dry-run: what `decl` would return on `target`, asked of the service (its own checks; nothing
-// is done): "would end", "refused: ReturnValue 2 (Access denied)", or NULL where the service
-// cannot say. `why` gets its notes (the reason for a refusal).
-Value expected_outcome(Services& svc, const Instance& target, const MethodDecl& decl,
-                       const Parameters& in, std::vector<std::string>* why) {
+// is done), as the row shows it ("would end", "refused: ReturnValue 2 (Access denied)", "gone",
+// "error", or NULL where the service cannot say) and as counted.
+struct Expected {
+  enum class Kind { kUnknown, kSucceeds, kFails };
+  Kind kind = Kind::kUnknown;
+  Value shown = Value::null(CimType::kString);
+};
+
+// `why` gets the service's notes (the reason for a refusal).
+Expected expected_outcome(Services& svc, const Instance& target, const MethodDecl& decl,
+                          const Parameters& in, std::vector<std::string>* why) {
+  using K = Expected::Kind;
   auto r = svc.exec_method_what_if(target.identity().to_string(), decl.name, in);
   if (!r.ok()) {
-    if (r.error().code == WbemStatus::kNotSupported) return Value::null(CimType::kString);
-    if (r.error().code == WbemStatus::kNotFound) return Value::string("gone");
+    if (r.error().code == WbemStatus::kNotSupported) return {};
+    if (r.error().code == WbemStatus::kNotFound) return {K::kFails, Value::string("gone")};
     why->push_back(error_text(r.error()));
-    return Value::string("error");
+    return {K::kFails, Value::string("error")};
   }
   *why = r->notes;
   if (r->return_value == 0)
-    return Value::string(decl.name == "Terminate" ? "would end" : "would return 0");
-  return Value::string("refused: ReturnValue " + std::to_string(r->return_value) + " (" +
-                       return_value_text(r->return_value) + ")");
+    return {K::kSucceeds, Value::string(decl.name == "Terminate" ? "would end" : "would return 0")};
+  return {K::kFails, Value::string("refused: ReturnValue " + std::to_string(r->return_value) +
+                                   " (" + return_value_text(r->return_value) + ")")};
 }
 
 /// Writes whole lines on stdout from several hosts' workers.
@@ -320,10 +328,10 @@ int run_call_each(const Invocation& inv, const std::string& wql, const std::stri
         auto cl = target.get("CommandLine");
         row.set(2, cl ? *cl : Value::null(CimType::kString));
         std::vector<std::string> why;
-        Value expected = expected_outcome(h.services(), target, *decl, *in, &why);
-        if (!expected.is_null())
-          ++(expected.as_string().rfind("would", 0) == 0 ? counts->would : counts->would_not);
-        row.set(3, expected);
+        Expected expected = expected_outcome(h.services(), target, *decl, *in, &why);
+        if (expected.kind != Expected::Kind::kUnknown)
+          ++(expected.kind == Expected::Kind::kSucceeds ? counts->would : counts->would_not);
+        row.set(3, expected.shown);
         for (const auto& note : why) h.note(about_process(pid, note));
         h.emit(std::move(row));
         continue;
